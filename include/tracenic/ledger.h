@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The ledger protocol: how the guest's memory layer reports memory lifecycle
+ * events to the device, which records them in the trace in order with the
+ * DMA they relate to.  Documented for readers in docs/ledger.md.
+ *
+ * The guest stages the fields a command uses in the TN_LG_* registers (they
+ * keep their values between commands), then writes the command code to
+ * TN_LG_CMD; that write commits one event.  A guest with several CPUs must
+ * serialise a command's register writes (the Linux driver holds a spinlock
+ * with interrupts off).  FREE and UNMAP are reported before the memory or the
+ * mapping is released, so any later DMA into it is after the free.
+ */
+#ifndef TRACENIC_LEDGER_H
+#define TRACENIC_LEDGER_H
+
+#include "tracenic/types.h"
+
+/* Staging registers in BAR0.  VA and BUS take one 64-bit or two 32-bit writes. */
+#define TN_LG_VA		0x400	/* kernel virtual address (as the caller sees it) */
+#define TN_LG_BUS		0x408	/* EXTENT: bus (DMA) address, or CPU physical, see TN_EXT_* */
+#define TN_LG_ID		0x410	/* allocation or mapping id, nonzero, unique while live */
+#define TN_LG_LENGTH		0x414	/* ALLOC/MAP: size; EXTENT: extent size; FREE/UNMAP: as passed */
+#define TN_LG_FLAGS		0x418	/* ALLOC: flags allocated with; FREE: MemoryFlags as passed */
+#define TN_LG_TAG		0x41c	/* ALLOC: pool tag */
+#define TN_LG_SITE		0x420	/* call-site id (see below) */
+#define TN_LG_INFO		0x424	/* packed, see TN_LG_INFO_* */
+#define TN_LG_CMD		0x428	/* W: commit a TN_LG_CMD_*; R: commands accepted (wraps) */
+#define TN_LG_REJECTED		0x42c	/* R: malformed commands rejected (wraps) */
+
+/* TN_LG_INFO: bits 7:0 a per-command code, 15:8 the IRQL, 31:16 an extent index or count. */
+#define TN_LG_INFO_PACK(code, irql, ext) \
+	((uint32_t)(code) | ((uint32_t)(irql) << 8) | ((uint32_t)(ext) << 16))
+#define TN_LG_INFO_CODE(info)	((info) & 0xffu)
+#define TN_LG_INFO_IRQL(info)	(((info) >> 8) & 0xffu)
+#define TN_LG_INFO_EXT(info)	((info) >> 16)
+
+/*
+ * Commands and the registers each one reads.
+ *
+ * ALLOC   ID VA LENGTH FLAGS TAG SITE INFO(code=api, irql, ext=extent count >= 1)
+ *         followed by exactly "extent count" EXTENT commands with the same ID.
+ * EXTENT  ID BUS LENGTH INFO(code=TN_EXT_*, ext=index 0..count-1)
+ * FREE    ID VA LENGTH FLAGS SITE INFO(code=TN_FREE_API_*, irql)
+ *         LENGTH and FLAGS exactly as the caller passed them; for
+ *         NdisMFreeSharedMemory FLAGS is TN_FLAG_SHARED_CACHED if Cached.
+ * MAP     ID VA LENGTH SITE INFO(code=TN_DIR_*, irql, ext=extent count >= 1)
+ *         followed by its EXTENT commands, like ALLOC.
+ * UNMAP   ID LENGTH SITE INFO(irql)
+ * MARK    VA(=value) INFO(code=TN_MARK_*)   driver phase boundaries
+ */
+#define TN_LG_CMD_ALLOC		1
+#define TN_LG_CMD_EXTENT	2
+#define TN_LG_CMD_FREE		3
+#define TN_LG_CMD_MAP		4
+#define TN_LG_CMD_UNMAP		5
+#define TN_LG_CMD_MARK		6
+
+/* Allocation APIs (ALLOC code). */
+#define TN_API_POOL		1	/* NdisAllocateMemoryWithTagPriority: pool, not device-visible */
+#define TN_API_MEMORY		2	/* NdisAllocateMemory: flags CONTIGUOUS/NONCACHED or 0 */
+#define TN_API_SHARED		3	/* NdisMAllocateSharedMemory: device-visible, flags = Cached */
+#define TN_API_MAP		4	/* per-packet DMA mapping (MAP/UNMAP), device-visible */
+
+/* Free APIs (FREE code): what the caller called. */
+#define TN_FREE_API_FREE_MEMORY		1	/* NdisFreeMemory(VA, Length, MemoryFlags) */
+#define TN_FREE_API_FREE_SHARED		2	/* NdisMFreeSharedMemory(Length, Cached, VA, Pa) */
+
+/* MemoryFlags, with the values of ndis.h. */
+#define TN_NDIS_MEMORY_CONTIGUOUS	0x00000001u
+#define TN_NDIS_MEMORY_NONCACHED	0x00000002u
+/* Shared memory's Cached argument, kept apart from the NDIS MemoryFlags bits. */
+#define TN_FLAG_SHARED_CACHED		0x00010000u
+
+/* Extent kinds (EXTENT code). */
+#define TN_EXT_BUS		0	/* a bus address the device may use (DMA API / identity) */
+#define TN_EXT_PHYS		1	/* CPU physical address only: never made visible to the device */
+
+/* DMA directions (MAP code), as the DMA API's. */
+#define TN_DIR_BIDIRECTIONAL	0
+#define TN_DIR_TO_DEVICE	1
+#define TN_DIR_FROM_DEVICE	2
+
+/* IRQL values (the INFO irql byte), as in wdm.h. */
+#define TN_IRQL_PASSIVE		0
+#define TN_IRQL_APC		1
+#define TN_IRQL_DISPATCH	2
+#define TN_IRQL_DIRQL		5	/* any device IRQL: in a hard interrupt handler */
+
+/* MARK codes: phases of the driver, so reports can say "during Halt". */
+#define TN_MARK_INIT_BEGIN	1
+#define TN_MARK_INIT_END	2
+#define TN_MARK_HALT_BEGIN	3
+#define TN_MARK_HALT_END	4	/* allocations still live here are leaks */
+#define TN_MARK_RESET_BEGIN	5
+#define TN_MARK_RESET_END	6
+#define TN_MARK_STEP		7	/* value: the scenario runner's step number */
+#define TN_MARK_BUG_MODES	8	/* value: the driver's seeded bug-mode mask */
+
+/*
+ * Call-site ids: the driver numbers its allocation and free sites (an enum
+ * in guest-driver/) and reports the number; 0 means unknown.  The checker
+ * prints them as "site N"; a driver may publish the names in docs/bugs.md.
+ */
+
+#endif /* TRACENIC_LEDGER_H */

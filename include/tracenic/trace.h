@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The tracenic trace file: one header, then fixed-size little-endian records
+ * in the order the device saw the events.  Time is QEMU's virtual clock in
+ * nanoseconds, non-decreasing from one record to the next.  Documented for
+ * readers in docs/trace-format.md.
+ */
+#ifndef TRACENIC_TRACE_H
+#define TRACENIC_TRACE_H
+
+#include "tracenic/types.h"
+
+#define TN_TRACE_MAGIC		"TRACENIC"	/* 8 bytes, no terminator in the file */
+#define TN_TRACE_MAGIC_LEN	8
+#define TN_TRACE_VERSION	1
+#define TN_TRACE_HEADER_SIZE	128
+#define TN_TRACE_REC_SIZE	48
+#define TN_TRACE_CLOCK_VIRTUAL	1	/* QEMU_CLOCK_VIRTUAL, ns */
+
+struct tn_trace_header {
+	char magic[TN_TRACE_MAGIC_LEN];
+	uint16_t version;	/* TN_TRACE_VERSION; readers reject others */
+	uint16_t header_size;	/* TN_TRACE_HEADER_SIZE */
+	uint16_t record_size;	/* TN_TRACE_REC_SIZE */
+	uint16_t clock;		/* TN_TRACE_CLOCK_* */
+	uint16_t pci_vendor;
+	uint16_t pci_device;
+	uint8_t pci_revision;
+	uint8_t reserved0;
+	uint8_t mac[6];
+	uint32_t flags;		/* TN_TRACE_F_* as configured when the trace was opened */
+	uint64_t start_ns;	/* virtual clock when the trace was opened */
+	uint64_t wall_start_ns;	/* host CLOCK_REALTIME then, for reports only */
+	uint64_t cap_bytes;	/* size cap (property trace-max-bytes); 0 = none */
+	char device_id[32];	/* qdev id, NUL-padded */
+	char qemu_version[24];	/* QEMU_VERSION, NUL-padded */
+	uint8_t reserved[16];
+};
+TN_STATIC_ASSERT(sizeof(struct tn_trace_header) == TN_TRACE_HEADER_SIZE,
+		 "trace header is 128 bytes");
+
+#define TN_TRACE_F_CHECK	(1u << 0)	/* online checks were on */
+#define TN_TRACE_F_STOP		(1u << 1)	/* on-violation=stop */
+
+/* Record types (tn_rec.type). */
+enum tn_rec_type {
+	TN_REC_DMA_READ = 1,	/* device read guest memory */
+	TN_REC_DMA_WRITE = 2,	/* device wrote guest memory */
+	TN_REC_DMA_FAILED = 3,	/* a DMA access that failed or was blocked */
+	TN_REC_ALLOC = 4,	/* ledger ALLOC */
+	TN_REC_EXTENT = 5,	/* ledger EXTENT of an ALLOC or MAP */
+	TN_REC_FREE = 6,	/* ledger FREE (before the memory is released) */
+	TN_REC_MAP = 7,		/* ledger MAP */
+	TN_REC_UNMAP = 8,	/* ledger UNMAP (before the mapping is torn down) */
+	TN_REC_MARK = 9,	/* ledger MARK */
+	TN_REC_REF_TAKE = 10,	/* device took a reference to a guest range */
+	TN_REC_REF_DROP = 11,	/* device dropped it: it will not DMA there for it again */
+	TN_REC_STATE = 12,	/* DMA-state change */
+	TN_REC_IRQ = 13,	/* interrupt raised */
+	TN_REC_VIOLATION = 14,	/* online check (check=on) found a violation */
+	TN_REC_LEDGER_ERROR = 15, /* malformed ledger command, rejected */
+	TN_REC_TRUNCATED = 16,	/* size cap reached: records after this one were dropped */
+	TN_REC_WRITE_ERROR = 17, /* the host could not write the trace (e.g. disk full) */
+	TN_REC_END = 18,	/* last record of a complete trace, with counts */
+	TN_REC_TYPE_MAX = 18,
+};
+
+/* DMA causes (tn_rec.kind of DMA records). */
+enum tn_dma_cause {
+	TN_CAUSE_TX_DESC_READ = 1,
+	TN_CAUSE_TX_BUF_READ = 2,
+	TN_CAUSE_TX_WRITEBACK = 3,
+	TN_CAUSE_RX_DESC_READ = 4,
+	TN_CAUSE_RX_BUF_WRITE = 5,
+	TN_CAUSE_RX_WRITEBACK = 6,
+	TN_CAUSE_MAX = 6,
+};
+
+/* Why a DMA failed (dma.reason of TN_REC_DMA_FAILED). */
+enum tn_dma_fail {
+	TN_DMA_FAIL_MEMTX = 1,		/* the address space answered an error (unmapped, IOMMU fault) */
+	TN_DMA_FAIL_BUS_MASTER = 2,	/* bus mastering was off: the device did not issue it */
+};
+
+/* Device references (tn_rec.kind of REF records). */
+enum tn_ref_kind {
+	TN_REF_RING = 1,	/* a descriptor ring, from enable until drained */
+	TN_REF_PREFETCH = 2,	/* the buffer of a fetched, not yet completed descriptor */
+	TN_REF_INFLIGHT = 3,	/* a transfer under way (delayed by rx/tx-dma-delay-ns) */
+};
+
+/* DMA-state changes (tn_rec.kind of TN_REC_STATE). value/value2 per kind. */
+enum tn_state_kind {
+	TN_ST_RING_ENABLE = 1,	/* idx=ring; value=base, value2=size */
+	TN_ST_RING_DISABLE = 2,	/* idx=ring; the driver cleared ENABLE (draining starts) */
+	TN_ST_RING_IDLE = 3,	/* idx=ring; drained, ACTIVE cleared */
+	TN_ST_RESET_BEGIN = 4,
+	TN_ST_RESET_DONE = 5,
+	TN_ST_BUS_MASTER = 6,	/* value = 1 on, 0 off */
+	TN_ST_QUIESCED = 7,	/* value = 1 reached, 0 left */
+	TN_ST_LINK = 8,		/* value = 1 up, 0 down */
+	TN_ST_PROP = 9,		/* fault-injection property set: value = new value, value2 = TN_PROP_* */
+	TN_ST_TRACE_OPEN = 10,	/* first record: value = device's STATUS */
+};
+
+/* Rings (idx of ring state records, dma.ring/ref.ring). */
+#define TN_RING_ID_TX		0
+#define TN_RING_ID_RX		1
+#define TN_RING_ID_NONE		0xff
+
+/* Properties that can change at run time (value2 of TN_ST_PROP). */
+enum tn_prop {
+	TN_PROP_RX_DMA_DELAY_NS = 1,
+	TN_PROP_TX_DMA_DELAY_NS = 2,
+	TN_PROP_QUIESCE_DELAY_NS = 3,
+	TN_PROP_PREFETCH = 4,
+	TN_PROP_LATE_WRITEBACK = 5,
+	TN_PROP_RESET_DELAY_NS = 6,
+};
+
+/* Online violations (tn_rec.kind of TN_REC_VIOLATION). */
+enum tn_violation {
+	TN_VIO_DMA_AFTER_FREE = 1,	/* DMA into a region after its FREE/UNMAP */
+	TN_VIO_FREE_REFERENCED = 2,	/* FREE/UNMAP of a region the device still references */
+	TN_VIO_WILD_DMA = 3,		/* DMA into memory no live allocation covers */
+};
+
+/* Why the trace ended (tn_rec.kind of TN_REC_END). */
+enum tn_end_reason {
+	TN_END_CLOSE = 1,	/* device finalised or QEMU exited normally */
+	TN_END_WRITE_ERROR = 2,	/* writing stopped after TN_REC_WRITE_ERROR */
+};
+
+/*
+ * One record: a 16-byte common part and a 32-byte payload whose meaning
+ * depends on type.  Fields a type does not use are zero.
+ */
+struct tn_rec {
+	uint64_t time_ns;	/* QEMU virtual clock */
+	uint8_t type;		/* enum tn_rec_type */
+	uint8_t kind;		/* per type: cause, api, ref kind, state kind, mark code ... */
+	uint16_t idx;		/* descriptor index, extent index, or ring */
+	uint32_t id;		/* allocation/mapping id, or reference id */
+	union {
+		struct {	/* DMA_READ, DMA_WRITE, DMA_FAILED; kind = cause, idx = descriptor */
+			uint64_t addr;
+			uint32_t len;
+			uint32_t result;	/* MemTxResult bits for DMA_FAILED */
+			uint8_t ring;		/* TN_RING_ID_* */
+			uint8_t write;		/* DMA_FAILED: 1 for a write */
+			uint8_t reason;		/* DMA_FAILED: enum tn_dma_fail */
+			uint8_t pad[13];
+		} dma;
+		struct {	/* ALLOC: kind = TN_API_*, id = allocation id */
+			uint64_t va;
+			uint32_t length;
+			uint32_t flags;
+			uint32_t tag;
+			uint32_t site;
+			uint16_t n_extents;
+			uint8_t irql;
+			uint8_t pad[5];
+		} alloc;
+		struct {	/* EXTENT: kind = TN_EXT_*, id = owner id, idx = extent index */
+			uint64_t addr;
+			uint32_t len;
+			uint8_t pad[20];
+		} extent;
+		struct {	/* FREE: kind = TN_FREE_API_*, id = allocation id */
+			uint64_t va;
+			uint32_t length;	/* as passed */
+			uint32_t flags;		/* as passed */
+			uint32_t site;
+			uint8_t irql;
+			uint8_t pad[11];
+		} free;
+		struct {	/* MAP: kind = TN_DIR_*, id = mapping id */
+			uint64_t va;
+			uint32_t length;
+			uint32_t site;
+			uint16_t n_extents;
+			uint8_t irql;
+			uint8_t pad[13];
+		} map;
+		struct {	/* UNMAP: id = mapping id */
+			uint32_t length;
+			uint32_t site;
+			uint8_t irql;
+			uint8_t pad[23];
+		} unmap;
+		struct {	/* MARK: kind = TN_MARK_* */
+			uint64_t value;
+			uint8_t pad[24];
+		} mark;
+		struct {	/* REF_TAKE/REF_DROP: kind = TN_REF_*, id = reference id, idx = descriptor */
+			uint64_t addr;
+			uint32_t len;
+			uint8_t ring;
+			uint8_t pad[19];
+		} ref;
+		struct {	/* STATE: kind = TN_ST_*, idx = ring or TN_RING_ID_NONE */
+			uint64_t value;
+			uint64_t value2;
+			uint32_t status;	/* STATUS register after the change */
+			uint8_t pad[12];
+		} state;
+		struct {	/* IRQ */
+			uint32_t cause;		/* ICR bits that caused it */
+			uint16_t vector;	/* MSI-X vector, or 0xffff for INTx */
+			uint8_t pad[26];
+		} irq;
+		struct {	/* VIOLATION: kind = TN_VIO_*, id = allocation/mapping id (0 if none) */
+			uint64_t addr;
+			uint32_t len;
+			uint8_t cause;		/* DMA cause, 0 for FREE_REFERENCED */
+			uint8_t ring;
+			uint16_t pad0;
+			uint32_t ref_id;	/* FREE_REFERENCED: the reference still held */
+			uint8_t pad[12];
+		} violation;
+		struct {	/* LEDGER_ERROR: kind = TN_LG_CMD_* */
+			uint32_t info;
+			uint32_t length;
+			uint8_t pad[24];
+		} ledger_error;
+		struct {	/* TRUNCATED */
+			uint64_t cap_bytes;
+			uint8_t pad[24];
+		} truncated;
+		struct {	/* WRITE_ERROR */
+			int32_t error;		/* errno */
+			uint8_t pad[28];
+		} write_error;
+		struct {	/* END: kind = enum tn_end_reason */
+			uint64_t records;	/* records in the file before END */
+			uint64_t dropped;	/* records dropped (cap or write error) */
+			uint64_t dma_bytes;	/* bytes read + written by DMA */
+			uint32_t violations;	/* online violations */
+			uint8_t pad[4];
+		} end;
+		uint8_t raw[32];
+	} u;
+};
+TN_STATIC_ASSERT(sizeof(struct tn_rec) == TN_TRACE_REC_SIZE, "trace record is 48 bytes");
+
+#endif /* TRACENIC_TRACE_H */
