@@ -1,0 +1,54 @@
+#!/bin/sh
+# Wire the tracenic device and its qtest into a QEMU source tree, idempotently.
+# Usage: integrate.sh <qemu-source-dir>
+# The files stay in this repository; the tree only gets symlinks and a few
+# marked lines in Kconfig, meson.build and trace-events.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+src=${1:?usage: integrate.sh <qemu-source-dir>}
+[ -f "$src/hw/net/meson.build" ] || {
+	echo "integrate.sh: $src does not look like a QEMU source tree (no hw/net/meson.build)" >&2
+	exit 1
+}
+
+sources="tracenic.c tracenic-dma.c tracenic-rings.c tracenic-ledger.c tracenic-check.c tracenic-trace.c"
+for f in $sources tracenic.h tracenic-trace.h; do
+	ln -sfn "$here/$f" "$src/hw/net/$f"
+done
+ln -sfn "$top/include/tracenic" "$src/include/tracenic"
+ln -sfn "$here/tests/tracenic-test.c" "$src/tests/qtest/tracenic-test.c"
+
+# Replace the block between markers (or append it) so reruns pick up edits.
+put_block() { # file, comment-prefix, content
+	file=$1 c=$2 body=$3
+	begin="$c tracenic: begin (qemu-device/integrate.sh)"
+	end="$c tracenic: end"
+	tmp=$(mktemp)
+	awk -v b="$begin" -v e="$end" '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' "$file" >"$tmp"
+	printf '%s\n%s\n%s\n' "$begin" "$body" "$end" >>"$tmp"
+	if ! cmp -s "$tmp" "$file"; then
+		cat "$tmp" >"$file"
+	fi
+	rm -f "$tmp"
+}
+
+put_block "$src/hw/net/Kconfig" "#" "config TRACENIC
+    bool
+    default y if PCI_DEVICES
+    depends on PCI && MSI_NONBROKEN"
+
+files=$(printf "'%s', " $sources)
+put_block "$src/hw/net/meson.build" "#" "softmmu_ss.add(when: 'CONFIG_TRACENIC', if_true: files(${files%, }))"
+
+put_block "$src/hw/net/trace-events" "#" "$(grep -v '^#' "$here/trace-events")"
+
+# The qtest list is assigned once for x86_64; add ours right after it.
+if ! grep -q "'tracenic-test'" "$src/tests/qtest/meson.build"; then
+	sed -i "s/^qtests_x86_64 = qtests_i386\$/&\nqtests_x86_64 += ['tracenic-test']  # tracenic/" \
+		"$src/tests/qtest/meson.build"
+	grep -q "'tracenic-test'" "$src/tests/qtest/meson.build" || {
+		echo "integrate.sh: could not add tracenic-test to tests/qtest/meson.build" >&2
+		exit 1
+	}
+fi

@@ -1,0 +1,309 @@
+/*
+ * tracenic: online checks (property check=on).
+ *
+ * The device already sees every DMA access and every ledger event, so it can
+ * flag a DMA-after-free at the instant it happens, and with on-violation=stop
+ * pause the VM there for a debugger.  dmacheck's offline replay of the trace
+ * remains the verdict; this is the live view of the same rules.
+ *
+ * Extent sets are arrays sorted by start address: lookups are binary
+ * searches, and the sets stay small (the driver's live buffers).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/error-report.h"
+#include "sysemu/runstate.h"
+#include "tracenic.h"
+#include "trace.h"
+
+/* Freed extents remembered for DMA-after-free; the oldest are forgotten. */
+#define TN_CHECK_FREED_MAX  65536
+
+typedef struct TNExtent {
+    uint64_t start;
+    uint64_t len;
+    uint32_t id;
+} TNExtent;
+
+typedef struct TNExtentSet {
+    TNExtent *v;
+    size_t n, cap;
+    uint64_t max_len;   /* never shrinks: bounds the backward overlap scan */
+} TNExtentSet;
+
+struct TNCheck {
+    TNExtentSet live;
+    TNExtentSet freed;
+    GHashTable *regions;    /* id -> GArray of TNExtent */
+    GHashTable *refs;       /* ref id -> TNExtent */
+    bool suspended;
+    bool freed_full_warned;
+};
+
+static size_t tn_set_lower(const TNExtentSet *set, uint64_t addr)
+{
+    size_t lo = 0, hi = set->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (set->v[mid].start < addr) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static void tn_set_insert(TNExtentSet *set, const TNExtent *e)
+{
+    size_t i = tn_set_lower(set, e->start);
+
+    if (set->n == set->cap) {
+        set->cap = set->cap ? set->cap * 2 : 64;
+        set->v = g_renew(TNExtent, set->v, set->cap);
+    }
+    memmove(&set->v[i + 1], &set->v[i], (set->n - i) * sizeof(TNExtent));
+    set->v[i] = *e;
+    set->n++;
+    set->max_len = MAX(set->max_len, e->len);
+}
+
+static void tn_set_remove_at(TNExtentSet *set, size_t i)
+{
+    memmove(&set->v[i], &set->v[i + 1], (set->n - i - 1) * sizeof(TNExtent));
+    set->n--;
+}
+
+/* First index that may overlap [a, ...). */
+static size_t tn_set_scan_start(const TNExtentSet *set, uint64_t a)
+{
+    size_t i = tn_set_lower(set, a);
+
+    while (i > 0 && set->v[i - 1].start + set->max_len > a) {
+        i--;
+    }
+    return i;
+}
+
+static bool tn_overlaps(const TNExtent *e, uint64_t a, uint64_t b)
+{
+    return e->start < b && e->start + e->len > a;
+}
+
+static void tn_violation(TracenicState *s, uint8_t kind, uint32_t id,
+                         uint64_t addr, uint64_t len, uint8_t cause,
+                         uint8_t ring, uint32_t ref_id)
+{
+    static const char *const what[] = {
+        [TN_VIO_DMA_AFTER_FREE] = "DMA into freed memory",
+        [TN_VIO_FREE_REFERENCED] = "memory freed while the device still "
+                                   "references it",
+        [TN_VIO_WILD_DMA] = "DMA into memory no live allocation covers",
+    };
+    struct tn_rec rec = {
+        .type = TN_REC_VIOLATION,
+        .kind = kind,
+        .id = cpu_to_le32(id),
+        .u.violation.addr = cpu_to_le64(addr),
+        .u.violation.len = cpu_to_le32(len),
+        .u.violation.cause = cause,
+        .u.violation.ring = ring,
+        .u.violation.ref_id = cpu_to_le32(ref_id),
+    };
+
+    tn_emit(s, &rec);
+    s->violations++;
+    trace_tracenic_violation(kind, id, addr, len);
+    qemu_log_mask(LOG_GUEST_ERROR, "tracenic: violation: %s: id %u, 0x%" PRIx64
+                  "+%" PRIu64 "%s\n", what[kind], id, addr, len,
+                  s->stop_on_violation ? "; pausing the VM" : "");
+    tn_raise(s, TN_INT_VIOLATION);
+    if (s->stop_on_violation) {
+        if (s->trace) {
+            tn_trace_flush(s->trace);
+        }
+        qemu_system_vmstop_request_prepare();
+        qemu_system_vmstop_request(RUN_STATE_PAUSED);
+    }
+}
+
+TNCheck *tn_check_new(void)
+{
+    TNCheck *c = g_new0(TNCheck, 1);
+
+    c->regions = g_hash_table_new_full(NULL, NULL, NULL,
+                                       (GDestroyNotify)g_array_unref);
+    c->refs = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    return c;
+}
+
+void tn_check_free(TNCheck *c)
+{
+    g_free(c->live.v);
+    g_free(c->freed.v);
+    g_hash_table_destroy(c->regions);
+    g_hash_table_destroy(c->refs);
+    g_free(c);
+}
+
+/* Bytes that become live again are no longer "freed". */
+static void tn_forget_freed(TNCheck *c, uint64_t a, uint64_t b)
+{
+    size_t i = tn_set_scan_start(&c->freed, a);
+
+    while (i < c->freed.n && c->freed.v[i].start < b) {
+        TNExtent f = c->freed.v[i];
+
+        if (!tn_overlaps(&f, a, b)) {
+            i++;
+            continue;
+        }
+        tn_set_remove_at(&c->freed, i);
+        if (f.start < a) {
+            TNExtent left = { f.start, a - f.start, f.id };
+            tn_set_insert(&c->freed, &left);
+            i++;
+        }
+        if (f.start + f.len > b) {
+            TNExtent right = { b, f.start + f.len - b, f.id };
+            tn_set_insert(&c->freed, &right);
+        }
+    }
+}
+
+void tn_check_extent(TracenicState *s, uint32_t id, uint64_t addr, uint32_t len)
+{
+    TNCheck *c = s->checker;
+    TNExtent e = { addr, len, id };
+    GArray *exts = g_hash_table_lookup(c->regions, GUINT_TO_POINTER(id));
+
+    if (!exts) {
+        exts = g_array_new(false, false, sizeof(TNExtent));
+        g_hash_table_insert(c->regions, GUINT_TO_POINTER(id), exts);
+    }
+    g_array_append_val(exts, e);
+    tn_set_insert(&c->live, &e);
+    tn_forget_freed(c, addr, addr + len);
+}
+
+void tn_check_release(TracenicState *s, uint32_t id)
+{
+    TNCheck *c = s->checker;
+    GArray *exts = g_hash_table_lookup(c->regions, GUINT_TO_POINTER(id));
+    guint i;
+
+    if (!exts) {
+        return;     /* unknown id: dmacheck reports it, nothing live to move */
+    }
+    for (i = 0; i < exts->len; i++) {
+        TNExtent *e = &g_array_index(exts, TNExtent, i);
+        GHashTableIter it;
+        gpointer key, val;
+        size_t j;
+
+        if (!c->suspended) {
+            g_hash_table_iter_init(&it, c->refs);
+            while (g_hash_table_iter_next(&it, &key, &val)) {
+                TNExtent *ref = val;
+
+                if (tn_overlaps(ref, e->start, e->start + e->len)) {
+                    tn_violation(s, TN_VIO_FREE_REFERENCED, id, ref->start,
+                                 ref->len, 0, TN_RING_ID_NONE,
+                                 GPOINTER_TO_UINT(key));
+                }
+            }
+        }
+        for (j = tn_set_lower(&c->live, e->start);
+             j < c->live.n && c->live.v[j].start == e->start; j++) {
+            if (c->live.v[j].id == id && c->live.v[j].len == e->len) {
+                tn_set_remove_at(&c->live, j);
+                break;
+            }
+        }
+        if (c->freed.n < TN_CHECK_FREED_MAX) {
+            tn_set_insert(&c->freed, e);
+        } else if (!c->freed_full_warned) {
+            c->freed_full_warned = true;
+            warn_report("tracenic: the online check remembers at most %d freed "
+                        "extents; later frees are not tracked for "
+                        "DMA-after-free (dmacheck still checks them)",
+                        TN_CHECK_FREED_MAX);
+        }
+    }
+    g_hash_table_remove(c->regions, GUINT_TO_POINTER(id));
+}
+
+/* Are all bytes of [a, b) inside live extents? */
+static bool tn_covered(const TNExtentSet *live, uint64_t a, uint64_t b)
+{
+    size_t i = tn_set_scan_start(live, a);
+    uint64_t done = a;
+    bool progress = true;
+
+    /* Extents may overlap; sweep until no extent extends the covered prefix. */
+    while (done < b && progress) {
+        size_t j;
+
+        progress = false;
+        for (j = i; j < live->n && live->v[j].start <= done; j++) {
+            uint64_t end = live->v[j].start + live->v[j].len;
+
+            if (end > done) {
+                done = end;
+                progress = true;
+            }
+        }
+    }
+    return done >= b;
+}
+
+void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
+                  uint64_t addr, uint32_t len)
+{
+    TNCheck *c = s->checker;
+    uint64_t b = addr + len;
+    size_t i;
+
+    if (c->suspended || !len) {
+        return;
+    }
+    for (i = tn_set_scan_start(&c->freed, addr);
+         i < c->freed.n && c->freed.v[i].start < b; i++) {
+        if (tn_overlaps(&c->freed.v[i], addr, b)) {
+            tn_violation(s, TN_VIO_DMA_AFTER_FREE, c->freed.v[i].id, addr, len,
+                         cause, ring, 0);
+            return;
+        }
+    }
+    if (!tn_covered(&c->live, addr, b)) {
+        tn_violation(s, TN_VIO_WILD_DMA, 0, addr, len, cause, ring, 0);
+    }
+}
+
+void tn_check_ref(TracenicState *s, uint32_t ref_id, uint64_t addr,
+                  uint32_t len, bool take)
+{
+    TNCheck *c = s->checker;
+
+    if (take) {
+        TNExtent *e = g_new(TNExtent, 1);
+
+        *e = (TNExtent){ addr, len, ref_id };
+        g_hash_table_insert(c->refs, GUINT_TO_POINTER(ref_id), e);
+    } else {
+        g_hash_table_remove(c->refs, GUINT_TO_POINTER(ref_id));
+    }
+}
+
+void tn_check_suspend(TracenicState *s, const char *why)
+{
+    if (s->checker && !s->checker->suspended) {
+        s->checker->suspended = true;
+        warn_report("tracenic: online checks are off from here on: %s "
+                    "(dmacheck's replay of the trace is unaffected)", why);
+    }
+}

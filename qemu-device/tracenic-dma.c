@@ -1,0 +1,86 @@
+/*
+ * tracenic: the single gateway for device accesses to guest memory.
+ *
+ * Every access goes through pci_dma_read/pci_dma_write, so a vIOMMU and the
+ * bus-master enable apply, and every access, including a failed one, becomes
+ * exactly one trace record.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "sysemu/dma.h"
+#include "tracenic.h"
+#include "trace.h"
+
+static const char *const tn_cause_names[] = {
+    [TN_CAUSE_TX_DESC_READ] = "tx-desc-read",
+    [TN_CAUSE_TX_BUF_READ] = "tx-buf-read",
+    [TN_CAUSE_TX_WRITEBACK] = "tx-writeback",
+    [TN_CAUSE_RX_DESC_READ] = "rx-desc-read",
+    [TN_CAUSE_RX_BUF_WRITE] = "rx-buf-write",
+    [TN_CAUSE_RX_WRITEBACK] = "rx-writeback",
+};
+
+bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
+            uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
+            uint32_t len)
+{
+    MemReentrancyGuard *guard = &DEVICE(s)->mem_reentrancy_guard;
+    bool was_engaged = guard->engaged_in_io;
+    struct tn_rec rec = {
+        .type = write ? TN_REC_DMA_WRITE : TN_REC_DMA_READ,
+        .kind = cause,
+        .idx = slot,
+        .id = ref_id,
+        .u.dma.addr = cpu_to_le64(addr),
+        .u.dma.len = cpu_to_le32(len),
+        .u.dma.ring = ring,
+    };
+    MemTxResult res;
+
+    if (!s->bus_master) {
+        /* The device does not issue DMA with bus mastering off. */
+        res = MEMTX_ERROR;
+        rec.u.dma.reason = TN_DMA_FAIL_BUS_MASTER;
+    } else {
+        /* A DMA aimed at our own BARs must not re-enter the device. */
+        guard->engaged_in_io = true;
+        res = write ? pci_dma_write(PCI_DEVICE(s), addr, buf, len)
+                    : pci_dma_read(PCI_DEVICE(s), addr, buf, len);
+        guard->engaged_in_io = was_engaged;
+        rec.u.dma.reason = TN_DMA_FAIL_MEMTX;
+    }
+    trace_tracenic_dma(write ? "write" : "read", tn_cause_names[cause], slot,
+                       addr, len, res);
+
+    if (res == MEMTX_OK) {
+        rec.u.dma.reason = 0;
+        tn_emit(s, &rec);
+        s->dma_bytes += len;
+        if (s->checker) {
+            tn_check_dma(s, cause, ring, addr, len);
+        }
+        return true;
+    }
+
+    rec.type = TN_REC_DMA_FAILED;
+    rec.u.dma.write = write;
+    rec.u.dma.result = cpu_to_le32(res);
+    tn_emit(s, &rec);
+    if (s->checker && rec.u.dma.reason == TN_DMA_FAIL_MEMTX) {
+        /* An IOMMU blocking DMA into freed memory is still the driver's bug. */
+        tn_check_dma(s, cause, ring, addr, len);
+    }
+    if (!write) {
+        memset(buf, 0, len);
+    }
+    qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s of %u bytes at 0x%" PRIx64
+                  " (%s, slot %u) failed: %s\n", write ? "DMA write" : "DMA read",
+                  len, addr, tn_cause_names[cause], slot,
+                  s->bus_master ? "the address is not accessible"
+                                : "bus mastering is disabled");
+    s->err = TN_ERR_DMA;
+    tn_raise(s, TN_INT_ERROR);
+    return false;
+}
