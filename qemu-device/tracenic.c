@@ -740,7 +740,7 @@ static bool tn_open_trace(TracenicState *s, Error **errp)
         .flags = cpu_to_le32((s->check ? TN_TRACE_F_CHECK : 0) |
                              (s->stop_on_violation ? TN_TRACE_F_STOP : 0)),
         .start_ns = cpu_to_le64(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL)),
-        .wall_start_ns = cpu_to_le64(qemu_clock_get_ns(QEMU_CLOCK_REALTIME)),
+        .wall_start_ns = cpu_to_le64(g_get_real_time() * SCALE_US),
         .cap_bytes = cpu_to_le64(s->trace_max_bytes),
     };
     const char *id = DEVICE(s)->id ? DEVICE(s)->id : "";

@@ -1,2 +1,999 @@
+/*
+ * qtest for the tracenic NIC: registers, rings, real DMA through a socket
+ * netdev, quiesce timing, the ledger, online checks, bus mastering, hostile
+ * programming, and the trace records each of these leaves, field by field.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
 #include "qemu/osdep.h"
-int main(void) { return 0; }
+#include <sys/socket.h>
+#include "libqtest.h"
+#include "hw/pci/pci_regs.h"
+#include "hw/pci/pci_ids.h"
+#include "qemu/bswap.h"
+#include "qapi/qmp/qdict.h"
+#include "libqos/pci-pc.h"
+#include "libqos/malloc-pc.h"
+#include "tracenic/regs.h"
+#include "tracenic/ledger.h"
+#include "tracenic/trace.h"
+
+#define TN_DEVFN QPCI_DEVFN(4, 0)
+#define TN_MAC "52:54:00:12:34:56"
+
+typedef struct TN {
+    QTestState *qts;
+    QGuestAllocator alloc;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+    QPCIBar bar;
+    int sock[2];
+    char *trace;
+    char *dir;
+} TN;
+
+/* The trace as read back from disk. */
+typedef struct Trace {
+    gchar *data;
+    gsize len;
+    const struct tn_trace_header *hdr;
+    const struct tn_rec *rec;
+    size_t n;
+} Trace;
+
+static TN *tn_start(const char *extra)
+{
+    TN *t = g_new0(TN, 1);
+
+    t->dir = g_dir_make_tmp("tracenic-qtest-XXXXXX", NULL);
+    g_assert(t->dir);
+    t->trace = g_strdup_printf("%s/trace.bin", t->dir);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, t->sock), ==, 0);
+    t->qts = qtest_initf("-M pc -nodefaults -netdev socket,fd=%d,id=n0 "
+                         "-device tracenic,netdev=n0,addr=04.0,mac=" TN_MAC
+                         ",trace=%s%s%s", t->sock[1], t->trace,
+                         extra && *extra ? "," : "", extra ? extra : "");
+    pc_alloc_init(&t->alloc, t->qts, 0);
+    t->bus = qpci_new_pc(t->qts, &t->alloc);
+    t->dev = qpci_device_find(t->bus, TN_DEVFN);
+    g_assert(t->dev);
+    qpci_device_enable(t->dev);
+    t->bar = qpci_iomap(t->dev, TN_BAR_REGS, NULL);
+    return t;
+}
+
+static void tn_stop(TN *t)
+{
+    g_free(t->dev);
+    qpci_free_pc(t->bus);
+    alloc_destroy(&t->alloc);
+    qtest_quit(t->qts);
+    close(t->sock[0]);
+    close(t->sock[1]);
+    unlink(t->trace);
+    rmdir(t->dir);
+    g_free(t->trace);
+    g_free(t->dir);
+    g_free(t);
+}
+
+static uint32_t rd(TN *t, uint32_t reg)
+{
+    return qpci_io_readl(t->dev, t->bar, reg);
+}
+
+static void wr(TN *t, uint32_t reg, uint32_t val)
+{
+    qpci_io_writel(t->dev, t->bar, reg, val);
+}
+
+static void trace_load(Trace *tr, const char *path)
+{
+    g_assert(g_file_get_contents(path, &tr->data, &tr->len, NULL));
+    g_assert_cmpuint(tr->len, >=, TN_TRACE_HEADER_SIZE);
+    g_assert_cmpuint((tr->len - TN_TRACE_HEADER_SIZE) % TN_TRACE_REC_SIZE, ==, 0);
+    tr->hdr = (const void *)tr->data;
+    tr->rec = (const void *)(tr->data + TN_TRACE_HEADER_SIZE);
+    tr->n = (tr->len - TN_TRACE_HEADER_SIZE) / TN_TRACE_REC_SIZE;
+}
+
+/* Stopping the VM flushes the trace; read it and let the VM run again. */
+static void trace_snapshot(TN *t, Trace *tr)
+{
+    qtest_qmp_assert_success(t->qts, "{'execute': 'stop'}");
+    trace_load(tr, t->trace);
+    qtest_qmp_assert_success(t->qts, "{'execute': 'cont'}");
+}
+
+static void trace_free(Trace *tr)
+{
+    g_free(tr->data);
+}
+
+/* Index of the first record of @type (and @kind unless -1) at or after @from. */
+static ssize_t trace_find(const Trace *tr, size_t from, int type, int kind)
+{
+    size_t i;
+
+    for (i = from; i < tr->n; i++) {
+        if (tr->rec[i].type == type && (kind < 0 || tr->rec[i].kind == kind)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static size_t trace_count(const Trace *tr, int type, int kind)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < tr->n; i++) {
+        n += tr->rec[i].type == type && (kind < 0 || tr->rec[i].kind == kind);
+    }
+    return n;
+}
+
+static void put_desc(TN *t, uint64_t ring, uint32_t slot, uint64_t addr,
+                     uint16_t len, uint16_t flags)
+{
+    struct tn_desc d = {
+        .addr = cpu_to_le64(addr),
+        .len = cpu_to_le16(len),
+        .flags = cpu_to_le16(flags | TN_DESC_OWN),
+    };
+
+    qtest_memwrite(t->qts, ring + slot * sizeof(d), &d, sizeof(d));
+}
+
+static struct tn_desc get_desc(TN *t, uint64_t ring, uint32_t slot)
+{
+    struct tn_desc d;
+
+    qtest_memread(t->qts, ring + slot * sizeof(d), &d, sizeof(d));
+    return d;
+}
+
+static void ring_setup(TN *t, uint32_t ring_reg, uint64_t base, uint32_t size)
+{
+    wr(t, TN_RING_REG(ring_reg, TN_RING_BASE_LO), base);
+    wr(t, TN_RING_REG(ring_reg, TN_RING_BASE_HI), base >> 32);
+    wr(t, TN_RING_REG(ring_reg, TN_RING_SIZE), size);
+    wr(t, TN_RING_REG(ring_reg, TN_RING_CTRL), TN_RING_CTRL_ENABLE);
+}
+
+/* Read one frame the device sent to the socket netdev. */
+static size_t sock_recv_frame(TN *t, uint8_t *buf, size_t max)
+{
+    uint32_t len;
+
+    g_assert_cmpint(recv(t->sock[0], &len, sizeof(len), MSG_WAITALL), ==,
+                    sizeof(len));
+    len = ntohl(len);
+    g_assert_cmpuint(len, <=, max);
+    g_assert_cmpint(recv(t->sock[0], buf, len, MSG_WAITALL), ==, len);
+    return len;
+}
+
+static void sock_send_frame(TN *t, const uint8_t *buf, uint32_t len)
+{
+    uint32_t be = htonl(len);
+
+    g_assert_cmpint(send(t->sock[0], &be, sizeof(be), 0), ==, sizeof(be));
+    g_assert_cmpint(send(t->sock[0], buf, len, 0), ==, len);
+}
+
+static bool sock_has_data(TN *t)
+{
+    uint8_t b;
+
+    return recv(t->sock[0], &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+/* Let QEMU's main loop run until @slot's DONE bit is set (or time out). */
+static struct tn_desc wait_done(TN *t, uint64_t ring, uint32_t slot)
+{
+    struct tn_desc d;
+    int i;
+
+    for (i = 0; i < 5000; i++) {
+        d = get_desc(t, ring, slot);
+        if (le16_to_cpu(d.flags) & TN_DESC_DONE) {
+            return d;
+        }
+        g_usleep(1000);
+    }
+    g_assert_not_reached();
+}
+
+static void fill_frame(uint8_t *f, size_t len, uint8_t seed)
+{
+    size_t i;
+
+    memset(f, 0xff, 6);
+    memcpy(f + 6, "\x52\x54\x00\x12\x34\x56", 6);
+    f[12] = 0x08;
+    f[13] = 0x00;
+    for (i = 14; i < len; i++) {
+        f[i] = seed + i;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_reset_values(void)
+{
+    TN *t = tn_start(NULL);
+
+    g_assert_cmphex(qpci_config_readw(t->dev, PCI_VENDOR_ID), ==, TN_PCI_VENDOR_ID);
+    g_assert_cmphex(qpci_config_readw(t->dev, PCI_DEVICE_ID), ==, TN_PCI_DEVICE_ID);
+    g_assert_cmphex(qpci_config_readw(t->dev, PCI_CLASS_DEVICE), ==,
+                    PCI_CLASS_NETWORK_ETHERNET);
+    g_assert_cmphex(rd(t, TN_REG_ID), ==, TN_ID_VALUE);
+    g_assert_cmphex(rd(t, TN_REG_CTRL), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_STATUS), ==, TN_STATUS_QUIESCED | TN_STATUS_LINK_UP);
+    g_assert_cmphex(rd(t, TN_REG_ICR), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_IMS), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_ITR_US), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_ERR), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_MAC_LO), ==, 0x12005452);
+    g_assert_cmphex(rd(t, TN_REG_MAC_HI), ==, 0x5634);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_SIZE)), ==, 0);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_RX_RING, TN_RING_STATUS)), ==, 0);
+    g_assert_cmphex(rd(t, TN_LG_CMD), ==, 0);
+
+    /* CTRL.RST brings changed registers back, after reset-delay-ns. */
+    wr(t, TN_REG_MAC_LO, 0xdeadbeef);
+    wr(t, TN_REG_IMS, TN_INT_TX);
+    wr(t, TN_REG_CTRL, TN_CTRL_RST);
+    g_assert_cmphex(rd(t, TN_REG_CTRL), ==, TN_CTRL_RST);
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & (TN_STATUS_RESETTING | TN_STATUS_QUIESCED),
+                    ==, TN_STATUS_RESETTING);
+    qtest_clock_step(t->qts, 50000);
+    g_assert_cmphex(rd(t, TN_REG_CTRL), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_MAC_LO), ==, 0x12005452);
+    g_assert_cmphex(rd(t, TN_REG_IMS), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_STATUS), ==, TN_STATUS_QUIESCED | TN_STATUS_LINK_UP);
+    g_assert_cmphex(rd(t, TN_REG_ICR) & TN_INT_RESET_DONE, ==, TN_INT_RESET_DONE);
+    tn_stop(t);
+}
+
+static void test_ring_programming(void)
+{
+    TN *t = tn_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 64 * 16);
+    Trace tr;
+    ssize_t i;
+
+    ring_setup(t, TN_TX_RING, ring, 64);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_BASE_LO)), ==, (uint32_t)ring);
+    g_assert_cmpuint(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_SIZE)), ==, 64);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_STATUS)), ==,
+                    TN_RING_STATUS_ACTIVE);
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & (TN_STATUS_QUIESCED | TN_STATUS_TX_ACTIVE),
+                    ==, TN_STATUS_TX_ACTIVE);
+    g_assert_cmpuint(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_HEAD)), ==, 0);
+
+    /* Base and size cannot move under an active ring. */
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_SIZE), 128);
+    g_assert_cmpuint(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_SIZE)), ==, 64);
+    g_assert_cmpuint(rd(t, TN_REG_ERR), ==, TN_ERR_RING_BUSY);
+
+    /* Sizes that are not a power of two in range, and misaligned bases. */
+    ring_setup(t, TN_RX_RING, ring, 100);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_RX_RING, TN_RING_STATUS)), ==,
+                    TN_RING_STATUS_ERROR);
+    g_assert_cmpuint(rd(t, TN_REG_ERR), ==, TN_ERR_RING_SIZE);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_RX_RING, TN_RING_CTRL)), ==, 0);
+    ring_setup(t, TN_RX_RING, ring + 8, 64);
+    g_assert_cmpuint(rd(t, TN_REG_ERR), ==, TN_ERR_RING_ALIGN);
+
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_ENABLE);
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmpuint(tr.rec[i].idx, ==, TN_RING_ID_TX);
+    g_assert_cmphex(tr.rec[i].u.state.value, ==, ring);
+    g_assert_cmpuint(tr.rec[i].u.state.value2, ==, 64);
+    i = trace_find(&tr, 0, TN_REC_REF_TAKE, TN_REF_RING);
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmpint(i, <, trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_ENABLE));
+    g_assert_cmphex(tr.rec[i].u.ref.addr, ==, ring);
+    g_assert_cmpuint(tr.rec[i].u.ref.len, ==, 64 * 16);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_STATE, TN_ST_RING_ENABLE), ==, 1);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+static void test_tx(void)
+{
+    TN *t = tn_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 2048);
+    uint8_t frame[1500], got[2048];
+    struct tn_desc d;
+    Trace tr;
+    ssize_t i, take;
+
+    fill_frame(frame, sizeof(frame), 1);
+    qtest_memwrite(t->qts, buf, frame, sizeof(frame));
+    wr(t, TN_REG_IMS, TN_INT_TX);
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, buf, sizeof(frame), TN_DESC_EOP | TN_DESC_IRQ);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+
+    g_assert_cmpuint(sock_recv_frame(t, got, sizeof(got)), ==, sizeof(frame));
+    g_assert(memcmp(got, frame, sizeof(frame)) == 0);
+    d = get_desc(t, ring, 0);
+    g_assert_cmphex(le16_to_cpu(d.flags) & (TN_DESC_OWN | TN_DESC_DONE | TN_DESC_ERR),
+                    ==, TN_DESC_DONE);
+    g_assert_cmpuint(le16_to_cpu(d.wb_len), ==, sizeof(frame));
+    g_assert_cmpuint(le16_to_cpu(d.wb_status), ==, TN_WB_OK);
+    g_assert_cmpuint(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_HEAD)), ==, 1);
+    g_assert_cmphex(rd(t, TN_REG_ICR) & TN_INT_TX, ==, TN_INT_TX);
+    g_assert_cmpuint(rd(t, TN_REG_TX_PACKETS), ==, 1);
+    g_assert_cmpuint(rd(t, TN_REG_TX_BYTES), ==, sizeof(frame));
+
+    trace_snapshot(t, &tr);
+    g_assert(!memcmp(tr.hdr->magic, TN_TRACE_MAGIC, TN_TRACE_MAGIC_LEN));
+    g_assert_cmpuint(tr.hdr->version, ==, TN_TRACE_VERSION);
+    g_assert_cmpuint(tr.hdr->record_size, ==, TN_TRACE_REC_SIZE);
+    g_assert_cmpuint(tr.hdr->pci_device, ==, TN_PCI_DEVICE_ID);
+    g_assert(!memcmp(tr.hdr->mac, "\x52\x54\x00\x12\x34\x56", 6));
+
+    i = trace_find(&tr, 0, TN_REC_DMA_READ, TN_CAUSE_TX_DESC_READ);
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmphex(tr.rec[i].u.dma.addr, ==, ring);
+    g_assert_cmpuint(tr.rec[i].u.dma.len, ==, 16);
+    g_assert_cmpuint(tr.rec[i].u.dma.ring, ==, TN_RING_ID_TX);
+    g_assert_cmpuint(tr.rec[i].idx, ==, 0);
+    take = trace_find(&tr, i, TN_REC_REF_TAKE, TN_REF_PREFETCH);
+    g_assert_cmpint(take, >, i);
+    g_assert_cmphex(tr.rec[take].u.ref.addr, ==, buf);
+    g_assert_cmpuint(tr.rec[take].u.ref.len, ==, sizeof(frame));
+    i = trace_find(&tr, take, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ);
+    g_assert_cmpint(i, >, take);
+    g_assert_cmphex(tr.rec[i].u.dma.addr, ==, buf);
+    g_assert_cmpuint(tr.rec[i].u.dma.len, ==, sizeof(frame));
+    g_assert_cmpuint(tr.rec[i].id, ==, tr.rec[take].id);
+    i = trace_find(&tr, i, TN_REC_REF_DROP, TN_REF_PREFETCH);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i].id, ==, tr.rec[take].id);
+    i = trace_find(&tr, i, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmphex(tr.rec[i].u.dma.addr, ==, ring + TN_DESC_WB_OFFSET);
+    g_assert_cmpuint(tr.rec[i].u.dma.len, ==, TN_DESC_WB_SIZE);
+    i = trace_find(&tr, i, TN_REC_IRQ, -1);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmphex(tr.rec[i].u.irq.cause & TN_INT_TX, ==, TN_INT_TX);
+    for (i = 1; i < tr.n; i++) {
+        g_assert_cmpuint(tr.rec[i].time_ns, >=, tr.rec[i - 1].time_ns);
+    }
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+static void test_rx(void)
+{
+    TN *t = tn_start("prefetch=4");
+    uint64_t ring = guest_alloc(&t->alloc, 16 * 16);
+    uint64_t bufs = guest_alloc(&t->alloc, 4 * 1024);
+    uint8_t frame[1800], got[1800];
+    struct tn_desc d0, d1;
+    Trace tr;
+    ssize_t i;
+    int s;
+
+    ring_setup(t, TN_RX_RING, ring, 16);
+    for (s = 0; s < 4; s++) {
+        put_desc(t, ring, s, bufs + s * 1024, 1024, 0);
+    }
+    wr(t, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), 4);
+    fill_frame(frame, sizeof(frame), 7);
+    sock_send_frame(t, frame, sizeof(frame));
+
+    /* 1800 bytes span two 1024-byte buffers; EOP marks the second. */
+    d1 = wait_done(t, ring, 1);
+    d0 = get_desc(t, ring, 0);
+    g_assert_cmphex(le16_to_cpu(d0.flags) & (TN_DESC_DONE | TN_DESC_EOP | TN_DESC_OWN),
+                    ==, TN_DESC_DONE);
+    g_assert_cmpuint(le16_to_cpu(d0.wb_len), ==, 1024);
+    g_assert_cmphex(le16_to_cpu(d1.flags) & (TN_DESC_DONE | TN_DESC_EOP), ==,
+                    TN_DESC_DONE | TN_DESC_EOP);
+    g_assert_cmpuint(le16_to_cpu(d1.wb_len), ==, sizeof(frame) - 1024);
+    qtest_memread(t->qts, bufs, got, sizeof(got));
+    g_assert(memcmp(got, frame, sizeof(frame)) == 0);
+    g_assert_cmpuint(rd(t, TN_RING_REG(TN_RX_RING, TN_RING_HEAD)), ==, 2);
+    g_assert_cmpuint(rd(t, TN_REG_RX_PACKETS), ==, 1);
+    g_assert_cmphex(rd(t, TN_REG_ICR) & TN_INT_RX, ==, TN_INT_RX);
+
+    trace_snapshot(t, &tr);
+    /* Prefetch read all four descriptors on the TAIL write. */
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ), ==, 4);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_TAKE, TN_REF_PREFETCH), ==, 4);
+    i = trace_find(&tr, 0, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE);
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmphex(tr.rec[i].u.dma.addr, ==, bufs);
+    g_assert_cmpuint(tr.rec[i].u.dma.len, ==, 1024);
+    i = trace_find(&tr, i + 1, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE);
+    g_assert_cmphex(tr.rec[i].u.dma.addr, ==, bufs + 1024);
+    g_assert_cmpuint(tr.rec[i].u.dma.len, ==, sizeof(frame) - 1024);
+    g_assert_cmpuint(tr.rec[i].idx, ==, 1);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK), ==, 2);
+    /* The two used buffers were released; the two still posted were not. */
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_PREFETCH), ==, 2);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+static void test_quiesce_timing(void)
+{
+    TN *t = tn_start("quiesce-delay-ns=100000,tx-dma-delay-ns=60000");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 256);
+    uint8_t frame[64], got[128];
+    Trace tr;
+    ssize_t dis, idle, rd_buf, q;
+
+    fill_frame(frame, sizeof(frame), 3);
+    qtest_memwrite(t->qts, buf, frame, sizeof(frame));
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, buf, sizeof(frame), TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    /* The frame is in flight; the driver disables the ring at once. */
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_STATUS)), ==,
+                    TN_RING_STATUS_ACTIVE);
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, 0);
+    g_assert(!sock_has_data(t));
+
+    /* The in-flight transfer still happens during the drain. */
+    qtest_clock_step(t->qts, 60000);
+    g_assert_cmpuint(sock_recv_frame(t, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, 0);
+    qtest_clock_step(t->qts, 39999);
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, 0);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_STATUS)), ==,
+                    TN_RING_STATUS_ACTIVE);
+    qtest_clock_step(t->qts, 1);
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, TN_STATUS_QUIESCED);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_STATUS)), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_ICR) & TN_INT_QUIESCED, ==, TN_INT_QUIESCED);
+
+    trace_snapshot(t, &tr);
+    dis = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_DISABLE);
+    rd_buf = trace_find(&tr, 0, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ);
+    idle = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_IDLE);
+    q = trace_find(&tr, idle, TN_REC_STATE, TN_ST_QUIESCED);
+    g_assert_cmpint(dis, >=, 0);
+    g_assert_cmpint(rd_buf, >, dis);
+    g_assert_cmpint(idle, >, rd_buf);
+    g_assert_cmpint(q, >, idle);
+    g_assert_cmpuint(tr.rec[rd_buf].time_ns - tr.rec[dis].time_ns, ==, 60000);
+    g_assert_cmpuint(tr.rec[idle].time_ns - tr.rec[dis].time_ns, ==, 100000);
+    g_assert_cmpuint(tr.rec[q].u.state.value, ==, 1);
+    g_assert_cmpint(trace_find(&tr, 0, TN_REC_REF_TAKE, TN_REF_INFLIGHT), >=, 0);
+    g_assert_cmpint(trace_find(&tr, 0, TN_REC_REF_DROP, TN_REF_RING), >, rd_buf);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+static void ledger(TN *t, uint32_t cmd, uint32_t id, uint64_t va, uint64_t bus,
+                   uint32_t len, uint32_t flags, uint32_t info)
+{
+    qpci_io_writeq(t->dev, t->bar, TN_LG_VA, va);
+    qpci_io_writeq(t->dev, t->bar, TN_LG_BUS, bus);
+    wr(t, TN_LG_ID, id);
+    wr(t, TN_LG_LENGTH, len);
+    wr(t, TN_LG_FLAGS, flags);
+    wr(t, TN_LG_TAG, 0x5854746e);
+    wr(t, TN_LG_SITE, 42);
+    wr(t, TN_LG_INFO, info);
+    wr(t, TN_LG_CMD, cmd);
+}
+
+static void test_ledger(void)
+{
+    TN *t = tn_start(NULL);
+    Trace tr;
+    ssize_t i;
+
+    ledger(t, TN_LG_CMD_ALLOC, 7, 0xffff888003a00000ull, 0, 8192,
+           TN_NDIS_MEMORY_CONTIGUOUS, TN_LG_INFO_PACK(TN_API_MEMORY, 0, 2));
+    ledger(t, TN_LG_CMD_EXTENT, 7, 0, 0x3a00000, 4096, 0,
+           TN_LG_INFO_PACK(TN_EXT_BUS, 0, 0));
+    ledger(t, TN_LG_CMD_EXTENT, 7, 0, 0x3c00000, 4096, 0,
+           TN_LG_INFO_PACK(TN_EXT_BUS, 0, 1));
+    ledger(t, TN_LG_CMD_FREE, 7, 0xffff888003a00000ull, 0, 4096, 0,
+           TN_LG_INFO_PACK(TN_FREE_API_FREE_MEMORY, TN_IRQL_DISPATCH, 0));
+    ledger(t, TN_LG_CMD_MAP, 9, 0xffff888004000000ull, 0, 1514, 0,
+           TN_LG_INFO_PACK(TN_DIR_TO_DEVICE, TN_IRQL_DISPATCH, 1));
+    ledger(t, TN_LG_CMD_EXTENT, 9, 0, 0x4000000, 1514, 0,
+           TN_LG_INFO_PACK(TN_EXT_BUS, 0, 0));
+    ledger(t, TN_LG_CMD_UNMAP, 9, 0, 0, 1514, 0,
+           TN_LG_INFO_PACK(0, TN_IRQL_DISPATCH, 0));
+    ledger(t, TN_LG_CMD_MARK, 0, 3, 0, 0, 0, TN_LG_INFO_PACK(TN_MARK_STEP, 0, 0));
+    g_assert_cmpuint(rd(t, TN_LG_CMD), ==, 8);
+    g_assert_cmpuint(rd(t, TN_LG_REJECTED), ==, 0);
+
+    /* Malformed: extent with no pending ALLOC, id 0, unknown command. */
+    ledger(t, TN_LG_CMD_EXTENT, 99, 0, 0x1000, 4096, 0, 0);
+    ledger(t, TN_LG_CMD_ALLOC, 0, 0, 0, 4096, 0, TN_LG_INFO_PACK(TN_API_POOL, 0, 1));
+    ledger(t, 77, 5, 0, 0, 1, 0, 0);
+    g_assert_cmpuint(rd(t, TN_LG_REJECTED), ==, 3);
+    g_assert_cmpuint(rd(t, TN_REG_ERR), ==, TN_ERR_LEDGER);
+
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_ALLOC, TN_API_MEMORY);
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmpuint(tr.rec[i].id, ==, 7);
+    g_assert_cmphex(tr.rec[i].u.alloc.va, ==, 0xffff888003a00000ull);
+    g_assert_cmpuint(tr.rec[i].u.alloc.length, ==, 8192);
+    g_assert_cmphex(tr.rec[i].u.alloc.flags, ==, TN_NDIS_MEMORY_CONTIGUOUS);
+    g_assert_cmphex(tr.rec[i].u.alloc.tag, ==, 0x5854746e);
+    g_assert_cmpuint(tr.rec[i].u.alloc.site, ==, 42);
+    g_assert_cmpuint(tr.rec[i].u.alloc.n_extents, ==, 2);
+    g_assert_cmpuint(tr.rec[i + 1].type, ==, TN_REC_EXTENT);
+    g_assert_cmpuint(tr.rec[i + 1].idx, ==, 0);
+    g_assert_cmphex(tr.rec[i + 1].u.extent.addr, ==, 0x3a00000);
+    g_assert_cmpuint(tr.rec[i + 1].u.extent.len, ==, 4096);
+    g_assert_cmpuint(tr.rec[i + 2].idx, ==, 1);
+    g_assert_cmphex(tr.rec[i + 2].u.extent.addr, ==, 0x3c00000);
+    i = trace_find(&tr, i, TN_REC_FREE, TN_FREE_API_FREE_MEMORY);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i].id, ==, 7);
+    g_assert_cmpuint(tr.rec[i].u.free.length, ==, 4096);   /* as passed */
+    g_assert_cmphex(tr.rec[i].u.free.flags, ==, 0);        /* as passed */
+    g_assert_cmpuint(tr.rec[i].u.free.irql, ==, TN_IRQL_DISPATCH);
+    i = trace_find(&tr, i, TN_REC_MAP, TN_DIR_TO_DEVICE);
+    g_assert_cmpuint(tr.rec[i].u.map.n_extents, ==, 1);
+    g_assert_cmpuint(tr.rec[i].u.map.length, ==, 1514);
+    i = trace_find(&tr, i, TN_REC_UNMAP, -1);
+    g_assert_cmpuint(tr.rec[i].id, ==, 9);
+    i = trace_find(&tr, i, TN_REC_MARK, TN_MARK_STEP);
+    g_assert_cmpuint(tr.rec[i].u.mark.value, ==, 3);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_LEDGER_ERROR, -1), ==, 3);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+/* Region 1: TX ring; region 2: one TX buffer.  Both shared memory. */
+static void alloc_shared(TN *t, uint32_t id, uint64_t bus, uint32_t len)
+{
+    ledger(t, TN_LG_CMD_ALLOC, id, 0xffff888000000000ull + bus, 0, len, 0,
+           TN_LG_INFO_PACK(TN_API_SHARED, 0, 1));
+    ledger(t, TN_LG_CMD_EXTENT, id, 0, bus, len, 0, TN_LG_INFO_PACK(TN_EXT_BUS, 0, 0));
+}
+
+static void free_shared(TN *t, uint32_t id, uint64_t bus, uint32_t len)
+{
+    ledger(t, TN_LG_CMD_FREE, id, 0xffff888000000000ull + bus, 0, len, 0,
+           TN_LG_INFO_PACK(TN_FREE_API_FREE_SHARED, 0, 0));
+}
+
+static void test_violations_log(void)
+{
+    TN *t = tn_start("check=on,tx-dma-delay-ns=10000");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 256);
+    uint64_t wild = guest_alloc(&t->alloc, 256);
+    uint8_t got[256];
+    Trace tr;
+    ssize_t i;
+
+    alloc_shared(t, 1, ring, 8 * 16);
+    alloc_shared(t, 2, buf, 256);
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, buf, 64, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    /* Free the buffer while its transfer is in flight... */
+    free_shared(t, 2, buf, 256);
+    g_assert_cmphex(rd(t, TN_REG_ICR) & TN_INT_VIOLATION, ==, TN_INT_VIOLATION);
+    /* ...and the transfer then reads freed memory. */
+    qtest_clock_step(t->qts, 10000);
+    sock_recv_frame(t, got, sizeof(got));
+    /* A descriptor pointing at memory no allocation covers. */
+    put_desc(t, ring, 1, wild, 64, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 2);
+    qtest_clock_step(t->qts, 10000);
+    sock_recv_frame(t, got, sizeof(got));
+
+    trace_snapshot(t, &tr);
+    g_assert(tr.hdr->flags & TN_TRACE_F_CHECK);
+    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_VIO_FREE_REFERENCED);
+    g_assert_cmpint(i, >, trace_find(&tr, 0, TN_REC_FREE, -1));
+    g_assert_cmpuint(tr.rec[i].id, ==, 2);
+    g_assert_cmphex(tr.rec[i].u.violation.addr, ==, buf);
+    g_assert_cmpuint(tr.rec[i].u.violation.ref_id, !=, 0);
+    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_VIO_DMA_AFTER_FREE);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i].id, ==, 2);
+    g_assert_cmphex(tr.rec[i].u.violation.addr, ==, buf);
+    g_assert_cmpuint(tr.rec[i].u.violation.len, ==, 64);
+    g_assert_cmpuint(tr.rec[i].u.violation.cause, ==, TN_CAUSE_TX_BUF_READ);
+    g_assert_cmpuint(tr.rec[i - 1].type, ==, TN_REC_DMA_READ);
+    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_VIO_WILD_DMA);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmphex(tr.rec[i].u.violation.addr, ==, wild);
+    /* The ring itself is covered by region 1: no violation for its DMA. */
+    for (i = 0; i < tr.n; i++) {
+        if (tr.rec[i].type == TN_REC_VIOLATION) {
+            g_assert_cmphex(tr.rec[i].u.violation.addr, !=, ring);
+        }
+    }
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+static void test_violation_stop(void)
+{
+    TN *t = tn_start("check=on,on-violation=stop");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    QDict *rsp;
+
+    /* The ring was never reported: its first descriptor read is wild DMA. */
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, ring, 16, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    rsp = qtest_qmp(t->qts, "{'execute': 'query-status'}");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(rsp, "return"), "status"), ==,
+                    "paused");
+    qobject_unref(rsp);
+    qtest_qmp_assert_success(t->qts, "{'execute': 'cont'}");
+    rsp = qtest_qmp(t->qts, "{'execute': 'query-status'}");
+    g_assert(qdict_get_bool(qdict_get_qdict(rsp, "return"), "running"));
+    qobject_unref(rsp);
+    tn_stop(t);
+}
+
+static void test_bus_master_off(void)
+{
+    TN *t = tn_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    Trace tr;
+    ssize_t i;
+
+    ring_setup(t, TN_TX_RING, ring, 8);
+    qpci_config_writew(t->dev, PCI_COMMAND,
+                       qpci_config_readw(t->dev, PCI_COMMAND) & ~PCI_COMMAND_MASTER);
+    put_desc(t, ring, 0, ring, 16, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    g_assert_cmpuint(rd(t, TN_REG_ERR), ==, TN_ERR_DMA);
+    g_assert_cmpuint(rd(t, TN_REG_TX_PACKETS), ==, 0);
+    g_assert(!sock_has_data(t));
+    /* The device did not write back: OWN is still set. */
+    g_assert_cmphex(le16_to_cpu(get_desc(t, ring, 0).flags) & TN_DESC_OWN, ==,
+                    TN_DESC_OWN);
+
+    trace_snapshot(t, &tr);
+    /* on (qpci_device_enable), then off */
+    for (i = trace_find(&tr, 0, TN_REC_STATE, TN_ST_BUS_MASTER);
+         i >= 0 && tr.rec[i].u.state.value != 1;
+         i = trace_find(&tr, i + 1, TN_REC_STATE, TN_ST_BUS_MASTER)) {
+    }
+    i = trace_find(&tr, i + 1, TN_REC_STATE, TN_ST_BUS_MASTER);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i].u.state.value, ==, 0);
+    i = trace_find(&tr, i, TN_REC_DMA_FAILED, TN_CAUSE_TX_DESC_READ);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i].u.dma.reason, ==, TN_DMA_FAIL_BUS_MASTER);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_READ, -1), ==, 0);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+static void test_hostile(void)
+{
+    TN *t = tn_start("prefetch=32");
+    uint64_t ring = guest_alloc(&t->alloc, 64 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 4096);
+    uint64_t unmapped = 0xfff000000000ull;
+    uint8_t frame[64];
+    Trace tr;
+    int s;
+
+    /* Zero and huge sizes are refused; a zero base with size 0 too. */
+    ring_setup(t, TN_TX_RING, ring, 0);
+    g_assert_cmpuint(rd(t, TN_REG_ERR), ==, TN_ERR_RING_SIZE);
+    ring_setup(t, TN_TX_RING, ring, 0x80000000u);
+    g_assert_cmpuint(rd(t, TN_REG_ERR), ==, TN_ERR_RING_SIZE);
+
+    /* A TX chain that never ends, and descriptors aimed at odd places. */
+    ring_setup(t, TN_TX_RING, ring, 64);
+    for (s = 0; s < 63; s++) {
+        put_desc(t, ring, s, buf, 0xffff, 0);
+    }
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 63);
+    put_desc(t, ring, 63, t->bar.addr + TN_RING_REG(TN_TX_RING, TN_RING_TAIL),
+             4, TN_DESC_EOP);
+    put_desc(t, ring, 0, unmapped, 64, TN_DESC_EOP);
+    put_desc(t, ring, 1, buf, 0, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 2);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1000);    /* out of range */
+
+    /* RX: buffers in the device's own BAR, unmapped and zero-length. */
+    ring_setup(t, TN_RX_RING, unmapped, 8);
+    g_assert_cmpuint(rd(t, TN_RING_REG(TN_RX_RING, TN_RING_STATUS)), ==,
+                     TN_RING_STATUS_ACTIVE);
+    wr(t, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), 7);
+    wr(t, TN_RING_REG(TN_RX_RING, TN_RING_CTRL), 0);
+    qtest_clock_step(t->qts, 100000);
+    ring_setup(t, TN_RX_RING, ring + 32 * 16, 8);
+    put_desc(t, ring + 32 * 16, 0, t->bar.addr + TN_REG_CTRL, 64, 0);
+    put_desc(t, ring + 32 * 16, 1, buf, 0, 0);
+    put_desc(t, ring + 32 * 16, 2, unmapped, 2048, 0);
+    wr(t, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), 3);
+    fill_frame(frame, sizeof(frame), 9);
+    for (s = 0; s < 3; s++) {
+        sock_send_frame(t, frame, sizeof(frame));
+    }
+    for (s = 0; s < 50; s++) {
+        rd(t, TN_REG_STATUS);
+        g_usleep(1000);
+    }
+    /* A reset in the middle of all that, then everything again. */
+    wr(t, TN_REG_CTRL, TN_CTRL_RST);
+    qtest_clock_step(t->qts, 1000000);
+    g_assert_cmphex(rd(t, TN_REG_ID), ==, TN_ID_VALUE);
+    g_assert_cmphex(rd(t, TN_REG_CTRL), ==, 0);
+    /* The device's own registers were never written by its DMA. */
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, TN_STATUS_QUIESCED);
+    g_assert(qtest_probe_child(t->qts));
+
+    trace_snapshot(t, &tr);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_FAILED, -1), >=, 2);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+static void test_msix(void)
+{
+    TN *t = tn_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 256);
+    uint8_t got[256];
+
+    qpci_msix_enable(t->dev);
+    /* A masked vector latches its pending bit instead of signalling. */
+    qpci_io_writel(t->dev, t->dev->msix_table_bar,
+                   t->dev->msix_table_off + TN_MSIX_VEC_TX * 16 + 12, 1);
+    g_assert(qpci_msix_masked(t->dev, TN_MSIX_VEC_TX));
+    wr(t, TN_REG_IMS, TN_INT_TX);
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, buf, 64, TN_DESC_EOP | TN_DESC_IRQ);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    sock_recv_frame(t, got, sizeof(got));
+    g_assert(qpci_msix_pending(t->dev, TN_MSIX_VEC_TX));
+    g_assert(!qpci_msix_pending(t->dev, TN_MSIX_VEC_RX));
+    qpci_msix_disable(t->dev);
+    tn_stop(t);
+}
+
+static void test_qom_set(void)
+{
+    TN *t = tn_start(NULL);
+    Trace tr;
+    ssize_t i;
+
+    qtest_qmp_assert_success(t->qts, "{'execute': 'qom-set', 'arguments': "
+                             "{'path': '/machine/peripheral-anon/device[0]', "
+                             "'property': 'rx-dma-delay-ns', 'value': 777}}");
+    qtest_qmp_assert_success(t->qts, "{'execute': 'qom-set', 'arguments': "
+                             "{'path': '/machine/peripheral-anon/device[0]', "
+                             "'property': 'late-writeback', 'value': true}}");
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_STATE, TN_ST_PROP);
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmpuint(tr.rec[i].u.state.value, ==, 777);
+    g_assert_cmpuint(tr.rec[i].u.state.value2, ==, TN_PROP_RX_DMA_DELAY_NS);
+    i = trace_find(&tr, i + 1, TN_REC_STATE, TN_ST_PROP);
+    g_assert_cmpuint(tr.rec[i].u.state.value, ==, 1);
+    g_assert_cmpuint(tr.rec[i].u.state.value2, ==, TN_PROP_LATE_WRITEBACK);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+static void test_late_writeback(void)
+{
+    TN *t = tn_start("late-writeback=on,quiesce-delay-ns=30000");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 256);
+    uint8_t got[256];
+    Trace tr;
+    ssize_t dis, wb;
+
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, buf, 64, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    sock_recv_frame(t, got, sizeof(got));
+    g_assert_cmphex(le16_to_cpu(get_desc(t, ring, 0).flags) & TN_DESC_DONE, ==, 0);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
+    qtest_clock_step(t->qts, 30000);
+    g_assert_cmphex(le16_to_cpu(get_desc(t, ring, 0).flags) & TN_DESC_DONE, ==,
+                    TN_DESC_DONE);
+    trace_snapshot(t, &tr);
+    dis = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_DISABLE);
+    wb = trace_find(&tr, 0, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK);
+    g_assert_cmpint(wb, >, dis);    /* the write-back came after the disable */
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+static void test_trace_cap(void)
+{
+    TN *t = tn_start("trace-max-bytes=656");   /* header + 11 records */
+    Trace tr;
+    int i;
+
+    for (i = 0; i < 50; i++) {
+        ledger(t, TN_LG_CMD_MARK, 0, i, 0, 0, 0, TN_LG_INFO_PACK(TN_MARK_STEP, 0, 0));
+    }
+    qtest_quit(t->qts);
+    t->qts = NULL;
+    trace_load(&tr, t->trace);
+    g_assert_cmpuint(tr.len, <=, 656);
+    g_assert_cmpuint(tr.rec[tr.n - 2].type, ==, TN_REC_TRUNCATED);
+    g_assert_cmpuint(tr.rec[tr.n - 2].u.truncated.cap_bytes, ==, 656);
+    g_assert_cmpuint(tr.rec[tr.n - 1].type, ==, TN_REC_END);
+    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.records, ==, tr.n - 1);
+    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.dropped, >, 40);
+    trace_free(&tr);
+    t->qts = qtest_init("-M pc -nodefaults");   /* tn_stop quits it */
+    g_free(t->dev);
+    t->dev = NULL;
+    qpci_free_pc(t->bus);
+    t->bus = qpci_new_pc(t->qts, &t->alloc);
+    tn_stop(t);
+}
+
+/* TRACENIC_FULL_FS: a small tmpfs prepared by run-qtests.sh. */
+static void test_trace_disk_full(void)
+{
+    const char *fs = g_getenv("TRACENIC_FULL_FS");
+    g_autofree char *path = NULL, *filler = NULL, *cmd = NULL;
+    QTestState *qts;
+    QPCIBus *bus;
+    QGuestAllocator alloc;
+    QPCIDevice *dev;
+    QPCIBar bar;
+    Trace tr;
+    int i;
+
+    if (!fs) {
+        g_test_message("TRACENIC_FULL_FS is not set: run this test through "
+                       "qemu-device/run-qtests.sh, which mounts a small tmpfs");
+        g_test_fail();
+        return;
+    }
+    path = g_strdup_printf("%s/trace.bin", fs);
+    filler = g_strdup_printf("%s/filler", fs);
+    /* Leave 100 KiB free: the header fits, 3000 records (144 KiB) do not. */
+    cmd = g_strdup_printf("rm -f %s %s; dd if=/dev/zero of=%s bs=4k count=1025 "
+                          "2>/dev/null; df -k %s >/dev/null", path, filler,
+                          filler, fs);
+    g_assert_cmpint(system(cmd), ==, 0);
+    qts = qtest_initf("-M pc -nodefaults -device tracenic,addr=04.0,trace=%s",
+                      path);
+    pc_alloc_init(&alloc, qts, 0);
+    bus = qpci_new_pc(qts, &alloc);
+    dev = qpci_device_find(bus, TN_DEVFN);
+    qpci_device_enable(dev);
+    bar = qpci_iomap(dev, TN_BAR_REGS, NULL);
+    for (i = 0; i < 3000; i++) {
+        qpci_io_writel(dev, bar, TN_LG_INFO, TN_LG_INFO_PACK(TN_MARK_STEP, 0, 0));
+        qpci_io_writel(dev, bar, TN_LG_CMD, TN_LG_CMD_MARK);
+    }
+    qtest_qmp_assert_success(qts, "{'execute': 'stop'}");  /* flush: fails */
+    g_free(dev);
+    qpci_free_pc(bus);
+    alloc_destroy(&alloc);
+    qtest_quit(qts);
+
+    trace_load(&tr, path);
+    g_assert_cmpuint(tr.n, >=, 2);
+    g_assert_cmpuint(tr.rec[tr.n - 2].type, ==, TN_REC_WRITE_ERROR);
+    g_assert_cmpint(tr.rec[tr.n - 2].u.write_error.error, ==, ENOSPC);
+    g_assert_cmpuint(tr.rec[tr.n - 1].type, ==, TN_REC_END);
+    g_assert_cmpuint(tr.rec[tr.n - 1].kind, ==, TN_END_WRITE_ERROR);
+    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.dropped, >=, 3000);
+    trace_free(&tr);
+    unlink(path);
+    unlink(filler);
+}
+
+static void test_migration(void)
+{
+    TN *t = tn_start("prefetch=2");
+    uint64_t ring = guest_alloc(&t->alloc, 16 * 16);
+    uint64_t bufs = guest_alloc(&t->alloc, 4 * 512);
+    g_autofree char *state = g_strdup_printf("%s/state", t->dir);
+    g_autofree char *trace2 = g_strdup_printf("%s/trace2.bin", t->dir);
+    g_autofree char *uri = NULL;
+    QTestState *dst;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+    QPCIBar bar;
+    QDict *rsp;
+    int s, sock2[2];
+
+    ring_setup(t, TN_RX_RING, ring, 16);
+    for (s = 0; s < 4; s++) {
+        put_desc(t, ring, s, bufs + s * 512, 512, 0);
+    }
+    wr(t, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), 4);
+    wr(t, TN_REG_IMS, TN_INT_RX | TN_INT_LINK);
+    uri = g_strdup_printf("exec:cat > %s", state);
+    qtest_qmp_assert_success(t->qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    for (s = 0; s < 1000; s++) {
+        const char *st;
+
+        rsp = qtest_qmp(t->qts, "{'execute': 'query-migrate'}");
+        st = qdict_get_try_str(qdict_get_qdict(rsp, "return"), "status");
+        if (st && !strcmp(st, "completed")) {
+            qobject_unref(rsp);
+            break;
+        }
+        g_assert(!st || strcmp(st, "failed"));
+        qobject_unref(rsp);
+        g_usleep(10000);
+    }
+    g_assert_cmpint(s, <, 1000);
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sock2), ==, 0);
+    dst = qtest_initf("-M pc -nodefaults -netdev socket,fd=%d,id=n0 "
+                      "-device tracenic,netdev=n0,addr=04.0,mac=" TN_MAC
+                      ",prefetch=2,trace=%s -incoming 'exec:cat %s'",
+                      sock2[1], trace2, state);
+    for (s = 0; s < 1000; s++) {
+        bool running;
+
+        rsp = qtest_qmp(dst, "{'execute': 'query-status'}");
+        running = qdict_get_bool(qdict_get_qdict(rsp, "return"), "running");
+        qobject_unref(rsp);
+        if (running) {
+            break;
+        }
+        g_usleep(10000);
+    }
+    g_assert_cmpint(s, <, 1000);
+    bus = qpci_new_pc(dst, NULL);
+    dev = qpci_device_find(bus, TN_DEVFN);
+    bar = t->bar;   /* the migrated config space maps BAR0 at the same address */
+    g_assert_cmphex(qpci_io_readl(dev, bar, TN_REG_IMS), ==, TN_INT_RX | TN_INT_LINK);
+    g_assert_cmphex(qpci_io_readl(dev, bar, TN_RING_REG(TN_RX_RING, TN_RING_BASE_LO)),
+                    ==, (uint32_t)ring);
+    g_assert_cmpuint(qpci_io_readl(dev, bar, TN_RING_REG(TN_RX_RING, TN_RING_TAIL)),
+                     ==, 4);
+    g_assert_cmphex(qpci_io_readl(dev, bar, TN_RING_REG(TN_RX_RING, TN_RING_STATUS)),
+                    ==, TN_RING_STATUS_ACTIVE);
+    g_assert_cmphex(qpci_io_readl(dev, bar, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, 0);
+    g_free(dev);
+    qpci_free_pc(bus);
+    qtest_quit(dst);
+    close(sock2[0]);
+    close(sock2[1]);
+    unlink(state);
+    unlink(trace2);
+    tn_stop(t);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/tracenic/reset-values", test_reset_values);
+    qtest_add_func("/tracenic/ring-programming", test_ring_programming);
+    qtest_add_func("/tracenic/tx", test_tx);
+    qtest_add_func("/tracenic/rx", test_rx);
+    qtest_add_func("/tracenic/quiesce-timing", test_quiesce_timing);
+    qtest_add_func("/tracenic/late-writeback", test_late_writeback);
+    qtest_add_func("/tracenic/ledger", test_ledger);
+    qtest_add_func("/tracenic/violations-log", test_violations_log);
+    qtest_add_func("/tracenic/violation-stop", test_violation_stop);
+    qtest_add_func("/tracenic/bus-master-off", test_bus_master_off);
+    qtest_add_func("/tracenic/hostile", test_hostile);
+    qtest_add_func("/tracenic/msix", test_msix);
+    qtest_add_func("/tracenic/qom-set", test_qom_set);
+    qtest_add_func("/tracenic/trace-cap", test_trace_cap);
+    qtest_add_func("/tracenic/trace-disk-full", test_trace_disk_full);
+    qtest_add_func("/tracenic/migration", test_migration);
+    return g_test_run();
+}
