@@ -1,11 +1,9 @@
 # tracenic: top-level entry points.  `make run` and `make test` install what
 # they need (Debian packages, QEMU source, guest kernel) by themselves.
 SHELL := /bin/bash
-TOP := $(CURDIR)
-BUILD := $(TOP)/build
 PYTHON := /usr/bin/python3
 
-.PHONY: all deps qemu qtest dmacheck images test run clean
+.PHONY: all deps qemu qtest dmacheck dmacheck-test images pytest test run clean
 
 all: qemu dmacheck images
 
@@ -21,8 +19,22 @@ qtest: qemu
 dmacheck: deps
 	@$(MAKE) --no-print-directory -C harness/dmacheck
 
+dmacheck-test: dmacheck
+	@$(MAKE) --no-print-directory -C harness/dmacheck test fuzz
+
 images: deps
 	@images/build.sh
 
+# pytest's exit status 5 (no tests collected) is a failure here.
+pytest: qemu images dmacheck
+	@$(PYTHON) -m pytest -q harness/tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
+	exit $$rc
+
+test: qtest dmacheck-test pytest
+
+run: qemu images dmacheck
+	@$(PYTHON) harness/tracenic-cli run
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf build

@@ -1,0 +1,1 @@
+"""tracenic host harness: boots guests on the project's QEMU and collects artifacts."""

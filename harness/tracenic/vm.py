@@ -1,0 +1,88 @@
+"""Boot one guest on the project's QEMU and collect what it reported.
+
+run_guest(workdir, steps, device_props, timeout) starts QEMU with the tracenic
+device (trace in workdir/trace.bin), the guest kernel and initramfs, the
+scenario steps through fw_cfg, the console on workdir/console.log and the
+results port on workdir/results.txt.  It always reaps QEMU, even on timeout
+or Ctrl-C, and returns a GuestRun saying how the run ended.
+"""
+import dataclasses
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from . import paths
+
+
+@dataclasses.dataclass
+class GuestRun:
+    workdir: Path
+    exit_code: int | None      # None: killed on timeout
+    timed_out: bool
+    seconds: float
+    results: list[str]         # the "TNR ..." lines, without the prefix
+
+    @property
+    def trace(self) -> Path:
+        return self.workdir / "trace.bin"
+
+    @property
+    def console(self) -> str:
+        return (self.workdir / "console.log").read_text(errors="replace")
+
+    @property
+    def completed(self) -> bool:
+        """The runner reached its last line ("TNR done")."""
+        return bool(self.results) and self.results[-1] == "done"
+
+
+def qemu_command(workdir: Path, device_props: dict[str, object] | None = None,
+                 netdev: str = "user,id=n0", memory_mb: int = 512) -> list[str]:
+    props = {"netdev": "n0", "trace": str(workdir / "trace.bin")}
+    props.update(device_props or {})
+    device = "tracenic," + ",".join(f"{k}={_prop(v)}" for k, v in props.items())
+    cmd = [str(paths.QEMU)]
+    for d in paths.FIRMWARE_DIRS:
+        cmd += ["-L", d]
+    cmd += ["-accel", "tcg", "-m", str(memory_mb), "-nodefaults", "-nographic",
+            "-no-reboot", "-kernel", str(paths.KERNEL), "-initrd", str(paths.INITRAMFS),
+            "-append", "console=ttyS0 panic=-1 quiet",
+            "-netdev", netdev, "-device", device,
+            "-fw_cfg", f"name=opt/tracenic/steps,file={workdir / 'steps.txt'}",
+            "-serial", f"file:{workdir / 'console.log'}",
+            "-serial", f"file:{workdir / 'results.txt'}"]
+    return cmd
+
+
+def _prop(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def run_guest(workdir: Path, steps: list[str], device_props=None,
+              timeout: float = 60.0) -> GuestRun:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "steps.txt").write_text("".join(s + "\n" for s in steps))
+    cmd = qemu_command(workdir, device_props)
+    (workdir / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
+    start = time.monotonic()
+    with open(workdir / "qemu-stderr.log", "wb") as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                start_new_session=True)
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    results_file = workdir / "results.txt"
+    lines = results_file.read_text(errors="replace").splitlines() if results_file.exists() else []
+    results = [ln[4:].strip() for ln in lines if ln.startswith("TNR ")]
+    return GuestRun(workdir, None if timed_out else proc.returncode, timed_out,
+                    time.monotonic() - start, results)
