@@ -1,0 +1,99 @@
+/* dmacheck: replay a tracenic trace and check every memory rule. */
+#ifndef DMACHECK_H
+#define DMACHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rules.h"
+#include "tracenic/ledger.h"
+#include "tracenic/trace.h"
+
+#define DC_MAX_EXTENTS_SHOWN 4
+#define DC_MAX_REFS_SHOWN 8
+
+/* A region as the report shows it (allocation or mapping). */
+struct dc_region_info {
+	uint32_t id;
+	uint8_t api;			/* TN_API_* */
+	uint8_t alloc_irql;
+	uint16_t n_extents;
+	uint32_t flags, length, tag, alloc_site, free_site;
+	uint64_t va, alloc_ns, free_ns;	/* free_ns 0: not freed */
+	struct { uint64_t addr; uint32_t len; uint8_t kind; } ext[DC_MAX_EXTENTS_SHOWN];
+};
+
+struct dc_ref_info {
+	uint32_t id;
+	uint8_t kind, ring;
+	uint16_t idx;
+	uint64_t addr, taken_ns;
+	uint32_t len;
+};
+
+struct dc_violation {
+	enum rule rule;
+	uint64_t time_ns, record;	/* first occurrence */
+	uint64_t count;			/* occurrences merged into this one */
+	bool has_region;
+	struct dc_region_info region;
+	bool has_dma;
+	struct { uint8_t cause, ring, write, failed; uint16_t desc; uint64_t addr; uint32_t len; } dma;
+	bool has_free;
+	struct { uint8_t api, irql; uint32_t length, flags, site; uint64_t va; } free;
+	bool has_device;		/* device state at the free */
+	struct {
+		bool quiesced, tx_active, rx_active;
+		uint32_t n_refs;	/* overlapping references (up to DC_MAX_REFS_SHOWN kept) */
+		struct dc_ref_info refs[DC_MAX_REFS_SHOWN];
+	} device;
+	char detail[192];
+};
+
+struct dc_stats {
+	uint64_t bytes[5][TN_CAUSE_MAX + 1];	/* [api, 0 = no region][cause] */
+	uint64_t dma_records, failed_dma, ledger_records, device_violations;
+};
+
+struct dc_result {
+	const char *path;
+	uint64_t records, bytes;
+	bool complete, truncated, write_error;
+	uint64_t end_dropped;
+	size_t partial_tail;		/* bytes of a final incomplete record */
+	uint64_t rule_count[R_COUNT];
+	struct dc_violation *v;
+	size_t nv, capv;
+	struct dc_stats stats;
+	uint64_t last_time_ns;
+};
+
+struct dc_options {
+	FILE *dump;		/* --dump: one JSON object per record */
+	FILE *perfetto;		/* --perfetto FILE */
+	uint64_t perfetto_dma_max;
+};
+
+/* Validate the header; on error write a sentence to err and return -1. */
+int dc_check_header(const uint8_t *data, size_t len, char *err, size_t errlen);
+/* Streaming replay: open, feed whole records in order, finish (which adds the
+ * trace-level verdicts and frees the replay state; @failed skips them). */
+struct dc_replay;
+struct dc_replay *dc_open(const struct dc_options *opt, struct dc_result *res);
+int dc_feed(struct dc_replay *r, const struct tn_rec *rec, size_t n, char *err, size_t errlen);
+int dc_finish(struct dc_replay *r, size_t partial_tail, bool failed);
+/* Replay a whole trace held in memory; returns -1 on invalid input (err set). */
+int dc_replay(const uint8_t *data, size_t len, const struct dc_options *opt,
+	      struct dc_result *res, char *err, size_t errlen);
+void dc_result_free(struct dc_result *res);
+
+void dc_report_text(FILE *out, const struct dc_result *res);
+void dc_report_json(FILE *out, const struct dc_result *res);
+void dc_report_stats(FILE *out, const struct dc_result *res);
+void dc_dump_record(FILE *out, uint64_t index, const struct tn_rec *r);
+const char *dc_cause_name(unsigned cause);
+const char *dc_api_name(unsigned api);
+
+#endif

@@ -1,0 +1,1005 @@
+/*
+ * Replay: walk the records in order, keep the live and freed regions and the
+ * device's references, and apply the rules of docs/rules.md.
+ *
+ * Memory follows live state: live regions, open references, and a bounded
+ * window of the most recently freed regions (DC_FREED_WINDOW) so that DMA
+ * into freed memory can be named.  Memory the device touches that is neither
+ * live nor in that window is reported as wild DMA.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dmacheck.h"
+#include "idmap.h"
+#include "itree.h"
+#include "pagemap.h"
+#include "perfetto.h"
+#include "tracenic/ledger.h"
+
+#define DC_FREED_WINDOW 65536
+#define DC_MAX_EXTENTS 4096
+/* Pages of one extent remembered in the freed window (64 MiB). */
+#define DC_FREED_MAX_PAGES 16384
+#define DC_PAGE_SHIFT 12
+
+enum { LIVE, FREED };
+
+struct region {
+	struct dc_region_info info;
+	uint8_t state;
+	uint16_t got_ext;
+	bool is_map;
+	struct inode *ext;		/* n_extents nodes, in the live tree while live */
+	struct inode one;		/* ext points here for a one-extent region */
+	struct region *next_freed;	/* FIFO of the freed window */
+};
+
+struct ref {
+	struct inode node;	/* in the refs tree */
+	struct dc_ref_info info;
+};
+
+struct seen_key {
+	uint64_t key;
+	size_t index;
+};
+
+struct replay {
+	struct itree live;
+	struct pagemap freed;	/* page -> most recently freed region on it */
+	struct idmap regions;	/* id -> live region; freed ones live in the window */
+	struct idmap freed_ids;	/* id -> most recent freed region with that id */
+	struct idmap refs;	/* ref id -> ref */
+	struct itree ref_tree;	/* the same refs by address */
+	struct region *freed_head, *freed_tail;
+	size_t n_freed;
+	struct region *pending;		/* ALLOC/MAP waiting for its extents */
+	struct inode *hot[2];		/* live extents recent DMA hit */
+	bool quiesced, ring_active[2];
+	uint64_t now, index;
+	struct dc_result *res;
+	const struct dc_options *opt;
+	struct perfetto *pf;
+	struct seen_key *seen;		/* merges repeats of one violation */
+	size_t seen_cap, seen_used;
+	bool oom;
+};
+
+/* --- violations ------------------------------------------------------------ */
+
+static struct dc_violation *seen_lookup(struct replay *r, uint64_t key, bool *fresh)
+{
+	size_t i;
+
+	if ((r->seen_used + 1) * 2 > r->seen_cap) {
+		size_t cap = r->seen_cap ? r->seen_cap * 2 : 256, j;
+		struct seen_key *n = calloc(cap, sizeof(*n));
+
+		if (!n) {
+			r->oom = true;
+			*fresh = true;
+			return NULL;
+		}
+		for (j = 0; j < r->seen_cap; j++) {
+			if (!r->seen[j].key)
+				continue;
+			for (i = r->seen[j].key * 0x9e3779b97f4a7c15ull >> 20 & (cap - 1); n[i].key;
+			     i = (i + 1) & (cap - 1))
+				;
+			n[i] = r->seen[j];
+		}
+		free(r->seen);
+		r->seen = n;
+		r->seen_cap = cap;
+	}
+	for (i = key * 0x9e3779b97f4a7c15ull >> 20 & (r->seen_cap - 1); r->seen[i].key;
+	     i = (i + 1) & (r->seen_cap - 1)) {
+		if (r->seen[i].key == key) {
+			*fresh = false;
+			return &r->res->v[r->seen[i].index];
+		}
+	}
+	r->seen[i].key = key;
+	r->seen[i].index = r->res->nv;
+	r->seen_used++;
+	*fresh = true;
+	return NULL;
+}
+
+/*
+ * New violation, or the existing one with the same @key (rule, region,
+ * cause): a driver that DMAs into one freed buffer a thousand times has one
+ * bug, reported once with a count.
+ */
+static struct dc_violation *violation(struct replay *r, enum rule rule, uint64_t key)
+{
+	struct dc_result *res = r->res;
+	struct dc_violation *v;
+	bool fresh = true;
+
+	res->rule_count[rule]++;
+	if (key) {
+		v = seen_lookup(r, key | (uint64_t)(rule + 1) << 58, &fresh);
+		if (!fresh) {
+			v->count++;
+			return NULL;
+		}
+	}
+	if (res->nv == res->capv) {
+		size_t cap = res->capv ? res->capv * 2 : 16;
+		struct dc_violation *n = realloc(res->v, cap * sizeof(*n));
+
+		if (!n) {
+			r->oom = true;
+			return NULL;
+		}
+		res->v = n;
+		res->capv = cap;
+	}
+	v = &res->v[res->nv++];
+	memset(v, 0, sizeof(*v));
+	v->rule = rule;
+	v->time_ns = r->now;
+	v->record = r->index;
+	v->count = 1;
+	if (r->pf)
+		perfetto_violation(r->pf, r->now, rule_info[rule].name);
+	return v;
+}
+
+static void set_region(struct dc_violation *v, const struct region *g)
+{
+	if (!v || !g)
+		return;
+	v->has_region = true;
+	v->region = g->info;
+}
+
+static void set_device(struct replay *r, struct dc_violation *v)
+{
+	v->has_device = true;
+	v->device.quiesced = r->quiesced;
+	v->device.tx_active = r->ring_active[TN_RING_ID_TX];
+	v->device.rx_active = r->ring_active[TN_RING_ID_RX];
+}
+
+/* --- regions ----------------------------------------------------------------- */
+
+static void region_release(struct region *g)
+{
+	if (g->ext != &g->one)
+		free(g->ext);
+	free(g);
+}
+
+static void freed_pages(struct replay *r, struct region *g, bool add)
+{
+	uint16_t i;
+
+	for (i = 0; i < g->got_ext; i++) {
+		uint64_t p = g->ext[i].start >> DC_PAGE_SHIFT;
+		uint64_t last = (g->ext[i].end - 1) >> DC_PAGE_SHIFT;
+
+		if (last - p >= DC_FREED_MAX_PAGES)
+			last = p + DC_FREED_MAX_PAGES - 1;
+		for (; p <= last; p++) {
+			if (!add)
+				pagemap_del_if(&r->freed, p, g);
+			else if (pagemap_put(&r->freed, p, g))
+				r->oom = true;
+		}
+	}
+}
+
+static void forget_hot(struct replay *r, const struct region *g)
+{
+	if (r->hot[0] && r->hot[0]->owner == g)
+		r->hot[0] = NULL;
+	if (r->hot[1] && r->hot[1]->owner == g)
+		r->hot[1] = NULL;
+}
+
+static void freed_window_push(struct replay *r, struct region *g)
+{
+	g->next_freed = NULL;
+	if (r->freed_tail)
+		r->freed_tail->next_freed = g;
+	else
+		r->freed_head = g;
+	r->freed_tail = g;
+	r->n_freed++;
+	if (idmap_put(&r->freed_ids, g->info.id, g))
+		r->oom = true;
+	if (r->n_freed > DC_FREED_WINDOW) {
+		struct region *e = r->freed_head;
+		uint16_t i;
+
+		r->freed_head = e->next_freed;
+		if (!r->freed_head)
+			r->freed_tail = NULL;
+		r->n_freed--;
+		(void)i;
+		freed_pages(r, e, false);
+		if (idmap_get(&r->freed_ids, e->info.id) == e)
+			idmap_del(&r->freed_ids, e->info.id);
+		region_release(e);
+	}
+}
+
+static void on_alloc_or_map(struct replay *r, const struct tn_rec *t, bool is_map)
+{
+	uint16_t n = is_map ? t->u.map.n_extents : t->u.alloc.n_extents;
+	struct region *g, *old;
+
+	if (!t->id || !n || n > DC_MAX_EXTENTS)
+		return;		/* the device rejects these; nothing to track */
+	old = idmap_get(&r->regions, t->id);
+	if (old) {
+		/* An id reused while live: the old region is lost to us. */
+		struct dc_violation *v = violation(r, is_map ? R_MAP_LEAK : R_LEAK, 0);
+
+		set_region(v, old);
+		if (v)
+			snprintf(v->detail, sizeof(v->detail),
+				 "id %u was reported again by a new %s before it was freed",
+				 t->id, is_map ? "MAP" : "ALLOC");
+	}
+	g = calloc(1, sizeof(*g));
+	if (g)
+		g->ext = n == 1 ? &g->one : calloc(n, sizeof(*g->ext));
+	if (!g || !g->ext) {
+		free(g);
+		r->oom = true;
+		return;
+	}
+	g->is_map = is_map;
+	g->info.id = t->id;
+	g->info.n_extents = n;
+	g->info.alloc_ns = r->now;
+	if (is_map) {
+		g->info.api = TN_API_MAP;
+		g->info.va = t->u.map.va;
+		g->info.length = t->u.map.length;
+		g->info.alloc_site = t->u.map.site;
+		g->info.alloc_irql = t->u.map.irql;
+		g->info.flags = t->kind;	/* direction */
+	} else {
+		g->info.api = t->kind;
+		g->info.va = t->u.alloc.va;
+		g->info.length = t->u.alloc.length;
+		g->info.flags = t->u.alloc.flags;
+		g->info.tag = t->u.alloc.tag;
+		g->info.alloc_site = t->u.alloc.site;
+		g->info.alloc_irql = t->u.alloc.irql;
+	}
+	if (old) {
+		uint16_t i;
+
+		for (i = 0; i < old->got_ext; i++)
+			itree_remove(&r->live, &old->ext[i]);
+		forget_hot(r, old);
+		region_release(old);
+	}
+	if (idmap_put(&r->regions, t->id, g)) {
+		region_release(g);
+		r->oom = true;
+		return;
+	}
+	r->pending = g;
+}
+
+static void on_extent(struct replay *r, const struct tn_rec *t)
+{
+	struct region *g = r->pending;
+	struct inode *n;
+
+	if (!g || g->info.id != t->id || t->idx != g->got_ext || !t->u.extent.len ||
+	    t->u.extent.addr + t->u.extent.len < t->u.extent.addr)
+		return;
+	n = &g->ext[g->got_ext];
+	n->start = t->u.extent.addr;
+	n->end = t->u.extent.addr + t->u.extent.len;
+	n->owner = g;
+	n->aux = t->kind;
+	if (g->got_ext < DC_MAX_EXTENTS_SHOWN) {
+		g->info.ext[g->got_ext].addr = n->start;
+		g->info.ext[g->got_ext].len = t->u.extent.len;
+		g->info.ext[g->got_ext].kind = t->kind;
+	}
+	itree_insert(&r->live, n);
+	if (++g->got_ext == g->info.n_extents)
+		r->pending = NULL;
+}
+
+struct ref_scan {
+	struct replay *r;
+	const struct region *g;
+	struct dc_violation *v;
+	uint32_t n;
+};
+
+static int ref_visit(struct inode *n, void *p)
+{
+	struct ref_scan *c = p;
+	const struct ref *f = n->owner;
+
+	if (!c->n++) {
+		c->v = violation(c->r, R_FREE_NOT_QUIESCED, (uint64_t)c->g->info.id << 8);
+		if (!c->v)
+			return 1;
+		set_region(c->v, c->g);
+		set_device(c->r, c->v);
+	}
+	if (c->v->device.n_refs < DC_MAX_REFS_SHOWN)
+		c->v->device.refs[c->v->device.n_refs] = f->info;
+	c->v->device.n_refs++;
+	return 0;
+}
+
+/* free-not-quiesced: name every reference the device still holds on @g. */
+static void check_refs_at_free(struct replay *r, struct region *g)
+{
+	struct ref_scan c = { r, g, NULL, 0 };
+	uint16_t i;
+
+	for (i = 0; i < g->got_ext; i++)
+		if (itree_overlaps(&r->ref_tree, g->ext[i].start, g->ext[i].end, ref_visit, &c))
+			return;
+	if (c.v)
+		snprintf(c.v->detail, sizeof(c.v->detail),
+			 "the device still held %u reference%s on this memory when it was freed",
+			 c.n, c.n == 1 ? "" : "s");
+}
+
+static const char *irql_name(unsigned irql)
+{
+	switch (irql) {
+	case TN_IRQL_PASSIVE:
+		return "PASSIVE_LEVEL";
+	case TN_IRQL_APC:
+		return "APC_LEVEL";
+	case TN_IRQL_DISPATCH:
+		return "DISPATCH_LEVEL";
+	default:
+		return "DIRQL";
+	}
+}
+
+static struct dc_violation *free_violation(struct replay *r, enum rule rule,
+					   const struct region *g, const struct tn_rec *t)
+{
+	struct dc_violation *v = violation(r, rule, 0);
+
+	if (!v)
+		return NULL;
+	set_region(v, g);
+	v->has_free = true;
+	v->free.api = t->kind;
+	v->free.irql = t->u.free.irql;
+	v->free.length = t->u.free.length;
+	v->free.flags = t->u.free.flags;
+	v->free.site = t->u.free.site;
+	v->free.va = t->u.free.va;
+	if (v->has_region) {
+		v->region.free_ns = r->now;
+		v->region.free_site = t->u.free.site;
+	}
+	return v;
+}
+
+/* The NdisFreeMemory / NdisMFreeSharedMemory contract (docs/rules.md). */
+static void check_free_args(struct replay *r, const struct region *g, const struct tn_rec *t)
+{
+	uint32_t aflags = g->info.flags, pflags = t->u.free.flags;
+	uint32_t alen = g->info.length, plen = t->u.free.length;
+	unsigned irql = t->u.free.irql;
+	struct dc_violation *v;
+	bool contiguous, noncached;
+
+	switch (g->info.api) {
+	case TN_API_POOL:
+		if (t->kind != TN_FREE_API_FREE_MEMORY) {
+			v = free_violation(r, R_FREE_API, g, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "NdisAllocateMemoryWithTagPriority "
+					 "memory must be freed with NdisFreeMemory");
+		}
+		if (pflags) {
+			v = free_violation(r, R_FREE_FLAGS, g, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; it must be "
+					 "zero for NdisAllocateMemoryWithTagPriority memory", pflags);
+		}
+		break;
+	case TN_API_MEMORY:
+		if (t->kind != TN_FREE_API_FREE_MEMORY) {
+			v = free_violation(r, R_FREE_API, g, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "NdisAllocateMemory memory must be "
+					 "freed with NdisFreeMemory");
+		}
+		if (pflags != aflags) {
+			v = free_violation(r, R_FREE_FLAGS, g, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; the memory "
+					 "was allocated with 0x%x", pflags, aflags);
+		}
+		/* Length is ignored only when the caller's MemoryFlags are zero. */
+		if (pflags && plen != alen) {
+			v = free_violation(r, R_FREE_LENGTH, g, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "Length %u passed; the memory was "
+					 "allocated with length %u", plen, alen);
+		}
+		break;
+	case TN_API_SHARED:
+		if (t->kind != TN_FREE_API_FREE_SHARED) {
+			v = free_violation(r, R_FREE_API, g, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "NdisMAllocateSharedMemory memory "
+					 "must be freed with NdisMFreeSharedMemory");
+		}
+		if ((pflags ^ aflags) & TN_FLAG_SHARED_CACHED) {
+			v = free_violation(r, R_FREE_FLAGS, g, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "Cached=%s passed; the memory was "
+					 "allocated with Cached=%s",
+					 pflags & TN_FLAG_SHARED_CACHED ? "TRUE" : "FALSE",
+					 aflags & TN_FLAG_SHARED_CACHED ? "TRUE" : "FALSE");
+		}
+		if (plen != alen) {
+			v = free_violation(r, R_FREE_LENGTH, g, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "Length %u passed; the shared memory "
+					 "was allocated with length %u", plen, alen);
+		}
+		break;
+	}
+
+	/* IRQL follows the memory's real type, whatever flags were passed. */
+	contiguous = g->info.api == TN_API_MEMORY && (aflags & TN_NDIS_MEMORY_CONTIGUOUS);
+	noncached = g->info.api == TN_API_MEMORY && (aflags & TN_NDIS_MEMORY_NONCACHED);
+	if (g->info.api == TN_API_SHARED && irql != TN_IRQL_PASSIVE) {
+		v = free_violation(r, R_FREE_IRQL, g, t);
+		if (v)
+			snprintf(v->detail, sizeof(v->detail), "NdisMFreeSharedMemory called at %s; "
+				 "it must be called at PASSIVE_LEVEL", irql_name(irql));
+	} else if (contiguous && irql != TN_IRQL_PASSIVE) {
+		v = free_violation(r, R_FREE_IRQL, g, t);
+		if (v)
+			snprintf(v->detail, sizeof(v->detail), "contiguous memory freed at %s; it must "
+				 "be freed at PASSIVE_LEVEL", irql_name(irql));
+	} else if (noncached && irql >= TN_IRQL_DISPATCH) {
+		v = free_violation(r, R_FREE_IRQL, g, t);
+		if (v)
+			snprintf(v->detail, sizeof(v->detail), "noncached memory freed at %s; it must "
+				 "be freed below DISPATCH_LEVEL", irql_name(irql));
+	} else if (irql > TN_IRQL_DISPATCH) {
+		v = free_violation(r, R_FREE_IRQL, g, t);
+		if (v)
+			snprintf(v->detail, sizeof(v->detail), "memory freed at %s; it must be freed "
+				 "at or below DISPATCH_LEVEL", irql_name(irql));
+	}
+}
+
+/* Move a region from live to the freed window. */
+static void retire(struct replay *r, struct region *g, uint32_t site)
+{
+	uint16_t i;
+
+	idmap_del(&r->regions, g->info.id);
+	if (r->pending == g)
+		r->pending = NULL;
+	forget_hot(r, g);
+	for (i = 0; i < g->got_ext; i++)
+		itree_remove(&r->live, &g->ext[i]);
+	freed_pages(r, g, true);
+	g->state = FREED;
+	g->info.free_ns = r->now;
+	g->info.free_site = site;
+	if (r->pf)
+		perfetto_region(r->pf, &g->info);
+	freed_window_push(r, g);
+}
+
+static void on_free(struct replay *r, const struct tn_rec *t)
+{
+	struct region *g = idmap_get(&r->regions, t->id);
+	struct dc_violation *v;
+
+	if (!g || g->is_map) {
+		struct region *f = idmap_get(&r->freed_ids, t->id);
+
+		if (f && !f->is_map) {
+			v = free_violation(r, R_DOUBLE_FREE, f, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "id %u was already freed at %llu ns",
+					 t->id, (unsigned long long)f->info.free_ns);
+		} else {
+			v = free_violation(r, R_FREE_UNKNOWN, NULL, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "no live allocation has id %u "
+					 "(VA 0x%llx)", t->id, (unsigned long long)t->u.free.va);
+		}
+		return;
+	}
+	if (t->u.free.va != g->info.va) {
+		bool inside = t->u.free.va > g->info.va &&
+			      t->u.free.va < g->info.va + g->info.length;
+
+		v = free_violation(r, inside ? R_FREE_INTERIOR : R_FREE_UNKNOWN, g, t);
+		if (v)
+			snprintf(v->detail, sizeof(v->detail), "VA 0x%llx passed; the allocation "
+				 "starts at 0x%llx", (unsigned long long)t->u.free.va,
+				 (unsigned long long)g->info.va);
+	}
+	check_free_args(r, g, t);
+	check_refs_at_free(r, g);
+	retire(r, g, t->u.free.site);
+}
+
+static void on_unmap(struct replay *r, const struct tn_rec *t)
+{
+	struct region *g = idmap_get(&r->regions, t->id);
+	struct dc_violation *v;
+
+	if (!g || !g->is_map) {
+		v = violation(r, R_UNMAP_UNKNOWN, 0);
+		if (v)
+			snprintf(v->detail, sizeof(v->detail), "no live mapping has id %u", t->id);
+		return;
+	}
+	check_refs_at_free(r, g);
+	retire(r, g, t->u.unmap.site);
+}
+
+static void on_halt_end(struct replay *r)
+{
+	size_t pos = 0;
+	uint32_t id;
+	struct region *g;
+
+	while ((g = idmap_next(&r->regions, &pos, &id))) {
+		struct dc_violation *v = violation(r, g->is_map ? R_MAP_LEAK : R_LEAK,
+						   (uint64_t)id << 8);
+
+		set_region(v, g);
+		if (v)
+			snprintf(v->detail, sizeof(v->detail), "still live when Halt ended");
+	}
+}
+
+/* --- DMA ------------------------------------------------------------------------ */
+
+struct dma_ctx {
+	struct replay *r;
+	const struct tn_rec *t;
+	uint64_t a, b;		/* the range being checked */
+	uint64_t cur;		/* bytes below cur are accounted for */
+};
+
+static void dma_violation(struct replay *r, enum rule rule, const struct tn_rec *t,
+			  const struct region *g, uint64_t a, uint64_t b)
+{
+	uint64_t key = g ? (uint64_t)g->info.id << 8 | t->kind : (a >> 12) << 8 | t->kind;
+	struct dc_violation *v = violation(r, rule, key);
+
+	if (!v)
+		return;
+	set_region(v, g);
+	v->has_dma = true;
+	v->dma.cause = t->kind;
+	v->dma.ring = t->u.dma.ring;
+	v->dma.write = t->type == TN_REC_DMA_WRITE ||
+		       (t->type == TN_REC_DMA_FAILED && t->u.dma.write);
+	v->dma.failed = t->type == TN_REC_DMA_FAILED;
+	v->dma.desc = t->idx;
+	v->dma.addr = t->u.dma.addr;
+	v->dma.len = t->u.dma.len;
+	snprintf(v->detail, sizeof(v->detail), "bytes 0x%llx-0x%llx%s",
+		 (unsigned long long)a, (unsigned long long)b - 1,
+		 v->dma.failed ? " (the access failed: an IOMMU or the bus blocked it)" : "");
+}
+
+/* Bytes [a, b) that no live region covers: freed (by page), or wild. */
+static void dma_gap(struct replay *r, const struct tn_rec *t, uint64_t a, uint64_t b)
+{
+	uint64_t p = a >> DC_PAGE_SHIFT, last = (b - 1) >> DC_PAGE_SHIFT;
+	uint64_t wild_from = a, cur = a;
+
+	if (last - p >= DC_FREED_MAX_PAGES)
+		last = p + DC_FREED_MAX_PAGES - 1;
+	for (; p <= last; p++) {
+		uint64_t lo = p << DC_PAGE_SHIFT > a ? p << DC_PAGE_SHIFT : a;
+		uint64_t hi = (p + 1) << DC_PAGE_SHIFT < b && (p + 1) << DC_PAGE_SHIFT ?
+			      (p + 1) << DC_PAGE_SHIFT : b;
+		struct region *g = pagemap_get(&r->freed, p);
+		uint16_t i;
+
+		for (i = 0; g && i < g->got_ext; i++) {
+			uint64_t s0 = g->ext[i].start > lo ? g->ext[i].start : lo;
+			uint64_t e0 = g->ext[i].end < hi ? g->ext[i].end : hi;
+
+			if (s0 >= e0)
+				continue;
+			if (s0 > wild_from && wild_from >= cur)
+				dma_violation(r, R_WILD_DMA, t, NULL, wild_from, s0);
+			dma_violation(r, R_DMA_AFTER_FREE, t, g, s0, e0);
+			cur = wild_from = e0 > wild_from ? e0 : wild_from;
+		}
+	}
+	if (wild_from < b)
+		dma_violation(r, R_WILD_DMA, t, NULL, wild_from, b);
+}
+
+static int live_visit(struct inode *n, void *p)
+{
+	struct dma_ctx *c = p;
+	struct region *g = n->owner;
+
+	if (n->start > c->cur)
+		dma_gap(c->r, c->t, c->cur, n->start < c->b ? n->start : c->b);
+	if (n->end > c->cur)
+		c->cur = n->end;
+	if (n->aux == TN_EXT_PHYS)
+		dma_violation(c->r, R_DMA_NON_DMA_MEMORY, c->t, g, n->start, n->end);
+	c->r->hot[1] = c->r->hot[0];
+	c->r->hot[0] = n;
+	return 0;
+}
+
+static void on_dma(struct replay *r, const struct tn_rec *t)
+{
+	uint64_t a = t->u.dma.addr, b = a + t->u.dma.len;
+	struct inode *h = r->hot[0];
+	struct region *g;
+	unsigned cause = t->kind <= TN_CAUSE_MAX ? t->kind : 0;
+
+	r->res->stats.dma_records++;
+	if (t->type == TN_REC_DMA_FAILED) {
+		r->res->stats.failed_dma++;
+		if (t->u.dma.reason == TN_DMA_FAIL_BUS_MASTER)
+			return;		/* never issued */
+	}
+	if (!t->u.dma.len)
+		return;
+	if (b < a)
+		b = UINT64_MAX;
+	if (r->pf)
+		perfetto_dma(r->pf, r->now, t);
+	/* Most DMA hits a region a recent one hit (the ring, the current buffer). */
+	if (h && h->start <= a && h->end >= b && h->aux == TN_EXT_BUS) {
+		g = h->owner;
+	} else if ((h = r->hot[1]) && h->start <= a && h->end >= b && h->aux == TN_EXT_BUS) {
+		r->hot[1] = r->hot[0];
+		r->hot[0] = h;
+		g = h->owner;
+	} else {
+		struct dma_ctx c = { r, t, a, b, a };
+
+		itree_overlaps(&r->live, a, b, live_visit, &c);
+		if (c.cur < b)
+			dma_gap(r, t, c.cur, b);
+		h = r->hot[0];
+		g = h && h->start <= a && h->end >= b ? h->owner : NULL;
+	}
+	if (t->type != TN_REC_DMA_FAILED)
+		r->res->stats.bytes[g && g->info.api <= TN_API_MAP ? g->info.api : 0][cause] +=
+			t->u.dma.len;
+}
+
+/* --- references and device state -------------------------------------------------- */
+
+static void on_ref(struct replay *r, const struct tn_rec *t)
+{
+	struct ref *f;
+
+	if (t->type == TN_REC_REF_DROP) {
+		f = idmap_del(&r->refs, t->id);
+		if (f) {
+			itree_remove(&r->ref_tree, &f->node);
+			free(f);
+		}
+		return;
+	}
+	f = malloc(sizeof(*f));
+	if (!f || !t->u.ref.len || idmap_get(&r->refs, t->id) || idmap_put(&r->refs, t->id, f)) {
+		free(f);
+		return;		/* an empty or duplicate id: nothing the device can touch */
+	}
+	f->info.id = t->id;
+	f->info.kind = t->kind;
+	f->info.ring = t->u.ref.ring;
+	f->info.idx = t->idx;
+	f->info.addr = t->u.ref.addr;
+	f->info.len = t->u.ref.len;
+	f->info.taken_ns = r->now;
+	f->node.start = t->u.ref.addr;
+	f->node.end = t->u.ref.addr + t->u.ref.len < t->u.ref.addr ? UINT64_MAX
+								  : t->u.ref.addr + t->u.ref.len;
+	f->node.owner = f;
+	itree_insert(&r->ref_tree, &f->node);
+}
+
+static void on_state(struct replay *r, const struct tn_rec *t)
+{
+	unsigned ring = t->idx < 2 ? t->idx : 0;
+
+	switch (t->kind) {
+	case TN_ST_RING_ENABLE:
+		r->ring_active[ring] = true;
+		break;
+	case TN_ST_RING_IDLE:
+		r->ring_active[ring] = false;
+		break;
+	case TN_ST_QUIESCED:
+		r->quiesced = t->u.state.value != 0;
+		break;
+	case TN_ST_TRACE_OPEN:
+		r->quiesced = t->u.state.value & 2;	/* STATUS.QUIESCED */
+		break;
+	}
+}
+
+/* --- driver ----------------------------------------------------------------------------- */
+
+int dc_check_header(const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	const struct tn_trace_header *h = (const void *)data;
+
+	if (len < TN_TRACE_HEADER_SIZE) {
+		snprintf(err, errlen, "offset 0: the file has %zu bytes, fewer than the %d-byte "
+			 "trace header; it is not a complete tracenic trace", len,
+			 TN_TRACE_HEADER_SIZE);
+		return -1;
+	}
+	if (memcmp(h->magic, TN_TRACE_MAGIC, TN_TRACE_MAGIC_LEN)) {
+		snprintf(err, errlen, "offset 0: the magic is not \"TRACENIC\"; this is not a "
+			 "tracenic trace");
+		return -1;
+	}
+	if (h->version != TN_TRACE_VERSION) {
+		snprintf(err, errlen, "offset 8: trace format version %u; this dmacheck reads "
+			 "version %d only: use the dmacheck built with the QEMU that wrote it",
+			 h->version, TN_TRACE_VERSION);
+		return -1;
+	}
+	if (h->header_size != TN_TRACE_HEADER_SIZE || h->record_size != TN_TRACE_REC_SIZE) {
+		snprintf(err, errlen, "offset 10: header size %u / record size %u, expected %d / %d; "
+			 "the header is corrupt", h->header_size, h->record_size,
+			 TN_TRACE_HEADER_SIZE, TN_TRACE_REC_SIZE);
+		return -1;
+	}
+	return 0;
+}
+
+static void replay_free(struct replay *r)
+{
+	size_t pos = 0;
+	uint32_t id;
+	void *p;
+
+	while ((p = idmap_next(&r->regions, &pos, &id)))
+		region_release(p);
+	while (r->freed_head) {
+		struct region *n = r->freed_head->next_freed;
+
+		region_release(r->freed_head);
+		r->freed_head = n;
+	}
+	pos = 0;
+	while ((p = idmap_next(&r->refs, &pos, &id)))
+		free(p);
+	pagemap_free(&r->freed);
+	idmap_free(&r->regions);
+	idmap_free(&r->freed_ids);
+	idmap_free(&r->refs);
+	free(r->seen);
+}
+
+static void finish_live_regions(struct replay *r)
+{
+	size_t pos = 0;
+	uint32_t id;
+	struct region *g;
+
+	if (!r->pf)
+		return;
+	while ((g = idmap_next(&r->regions, &pos, &id))) {
+		g->info.free_ns = 0;
+		perfetto_region_open(r->pf, &g->info, r->now);
+	}
+}
+
+struct dc_replay *dc_open(const struct dc_options *opt, struct dc_result *res)
+{
+	struct replay *r = calloc(1, sizeof(*r));
+
+	memset(res, 0, sizeof(*res));
+	if (!r)
+		return NULL;
+	r->res = res;
+	r->opt = opt;
+	r->quiesced = true;
+	if (opt && opt->perfetto)
+		r->pf = perfetto_open(opt->perfetto, opt->perfetto_dma_max);
+	return (struct dc_replay *)r;
+}
+
+static int replay_record(struct replay *r, const struct tn_rec *t, char *err, size_t errlen)
+{
+	struct dc_result *res = r->res;
+	size_t off = TN_TRACE_HEADER_SIZE + r->index * TN_TRACE_REC_SIZE;
+
+	if (t->time_ns < r->now) {
+		snprintf(err, errlen, "offset %zu: record %llu goes back in time (%llu ns after "
+			 "%llu ns); the trace is corrupt", off, (unsigned long long)r->index,
+			 (unsigned long long)t->time_ns, (unsigned long long)r->now);
+		return -1;
+	}
+	if (res->complete) {
+		snprintf(err, errlen, "offset %zu: record %llu follows the END record; the "
+			 "trace is corrupt", off, (unsigned long long)r->index);
+		return -1;
+	}
+	r->now = t->time_ns;
+	if (r->opt && r->opt->dump)
+		dc_dump_record(r->opt->dump, r->index, t);
+	switch (t->type) {
+	case TN_REC_DMA_READ:
+	case TN_REC_DMA_WRITE:
+	case TN_REC_DMA_FAILED:
+		on_dma(r, t);
+		break;
+	case TN_REC_ALLOC:
+		res->stats.ledger_records++;
+		on_alloc_or_map(r, t, false);
+		break;
+	case TN_REC_MAP:
+		res->stats.ledger_records++;
+		on_alloc_or_map(r, t, true);
+		break;
+	case TN_REC_EXTENT:
+		res->stats.ledger_records++;
+		on_extent(r, t);
+		break;
+	case TN_REC_FREE:
+		res->stats.ledger_records++;
+		on_free(r, t);
+		break;
+	case TN_REC_UNMAP:
+		res->stats.ledger_records++;
+		on_unmap(r, t);
+		break;
+	case TN_REC_MARK:
+		res->stats.ledger_records++;
+		if (t->kind == TN_MARK_HALT_END)
+			on_halt_end(r);
+		break;
+	case TN_REC_REF_TAKE:
+	case TN_REC_REF_DROP:
+		on_ref(r, t);
+		break;
+	case TN_REC_STATE:
+		on_state(r, t);
+		break;
+	case TN_REC_VIOLATION:
+		res->stats.device_violations++;
+		break;
+	case TN_REC_TRUNCATED:
+		res->truncated = true;
+		break;
+	case TN_REC_WRITE_ERROR:
+		res->write_error = true;
+		break;
+	case TN_REC_END:
+		res->complete = true;
+		res->end_dropped = t->u.end.dropped;
+		if (t->u.end.records != r->index) {
+			snprintf(err, errlen, "offset %zu: the END record counts %llu records but "
+				 "%llu precede it; records were lost", off,
+				 (unsigned long long)t->u.end.records, (unsigned long long)r->index);
+			return -1;
+		}
+		break;
+	case TN_REC_IRQ:
+	case TN_REC_LEDGER_ERROR:
+		break;
+	default:
+		snprintf(err, errlen, "offset %zu: record %llu has unknown type %u; the trace is "
+			 "corrupt or newer than this dmacheck", off, (unsigned long long)r->index,
+			 t->type);
+		return -1;
+	}
+	return 0;
+}
+
+int dc_feed(struct dc_replay *dr, const struct tn_rec *rec, size_t n, char *err, size_t errlen)
+{
+	struct replay *r = (struct replay *)dr;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (replay_record(r, &rec[i], err, errlen))
+			return -1;
+		r->index++;
+		if (r->oom) {
+			snprintf(err, errlen, "out of memory at record %llu",
+				 (unsigned long long)r->index);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int dc_finish(struct dc_replay *dr, size_t partial_tail, bool failed)
+{
+	struct replay *r = (struct replay *)dr;
+	struct dc_result *res = r->res;
+	bool oom;
+
+	res->records = r->index;
+	res->last_time_ns = r->now;
+	res->partial_tail = partial_tail;
+	if (!failed) {
+		if (!res->complete || partial_tail) {
+			struct dc_violation *v = violation(r, R_TRACE_INCOMPLETE, 0);
+
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "%s%llu whole records checked",
+					 partial_tail ? "the last record is cut short; " : "",
+					 (unsigned long long)r->index);
+		}
+		if (res->truncated) {
+			struct dc_violation *v = violation(r, R_TRACE_TRUNCATED, 0);
+
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "%llu records were dropped at the "
+					 "size cap; raise trace-max-bytes",
+					 (unsigned long long)res->end_dropped);
+		}
+		if (res->write_error) {
+			struct dc_violation *v = violation(r, R_TRACE_WRITE_ERROR, 0);
+
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "%llu records were lost; the "
+					 "verdict covers only what was written",
+					 (unsigned long long)res->end_dropped);
+		}
+		finish_live_regions(r);
+	}
+	if (r->pf)
+		perfetto_close(r->pf);
+	oom = r->oom;
+	replay_free(r);
+	free(r);
+	return failed || oom ? -1 : 0;
+}
+
+int dc_replay(const uint8_t *data, size_t len, const struct dc_options *opt,
+	      struct dc_result *res, char *err, size_t errlen)
+{
+	struct dc_replay *r;
+	size_t n;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	if (dc_check_header(data, len, err, errlen))
+		return -1;
+	r = dc_open(opt, res);
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = (len - TN_TRACE_HEADER_SIZE) / TN_TRACE_REC_SIZE;
+	res->bytes = len;
+	ret = dc_feed(r, (const void *)(data + TN_TRACE_HEADER_SIZE), n, err, errlen);
+	return dc_finish(r, (len - TN_TRACE_HEADER_SIZE) % TN_TRACE_REC_SIZE, ret != 0) || ret ? -1 : 0;
+}
+
+void dc_result_free(struct dc_result *res)
+{
+	free(res->v);
+	memset(res, 0, sizeof(*res));
+}

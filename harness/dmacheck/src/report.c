@@ -1,0 +1,186 @@
+/* Human text and JSON reports of a replay's result. */
+#include <inttypes.h>
+
+#include "dmacheck.h"
+#include "tracenic/ledger.h"
+
+static const char *ref_kind(unsigned k)
+{
+	return k == TN_REF_RING ? "ring" : k == TN_REF_PREFETCH ? "prefetched buffer" :
+	       k == TN_REF_INFLIGHT ? "in-flight transfer" : "unknown";
+}
+
+static const char *ring_name(unsigned r)
+{
+	return r == TN_RING_ID_TX ? "TX" : r == TN_RING_ID_RX ? "RX" : "-";
+}
+
+static const char *free_api(unsigned a)
+{
+	return a == TN_FREE_API_FREE_MEMORY ? "NdisFreeMemory" :
+	       a == TN_FREE_API_FREE_SHARED ? "NdisMFreeSharedMemory" : "unknown";
+}
+
+static void text_region(FILE *o, const struct dc_region_info *g)
+{
+	unsigned i;
+
+	fprintf(o, "  region   id %u, %s, flags 0x%x, length %u, tag 0x%08x, VA 0x%" PRIx64 "\n",
+		g->id, dc_api_name(g->api), g->flags, g->length, g->tag, g->va);
+	for (i = 0; i < g->n_extents && i < DC_MAX_EXTENTS_SHOWN; i++)
+		fprintf(o, "           extent %u: 0x%" PRIx64 "+%u (%s)\n", i, g->ext[i].addr,
+			g->ext[i].len, g->ext[i].kind == TN_EXT_PHYS ? "CPU-physical, not device-visible"
+								     : "bus address");
+	if (g->n_extents > DC_MAX_EXTENTS_SHOWN)
+		fprintf(o, "           ... %u extents in all\n", g->n_extents);
+	fprintf(o, "           allocated at %" PRIu64 " ns by site %u", g->alloc_ns, g->alloc_site);
+	if (g->free_ns)
+		fprintf(o, "; freed at %" PRIu64 " ns by site %u", g->free_ns, g->free_site);
+	fputc('\n', o);
+}
+
+void dc_report_text(FILE *o, const struct dc_result *res)
+{
+	uint64_t total = 0;
+	size_t i;
+	unsigned r;
+
+	for (i = 0; i < res->nv; i++) {
+		const struct dc_violation *v = &res->v[i];
+
+		fprintf(o, "%s: VIOLATION %s: %s\n", res->path, rule_info[v->rule].name,
+			rule_info[v->rule].summary);
+		fprintf(o, "  when     %" PRIu64 " ns (record %" PRIu64 ")", v->time_ns, v->record);
+		if (v->count > 1)
+			fprintf(o, "; %" PRIu64 " occurrences", v->count);
+		fputc('\n', o);
+		if (v->detail[0])
+			fprintf(o, "  what     %s\n", v->detail);
+		if (v->has_region)
+			text_region(o, &v->region);
+		if (v->has_dma)
+			fprintf(o, "  DMA      %s%s %s of 0x%" PRIx64 "+%u, %s ring descriptor %u\n",
+				v->dma.failed ? "failed " : "", v->dma.write ? "write" : "read",
+				dc_cause_name(v->dma.cause), v->dma.addr, v->dma.len,
+				ring_name(v->dma.ring), v->dma.desc);
+		if (v->has_free)
+			fprintf(o, "  free     %s(VA 0x%" PRIx64 ", Length %u, flags 0x%x) at IRQL %u "
+				"from site %u\n", free_api(v->free.api), v->free.va, v->free.length,
+				v->free.flags, v->free.irql, v->free.site);
+		if (v->has_device) {
+			unsigned k;
+
+			fprintf(o, "  device   at the free: %s, TX ring %s, RX ring %s\n",
+				v->device.quiesced ? "QUIESCED" : "not quiesced",
+				v->device.tx_active ? "active" : "idle",
+				v->device.rx_active ? "active" : "idle");
+			for (k = 0; k < v->device.n_refs && k < DC_MAX_REFS_SHOWN; k++) {
+				const struct dc_ref_info *f = &v->device.refs[k];
+
+				fprintf(o, "           holding ref %u: %s, %s ring descriptor %u, "
+					"0x%" PRIx64 "+%u, taken at %" PRIu64 " ns\n", f->id,
+					ref_kind(f->kind), ring_name(f->ring), f->idx, f->addr, f->len,
+					f->taken_ns);
+			}
+		}
+	}
+	for (r = 0; r < R_COUNT; r++)
+		total += res->rule_count[r];
+	fprintf(o, "%s: %s: %" PRIu64 " records, %zu distinct violation%s (%" PRIu64
+		" occurrences)", res->path, res->nv ? "VIOLATIONS" : "clean", res->records,
+		res->nv, res->nv == 1 ? "" : "s", total);
+	for (r = 0; r < R_COUNT; r++)
+		if (res->rule_count[r])
+			fprintf(o, ", %s %" PRIu64, rule_info[r].name, res->rule_count[r]);
+	fputc('\n', o);
+}
+
+static void json_region(FILE *o, const struct dc_region_info *g)
+{
+	unsigned i;
+
+	fprintf(o, "\"region\":{\"id\":%u,\"api\":\"%s\",\"flags\":%u,\"length\":%u,\"tag\":%u,"
+		"\"va\":%" PRIu64 ",\"alloc_ns\":%" PRIu64 ",\"alloc_site\":%u,\"free_ns\":%" PRIu64
+		",\"free_site\":%u,\"n_extents\":%u,\"extents\":[", g->id, dc_api_name(g->api),
+		g->flags, g->length, g->tag, g->va, g->alloc_ns, g->alloc_site, g->free_ns,
+		g->free_site, g->n_extents);
+	for (i = 0; i < g->n_extents && i < DC_MAX_EXTENTS_SHOWN; i++)
+		fprintf(o, "%s{\"addr\":%" PRIu64 ",\"len\":%u,\"device_visible\":%s}", i ? "," : "",
+			g->ext[i].addr, g->ext[i].len, g->ext[i].kind == TN_EXT_BUS ? "true" : "false");
+	fputs("]}", o);
+}
+
+void dc_report_json(FILE *o, const struct dc_result *res)
+{
+	size_t i;
+	unsigned r;
+	bool first = true;
+
+	fprintf(o, "{\"trace\":\"%s\",\"records\":%" PRIu64 ",\"complete\":%s,\"truncated\":%s,"
+		"\"write_error\":%s,\"verdict\":\"%s\",\"rules\":{", res->path, res->records,
+		res->complete ? "true" : "false", res->truncated ? "true" : "false",
+		res->write_error ? "true" : "false", res->nv ? "violations" : "clean");
+	for (r = 0; r < R_COUNT; r++) {
+		if (!res->rule_count[r])
+			continue;
+		fprintf(o, "%s\"%s\":%" PRIu64, first ? "" : ",", rule_info[r].name, res->rule_count[r]);
+		first = false;
+	}
+	fputs("},\"violations\":[", o);
+	for (i = 0; i < res->nv; i++) {
+		const struct dc_violation *v = &res->v[i];
+
+		fprintf(o, "%s\n{\"rule\":\"%s\",\"time_ns\":%" PRIu64 ",\"record\":%" PRIu64
+			",\"count\":%" PRIu64 ",\"detail\":\"%s\"", i ? "," : "", rule_info[v->rule].name,
+			v->time_ns, v->record, v->count, v->detail);
+		if (v->has_region) {
+			fputc(',', o);
+			json_region(o, &v->region);
+		}
+		if (v->has_dma)
+			fprintf(o, ",\"dma\":{\"cause\":\"%s\",\"write\":%s,\"failed\":%s,\"ring\":\"%s\","
+				"\"desc\":%u,\"addr\":%" PRIu64 ",\"len\":%u}", dc_cause_name(v->dma.cause),
+				v->dma.write ? "true" : "false", v->dma.failed ? "true" : "false",
+				ring_name(v->dma.ring), v->dma.desc, v->dma.addr, v->dma.len);
+		if (v->has_free)
+			fprintf(o, ",\"free\":{\"api\":\"%s\",\"va\":%" PRIu64 ",\"length\":%u,\"flags\":%u,"
+				"\"irql\":%u,\"site\":%u}", free_api(v->free.api), v->free.va,
+				v->free.length, v->free.flags, v->free.irql, v->free.site);
+		if (v->has_device) {
+			unsigned k;
+
+			fprintf(o, ",\"device\":{\"quiesced\":%s,\"tx_active\":%s,\"rx_active\":%s,"
+				"\"n_refs\":%u,\"refs\":[", v->device.quiesced ? "true" : "false",
+				v->device.tx_active ? "true" : "false",
+				v->device.rx_active ? "true" : "false", v->device.n_refs);
+			for (k = 0; k < v->device.n_refs && k < DC_MAX_REFS_SHOWN; k++) {
+				const struct dc_ref_info *f = &v->device.refs[k];
+
+				fprintf(o, "%s{\"id\":%u,\"kind\":\"%s\",\"ring\":\"%s\",\"desc\":%u,"
+					"\"addr\":%" PRIu64 ",\"len\":%u,\"taken_ns\":%" PRIu64 "}",
+					k ? "," : "", f->id, ref_kind(f->kind), ring_name(f->ring), f->idx,
+					f->addr, f->len, f->taken_ns);
+			}
+			fputs("]}", o);
+		}
+		fputc('}', o);
+	}
+	fputs("]}\n", o);
+}
+
+void dc_report_stats(FILE *o, const struct dc_result *res)
+{
+	unsigned api, c;
+
+	fprintf(o, "%s: %" PRIu64 " DMA records (%" PRIu64 " failed), %" PRIu64 " ledger records, "
+		"%" PRIu64 " online violations recorded by the device\n", res->path,
+		res->stats.dma_records, res->stats.failed_dma, res->stats.ledger_records,
+		res->stats.device_violations);
+	fprintf(o, "%-36s %-14s %14s\n", "region kind", "cause", "bytes");
+	for (api = 0; api <= TN_API_MAP; api++)
+		for (c = 1; c <= TN_CAUSE_MAX; c++)
+			if (res->stats.bytes[api][c])
+				fprintf(o, "%-36s %-14s %14" PRIu64 "\n",
+					api ? dc_api_name(api) : "(no live region)", dc_cause_name(c),
+					res->stats.bytes[api][c]);
+}

@@ -1,0 +1,484 @@
+/*
+ * One hand-built trace per rule that must fire, and a near-miss twin that
+ * must not; plus invalid inputs that must be rejected.  Every trace is also
+ * written to CORPUS_DIR (argv[1]) for the CLI test and the fuzzer's seeds.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "dmacheck.h"
+#include "tracebuild.h"
+
+#define SH TN_API_SHARED
+#define BUS TN_EXT_BUS
+#define PHYS TN_EXT_PHYS
+#define FM TN_FREE_API_FREE_MEMORY
+#define FS TN_FREE_API_FREE_SHARED
+#define PASSIVE TN_IRQL_PASSIVE
+#define DISPATCH TN_IRQL_DISPATCH
+#define CONTIG TN_NDIS_MEMORY_CONTIGUOUS
+#define NONCACHED TN_NDIS_MEMORY_NONCACHED
+
+static const char *corpus;
+static int passed, failed;
+
+static void save(const char *name, const struct tb *b)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.bin", corpus, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(b->buf, 1, b->len, f) != b->len || fclose(f)) {
+		fprintf(stderr, "test-rules: cannot write %s\n", path);
+		exit(2);
+	}
+}
+
+/* Expect exactly the rules listed (R_COUNT-terminated), no others. */
+static void expect(const char *name, struct tb *b, ...)
+{
+	bool want[R_COUNT] = { false };
+	struct dc_result res;
+	char err[512];
+	bool ok = true;
+	va_list ap;
+	int r;
+
+	va_start(ap, b);
+	while ((r = va_arg(ap, int)) != R_COUNT)
+		want[r] = true;
+	va_end(ap);
+	save(name, b);
+	if (dc_replay(b->buf, b->len, NULL, &res, err, sizeof(err))) {
+		printf("FAIL %s: rejected: %s\n", name, err);
+		failed++;
+		free(b->buf);
+		return;
+	}
+	for (r = 0; r < R_COUNT; r++) {
+		if (want[r] != (res.rule_count[r] > 0)) {
+			printf("FAIL %s: rule %s %s\n", name, rule_info[r].name,
+			       want[r] ? "did not fire" : "fired unexpectedly");
+			ok = false;
+		}
+	}
+	if (!ok) {
+		res.path = name;
+		dc_report_text(stdout, &res);
+	}
+	ok ? passed++ : failed++;
+	if (ok)
+		printf("ok   %s\n", name);
+	dc_result_free(&res);
+	free(b->buf);
+}
+
+static void expect_invalid(const char *name, const uint8_t *data, size_t len, const char *needle)
+{
+	struct dc_result res;
+	char err[512] = "";
+	struct tb b = { .buf = (uint8_t *)data, .len = len };
+
+	save(name, &b);
+	if (dc_replay(data, len, NULL, &res, err, sizeof(err)) == 0) {
+		printf("FAIL %s: accepted an invalid trace\n", name);
+		failed++;
+	} else if (!strstr(err, needle)) {
+		printf("FAIL %s: message \"%s\" does not mention \"%s\"\n", name, err, needle);
+		failed++;
+	} else {
+		printf("ok   %s (%s)\n", name, err);
+		passed++;
+	}
+	dc_result_free(&res);
+}
+
+#define END R_COUNT
+
+static void dma_rules(void)
+{
+	struct tb b;
+
+	/* DMA into a buffer after its FREE. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+	b.now = 10;
+	tb_free(&b, 1, FS, 0x1000, 256, 0, PASSIVE);
+	b.now = 20;
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x1010, 64);
+	tb_end(&b);
+	expect("dma-after-free", &b, R_DMA_AFTER_FREE, END);
+
+	/* Twin: the bytes were allocated again before the DMA. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+	tb_free(&b, 1, FS, 0x1000, 256, 0, PASSIVE);
+	tb_alloc1(&b, 2, SH, 0x1000, 256, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x1010, 64);
+	tb_end(&b);
+	expect("dma-after-free-twin-realloc", &b, END);
+
+	/* Twin: one byte before the freed region, inside a live neighbour. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+	tb_alloc1(&b, 2, SH, 0x0f00, 256, 0, BUS);
+	tb_free(&b, 1, FS, 0x1000, 256, 0, PASSIVE);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x0fff, 1);
+	tb_end(&b);
+	expect("dma-after-free-twin-byte-before", &b, END);
+
+	/* An IOMMU blocked it, but the driver still handed out freed memory. */
+	tb_init(&b);
+	tb_map(&b, 5, 0x8000, 1514);
+	tb_unmap(&b, 5, 1514);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_TX_BUF_READ, 0x8000, 1514);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.dma.reason = TN_DMA_FAIL_MEMTX;
+	tb_end(&b);
+	expect("dma-after-unmap-iommu-blocked", &b, R_DMA_AFTER_FREE, END);
+
+	/* Twin: bus mastering was off: the device never issued the access. */
+	tb_init(&b);
+	tb_map(&b, 5, 0x8000, 1514);
+	tb_unmap(&b, 5, 1514);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_TX_BUF_READ, 0x8000, 1514);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.dma.reason = TN_DMA_FAIL_BUS_MASTER;
+	tb_end(&b);
+	expect("dma-after-unmap-twin-bus-master-off", &b, END);
+
+	/* Overrun past the end of a buffer. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 4096, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x1f00, 0x200);
+	tb_end(&b);
+	expect("wild-dma-overrun", &b, R_WILD_DMA, END);
+
+	/* Twin: exactly up to the end. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 4096, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x1f00, 0x100);
+	tb_end(&b);
+	expect("wild-dma-twin-exact-end", &b, END);
+
+	/* A two-page buffer whose pages are not adjacent, DMA'd as one range. */
+	tb_init(&b);
+	tb_alloc(&b, 1, TN_API_MEMORY, 0xffff888000010000ull, 8192, CONTIG, 2);
+	tb_extent(&b, 1, 0, 0x10000, 4096, BUS);
+	tb_extent(&b, 1, 1, 0x30000, 4096, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x10000, 8192);
+	tb_end(&b);
+	expect("wild-dma-noncontiguous", &b, R_WILD_DMA, END);
+
+	/* Twin: the two pages are adjacent, so the range is covered. */
+	tb_init(&b);
+	tb_alloc(&b, 1, TN_API_MEMORY, 0xffff888000010000ull, 8192, CONTIG, 2);
+	tb_extent(&b, 1, 0, 0x10000, 4096, BUS);
+	tb_extent(&b, 1, 1, 0x11000, 4096, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x10000, 8192);
+	tb_end(&b);
+	expect("wild-dma-twin-contiguous", &b, END);
+
+	/* Pool memory handed to the device. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x5000, 256, 0, PHYS);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x5000, 128);
+	tb_end(&b);
+	expect("dma-non-dma-memory", &b, R_DMA_NON_DMA_MEMORY, END);
+
+	/* Twin: shared memory is device-visible. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x5000, 256, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x5000, 128);
+	tb_end(&b);
+	expect("dma-non-dma-memory-twin-shared", &b, END);
+}
+
+static void quiesce_rules(void)
+{
+	struct tb b;
+
+	/* Freed while a prefetched descriptor still points into it. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x2000, 2048, 0, BUS);
+	tb_ref(&b, 1, 9, TN_REF_PREFETCH, 0x2000, 2048);
+	tb_free(&b, 1, FS, 0x2000, 2048, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-not-quiesced-prefetch", &b, R_FREE_NOT_QUIESCED, END);
+
+	/* Freed the ring right after clearing ENABLE, before the drain ended. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x3000, 4096, 0, BUS);
+	tb_ref(&b, 1, 1, TN_REF_RING, 0x3000, 4096);
+	tb_state(&b, TN_ST_RING_ENABLE, TN_RING_ID_RX, 0x3000);
+	tb_state(&b, TN_ST_QUIESCED, 0xff, 0);
+	b.now = 100;
+	tb_state(&b, TN_ST_RING_DISABLE, TN_RING_ID_RX, 0);
+	tb_free(&b, 1, FS, 0x3000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-not-quiesced-ring", &b, R_FREE_NOT_QUIESCED, END);
+
+	/* Twin: the same, but after the ring went idle and QUIESCED was reached. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x3000, 4096, 0, BUS);
+	tb_ref(&b, 1, 1, TN_REF_RING, 0x3000, 4096);
+	tb_state(&b, TN_ST_RING_ENABLE, TN_RING_ID_RX, 0x3000);
+	tb_state(&b, TN_ST_RING_DISABLE, TN_RING_ID_RX, 0);
+	b.now = 20000;
+	tb_ref(&b, 0, 1, TN_REF_RING, 0x3000, 4096);
+	tb_state(&b, TN_ST_RING_IDLE, TN_RING_ID_RX, 0);
+	tb_state(&b, TN_ST_QUIESCED, 0xff, 1);
+	tb_free(&b, 1, FS, 0x3000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-not-quiesced-twin-after-quiesced", &b, END);
+
+	/* Twin: a TX buffer unmapped after its descriptor completed, ring still running. */
+	tb_init(&b);
+	tb_ref(&b, 1, 1, TN_REF_RING, 0x3000, 4096);
+	tb_map(&b, 2, 0x9000, 1514);
+	tb_ref(&b, 1, 2, TN_REF_PREFETCH, 0x9000, 1514);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x9000, 1514);
+	tb_ref(&b, 0, 2, TN_REF_PREFETCH, 0x9000, 1514);
+	tb_unmap(&b, 2, 1514);
+	tb_end(&b);
+	expect("free-not-quiesced-twin-completed-tx", &b, END);
+}
+
+static void free_rules(void)
+{
+	struct tb b;
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, CONTIG, BUS);
+	tb_free(&b, 1, FM, 0x4000, 8192, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-flags-contiguous-passed-zero", &b, R_FREE_FLAGS, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, CONTIG, BUS);
+	tb_free(&b, 1, FM, 0x4000, 8192, CONTIG, PASSIVE);
+	tb_end(&b);
+	expect("free-flags-twin-matching", &b, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 100, 0, PHYS);
+	tb_free(&b, 1, FM, 0x4000, 100, CONTIG, PASSIVE);
+	tb_end(&b);
+	expect("free-flags-pool-nonzero", &b, R_FREE_FLAGS, END);
+
+	/* Pool memory: Length is ignored. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 100, 0, PHYS);
+	tb_free(&b, 1, FM, 0x4000, 12345, 0, DISPATCH);
+	tb_end(&b);
+	expect("free-length-twin-pool-ignored", &b, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, CONTIG, BUS);
+	tb_free(&b, 1, FM, 0x4000, 4096, CONTIG, PASSIVE);
+	tb_end(&b);
+	expect("free-length-contiguous", &b, R_FREE_LENGTH, END);
+
+	/* NdisAllocateMemory with flags 0 and MemoryFlags 0: Length ignored. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, 0, PHYS);
+	tb_free(&b, 1, FM, 0x4000, 1, 0, DISPATCH);
+	tb_end(&b);
+	expect("free-length-twin-flags-zero", &b, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x4000, 8192, TN_FLAG_SHARED_CACHED, BUS);
+	tb_free(&b, 1, FS, 0x4000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-shared-length-and-cached", &b, R_FREE_LENGTH, R_FREE_FLAGS, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x4000, 8192, 0, BUS);
+	tb_free(&b, 1, FM, 0x4000, 8192, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-api-shared-with-freememory", &b, R_FREE_API, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, CONTIG, BUS);
+	tb_free(&b, 1, FM, 0x4000, 8192, CONTIG, DISPATCH);
+	tb_end(&b);
+	expect("free-irql-contiguous-dispatch", &b, R_FREE_IRQL, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, NONCACHED, BUS);
+	tb_free(&b, 1, FM, 0x4000, 8192, NONCACHED, DISPATCH);
+	tb_end(&b);
+	expect("free-irql-noncached-dispatch", &b, R_FREE_IRQL, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, NONCACHED, BUS);
+	tb_free(&b, 1, FM, 0x4000, 8192, NONCACHED, TN_IRQL_APC);
+	tb_end(&b);
+	expect("free-irql-twin-noncached-apc", &b, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
+	tb_free(&b, 1, FM, 0x4000, 64, 0, TN_IRQL_DIRQL);
+	tb_end(&b);
+	expect("free-irql-pool-dirql", &b, R_FREE_IRQL, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
+	tb_free(&b, 1, FM, 0x4000, 64, 0, DISPATCH);
+	tb_end(&b);
+	expect("free-irql-twin-pool-dispatch", &b, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
+	tb_free(&b, 1, FM, 0x4000, 64, 0, PASSIVE);
+	tb_free(&b, 1, FM, 0x4000, 64, 0, PASSIVE);
+	tb_end(&b);
+	expect("double-free", &b, R_DOUBLE_FREE, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
+	tb_free(&b, 1, FM, 0x4000, 64, 0, PASSIVE);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
+	tb_free(&b, 1, FM, 0x4000, 64, 0, PASSIVE);
+	tb_end(&b);
+	expect("double-free-twin-id-reused", &b, END);
+
+	tb_init(&b);
+	tb_free(&b, 99, FM, 0x4000, 64, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-unknown", &b, R_FREE_UNKNOWN, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
+	tb_free(&b, 1, FM, 0x4010, 64, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-interior", &b, R_FREE_INTERIOR, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
+	tb_mark(&b, TN_MARK_HALT_BEGIN);
+	tb_mark(&b, TN_MARK_HALT_END);
+	tb_end(&b);
+	expect("leak", &b, R_LEAK, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
+	tb_mark(&b, TN_MARK_HALT_BEGIN);
+	tb_free(&b, 1, FM, 0x4000, 64, 0, PASSIVE);
+	tb_mark(&b, TN_MARK_HALT_END);
+	tb_end(&b);
+	expect("leak-twin-freed-in-halt", &b, END);
+
+	tb_init(&b);
+	tb_map(&b, 3, 0x7000, 1514);
+	tb_mark(&b, TN_MARK_HALT_END);
+	tb_end(&b);
+	expect("map-leak", &b, R_MAP_LEAK, END);
+
+	tb_init(&b);
+	tb_unmap(&b, 3, 1514);
+	tb_end(&b);
+	expect("unmap-unknown", &b, R_UNMAP_UNKNOWN, END);
+
+	tb_init(&b);
+	tb_map(&b, 3, 0x7000, 1514);
+	tb_unmap(&b, 3, 1514);
+	tb_mark(&b, TN_MARK_HALT_END);
+	tb_end(&b);
+	expect("map-leak-twin-unmapped", &b, END);
+}
+
+static void trace_rules(void)
+{
+	struct tb b;
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+	expect("trace-incomplete", &b, R_TRACE_INCOMPLETE, END);
+
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+	tb_end(&b);
+	b.len += 20;	/* a cut-off record after END is still a cut-off record */
+	expect("trace-incomplete-partial-record", &b, R_TRACE_INCOMPLETE, END);
+
+	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	tb_rec(&b, TN_REC_TRUNCATED, 0, 0);
+	tb_end(&b);
+	expect("trace-truncated", &b, R_TRACE_TRUNCATED, END);
+
+	tb_init(&b);
+	tb_rec(&b, TN_REC_WRITE_ERROR, 0, 0)->u.write_error.error = 28;
+	tb_end(&b);
+	expect("trace-write-error", &b, R_TRACE_WRITE_ERROR, END);
+
+	/* Hostile sizes that must be handled, not crash. */
+	tb_init(&b);
+	tb_alloc(&b, 1, SH, 0, 0xffffffff, 0, 65535);
+	tb_extent(&b, 1, 0, UINT64_MAX - 10, 0xffffffff, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, UINT64_MAX - 4, 0xffffffff);
+	tb_end(&b);
+	expect("huge-lengths", &b, R_WILD_DMA, END);
+}
+
+static void invalid_inputs(void)
+{
+	struct tb b;
+	uint8_t *copy;
+
+	tb_init(&b);
+	tb_end(&b);
+	expect_invalid("invalid-short", b.buf, 100, "fewer than");
+	copy = malloc(b.len);
+	memcpy(copy, b.buf, b.len);
+	copy[0] = 'X';
+	expect_invalid("invalid-magic", copy, b.len, "magic");
+	memcpy(copy, b.buf, b.len);
+	copy[8] = 2;
+	expect_invalid("invalid-version", copy, b.len, "version 2");
+	memcpy(copy, b.buf, b.len);
+	copy[12] = 64;
+	expect_invalid("invalid-record-size", copy, b.len, "record size");
+	free(copy);
+	free(b.buf);
+
+	tb_init(&b);
+	b.now = 100;
+	tb_mark(&b, TN_MARK_STEP);
+	b.now = 50;
+	tb_mark(&b, TN_MARK_STEP);
+	tb_end(&b);
+	expect_invalid("invalid-time-backwards", b.buf, b.len, "back in time");
+	free(b.buf);
+
+	tb_init(&b);
+	tb_rec(&b, 99, 0, 0);
+	expect_invalid("invalid-type", b.buf, b.len, "unknown type 99");
+	free(b.buf);
+
+	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	tb_rec(&b, TN_REC_END, TN_END_CLOSE, 0)->u.end.records = 7;
+	expect_invalid("invalid-end-count", b.buf, b.len, "records were lost");
+	free(b.buf);
+
+	tb_init(&b);
+	tb_end(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	expect_invalid("invalid-after-end", b.buf, b.len, "follows the END");
+	free(b.buf);
+}
+
+int main(int argc, char **argv)
+{
+	corpus = argc > 1 ? argv[1] : ".";
+	mkdir(corpus, 0755);
+	dma_rules();
+	quiesce_rules();
+	free_rules();
+	trace_rules();
+	invalid_inputs();
+	printf("dmacheck: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,156 @@
+/* Build tracenic traces in memory, for tests, the fuzz seed corpus and the benchmark. */
+#ifndef DMACHECK_TRACEBUILD_H
+#define DMACHECK_TRACEBUILD_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tracenic/ledger.h"
+#include "tracenic/trace.h"
+
+struct tb {
+	uint8_t *buf;
+	size_t len, cap;
+	uint64_t now, nrec;
+};
+
+static inline struct tn_rec *tb_rec(struct tb *b, uint8_t type, uint8_t kind, uint32_t id)
+{
+	struct tn_rec *r;
+
+	if (b->len + sizeof(*r) > b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 4096;
+		b->buf = realloc(b->buf, b->cap);
+		if (!b->buf)
+			abort();
+	}
+	r = (struct tn_rec *)(b->buf + b->len);
+	memset(r, 0, sizeof(*r));
+	r->time_ns = b->now;
+	r->type = type;
+	r->kind = kind;
+	r->id = id;
+	b->len += sizeof(*r);
+	b->nrec++;
+	return r;
+}
+
+static inline void tb_init(struct tb *b)
+{
+	struct tn_trace_header *h;
+
+	memset(b, 0, sizeof(*b));
+	b->cap = 1 << 16;
+	b->buf = calloc(1, b->cap);
+	if (!b->buf)
+		abort();
+	h = (struct tn_trace_header *)b->buf;
+	memcpy(h->magic, TN_TRACE_MAGIC, TN_TRACE_MAGIC_LEN);
+	h->version = TN_TRACE_VERSION;
+	h->header_size = TN_TRACE_HEADER_SIZE;
+	h->record_size = TN_TRACE_REC_SIZE;
+	h->clock = TN_TRACE_CLOCK_VIRTUAL;
+	h->pci_vendor = 0x1234;
+	h->pci_device = 0x7e5c;
+	b->len = TN_TRACE_HEADER_SIZE;
+}
+
+static inline void tb_alloc(struct tb *b, uint32_t id, uint8_t api, uint64_t va, uint32_t len,
+			    uint32_t flags, uint16_t n_ext)
+{
+	struct tn_rec *r = tb_rec(b, TN_REC_ALLOC, api, id);
+
+	r->u.alloc.va = va;
+	r->u.alloc.length = len;
+	r->u.alloc.flags = flags;
+	r->u.alloc.tag = 0x6e546e54;
+	r->u.alloc.site = 100 + id;
+	r->u.alloc.n_extents = n_ext;
+}
+
+static inline void tb_extent(struct tb *b, uint32_t id, uint16_t idx, uint64_t addr,
+			     uint32_t len, uint8_t kind)
+{
+	struct tn_rec *r = tb_rec(b, TN_REC_EXTENT, kind, id);
+
+	r->idx = idx;
+	r->u.extent.addr = addr;
+	r->u.extent.len = len;
+}
+
+/* One-extent allocation whose bus address equals its "VA" low bits. */
+static inline void tb_alloc1(struct tb *b, uint32_t id, uint8_t api, uint64_t addr, uint32_t len,
+			     uint32_t flags, uint8_t ext_kind)
+{
+	tb_alloc(b, id, api, 0xffff888000000000ull + addr, len, flags, 1);
+	tb_extent(b, id, 0, addr, len, ext_kind);
+}
+
+static inline void tb_free(struct tb *b, uint32_t id, uint8_t free_api, uint64_t addr,
+			   uint32_t len, uint32_t flags, uint8_t irql)
+{
+	struct tn_rec *r = tb_rec(b, TN_REC_FREE, free_api, id);
+
+	r->u.free.va = 0xffff888000000000ull + addr;
+	r->u.free.length = len;
+	r->u.free.flags = flags;
+	r->u.free.site = 200 + id;
+	r->u.free.irql = irql;
+}
+
+static inline void tb_map(struct tb *b, uint32_t id, uint64_t addr, uint32_t len)
+{
+	struct tn_rec *r = tb_rec(b, TN_REC_MAP, TN_DIR_TO_DEVICE, id);
+
+	r->u.map.va = 0xffff888000000000ull + addr;
+	r->u.map.length = len;
+	r->u.map.n_extents = 1;
+	tb_extent(b, id, 0, addr, len, TN_EXT_BUS);
+}
+
+static inline void tb_unmap(struct tb *b, uint32_t id, uint32_t len)
+{
+	tb_rec(b, TN_REC_UNMAP, 0, id)->u.unmap.length = len;
+}
+
+static inline void tb_dma(struct tb *b, uint8_t type, uint8_t cause, uint64_t addr, uint32_t len)
+{
+	struct tn_rec *r = tb_rec(b, type, cause, 0);
+
+	r->u.dma.addr = addr;
+	r->u.dma.len = len;
+	r->u.dma.ring = cause <= TN_CAUSE_TX_WRITEBACK ? TN_RING_ID_TX : TN_RING_ID_RX;
+}
+
+static inline void tb_ref(struct tb *b, int take, uint32_t id, uint8_t kind, uint64_t addr,
+			  uint32_t len)
+{
+	struct tn_rec *r = tb_rec(b, take ? TN_REC_REF_TAKE : TN_REC_REF_DROP, kind, id);
+
+	r->u.ref.addr = addr;
+	r->u.ref.len = len;
+	r->u.ref.ring = TN_RING_ID_RX;
+}
+
+static inline void tb_state(struct tb *b, uint8_t kind, uint16_t ring, uint64_t value)
+{
+	struct tn_rec *r = tb_rec(b, TN_REC_STATE, kind, 0);
+
+	r->idx = ring;
+	r->u.state.value = value;
+}
+
+static inline void tb_mark(struct tb *b, uint8_t code)
+{
+	tb_rec(b, TN_REC_MARK, code, 0);
+}
+
+static inline void tb_end(struct tb *b)
+{
+	uint64_t n = b->nrec;
+
+	tb_rec(b, TN_REC_END, TN_END_CLOSE, 0)->u.end.records = n;
+}
+
+#endif
