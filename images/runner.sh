@@ -1,32 +1,92 @@
 #!/bin/sh
 # Scenario runner: reads the steps from fw_cfg (opt/tracenic/steps), runs
-# them, and reports one "TNR ..." line per event on the results port
-# (ttyS1).  See docs/guest-protocol.md.
+# them, and reports one "TNR ..." line per event on the results port (ttyS1).
+# Protocol: docs/guest-protocol.md.
 out=/dev/ttyS1
 [ -c "$out" ] || out=/dev/console
+IF=
+seen=0
 
 say() {
 	echo "TNR $*" >"$out"
 }
 
+# New kernel messages since the last step: NDIS rule breaks and oopses.
+scan_dmesg() {
+	dmesg >/tmp/dmesg.now
+	total=$(wc -l </tmp/dmesg.now)
+	tail -n $((total - seen)) /tmp/dmesg.now | while read -r line; do
+		case $line in
+		*"tracenic-ndis: RULE"*) say "ndis ${line#*tracenic-ndis: }" ;;
+		*"BUG:"* | *"Oops"* | *"WARNING:"* | *"general protection"* | *"Kernel panic"*)
+			say "oops ${line#*] }" ;;
+		esac
+	done
+	seen=$total
+}
+
+find_if() {
+	for netif in /sys/class/net/*; do
+		[ "$(cat "$netif/device/vendor" 2>/dev/null)" = 0x1234 ] &&
+			[ "$(cat "$netif/device/device" 2>/dev/null)" = 0x7e5c ] && IF=${netif##*/} && return 0
+	done
+	return 1
+}
+
+run_step() { # name, args...
+	step=$1
+	shift
+	case $step in
+	load)
+		insmod /lib/modules/tracenic.ko "$@" && find_if ;;
+	up)
+		ip link set "$IF" up && ip addr add 10.0.2.15/24 dev "$IF" &&
+			ip route add default via 10.0.2.2 ;;
+	ping)
+		ping -c "${1:-3}" -W 2 10.0.2.2 >/tmp/ping.out 2>&1 ;;
+	tx)
+		# count, size: ICMP echo as the simplest traffic both ways
+		ping -q -c "${1:-100}" -s "${2:-56}" -i 0 -W 2 10.0.2.2 >/tmp/ping.out 2>&1 ;;
+	mtu)
+		ip link set "$IF" mtu "$1" ;;
+	rings)
+		echo "$1 $2" >"/sys/kernel/debug/$IF/rings" ;;
+	reset)
+		echo 1 >"/sys/kernel/debug/$IF/reset" ;;
+	down)
+		ip link set "$IF" down ;;
+	unload)
+		rmmod tracenic ;;
+	sleep)
+		usleep $((${1:-0} * 1000)) ;;
+	*)
+		echo "unknown step '$step'" >/tmp/ping.out
+		return 2 ;;
+	esac
+}
+
 insmod /lib/modules/qemu_fw_cfg.ko 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 steps=/sys/firmware/qemu_fw_cfg/by_name/opt/tracenic/steps/raw
 
-# PCI inventory: the device must be visible to the guest.
 for d in /sys/bus/pci/devices/*; do
 	say "pci ${d##*/} $(cat "$d/vendor") $(cat "$d/device") $(cat "$d/class")"
 done
 
 n=0
 if [ -r "$steps" ]; then
-	while read -r step args; do
-		[ -n "$step" ] || continue
-		case $step in \#*) continue ;; esac
+	cp "$steps" /tmp/steps
+	while read -r line; do
+		case $line in '' | \#*) continue ;; esac
 		n=$((n + 1))
-		case $step in
-		sleep) usleep $((args * 1000)); say "$n sleep ok" ;;
-		*) say "$n $step fail unknown step" ;;
-		esac
-	done <"$steps"
+		# shellcheck disable=SC2086 # a step is words
+		set -- $line
+		if run_step "$@" </dev/null; then
+			say "$n $1 ok"
+		else
+			say "$n $1 fail $(tail -n 1 /tmp/ping.out 2>/dev/null)"
+		fi
+		scan_dmesg
+	done </tmp/steps
 fi
 say "done"

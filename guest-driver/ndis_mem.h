@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * An NDIS memory layer with NDIS names and semantics, on Linux allocators.
+ * Every allocation, free, map and unmap is reported to the tracenic device's
+ * ledger before the memory is released, with the caller's Length and
+ * MemoryFlags exactly as passed, the IRQL and a call-site id.
+ */
+#ifndef TN_NDIS_MEM_H
+#define TN_NDIS_MEM_H
+
+#include <linux/dma-direction.h>
+#include <linux/hashtable.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include "tn_ledger.h"
+
+#define NDIS_MEMORY_CONTIGUOUS	TN_NDIS_MEMORY_CONTIGUOUS
+#define NDIS_MEMORY_NONCACHED	TN_NDIS_MEMORY_NONCACHED
+#define NDIS_STATUS_SUCCESS	0x00000000
+#define NDIS_STATUS_RESOURCES	0xc000009a
+
+enum ex_pool_priority {
+	LowPoolPriority = 0,
+	NormalPoolPriority = 16,
+	HighPoolPriority = 32,
+};
+
+/* The memory layer of one adapter: its NdisMiniportHandle, in effect. */
+struct tn_ndis {
+	struct device *dev;
+	struct tn_ledger *lg;
+	spinlock_t lock;
+	DECLARE_HASHTABLE(by_va, 8);	/* live allocations */
+	struct xarray maps;		/* live per-packet mappings by id */
+	atomic_t next_id;
+	bool strict;			/* a rule break stops the guest like a bugcheck */
+	struct list_head deferred;	/* noncached memory freed in atomic context */
+	struct work_struct release_work;
+	unsigned int findings;
+};
+
+void tn_ndis_init(struct tn_ndis *nd, struct device *dev, struct tn_ledger *lg, bool strict);
+/* Free what is left (Halt after a leak), reporting nothing: the leak stands. */
+void tn_ndis_reclaim_leaks(struct tn_ndis *nd);
+
+/* Call sites: a file number and the line, so reports point at the code. */
+#define TN_SITE() ((TN_FILE_ID << 16) | __LINE__)
+
+void *tn_allocate_memory_with_tag_priority(struct tn_ndis *nd, u32 length, u32 tag,
+					   enum ex_pool_priority priority, u32 site);
+u32 tn_allocate_memory(struct tn_ndis *nd, void **va, u32 length, u32 flags,
+		       u64 highest_acceptable_address, u32 site);
+void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 site);
+void tn_m_allocate_shared_memory(struct tn_ndis *nd, u32 length, bool cached, void **va,
+				 dma_addr_t *pa, u32 site);
+void tn_m_free_shared_memory(struct tn_ndis *nd, u32 length, bool cached, void *va,
+			     dma_addr_t pa, u32 site);
+/* Per-packet DMA mapping (what NdisMAllocateNetBufferSGList gives a miniport). */
+dma_addr_t tn_map_buffer(struct tn_ndis *nd, void *va, u32 length,
+			 enum dma_data_direction dir, u32 *map_id, u32 site);
+void tn_unmap_buffer(struct tn_ndis *nd, u32 map_id, u32 site);
+
+#define NdisAllocateMemoryWithTagPriority(nd, len, tag, prio) \
+	tn_allocate_memory_with_tag_priority(nd, len, tag, prio, TN_SITE())
+#define NdisAllocateMemory(nd, va, len, flags, highest) \
+	tn_allocate_memory(nd, va, len, flags, highest, TN_SITE())
+#define NdisFreeMemory(nd, va, len, flags) tn_free_memory(nd, va, len, flags, TN_SITE())
+#define NdisMAllocateSharedMemory(nd, len, cached, va, pa) \
+	tn_m_allocate_shared_memory(nd, len, cached, va, pa, TN_SITE())
+#define NdisMFreeSharedMemory(nd, len, cached, va, pa) \
+	tn_m_free_shared_memory(nd, len, cached, va, pa, TN_SITE())
+#define TnMapBuffer(nd, va, len, dir, id) tn_map_buffer(nd, va, len, dir, id, TN_SITE())
+#define TnUnmapBuffer(nd, id) tn_unmap_buffer(nd, id, TN_SITE())
+
+#endif

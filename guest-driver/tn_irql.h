@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The NDIS IRQL a Windows driver would run at, derived from the Linux
+ * context: a hard interrupt handler runs at DIRQL; softirq/NAPI (the DPC),
+ * bottom halves disabled, a spinlock held or interrupts off correspond to
+ * DISPATCH_LEVEL; plain process context is PASSIVE_LEVEL.  NDIS-style raises
+ * (NdisAcquireSpinLock = spin_lock_bh) show up through the same tests.
+ */
+#ifndef TN_IRQL_H
+#define TN_IRQL_H
+
+#include <linux/preempt.h>
+#include <linux/irqflags.h>
+#include "tracenic/ledger.h"
+
+static inline u8 tn_current_irql(void)
+{
+	if (in_hardirq() || in_nmi())
+		return TN_IRQL_DIRQL;
+	if (in_softirq() || irqs_disabled() || !preemptible())
+		return TN_IRQL_DISPATCH;
+	return TN_IRQL_PASSIVE;
+}
+
+static inline const char *tn_irql_name(u8 irql)
+{
+	switch (irql) {
+	case TN_IRQL_PASSIVE:
+		return "PASSIVE_LEVEL";
+	case TN_IRQL_APC:
+		return "APC_LEVEL";
+	case TN_IRQL_DISPATCH:
+		return "DISPATCH_LEVEL";
+	default:
+		return "DIRQL";
+	}
+}
+
+#endif

@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tracenic miniport: a Linux network driver for the tracenic NIC, laid out
+ * like an NDIS miniport so an NDIS engineer finds the usual entry points:
+ *
+ *   MiniportInitializeEx    tn_initialize()   (PCI probe)
+ *   MiniportHaltEx          tn_halt()         (PCI remove)
+ *   MiniportResetEx         tn_reset()        (debugfs "reset")
+ *   MiniportSendNetBufferLists  tn_send()     (ndo_start_xmit)
+ *   NdisMSendNetBufferListsComplete / ReturnNetBufferLists  tn_tx_complete()
+ *   MiniportInterrupt       tn_isr_*()        (hard IRQ)
+ *   MiniportInterruptDPC    tn_dpc()          (NAPI poll)
+ *
+ * All memory comes from the NDIS memory layer (ndis_mem.c), which reports
+ * it to the device's ledger.  Teardown follows the device's quiesce
+ * protocol: clear ENABLE, poll STATUS.QUIESCED, reclaim, then free - unless
+ * a seeded bug mode (docs/bugs.md) says otherwise.
+ */
+#include <linux/debugfs.h>
+#include <linux/etherdevice.h>
+#include <linux/if_vlan.h>
+#include <linux/iopoll.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/pci.h>
+#include <linux/rtnetlink.h>
+#include "tracenic/regs.h"
+#include "ndis_mem.h"
+#include "tn_bugs.h"
+
+#define TN_FILE_ID 2
+#define TN_TAG 0x6e436e54	/* 'TnCn' */
+#define TN_QUIESCE_TIMEOUT_US 100000
+#define TN_DEFAULT_RING 256
+
+static char *bugs = "";
+module_param(bugs, charp, 0444);
+MODULE_PARM_DESC(bugs, "comma-separated seeded bug modes (docs/bugs.md)");
+static bool strict;
+module_param(strict, bool, 0444);
+MODULE_PARM_DESC(strict, "stop the guest like a bugcheck on an NDIS rule break");
+static unsigned int tx_ring = TN_DEFAULT_RING, rx_ring = TN_DEFAULT_RING;
+module_param(tx_ring, uint, 0444);
+module_param(rx_ring, uint, 0444);
+
+struct tn_tx_slot {
+	struct sk_buff *skb;
+	u32 map_id;
+};
+
+struct tn_adapter {
+	struct pci_dev *pdev;
+	struct net_device *netdev;
+	void __iomem *regs;
+	struct tn_ledger ledger;
+	struct tn_ndis ndis;
+	struct napi_struct napi;
+	unsigned long bugs;
+	bool msix;
+	struct dentry *debugfs;
+	struct mutex ops_lock;		/* serialises up/down/reset/resize */
+
+	/* Rings and buffers (shared memory, device-visible) */
+	u32 tx_size, rx_size, rx_buf_len;
+	struct tn_desc *tx_desc, *rx_desc;
+	dma_addr_t tx_desc_pa, rx_desc_pa;
+	void *rx_bufs;
+	dma_addr_t rx_bufs_pa;
+	struct tn_tx_slot *tx_slots;	/* pool memory: software context */
+	u32 tx_next, tx_clean, rx_next;
+	spinlock_t tx_lock;
+	void *stats_block;		/* NdisAllocateMemory NONCACHED: exercises that free path */
+	void *scratch;			/* NdisAllocateMemory CONTIGUOUS */
+	bool rings_up;
+};
+
+static void tn_w(struct tn_adapter *ad, u32 reg, u32 val)
+{
+	writel(val, ad->regs + reg);
+}
+
+static u32 tn_r(struct tn_adapter *ad, u32 reg)
+{
+	return readl(ad->regs + reg);
+}
+
+static bool tn_bug(struct tn_adapter *ad, enum tn_bug b)
+{
+	return test_bit(b, &ad->bugs);
+}
+
+/* --- DMA quiesce --------------------------------------------------------- */
+
+static int tn_wait_quiesced(struct tn_adapter *ad)
+{
+	u32 st;
+	int ret = readl_poll_timeout(ad->regs + TN_REG_STATUS, st, st & TN_STATUS_QUIESCED,
+				     10, TN_QUIESCE_TIMEOUT_US);
+
+	if (ret)
+		netdev_err(ad->netdev, "the device did not report QUIESCED within %u us "
+			   "(STATUS 0x%x); its memory is kept, not freed\n",
+			   TN_QUIESCE_TIMEOUT_US, st);
+	return ret;
+}
+
+/* Stop all DMA and wait until the device holds no reference to our memory. */
+static int tn_stop_dma(struct tn_adapter *ad)
+{
+	if (!tn_bug(ad, TN_BUG_NO_DISABLE)) {
+		tn_w(ad, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
+		tn_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_CTRL), 0);
+	}
+	if (tn_bug(ad, TN_BUG_NO_QUIESCE_POLL) || tn_bug(ad, TN_BUG_NO_DISABLE))
+		return 0;
+	return tn_wait_quiesced(ad);
+}
+
+/* --- Rings ----------------------------------------------------------------- */
+
+static void tn_post_rx(struct tn_adapter *ad, u32 slot)
+{
+	struct tn_desc *d = &ad->rx_desc[slot];
+
+	d->addr = cpu_to_le64(ad->rx_bufs_pa + (u64)slot * ad->rx_buf_len);
+	d->len = cpu_to_le16(ad->rx_buf_len);
+	d->wb_len = 0;
+	d->wb_status = 0;
+	dma_wmb();
+	d->flags = cpu_to_le16(TN_DESC_OWN);
+}
+
+static int tn_alloc_rings(struct tn_adapter *ad)
+{
+	struct tn_ndis *nd = &ad->ndis;
+
+	ad->rx_buf_len = ALIGN(ad->netdev->mtu + ETH_HLEN + VLAN_HLEN, 512);
+	NdisMAllocateSharedMemory(nd, ad->tx_size * sizeof(struct tn_desc), false,
+				  (void **)&ad->tx_desc, &ad->tx_desc_pa);
+	NdisMAllocateSharedMemory(nd, ad->rx_size * sizeof(struct tn_desc), false,
+				  (void **)&ad->rx_desc, &ad->rx_desc_pa);
+	NdisMAllocateSharedMemory(nd, ad->rx_size * ad->rx_buf_len, true, &ad->rx_bufs,
+				  &ad->rx_bufs_pa);
+	ad->tx_slots = NdisAllocateMemoryWithTagPriority(nd, ad->tx_size * sizeof(*ad->tx_slots),
+							 TN_TAG, NormalPoolPriority);
+	if (!ad->tx_desc || !ad->rx_desc || !ad->rx_bufs || !ad->tx_slots)
+		return -ENOMEM;
+	memset(ad->tx_desc, 0, ad->tx_size * sizeof(struct tn_desc));
+	memset(ad->rx_desc, 0, ad->rx_size * sizeof(struct tn_desc));
+	memset(ad->tx_slots, 0, ad->tx_size * sizeof(*ad->tx_slots));
+	return 0;
+}
+
+static void tn_free_rx_buffers(struct tn_adapter *ad)
+{
+	if (ad->rx_bufs)
+		NdisMFreeSharedMemory(&ad->ndis, ad->rx_size * ad->rx_buf_len, true, ad->rx_bufs,
+				      ad->rx_bufs_pa);
+	ad->rx_bufs = NULL;
+}
+
+static void tn_free_rings(struct tn_adapter *ad)
+{
+	struct tn_ndis *nd = &ad->ndis;
+
+	tn_free_rx_buffers(ad);
+	if (ad->tx_desc)
+		NdisMFreeSharedMemory(nd, ad->tx_size * sizeof(struct tn_desc), false, ad->tx_desc,
+				      ad->tx_desc_pa);
+	if (ad->rx_desc)
+		NdisMFreeSharedMemory(nd, ad->rx_size * sizeof(struct tn_desc), false, ad->rx_desc,
+				      ad->rx_desc_pa);
+	if (ad->tx_slots)
+		NdisFreeMemory(nd, ad->tx_slots, 0, tn_bug(ad, TN_BUG_POOL_FLAGS) ?
+			       NDIS_MEMORY_CONTIGUOUS : 0);
+	ad->tx_desc = NULL;
+	ad->rx_desc = NULL;
+	ad->tx_slots = NULL;
+}
+
+static void tn_program_ring(struct tn_adapter *ad, u32 ring, dma_addr_t base, u32 size)
+{
+	tn_w(ad, TN_RING_REG(ring, TN_RING_BASE_LO), lower_32_bits(base));
+	tn_w(ad, TN_RING_REG(ring, TN_RING_BASE_HI), upper_32_bits(base));
+	tn_w(ad, TN_RING_REG(ring, TN_RING_SIZE), size);
+	tn_w(ad, TN_RING_REG(ring, TN_RING_CTRL), TN_RING_CTRL_ENABLE);
+}
+
+/* TX descriptors the device is done with: unmap and complete the packets. */
+static int tn_tx_complete(struct tn_adapter *ad, bool all)
+{
+	int done = 0;
+
+	spin_lock(&ad->tx_lock);
+	while (ad->tx_clean != ad->tx_next) {
+		u32 s = ad->tx_clean;
+		struct tn_tx_slot *slot = &ad->tx_slots[s];
+
+		if (!all && !(le16_to_cpu(READ_ONCE(ad->tx_desc[s].flags)) & TN_DESC_DONE))
+			break;
+		if (slot->map_id && !tn_bug(ad, TN_BUG_TX_EARLY_UNMAP))
+			TnUnmapBuffer(&ad->ndis, slot->map_id);
+		slot->map_id = 0;
+		if (slot->skb) {
+			ad->netdev->stats.tx_packets++;
+			ad->netdev->stats.tx_bytes += slot->skb->len;
+			dev_consume_skb_any(slot->skb);	/* NdisMSendNetBufferListsComplete */
+		}
+		slot->skb = NULL;
+		ad->tx_desc[s].flags = 0;
+		ad->tx_clean = (s + 1) & (ad->tx_size - 1);
+		done++;
+	}
+	spin_unlock(&ad->tx_lock);
+	if (done && netif_queue_stopped(ad->netdev))
+		netif_wake_queue(ad->netdev);
+	return done;
+}
+
+static int tn_rings_up(struct tn_adapter *ad)
+{
+	u32 i;
+	int ret;
+
+	ret = tn_alloc_rings(ad);
+	if (ret) {
+		tn_free_rings(ad);
+		return ret;
+	}
+	ad->tx_next = ad->tx_clean = ad->rx_next = 0;
+	tn_program_ring(ad, TN_TX_RING, ad->tx_desc_pa, ad->tx_size);
+	tn_program_ring(ad, TN_RX_RING, ad->rx_desc_pa, ad->rx_size);
+	for (i = 0; i < ad->rx_size - 1; i++)
+		tn_post_rx(ad, i);
+	wmb();
+	tn_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), ad->rx_size - 1);
+	ad->rings_up = true;
+	return 0;
+}
+
+static void tn_rings_down(struct tn_adapter *ad)
+{
+	if (!ad->rings_up)
+		return;
+	ad->rings_up = false;
+	if (tn_stop_dma(ad)) {
+		/* The device may still DMA: leaking is the only safe choice. */
+		ad->tx_desc = ad->rx_desc = NULL;
+		ad->rx_bufs = NULL;
+		return;
+	}
+	if (!tn_bug(ad, TN_BUG_TX_EARLY_UNMAP))
+		tn_tx_complete(ad, true);
+	tn_free_rings(ad);
+}
+
+/* --- Interrupts: MiniportInterrupt and MiniportInterruptDPC ---------------- */
+
+static irqreturn_t tn_isr_rxtx(int irq, void *data)
+{
+	struct tn_adapter *ad = data;
+
+	tn_w(ad, TN_REG_IMC, TN_INT_RX | TN_INT_TX);
+	napi_schedule(&ad->napi);
+	return IRQ_HANDLED;
+}
+
+static void tn_handle_other(struct tn_adapter *ad, u32 icr)
+{
+	if (icr & TN_INT_LINK) {
+		if (tn_r(ad, TN_REG_STATUS) & TN_STATUS_LINK_UP)
+			netif_carrier_on(ad->netdev);
+		else
+			netif_carrier_off(ad->netdev);
+	}
+	if (icr & TN_INT_ERROR)
+		netdev_warn(ad->netdev, "device reported a programming error, ERR=%u\n",
+			    tn_r(ad, TN_REG_ERR));
+}
+
+static irqreturn_t tn_isr_other(int irq, void *data)
+{
+	struct tn_adapter *ad = data;
+	u32 icr = tn_r(ad, TN_REG_ICR) & (TN_INT_LINK | TN_INT_ERROR | TN_INT_VIOLATION);
+
+	tn_w(ad, TN_REG_ICR, icr);
+	tn_handle_other(ad, icr);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t tn_isr_legacy(int irq, void *data)
+{
+	struct tn_adapter *ad = data;
+	u32 icr = tn_r(ad, TN_REG_ICR) & tn_r(ad, TN_REG_IMS);
+
+	if (!icr)
+		return IRQ_NONE;
+	tn_w(ad, TN_REG_ICR, icr & ~(TN_INT_RX | TN_INT_TX));
+	tn_handle_other(ad, icr);
+	if (icr & (TN_INT_RX | TN_INT_TX))
+		tn_isr_rxtx(irq, data);
+	return IRQ_HANDLED;
+}
+
+static int tn_rx(struct tn_adapter *ad, int budget)
+{
+	int done = 0;
+
+	while (done < budget) {
+		u32 s = ad->rx_next;
+		struct tn_desc *d = &ad->rx_desc[s];
+		u16 flags = le16_to_cpu(READ_ONCE(d->flags));
+		u16 len = le16_to_cpu(d->wb_len);
+		struct sk_buff *skb;
+
+		if (!(flags & TN_DESC_DONE))
+			break;
+		dma_rmb();
+		if ((flags & (TN_DESC_ERR | TN_DESC_EOP)) != TN_DESC_EOP) {
+			ad->netdev->stats.rx_errors++;	/* multi-buffer frames are not posted */
+		} else {
+			skb = napi_alloc_skb(&ad->napi, len);
+			if (skb) {
+				skb_put_data(skb, ad->rx_bufs + (size_t)s * ad->rx_buf_len, len);
+				skb->protocol = eth_type_trans(skb, ad->netdev);
+				ad->netdev->stats.rx_packets++;
+				ad->netdev->stats.rx_bytes += len;
+				napi_gro_receive(&ad->napi, skb);
+			} else {
+				ad->netdev->stats.rx_dropped++;
+			}
+		}
+		/* Repost: the slot one behind the tail becomes the new last one. */
+		tn_post_rx(ad, (s + ad->rx_size - 1) & (ad->rx_size - 1));
+		ad->rx_next = (s + 1) & (ad->rx_size - 1);
+		done++;
+	}
+	if (done) {
+		wmb();
+		tn_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_TAIL),
+		     (ad->rx_next + ad->rx_size - 1) & (ad->rx_size - 1));
+	}
+	return done;
+}
+
+/* MiniportInterruptDPC: runs at DISPATCH_LEVEL (NAPI softirq). */
+static int tn_dpc(struct napi_struct *napi, int budget)
+{
+	struct tn_adapter *ad = container_of(napi, struct tn_adapter, napi);
+	int done;
+
+	tn_w(ad, TN_REG_ICR, TN_INT_RX | TN_INT_TX);
+	tn_tx_complete(ad, false);
+	done = tn_rx(ad, budget);
+	if (tn_bug(ad, TN_BUG_FREE_AT_DISPATCH) && ad->scratch) {
+		/* Contiguous memory must be freed at PASSIVE_LEVEL, not in a DPC. */
+		NdisFreeMemory(&ad->ndis, ad->scratch, PAGE_SIZE, NDIS_MEMORY_CONTIGUOUS);
+		ad->scratch = NULL;
+	}
+	if (done < budget && napi_complete_done(napi, done))
+		tn_w(ad, TN_REG_IMS, TN_INT_RX | TN_INT_TX);
+	return done;
+}
+
+/* --- MiniportSendNetBufferLists -------------------------------------------- */
+
+static netdev_tx_t tn_send(struct sk_buff *skb, struct net_device *netdev)
+{
+	struct tn_adapter *ad = netdev_priv(netdev);
+	struct tn_tx_slot *slot;
+	struct tn_desc *d;
+	dma_addr_t bus;
+	u32 s, id;
+
+	if (skb_linearize(skb) || skb->len > TN_MAX_FRAME) {
+		dev_kfree_skb_any(skb);
+		netdev->stats.tx_dropped++;
+		return NETDEV_TX_OK;
+	}
+	spin_lock_bh(&ad->tx_lock);
+	s = ad->tx_next;
+	if (((s + 1) & (ad->tx_size - 1)) == ad->tx_clean) {
+		netif_stop_queue(netdev);
+		spin_unlock_bh(&ad->tx_lock);
+		return NETDEV_TX_BUSY;
+	}
+	bus = TnMapBuffer(&ad->ndis, skb->data, skb->len, DMA_TO_DEVICE, &id);
+	if (bus == DMA_MAPPING_ERROR) {
+		spin_unlock_bh(&ad->tx_lock);
+		dev_kfree_skb_any(skb);
+		netdev->stats.tx_dropped++;
+		return NETDEV_TX_OK;
+	}
+	slot = &ad->tx_slots[s];
+	slot->skb = skb;
+	slot->map_id = id;
+	d = &ad->tx_desc[s];
+	d->addr = cpu_to_le64(bus);
+	d->len = cpu_to_le16(skb->len);
+	d->wb_len = 0;
+	d->wb_status = 0;
+	dma_wmb();
+	d->flags = cpu_to_le16(TN_DESC_OWN | TN_DESC_EOP | TN_DESC_IRQ);
+	ad->tx_next = (s + 1) & (ad->tx_size - 1);
+	wmb();
+	tn_w(ad, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), ad->tx_next);
+	if (tn_bug(ad, TN_BUG_TX_EARLY_UNMAP)) {
+		/* Completes the packet before the device is done with it. */
+		TnUnmapBuffer(&ad->ndis, id);
+	}
+	spin_unlock_bh(&ad->tx_lock);
+	return NETDEV_TX_OK;
+}
+
+/* --- netdev operations ---------------------------------------------------------- */
+
+static int tn_open(struct net_device *netdev)
+{
+	struct tn_adapter *ad = netdev_priv(netdev);
+	int ret;
+
+	mutex_lock(&ad->ops_lock);
+	ret = tn_rings_up(ad);
+	mutex_unlock(&ad->ops_lock);
+	if (ret)
+		return ret;
+	napi_enable(&ad->napi);
+	tn_w(ad, TN_REG_IMS, TN_INT_RX | TN_INT_TX | TN_INT_LINK | TN_INT_ERROR);
+	if (tn_r(ad, TN_REG_STATUS) & TN_STATUS_LINK_UP)
+		netif_carrier_on(netdev);
+	netif_start_queue(netdev);
+	return 0;
+}
+
+static int tn_close(struct net_device *netdev)
+{
+	struct tn_adapter *ad = netdev_priv(netdev);
+
+	netif_stop_queue(netdev);
+	tn_w(ad, TN_REG_IMC, TN_INT_ALL);
+	napi_disable(&ad->napi);
+	mutex_lock(&ad->ops_lock);
+	tn_rings_down(ad);
+	mutex_unlock(&ad->ops_lock);
+	netif_carrier_off(netdev);
+	return 0;
+}
+
+/* MTU change reallocates the RX buffers for the new frame size. */
+static int tn_change_mtu(struct net_device *netdev, int mtu)
+{
+	struct tn_adapter *ad = netdev_priv(netdev);
+	bool running = netif_running(netdev);
+
+	if (running && tn_bug(ad, TN_BUG_MTU_FREE_POSTED)) {
+		/* Frees RX buffers the device still has posted and prefetched. */
+		tn_free_rx_buffers(ad);
+	}
+	if (running)
+		tn_close(netdev);
+	netdev->mtu = mtu;
+	return running ? tn_open(netdev) : 0;
+}
+
+static const struct net_device_ops tn_netdev_ops = {
+	.ndo_open = tn_open,
+	.ndo_stop = tn_close,
+	.ndo_start_xmit = tn_send,
+	.ndo_change_mtu = tn_change_mtu,
+	.ndo_set_mac_address = eth_mac_addr,
+	.ndo_validate_addr = eth_validate_addr,
+};
+
+/* --- MiniportResetEx and ring resize (debugfs) ----------------------------------- */
+
+static int tn_reset(struct tn_adapter *ad)
+{
+	bool running = netif_running(ad->netdev);
+	u32 v;
+	int ret;
+
+	tn_ledger_mark(&ad->ledger, TN_MARK_RESET_BEGIN, 0);
+	if (running) {
+		netif_stop_queue(ad->netdev);
+		napi_disable(&ad->napi);
+	}
+	mutex_lock(&ad->ops_lock);
+	tn_w(ad, TN_REG_CTRL, TN_CTRL_RST);
+	if (!tn_bug(ad, TN_BUG_RESET_NO_WAIT)) {
+		ret = readl_poll_timeout(ad->regs + TN_REG_CTRL, v, !(v & TN_CTRL_RST), 10,
+					 TN_QUIESCE_TIMEOUT_US);
+		if (ret)
+			netdev_err(ad->netdev, "reset did not complete within %u us\n",
+				   TN_QUIESCE_TIMEOUT_US);
+	}
+	if (ad->rings_up) {
+		ad->rings_up = false;
+		tn_tx_complete(ad, true);
+		tn_free_rings(ad);
+	}
+	ret = running ? tn_rings_up(ad) : 0;
+	mutex_unlock(&ad->ops_lock);
+	if (running) {
+		napi_enable(&ad->napi);
+		tn_w(ad, TN_REG_IMS, TN_INT_RX | TN_INT_TX | TN_INT_LINK | TN_INT_ERROR);
+		netif_wake_queue(ad->netdev);
+	}
+	tn_ledger_mark(&ad->ledger, TN_MARK_RESET_END, 0);
+	return ret;
+}
+
+static ssize_t tn_reset_write(struct file *f, const char __user *buf, size_t len, loff_t *pos)
+{
+	struct tn_adapter *ad = f->private_data;
+	int ret;
+
+	rtnl_lock();
+	ret = tn_reset(ad);
+	rtnl_unlock();
+	return ret ? ret : len;
+}
+
+static ssize_t tn_rings_write(struct file *f, const char __user *ubuf, size_t len, loff_t *pos)
+{
+	struct tn_adapter *ad = f->private_data;
+	unsigned int tx, rx;
+	char buf[32] = "";
+	bool running;
+
+	if (len >= sizeof(buf) || copy_from_user(buf, ubuf, len))
+		return -EINVAL;
+	if (sscanf(buf, "%u %u", &tx, &rx) != 2 || !is_power_of_2(tx) || !is_power_of_2(rx) ||
+	    tx < TN_RING_MIN || rx < TN_RING_MIN || tx > TN_RING_MAX || rx > TN_RING_MAX)
+		return -EINVAL;
+	rtnl_lock();
+	running = netif_running(ad->netdev);
+	if (running)
+		tn_close(ad->netdev);
+	ad->tx_size = tx;
+	ad->rx_size = rx;
+	if (running)
+		tn_open(ad->netdev);
+	rtnl_unlock();
+	return len;
+}
+
+static const struct file_operations tn_reset_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = tn_reset_write,
+};
+
+static const struct file_operations tn_rings_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = tn_rings_write,
+};
+
+/* --- MiniportInitializeEx and MiniportHaltEx ------------------------------------------ */
+
+static int tn_setup_irqs(struct tn_adapter *ad)
+{
+	struct pci_dev *pdev = ad->pdev;
+	int n, ret;
+
+	n = pci_alloc_irq_vectors(pdev, TN_MSIX_VECTORS, TN_MSIX_VECTORS, PCI_IRQ_MSIX);
+	if (n == TN_MSIX_VECTORS) {
+		ad->msix = true;
+		ret = request_irq(pci_irq_vector(pdev, TN_MSIX_VEC_RX), tn_isr_rxtx, 0,
+				  "tracenic-rx", ad);
+		if (!ret)
+			ret = request_irq(pci_irq_vector(pdev, TN_MSIX_VEC_TX), tn_isr_rxtx, 0,
+					  "tracenic-tx", ad);
+		if (!ret)
+			ret = request_irq(pci_irq_vector(pdev, TN_MSIX_VEC_OTHER), tn_isr_other, 0,
+					  "tracenic-other", ad);
+		return ret;
+	}
+	n = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_LEGACY);
+	if (n < 0)
+		return n;
+	return request_irq(pci_irq_vector(pdev, 0), tn_isr_legacy, IRQF_SHARED, "tracenic", ad);
+}
+
+static void tn_free_irqs(struct tn_adapter *ad)
+{
+	int i;
+
+	for (i = 0; i < (ad->msix ? TN_MSIX_VECTORS : 1); i++)
+		free_irq(pci_irq_vector(ad->pdev, i), ad);
+	pci_free_irq_vectors(ad->pdev);
+}
+
+static int tn_initialize(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct net_device *netdev;
+	struct tn_adapter *ad;
+	u8 mac[ETH_ALEN];
+	u32 lo, hi;
+	int ret;
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	ret = pcim_iomap_regions(pdev, BIT(TN_BAR_REGS), "tracenic");
+	if (ret)
+		return ret;
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+	pci_set_master(pdev);
+	netdev = alloc_etherdev(sizeof(*ad));
+	if (!netdev)
+		return -ENOMEM;
+	SET_NETDEV_DEV(netdev, &pdev->dev);
+	ad = netdev_priv(netdev);
+	ad->pdev = pdev;
+	ad->netdev = netdev;
+	ad->regs = pcim_iomap_table(pdev)[TN_BAR_REGS];
+	ad->tx_size = tx_ring;
+	ad->rx_size = rx_ring;
+	mutex_init(&ad->ops_lock);
+	spin_lock_init(&ad->tx_lock);
+	ret = tn_parse_bugs(bugs, &ad->bugs);
+	if (ret) {
+		dev_err(&pdev->dev, "unknown bug mode in bugs=\"%s\"; see docs/bugs.md\n", bugs);
+		goto err_free;
+	}
+	tn_ledger_init(&ad->ledger, ad->regs);
+	tn_ndis_init(&ad->ndis, &pdev->dev, &ad->ledger, strict);
+	tn_ledger_mark(&ad->ledger, TN_MARK_INIT_BEGIN, 0);
+	tn_ledger_mark(&ad->ledger, TN_MARK_BUG_MODES, ad->bugs);
+
+	if (NdisAllocateMemory(&ad->ndis, &ad->stats_block, PAGE_SIZE, NDIS_MEMORY_NONCACHED,
+			       ~0ull) != NDIS_STATUS_SUCCESS ||
+	    NdisAllocateMemory(&ad->ndis, &ad->scratch, PAGE_SIZE, NDIS_MEMORY_CONTIGUOUS,
+			       ~0ull) != NDIS_STATUS_SUCCESS) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+
+	lo = tn_r(ad, TN_REG_MAC_LO);
+	hi = tn_r(ad, TN_REG_MAC_HI);
+	mac[0] = lo;
+	mac[1] = lo >> 8;
+	mac[2] = lo >> 16;
+	mac[3] = lo >> 24;
+	mac[4] = hi;
+	mac[5] = hi >> 8;
+	eth_hw_addr_set(netdev, mac);
+	netdev->netdev_ops = &tn_netdev_ops;
+	netdev->min_mtu = ETH_MIN_MTU;
+	netdev->max_mtu = TN_MAX_FRAME - ETH_HLEN - VLAN_HLEN;
+	netif_napi_add(netdev, &ad->napi, tn_dpc);
+	ret = tn_setup_irqs(ad);
+	if (ret)
+		goto err_free;
+	pci_set_drvdata(pdev, ad);
+	netif_carrier_off(netdev);
+	ret = register_netdev(netdev);
+	if (ret)
+		goto err_irq;
+	ad->debugfs = debugfs_create_dir(netdev_name(netdev), NULL);
+	debugfs_create_file("reset", 0200, ad->debugfs, ad, &tn_reset_fops);
+	debugfs_create_file("rings", 0200, ad->debugfs, ad, &tn_rings_fops);
+	tn_ledger_mark(&ad->ledger, TN_MARK_INIT_END, 0);
+	netdev_info(netdev, "tracenic %pM, %s interrupts, bug modes 0x%lx\n", mac,
+		    ad->msix ? "MSI-X" : "INTx", ad->bugs);
+	return 0;
+
+err_irq:
+	tn_free_irqs(ad);
+err_free:
+	tn_ndis_reclaim_leaks(&ad->ndis);
+	free_netdev(netdev);
+	return ret;
+}
+
+static void tn_halt(struct pci_dev *pdev)
+{
+	struct tn_adapter *ad = pci_get_drvdata(pdev);
+	struct tn_ndis *nd = &ad->ndis;
+
+	tn_ledger_mark(&ad->ledger, TN_MARK_HALT_BEGIN, 0);
+	debugfs_remove_recursive(ad->debugfs);
+	unregister_netdev(ad->netdev);		/* closes: quiesces and frees the rings */
+	tn_free_irqs(ad);
+	if (!tn_bug(ad, TN_BUG_LEAK_ON_HALT)) {
+		/* Noncached and contiguous memory go back at PASSIVE_LEVEL. */
+		NdisFreeMemory(nd, ad->stats_block, tn_bug(ad, TN_BUG_WRONG_LENGTH) ? 1 : PAGE_SIZE,
+			       tn_bug(ad, TN_BUG_WRONG_FLAGS) ? 0 : NDIS_MEMORY_NONCACHED);
+		if (ad->scratch)
+			NdisFreeMemory(nd, ad->scratch, PAGE_SIZE, NDIS_MEMORY_CONTIGUOUS);
+		if (tn_bug(ad, TN_BUG_DOUBLE_FREE))
+			NdisFreeMemory(nd, ad->stats_block, PAGE_SIZE, NDIS_MEMORY_NONCACHED);
+	}
+	tn_ledger_mark(&ad->ledger, TN_MARK_HALT_END, nd->findings);
+	/* After the leak is on record, give the memory back to the guest anyway. */
+	tn_ndis_reclaim_leaks(nd);
+	pci_clear_master(pdev);
+	free_netdev(ad->netdev);
+}
+
+static const struct pci_device_id tn_ids[] = {
+	{ PCI_DEVICE(TN_PCI_VENDOR_ID, TN_PCI_DEVICE_ID) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, tn_ids);
+
+static struct pci_driver tn_driver = {
+	.name = "tracenic",
+	.id_table = tn_ids,
+	.probe = tn_initialize,
+	.remove = tn_halt,
+};
+module_pci_driver(tn_driver);
+
+MODULE_DESCRIPTION("tracenic NDIS-style miniport");
+MODULE_LICENSE("GPL");
