@@ -23,6 +23,7 @@ dmacheck-test: dmacheck
 	@$(MAKE) --no-print-directory -C harness/dmacheck test fuzz
 
 images: deps
+	@guest-driver/build.sh
 	@images/build.sh
 
 # pytest's exit status 5 (no tests collected) is a failure here.

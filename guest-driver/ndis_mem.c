@@ -226,18 +226,39 @@ static void tn_report_free(struct tn_ndis *nd, u32 id, void *va, u32 length, u32
 	tn_ledger_send(nd->lg, &e);
 }
 
+static void tn_remember_free(struct tn_ndis *nd, void *va, u32 id)
+{
+	nd->freed[nd->freed_next % ARRAY_SIZE(nd->freed)].va = va;
+	nd->freed[nd->freed_next % ARRAY_SIZE(nd->freed)].id = id;
+	nd->freed_next++;
+}
+
+/* The id a recently freed VA had, or 0xffffffff (never allocated). */
+static u32 tn_freed_id(struct tn_ndis *nd, void *va)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(nd->freed); i++)
+		if (nd->freed[i].va == va)
+			return nd->freed[i].id;
+	return 0xffffffff;
+}
+
 void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 site)
 {
 	u8 irql = tn_current_irql();
 	struct tn_mem *m = tn_untrack(nd, va);
 
 	if (!m) {
-		/* Reported with id 0xffffffff so the checker sees the unknown free. */
-		tn_report_free(nd, 0xffffffff, va, length, flags, TN_FREE_API_FREE_MEMORY, site, irql);
-		tn_rule(nd, "free-unknown", 0, site, "va=%px is not a live allocation "
-			"(double free or never allocated); not freed", va);
+		u32 id = tn_freed_id(nd, va);
+
+		/* Still reported, so the checker sees the double or unknown free. */
+		tn_report_free(nd, id, va, length, flags, TN_FREE_API_FREE_MEMORY, site, irql);
+		tn_rule(nd, id == 0xffffffff ? "free-unknown" : "double-free", id, site,
+			"va=%px is not a live allocation; not freed", va);
 		return;
 	}
+	tn_remember_free(nd, va, m->id);
 	tn_report_free(nd, m->id, va, length, flags, TN_FREE_API_FREE_MEMORY, site, irql);
 	if (m->api == TN_API_SHARED)
 		tn_rule(nd, "free-api", m->id, site, "shared memory freed with NdisFreeMemory");

@@ -34,6 +34,8 @@ struct tn_ndis {
 	DECLARE_HASHTABLE(by_va, 8);	/* live allocations */
 	struct xarray maps;		/* live per-packet mappings by id */
 	atomic_t next_id;
+	struct { void *va; u32 id; } freed[64];	/* recent frees: name a double free */
+	unsigned int freed_next;
 	bool strict;			/* a rule break stops the guest like a bugcheck */
 	struct list_head deferred;	/* noncached memory freed in atomic context */
 	struct work_struct release_work;

@@ -40,13 +40,21 @@ run_step() { # name, args...
 	load)
 		insmod /lib/modules/tracenic.ko "$@" && find_if ;;
 	up)
-		ip link set "$IF" up && ip addr add 10.0.2.15/24 dev "$IF" &&
-			ip route add default via 10.0.2.2 ;;
+		# The address and route survive a down/up: adding them again may fail.
+		ip link set "$IF" up && {
+			ip addr add 10.0.2.15/24 dev "$IF" 2>/dev/null
+			ip route add default via 10.0.2.2 2>/dev/null
+			true
+		} ;;
 	ping)
 		ping -c "${1:-3}" -W 2 10.0.2.2 >/tmp/ping.out 2>&1 ;;
 	tx)
 		# count, size: ICMP echo as the simplest traffic both ways
-		ping -q -c "${1:-100}" -s "${2:-56}" -i 0 -W 2 10.0.2.2 >/tmp/ping.out 2>&1 ;;
+		ping -q -c "${1:-100}" -s "${2:-56}" -W 2 10.0.2.2 >/tmp/ping.out 2>&1 ;;
+	bgping)
+		# traffic that keeps going through the next steps (down, unload ...)
+		ping -q 10.0.2.2 >/dev/null 2>&1 &
+		;;
 	mtu)
 		ip link set "$IF" mtu "$1" ;;
 	rings)

@@ -166,20 +166,30 @@ static void tn_writeback(TracenicState *s, TNRing *r, const TNCachedDesc *c,
 
 /* --- Draining and idling -------------------------------------------------- */
 
+static void tn_release_desc_drained(TracenicState *s, TNRing *r,
+                                    TNCachedDesc *c)
+{
+    tn_ref_drop_drained(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id, c->slot,
+                        c->addr, c->len);
+    tn_ref_drop_drained(s, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot,
+                        c->addr, c->len);
+}
+
 static void tn_ring_go_idle(TracenicState *s, TNRing *r)
 {
     uint32_t i;
 
     tn_flush_writebacks(s, r);
     for (i = 0; i < r->n_cached; i++) {
-        tn_release_desc(s, r, &r->cache[i]);
+        tn_release_desc_drained(s, r, &r->cache[i]);
     }
     r->n_cached = 0;
-    tn_ref_drop(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
-                r->size * sizeof(struct tn_desc));
+    tn_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
+                        r->size * sizeof(struct tn_desc));
     r->active = false;
     r->draining = false;
     timer_del(r->drain_timer);
+    tn_drain_finished(s, r->id);
     trace_tracenic_ring_idle(tn_ring_name(r));
     tn_record_state(s, TN_ST_RING_IDLE, r->id, 0, 0);
     tn_update_quiesced(s);
@@ -579,11 +589,12 @@ void tn_ring_reset(TracenicState *s, TNRing *r)
     timer_del(r->inflight_timer);
     timer_del(r->wb_timer);
     for (i = 0; i < r->n_cached; i++) {
-        tn_release_desc(s, r, &r->cache[i]);
+        tn_release_desc_drained(s, r, &r->cache[i]);
     }
     if (r->ring_ref) {
-        tn_ref_drop(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
-                    r->size * sizeof(struct tn_desc));
+        tn_drain_finished(s, r->id);
+        tn_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
+                            r->size * sizeof(struct tn_desc));
         tn_record_state(s, TN_ST_RING_IDLE, r->id, 0, 0);
     }
     r->base_lo = r->base_hi = r->size_reg = r->ctrl = 0;

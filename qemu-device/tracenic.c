@@ -78,8 +78,9 @@ uint32_t tn_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
     return id;
 }
 
-void tn_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
-                 uint8_t ring, uint32_t slot, uint64_t addr, uint32_t len)
+static void tn_ref_drop_rec(TracenicState *s, uint32_t *ref_id, uint8_t kind,
+                            uint8_t ring, uint32_t slot, uint64_t addr,
+                            uint32_t len, bool drained)
 {
     struct tn_rec rec = {
         .type = TN_REC_REF_DROP,
@@ -89,6 +90,7 @@ void tn_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
         .u.ref.addr = cpu_to_le64(addr),
         .u.ref.len = cpu_to_le32(len),
         .u.ref.ring = ring,
+        .u.ref.drained = drained,
     };
 
     if (!*ref_id) {
@@ -99,6 +101,19 @@ void tn_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
         tn_check_ref(s, *ref_id, addr, len, false);
     }
     *ref_id = 0;
+}
+
+void tn_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
+                 uint8_t ring, uint32_t slot, uint64_t addr, uint32_t len)
+{
+    tn_ref_drop_rec(s, ref_id, kind, ring, slot, addr, len, false);
+}
+
+void tn_ref_drop_drained(TracenicState *s, uint32_t *ref_id, uint8_t kind,
+                         uint8_t ring, uint32_t slot, uint64_t addr,
+                         uint32_t len)
+{
+    tn_ref_drop_rec(s, ref_id, kind, ring, slot, addr, len, true);
 }
 
 static void tn_trace_report(void *opaque, const char *msg)
@@ -277,6 +292,7 @@ void tn_reset_maybe_finish(TracenicState *s)
     trace_tracenic_reset_done();
     tn_update_quiesced(s);
     tn_record_state(s, TN_ST_RESET_DONE, TN_RING_ID_NONE, 0, 0);
+    s->reset_unseen = true;
     s->icr |= TN_INT_RESET_DONE;    /* IMS is 0 now: visible, not signalled */
 }
 
@@ -308,6 +324,18 @@ static void tn_kick_bh(void *opaque)
 
 /* --- Registers --------------------------------------------------------------- */
 
+void tn_drain_finished(TracenicState *s, uint8_t ring)
+{
+    s->drain_unseen |= 1u << ring;
+}
+
+/* The driver looked and saw the drain over (TN_ST_QUIESCED_SEEN). */
+static void tn_drain_seen(TracenicState *s, uint8_t ring, uint64_t how)
+{
+    s->drain_unseen &= ring == TN_RING_ID_NONE ? 0 : ~(1u << ring);
+    tn_record_state(s, TN_ST_QUIESCED_SEEN, ring, how, 0);
+}
+
 static TNRing *tn_ring_at(TracenicState *s, hwaddr addr, hwaddr *off)
 {
     if (addr >= TN_TX_RING && addr < TN_TX_RING + 0x20) {
@@ -321,7 +349,7 @@ static TNRing *tn_ring_at(TracenicState *s, hwaddr addr, hwaddr *off)
     return NULL;
 }
 
-static uint32_t tn_ring_read(TNRing *r, hwaddr off)
+static uint32_t tn_ring_read(TracenicState *s, TNRing *r, hwaddr off)
 {
     switch (off) {
     case TN_RING_BASE_LO:
@@ -337,6 +365,9 @@ static uint32_t tn_ring_read(TNRing *r, hwaddr off)
     case TN_RING_CTRL:
         return r->ctrl;
     case TN_RING_STATUS:
+        if (!r->active && (s->drain_unseen & (1u << r->id))) {
+            tn_drain_seen(s, r->id, 2);
+        }
         return (r->active ? TN_RING_STATUS_ACTIVE : 0) |
                (r->error ? TN_RING_STATUS_ERROR : 0);
     }
@@ -349,14 +380,21 @@ static uint32_t tn_read32(TracenicState *s, hwaddr addr)
     TNRing *r = tn_ring_at(s, addr, &off);
 
     if (r) {
-        return tn_ring_read(r, off);
+        return tn_ring_read(s, r, off);
     }
     switch (addr) {
     case TN_REG_ID:
         return TN_ID_VALUE;
     case TN_REG_CTRL:
+        if (s->reset_unseen && !(s->ctrl & TN_CTRL_RST)) {
+            s->reset_unseen = false;
+            tn_drain_seen(s, TN_RING_ID_NONE, 3);
+        }
         return s->ctrl;
     case TN_REG_STATUS:
+        if ((s->status & TN_STATUS_QUIESCED) && s->drain_unseen) {
+            tn_drain_seen(s, TN_RING_ID_NONE, 1);
+        }
         return s->status;
     case TN_REG_ICR:
         return s->icr;
@@ -911,6 +949,8 @@ static const VMStateDescription tn_vmstate = {
         VMSTATE_TIMER_PTR(reset_timer, TracenicState),
         VMSTATE_BOOL(bus_master, TracenicState),
         VMSTATE_BOOL(intx_level, TracenicState),
+        VMSTATE_UINT8(drain_unseen, TracenicState),
+        VMSTATE_BOOL(reset_unseen, TracenicState),
         VMSTATE_INT64_ARRAY(last_irq_ns, TracenicState, TN_MSIX_VECTORS),
         VMSTATE_UINT32(pending_vectors, TracenicState),
         VMSTATE_TIMER_PTR(itr_timer, TracenicState),

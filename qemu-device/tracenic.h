@@ -95,6 +95,8 @@ struct TracenicState {
     QEMUTimer *reset_timer;
     bool bus_master;
     bool intx_level;
+    uint8_t drain_unseen;   /* rings (bit = ring id) drained, not yet observed */
+    bool reset_unseen;      /* a reset finished, CTRL not read since */
     int64_t last_irq_ns[TN_MSIX_VECTORS];
     uint32_t pending_vectors;   /* held back by interrupt moderation */
     QEMUTimer *itr_timer;
@@ -134,12 +136,17 @@ void tn_emit(TracenicState *s, struct tn_rec *rec);
 void tn_raise(TracenicState *s, uint32_t cause);
 void tn_update_quiesced(TracenicState *s);
 void tn_reset_maybe_finish(TracenicState *s);
+void tn_drain_finished(TracenicState *s, uint8_t ring);
 void tn_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
                      uint64_t value, uint64_t value2);
 uint32_t tn_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
                      uint32_t slot, uint64_t addr, uint32_t len);
 void tn_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
                  uint8_t ring, uint32_t slot, uint64_t addr, uint32_t len);
+/* A drop the driver can only learn of from STATUS.QUIESCED (drain, reset). */
+void tn_ref_drop_drained(TracenicState *s, uint32_t *ref_id, uint8_t kind,
+                         uint8_t ring, uint32_t slot, uint64_t addr,
+                         uint32_t len);
 
 /* tracenic-dma.c: every device access to guest memory goes through here */
 bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,

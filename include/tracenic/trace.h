@@ -101,6 +101,15 @@ enum tn_state_kind {
 	TN_ST_LINK = 8,		/* value = 1 up, 0 down */
 	TN_ST_PROP = 9,		/* fault-injection property set: value = new value, value2 = TN_PROP_* */
 	TN_ST_TRACE_OPEN = 10,	/* first record: value = device's STATUS */
+	/*
+	 * The driver observed that a drain finished: it read STATUS with
+	 * QUIESCED (idx = 0xff, both rings), RING_STATUS with ACTIVE clear
+	 * (idx = ring), or CTRL with RST clear after a reset (idx = 0xff).
+	 * value: 1 STATUS, 2 RING_STATUS, 3 CTRL.  Until then, references a
+	 * drain dropped still count as held: a driver that frees without looking
+	 * is racing the device, even when the device happened to win this time.
+	 */
+	TN_ST_QUIESCED_SEEN = 11,
 };
 
 /* Rings (idx of ring state records, dma.ring/ref.ring). */
@@ -196,7 +205,9 @@ struct tn_rec {
 			uint64_t addr;
 			uint32_t len;
 			uint8_t ring;
-			uint8_t pad[19];
+			uint8_t drained;	/* REF_DROP: dropped by a drain or reset, which
+						 * the driver learns of only from QUIESCED */
+			uint8_t pad[18];
 		} ref;
 		struct {	/* STATE: kind = TN_ST_*, idx = ring or TN_RING_ID_NONE */
 			uint64_t value;

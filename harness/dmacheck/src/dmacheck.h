@@ -21,8 +21,11 @@ struct dc_region_info {
 	uint8_t alloc_irql;
 	uint16_t n_extents;
 	uint32_t flags, length, tag, alloc_site, free_site;
-	uint64_t va, alloc_ns, free_ns;	/* free_ns 0: not freed */
+	uint64_t va, alloc_ns, free_ns;
 	struct { uint64_t addr; uint32_t len; uint8_t kind; } ext[DC_MAX_EXTENTS_SHOWN];
+	bool freed;			/* free_ns, free_site and the state below are valid */
+	bool at_free_quiesced, at_free_tx_active, at_free_rx_active;
+	uint32_t at_free_refs;		/* device references overlapping it at the free */
 };
 
 struct dc_ref_info {
@@ -30,6 +33,8 @@ struct dc_ref_info {
 	uint8_t kind, ring;
 	uint16_t idx;
 	uint64_t addr, taken_ns;
+	uint64_t drained_ns;	/* when a drain dropped it (if unobserved) */
+	bool unobserved;	/* dropped by a drain the driver never observed */
 	uint32_t len;
 };
 

@@ -50,8 +50,8 @@ void dc_dump_record(FILE *o, uint64_t i, const struct tn_rec *r)
 		break;
 	case TN_REC_REF_TAKE:
 	case TN_REC_REF_DROP:
-		fprintf(o, ",\"addr\":%" PRIu64 ",\"len\":%u,\"ring\":%u", r->u.ref.addr,
-			r->u.ref.len, r->u.ref.ring);
+		fprintf(o, ",\"addr\":%" PRIu64 ",\"len\":%u,\"ring\":%u,\"drained\":%u",
+			r->u.ref.addr, r->u.ref.len, r->u.ref.ring, r->u.ref.drained);
 		break;
 	case TN_REC_STATE:
 		fprintf(o, ",\"value\":%" PRIu64 ",\"value2\":%" PRIu64 ",\"status\":%u",

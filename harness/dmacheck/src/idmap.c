@@ -1,8 +1,7 @@
+/* The id map: linear probing, at most half full, backward-shift deletion. */
 #include "idmap.h"
 
 #include <stdlib.h>
-
-#define TOMB UINT32_MAX	/* ids are reported by a guest: UINT32_MAX is rehashed away */
 
 static size_t slot(uint32_t id, size_t cap)
 {
@@ -13,7 +12,7 @@ void *idmap_get(const struct idmap *m, uint32_t id)
 {
 	size_t i;
 
-	if (!m->cap || id == 0 || id == TOMB)
+	if (!m->cap || id == 0)
 		return NULL;
 	for (i = slot(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
 		if (m->keys[i] == id)
@@ -26,13 +25,9 @@ void *idmap_get(const struct idmap *m, uint32_t id)
 static int grow(struct idmap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 64, i;
-	uint32_t *keys;
-	void **vals;
+	uint32_t *keys = calloc(cap, sizeof(*keys));
+	void **vals = calloc(cap, sizeof(*vals));
 
-	while (m->used * 2 >= cap)
-		cap *= 2;
-	keys = calloc(cap, sizeof(*keys));
-	vals = calloc(cap, sizeof(*vals));
 	if (!keys || !vals) {
 		free(keys);
 		free(vals);
@@ -41,7 +36,7 @@ static int grow(struct idmap *m)
 	for (i = 0; i < m->cap; i++) {
 		size_t j;
 
-		if (m->keys[i] == 0 || m->keys[i] == TOMB)
+		if (m->keys[i] == 0)
 			continue;
 		for (j = slot(m->keys[i], cap); keys[j]; j = (j + 1) & (cap - 1))
 			;
@@ -53,31 +48,22 @@ static int grow(struct idmap *m)
 	m->keys = keys;
 	m->vals = vals;
 	m->cap = cap;
-	m->tombs = 0;
 	return 0;
 }
 
 int idmap_put(struct idmap *m, uint32_t id, void *val)
 {
-	size_t i, tomb = SIZE_MAX;
+	size_t i;
 
-	if (id == 0 || id == TOMB)
+	if (id == 0)
 		return -1;
-	if ((m->used + m->tombs + 1) * 4 >= m->cap * 3 && grow(m))
+	if ((m->used + 1) * 2 > m->cap && grow(m))
 		return -1;
-	for (i = slot(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
+	for (i = slot(id, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1)) {
 		if (m->keys[i] == id) {
 			m->vals[i] = val;
 			return 0;
 		}
-		if (m->keys[i] == TOMB && tomb == SIZE_MAX)
-			tomb = i;
-		if (m->keys[i] == 0)
-			break;
-	}
-	if (tomb != SIZE_MAX) {
-		i = tomb;
-		m->tombs--;
 	}
 	m->keys[i] = id;
 	m->vals[i] = val;
@@ -87,22 +73,28 @@ int idmap_put(struct idmap *m, uint32_t id, void *val)
 
 void *idmap_del(struct idmap *m, uint32_t id)
 {
-	size_t i;
+	size_t i, j, mask = m->cap - 1;
 	void *val;
 
-	if (!m->cap || id == 0 || id == TOMB)
+	if (!m->cap || id == 0)
 		return NULL;
-	for (i = slot(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
+	for (i = slot(id, m->cap); m->keys[i] != id; i = (i + 1) & mask)
 		if (m->keys[i] == 0)
 			return NULL;
-		if (m->keys[i] == id)
-			break;
-	}
 	val = m->vals[i];
-	m->keys[i] = TOMB;
+	/* Move back every later entry of the cluster whose home is not in (i, j]. */
+	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+		size_t k = slot(m->keys[j], m->cap);
+
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		m->keys[i] = m->keys[j];
+		m->vals[i] = m->vals[j];
+		i = j;
+	}
+	m->keys[i] = 0;
 	m->vals[i] = NULL;
 	m->used--;
-	m->tombs++;
 	return val;
 }
 
@@ -111,7 +103,7 @@ void *idmap_next(const struct idmap *m, size_t *pos, uint32_t *id)
 	while (*pos < m->cap) {
 		size_t i = (*pos)++;
 
-		if (m->keys[i] && m->keys[i] != TOMB) {
+		if (m->keys[i]) {
 			*id = m->keys[i];
 			return m->vals[i];
 		}
@@ -125,5 +117,5 @@ void idmap_free(struct idmap *m)
 	free(m->vals);
 	m->keys = NULL;
 	m->vals = NULL;
-	m->cap = m->used = m->tombs = 0;
+	m->cap = m->used = 0;
 }

@@ -1,4 +1,9 @@
-/* Open-addressing map from a 32-bit id to a pointer (id 0 is never stored). */
+/*
+ * Open-addressing map from a 32-bit id to a pointer (id 0 is never stored).
+ * Deletion shifts the following entries back instead of leaving tombstones,
+ * so the table's size follows the live entries even when every id is used
+ * once (per-packet mapping ids).
+ */
 #ifndef DMACHECK_IDMAP_H
 #define DMACHECK_IDMAP_H
 
@@ -8,14 +13,14 @@
 struct idmap {
 	uint32_t *keys;
 	void **vals;
-	size_t cap, used, tombs;
+	size_t cap, used;
 };
 
 void *idmap_get(const struct idmap *m, uint32_t id);
 int idmap_put(struct idmap *m, uint32_t id, void *val);	/* 0, or -1 out of memory */
 void *idmap_del(struct idmap *m, uint32_t id);
 void idmap_free(struct idmap *m);
-/* Iterate: start with *pos = 0; returns NULL at the end. */
+/* Iterate: start with *pos = 0; returns NULL at the end.  No put/del meanwhile. */
 void *idmap_next(const struct idmap *m, size_t *pos, uint32_t *id);
 
 #endif

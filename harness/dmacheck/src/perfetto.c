@@ -60,7 +60,7 @@ void perfetto_region_open(struct perfetto *p, const struct dc_region_info *g, ui
 		"\"name\":\"id %u (%u bytes)%s\",\"args\":{\"va\":\"0x%llx\",\"flags\":\"0x%x\","
 		"\"tag\":\"0x%x\",\"alloc_site\":%u,\"free_site\":%u}}",
 		g->api, us(g->alloc_ns), us(end_ns - g->alloc_ns), g->id, g->length,
-		g->free_ns ? "" : " never freed", (unsigned long long)g->va, g->flags, g->tag,
+		g->freed ? "" : " never freed", (unsigned long long)g->va, g->flags, g->tag,
 		g->alloc_site, g->free_site);
 }
 

@@ -2,37 +2,33 @@
  * Replay: walk the records in order, keep the live and freed regions and the
  * device's references, and apply the rules of docs/rules.md.
  *
- * Memory follows live state: live regions, open references, and a bounded
- * window of the most recently freed regions (DC_FREED_WINDOW) so that DMA
- * into freed memory can be named.  Memory the device touches that is neither
- * live nor in that window is reported as wild DMA.
+ * Memory follows live state: live regions, open references, and the freed
+ * set (fset.h): bytes freed or unmapped that no later ALLOC/MAP covered
+ * again.  Covering freed bytes shrinks the set, so DMA into memory freed at
+ * any time before is named dma-after-free until the memory is reused.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dmacheck.h"
+#include "fset.h"
 #include "idmap.h"
 #include "itree.h"
-#include "pagemap.h"
 #include "perfetto.h"
 #include "tracenic/ledger.h"
+#include "tracenic/regs.h"
 
-#define DC_FREED_WINDOW 65536
-#define DC_MAX_EXTENTS 4096
-/* Pages of one extent remembered in the freed window (64 MiB). */
-#define DC_FREED_MAX_PAGES 16384
-#define DC_PAGE_SHIFT 12
-
-enum { LIVE, FREED };
+/* TN_LG_INFO's extent count is 16 bits wide: the device accepts up to this. */
+#define DC_MAX_EXTENTS 65535
 
 struct region {
 	struct dc_region_info info;
-	uint8_t state;
 	uint16_t got_ext;
 	bool is_map;
-	struct inode *ext;		/* n_extents nodes, in the live tree while live */
+	uint16_t ext_cap;
+	uint32_t pieces;		/* freed-set pieces naming this region */
+	struct inode *ext;		/* got_ext nodes, in a live tree while live */
 	struct inode one;		/* ext points here for a one-extent region */
-	struct region *next_freed;	/* FIFO of the freed window */
 };
 
 struct ref {
@@ -46,17 +42,17 @@ struct seen_key {
 };
 
 struct replay {
-	struct itree live;
-	struct pagemap freed;	/* page -> most recently freed region on it */
-	struct idmap regions;	/* id -> live region; freed ones live in the window */
-	struct idmap freed_ids;	/* id -> most recent freed region with that id */
+	struct itree live;	/* live device-visible (TN_EXT_BUS) extents */
+	struct itree live_phys;	/* live TN_EXT_PHYS extents: CPU-only memory */
+	struct fset freed;	/* freed bytes not covered again */
+	struct idmap regions;	/* id -> live region */
+	struct idmap freed_ids;	/* id -> remembered freed region with that id */
 	struct idmap refs;	/* ref id -> ref */
 	struct itree ref_tree;	/* the same refs by address */
-	struct region *freed_head, *freed_tail;
-	size_t n_freed;
+	struct { uint64_t base, end; bool active; } ring[2];	/* enable .. idle */
 	struct region *pending;		/* ALLOC/MAP waiting for its extents */
 	struct inode *hot[2];		/* live extents recent DMA hit */
-	bool quiesced, ring_active[2];
+	bool quiesced;
 	uint64_t now, index;
 	struct dc_result *res;
 	const struct dc_options *opt;
@@ -160,8 +156,8 @@ static void set_device(struct replay *r, struct dc_violation *v)
 {
 	v->has_device = true;
 	v->device.quiesced = r->quiesced;
-	v->device.tx_active = r->ring_active[TN_RING_ID_TX];
-	v->device.rx_active = r->ring_active[TN_RING_ID_RX];
+	v->device.tx_active = r->ring[TN_RING_ID_TX].active;
+	v->device.rx_active = r->ring[TN_RING_ID_RX].active;
 }
 
 /* --- regions ----------------------------------------------------------------- */
@@ -173,24 +169,26 @@ static void region_release(struct region *g)
 	free(g);
 }
 
-static void freed_pages(struct replay *r, struct region *g, bool add)
+static void piece_hold(void *ctx, void *owner)
 {
-	uint16_t i;
-
-	for (i = 0; i < g->got_ext; i++) {
-		uint64_t p = g->ext[i].start >> DC_PAGE_SHIFT;
-		uint64_t last = (g->ext[i].end - 1) >> DC_PAGE_SHIFT;
-
-		if (last - p >= DC_FREED_MAX_PAGES)
-			last = p + DC_FREED_MAX_PAGES - 1;
-		for (; p <= last; p++) {
-			if (!add)
-				pagemap_del_if(&r->freed, p, g);
-			else if (pagemap_put(&r->freed, p, g))
-				r->oom = true;
-		}
-	}
+	(void)ctx;
+	((struct region *)owner)->pieces++;
 }
+
+/* The last freed byte of a region was covered again: forget the region. */
+static void piece_drop(void *ctx, void *owner)
+{
+	struct replay *r = ctx;
+	struct region *g = owner;
+
+	if (--g->pieces)
+		return;
+	if (idmap_get(&r->freed_ids, g->info.id) == g)
+		idmap_del(&r->freed_ids, g->info.id);
+	region_release(g);
+}
+
+static const struct fset_ops piece_ops = { piece_hold, piece_drop };
 
 static void forget_hot(struct replay *r, const struct region *g)
 {
@@ -200,31 +198,19 @@ static void forget_hot(struct replay *r, const struct region *g)
 		r->hot[1] = NULL;
 }
 
-static void freed_window_push(struct replay *r, struct region *g)
+static struct itree *live_tree(struct replay *r, const struct inode *n)
 {
-	g->next_freed = NULL;
-	if (r->freed_tail)
-		r->freed_tail->next_freed = g;
-	else
-		r->freed_head = g;
-	r->freed_tail = g;
-	r->n_freed++;
-	if (idmap_put(&r->freed_ids, g->info.id, g))
-		r->oom = true;
-	if (r->n_freed > DC_FREED_WINDOW) {
-		struct region *e = r->freed_head;
-		uint16_t i;
+	return n->aux == TN_EXT_PHYS ? &r->live_phys : &r->live;
+}
 
-		r->freed_head = e->next_freed;
-		if (!r->freed_head)
-			r->freed_tail = NULL;
-		r->n_freed--;
-		(void)i;
-		freed_pages(r, e, false);
-		if (idmap_get(&r->freed_ids, e->info.id) == e)
-			idmap_del(&r->freed_ids, e->info.id);
-		region_release(e);
-	}
+/* Take a region's extents out of the live trees. */
+static void unlink_live(struct replay *r, struct region *g)
+{
+	uint16_t i;
+
+	for (i = 0; i < g->got_ext; i++)
+		itree_remove(live_tree(r, &g->ext[i]), &g->ext[i]);
+	forget_hot(r, g);
 }
 
 static void on_alloc_or_map(struct replay *r, const struct tn_rec *t, bool is_map)
@@ -232,7 +218,7 @@ static void on_alloc_or_map(struct replay *r, const struct tn_rec *t, bool is_ma
 	uint16_t n = is_map ? t->u.map.n_extents : t->u.alloc.n_extents;
 	struct region *g, *old;
 
-	if (!t->id || !n || n > DC_MAX_EXTENTS)
+	if (!t->id || !n)
 		return;		/* the device rejects these; nothing to track */
 	old = idmap_get(&r->regions, t->id);
 	if (old) {
@@ -246,13 +232,13 @@ static void on_alloc_or_map(struct replay *r, const struct tn_rec *t, bool is_ma
 				 t->id, is_map ? "MAP" : "ALLOC");
 	}
 	g = calloc(1, sizeof(*g));
-	if (g)
-		g->ext = n == 1 ? &g->one : calloc(n, sizeof(*g->ext));
-	if (!g || !g->ext) {
-		free(g);
+	if (!g) {
 		r->oom = true;
 		return;
 	}
+	/* Extents are stored as they arrive: memory follows the records, not the claim. */
+	g->ext = &g->one;
+	g->ext_cap = 1;
 	g->is_map = is_map;
 	g->info.id = t->id;
 	g->info.n_extents = n;
@@ -274,11 +260,9 @@ static void on_alloc_or_map(struct replay *r, const struct tn_rec *t, bool is_ma
 		g->info.alloc_irql = t->u.alloc.irql;
 	}
 	if (old) {
-		uint16_t i;
-
-		for (i = 0; i < old->got_ext; i++)
-			itree_remove(&r->live, &old->ext[i]);
-		forget_hot(r, old);
+		unlink_live(r, old);
+		if (r->pending == old)
+			r->pending = NULL;
 		region_release(old);
 	}
 	if (idmap_put(&r->regions, t->id, g)) {
@@ -297,17 +281,42 @@ static void on_extent(struct replay *r, const struct tn_rec *t)
 	if (!g || g->info.id != t->id || t->idx != g->got_ext || !t->u.extent.len ||
 	    t->u.extent.addr + t->u.extent.len < t->u.extent.addr)
 		return;
+	if (g->got_ext == g->ext_cap) {
+		uint32_t cap = (uint32_t)g->ext_cap * 2 > g->info.n_extents ? g->info.n_extents
+									  : g->ext_cap * 2u;
+		struct inode *e = malloc(cap * sizeof(*e));
+
+		if (!e) {
+			r->oom = true;
+			return;
+		}
+		/* Nodes move: take them out of the tree while they do. */
+		for (uint16_t i = 0; i < g->got_ext; i++)
+			itree_remove(live_tree(r, &g->ext[i]), &g->ext[i]);
+		memcpy(e, g->ext, g->got_ext * sizeof(*e));
+		if (g->ext != &g->one)
+			free(g->ext);
+		g->ext = e;
+		g->ext_cap = cap;
+		for (uint16_t i = 0; i < g->got_ext; i++)
+			itree_insert(live_tree(r, &g->ext[i]), &g->ext[i]);
+		forget_hot(r, g);
+	}
 	n = &g->ext[g->got_ext];
 	n->start = t->u.extent.addr;
 	n->end = t->u.extent.addr + t->u.extent.len;
 	n->owner = g;
-	n->aux = t->kind;
+	/* The device rejects other kinds; never let one grant device visibility. */
+	n->aux = t->kind == TN_EXT_BUS ? TN_EXT_BUS : TN_EXT_PHYS;
 	if (g->got_ext < DC_MAX_EXTENTS_SHOWN) {
 		g->info.ext[g->got_ext].addr = n->start;
 		g->info.ext[g->got_ext].len = t->u.extent.len;
 		g->info.ext[g->got_ext].kind = t->kind;
 	}
-	itree_insert(&r->live, n);
+	itree_insert(live_tree(r, n), n);
+	/* New memory over freed bytes ends their story as freed memory. */
+	if (fset_cover(&r->freed, n->start, n->end))
+		r->oom = true;
 	if (++g->got_ext == g->info.n_extents)
 		r->pending = NULL;
 }
@@ -317,39 +326,90 @@ struct ref_scan {
 	const struct region *g;
 	struct dc_violation *v;
 	uint32_t n;
+	bool ring_ref[2];	/* a ring reference of TX/RX was among them */
 };
+
+static struct dc_violation *not_quiesced(struct ref_scan *c)
+{
+	if (!c->v) {
+		c->v = violation(c->r, R_FREE_NOT_QUIESCED, 0);
+		set_region(c->v, c->g);
+		if (c->v)
+			set_device(c->r, c->v);
+	}
+	return c->v;
+}
 
 static int ref_visit(struct inode *n, void *p)
 {
 	struct ref_scan *c = p;
 	const struct ref *f = n->owner;
+	struct dc_violation *v = not_quiesced(c);
 
-	if (!c->n++) {
-		c->v = violation(c->r, R_FREE_NOT_QUIESCED, (uint64_t)c->g->info.id << 8);
-		if (!c->v)
-			return 1;
-		set_region(c->v, c->g);
-		set_device(c->r, c->v);
-	}
-	if (c->v->device.n_refs < DC_MAX_REFS_SHOWN)
-		c->v->device.refs[c->v->device.n_refs] = f->info;
-	c->v->device.n_refs++;
+	c->n++;
+	if (f->info.kind == TN_REF_RING && f->info.ring < 2)
+		c->ring_ref[f->info.ring] = true;
+	if (!v)
+		return 0;
+	if (v->device.n_refs < DC_MAX_REFS_SHOWN)
+		v->device.refs[v->device.n_refs] = f->info;
+	v->device.n_refs++;
 	return 0;
 }
 
-/* free-not-quiesced: name every reference the device still holds on @g. */
-static void check_refs_at_free(struct replay *r, struct region *g)
+static bool ring_in(const struct replay *r, unsigned k, const struct region *g)
 {
-	struct ref_scan c = { r, g, NULL, 0 };
+	uint16_t i;
+
+	if (!r->ring[k].active)
+		return false;
+	for (i = 0; i < g->got_ext; i++)
+		if (g->ext[i].start < r->ring[k].end && r->ring[k].base < g->ext[i].end)
+			return true;
+	return false;
+}
+
+/*
+ * free-not-quiesced.  The device's references name exactly the guest memory
+ * it may still touch: a ring until drained, a fetched descriptor's buffer
+ * until completed, a delayed transfer until done.  A ring enabled on this
+ * memory that has not gone idle counts even without its reference.  The
+ * buffer of a completed descriptor holds no reference, so unmapping it while
+ * the ring runs is correct and not reported.  Records the device's state at
+ * the free in the region, for later dma-after-free reports.
+ */
+static void check_device_at_free(struct replay *r, struct region *g, uint32_t site)
+{
+	struct ref_scan c = { r, g, NULL, 0, { false, false } };
+	unsigned k;
 	uint16_t i;
 
 	for (i = 0; i < g->got_ext; i++)
-		if (itree_overlaps(&r->ref_tree, g->ext[i].start, g->ext[i].end, ref_visit, &c))
-			return;
+		itree_overlaps(&r->ref_tree, g->ext[i].start, g->ext[i].end, ref_visit, &c);
+	g->info.freed = true;
+	g->info.free_ns = r->now;
+	g->info.free_site = site;
+	g->info.at_free_quiesced = r->quiesced;
+	g->info.at_free_tx_active = r->ring[TN_RING_ID_TX].active;
+	g->info.at_free_rx_active = r->ring[TN_RING_ID_RX].active;
+	g->info.at_free_refs = c.n;
+	if (c.v)
+		c.v->region = g->info;
+	for (k = 0; k < 2; k++) {
+		struct dc_violation *v;
+
+		if (c.ring_ref[k] || !ring_in(r, k, g) || !(v = not_quiesced(&c)))
+			continue;
+		snprintf(v->detail, sizeof(v->detail), "the %s ring (0x%llx-0x%llx) was enabled on "
+			 "this memory and had not drained; the device was not QUIESCED",
+			 k == TN_RING_ID_TX ? "TX" : "RX", (unsigned long long)r->ring[k].base,
+			 (unsigned long long)r->ring[k].end - 1);
+		return;
+	}
 	if (c.v)
 		snprintf(c.v->detail, sizeof(c.v->detail),
-			 "the device still held %u reference%s on this memory when it was freed",
-			 c.n, c.n == 1 ? "" : "s");
+			 "the device still held %u reference%s on this memory when it was freed%s",
+			 c.n, c.n == 1 ? "" : "s", r->quiesced ? "" : "; it was not QUIESCED");
 }
 
 static const char *irql_name(unsigned irql)
@@ -381,7 +441,8 @@ static struct dc_violation *free_violation(struct replay *r, enum rule rule,
 	v->free.flags = t->u.free.flags;
 	v->free.site = t->u.free.site;
 	v->free.va = t->u.free.va;
-	if (v->has_region) {
+	if (v->has_region && !v->region.freed) {
+		v->region.freed = true;
 		v->region.free_ns = r->now;
 		v->region.free_site = t->u.free.site;
 	}
@@ -484,6 +545,7 @@ static void check_free_args(struct replay *r, const struct region *g, const stru
 }
 
 /* Move a region from live to the freed window. */
+/* Move a region from the live trees to the freed set. */
 static void retire(struct replay *r, struct region *g, uint32_t site)
 {
 	uint16_t i;
@@ -491,16 +553,23 @@ static void retire(struct replay *r, struct region *g, uint32_t site)
 	idmap_del(&r->regions, g->info.id);
 	if (r->pending == g)
 		r->pending = NULL;
-	forget_hot(r, g);
-	for (i = 0; i < g->got_ext; i++)
-		itree_remove(&r->live, &g->ext[i]);
-	freed_pages(r, g, true);
-	g->state = FREED;
-	g->info.free_ns = r->now;
+	unlink_live(r, g);
 	g->info.free_site = site;
 	if (r->pf)
 		perfetto_region(r->pf, &g->info);
-	freed_window_push(r, g);
+	if (idmap_put(&r->freed_ids, g->info.id, g))
+		r->oom = true;
+	/* Hold the region while its own extents may cut each other's pieces. */
+	g->pieces++;
+	for (i = 0; i < g->got_ext; i++)
+		if (fset_add(&r->freed, g->ext[i].start, g->ext[i].end, g))
+			r->oom = true;
+	if (g->ext != &g->one)
+		free(g->ext);
+	g->ext = &g->one;	/* the pieces hold the ranges now */
+	g->got_ext = 0;
+	g->ext_cap = 0;
+	piece_drop(r, g);
 }
 
 static void on_free(struct replay *r, const struct tn_rec *t)
@@ -520,7 +589,8 @@ static void on_free(struct replay *r, const struct tn_rec *t)
 			v = free_violation(r, R_FREE_UNKNOWN, NULL, t);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "no live allocation has id %u "
-					 "(VA 0x%llx)", t->id, (unsigned long long)t->u.free.va);
+					 "(VA 0x%llx); if it was freed before, its memory has "
+					 "been reused since", t->id, (unsigned long long)t->u.free.va);
 		}
 		return;
 	}
@@ -534,8 +604,8 @@ static void on_free(struct replay *r, const struct tn_rec *t)
 				 "starts at 0x%llx", (unsigned long long)t->u.free.va,
 				 (unsigned long long)g->info.va);
 	}
+	check_device_at_free(r, g, t->u.free.site);
 	check_free_args(r, g, t);
-	check_refs_at_free(r, g);
 	retire(r, g, t->u.free.site);
 }
 
@@ -550,7 +620,7 @@ static void on_unmap(struct replay *r, const struct tn_rec *t)
 			snprintf(v->detail, sizeof(v->detail), "no live mapping has id %u", t->id);
 		return;
 	}
-	check_refs_at_free(r, g);
+	check_device_at_free(r, g, t->u.unmap.site);
 	retire(r, g, t->u.unmap.site);
 }
 
@@ -602,48 +672,80 @@ static void dma_violation(struct replay *r, enum rule rule, const struct tn_rec 
 		 v->dma.failed ? " (the access failed: an IOMMU or the bus blocked it)" : "");
 }
 
-/* Bytes [a, b) that no live region covers: freed (by page), or wild. */
+/*
+ * A DMA range is classified byte by byte, in this order: covered by a live
+ * device-visible extent (fine); else freed and not covered since
+ * (dma-after-free); else covered by a live CPU-only extent
+ * (dma-non-dma-memory); else wild-dma.  Freed bytes come before CPU-only ones
+ * because a per-packet mapping of pool memory leaves the pool allocation
+ * live after its UNMAP: DMA there is after the unmap.  Each layer sweeps its
+ * overlapping intervals in address order and hands the gaps to the next.
+ */
+static uint64_t max64(uint64_t x, uint64_t y)
+{
+	return x > y ? x : y;
+}
+
+static uint64_t min64(uint64_t x, uint64_t y)
+{
+	return x < y ? x : y;
+}
+
+static void sweep_covered(struct dma_ctx *c, const struct inode *n, enum rule rule,
+			  void (*gap)(struct replay *, const struct tn_rec *, uint64_t, uint64_t))
+{
+	uint64_t s0 = max64(n->start, c->cur), e0 = min64(n->end, c->b);
+
+	if (n->start > c->cur)
+		gap(c->r, c->t, c->cur, n->start);
+	if (s0 < e0)
+		dma_violation(c->r, rule, c->t, n->owner, s0, e0);
+	c->cur = max64(c->cur, e0);
+}
+
+static void wild_dma(struct replay *r, const struct tn_rec *t, uint64_t a, uint64_t b)
+{
+	dma_violation(r, R_WILD_DMA, t, NULL, a, b);
+}
+
+static int phys_visit(struct inode *n, void *p)
+{
+	sweep_covered(p, n, R_DMA_NON_DMA_MEMORY, wild_dma);
+	return 0;
+}
+
+static void not_visible_dma(struct replay *r, const struct tn_rec *t, uint64_t a, uint64_t b)
+{
+	struct dma_ctx c = { r, t, a, b, a };
+
+	itree_overlaps(&r->live_phys, a, b, phys_visit, &c);
+	if (c.cur < b)
+		wild_dma(r, t, c.cur, b);
+}
+
+static int freed_visit(struct inode *n, void *p)
+{
+	sweep_covered(p, n, R_DMA_AFTER_FREE, not_visible_dma);
+	return 0;
+}
+
+/* Bytes [a, b) that no live device-visible extent covers. */
 static void dma_gap(struct replay *r, const struct tn_rec *t, uint64_t a, uint64_t b)
 {
-	uint64_t p = a >> DC_PAGE_SHIFT, last = (b - 1) >> DC_PAGE_SHIFT;
-	uint64_t wild_from = a, cur = a;
+	struct dma_ctx c = { r, t, a, b, a };
 
-	if (last - p >= DC_FREED_MAX_PAGES)
-		last = p + DC_FREED_MAX_PAGES - 1;
-	for (; p <= last; p++) {
-		uint64_t lo = p << DC_PAGE_SHIFT > a ? p << DC_PAGE_SHIFT : a;
-		uint64_t hi = (p + 1) << DC_PAGE_SHIFT < b && (p + 1) << DC_PAGE_SHIFT ?
-			      (p + 1) << DC_PAGE_SHIFT : b;
-		struct region *g = pagemap_get(&r->freed, p);
-		uint16_t i;
-
-		for (i = 0; g && i < g->got_ext; i++) {
-			uint64_t s0 = g->ext[i].start > lo ? g->ext[i].start : lo;
-			uint64_t e0 = g->ext[i].end < hi ? g->ext[i].end : hi;
-
-			if (s0 >= e0)
-				continue;
-			if (s0 > wild_from && wild_from >= cur)
-				dma_violation(r, R_WILD_DMA, t, NULL, wild_from, s0);
-			dma_violation(r, R_DMA_AFTER_FREE, t, g, s0, e0);
-			cur = wild_from = e0 > wild_from ? e0 : wild_from;
-		}
-	}
-	if (wild_from < b)
-		dma_violation(r, R_WILD_DMA, t, NULL, wild_from, b);
+	fset_overlaps(&r->freed, a, b, freed_visit, &c);
+	if (c.cur < b)
+		not_visible_dma(r, t, c.cur, b);
 }
 
 static int live_visit(struct inode *n, void *p)
 {
 	struct dma_ctx *c = p;
-	struct region *g = n->owner;
 
 	if (n->start > c->cur)
-		dma_gap(c->r, c->t, c->cur, n->start < c->b ? n->start : c->b);
-	if (n->end > c->cur)
-		c->cur = n->end;
-	if (n->aux == TN_EXT_PHYS)
-		dma_violation(c->r, R_DMA_NON_DMA_MEMORY, c->t, g, n->start, n->end);
+		dma_gap(c->r, c->t, c->cur, n->start);
+	c->cur = max64(c->cur, n->end);
 	c->r->hot[1] = c->r->hot[0];
 	c->r->hot[0] = n;
 	return 0;
@@ -691,16 +793,27 @@ static void on_dma(struct replay *r, const struct tn_rec *t)
 
 /* --- references and device state -------------------------------------------------- */
 
+static void ref_forget(struct replay *r, struct ref *f)
+{
+	idmap_del(&r->refs, f->info.id);
+	itree_remove(&r->ref_tree, &f->node);
+	free(f);
+}
+
 static void on_ref(struct replay *r, const struct tn_rec *t)
 {
 	struct ref *f;
 
 	if (t->type == TN_REC_REF_DROP) {
-		f = idmap_del(&r->refs, t->id);
-		if (f) {
-			itree_remove(&r->ref_tree, &f->node);
-			free(f);
+		f = idmap_get(&r->refs, t->id);
+		if (!f)
+			return;
+		if (t->u.ref.drained) {
+			f->info.unobserved = true;	/* held until the driver looks */
+			f->info.drained_ns = r->now;
 		}
+		else
+			ref_forget(r, f);
 		return;
 	}
 	f = malloc(sizeof(*f));
@@ -715,6 +828,8 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 	f->info.addr = t->u.ref.addr;
 	f->info.len = t->u.ref.len;
 	f->info.taken_ns = r->now;
+	f->info.drained_ns = 0;
+	f->info.unobserved = false;
 	f->node.start = t->u.ref.addr;
 	f->node.end = t->u.ref.addr + t->u.ref.len < t->u.ref.addr ? UINT64_MAX
 								  : t->u.ref.addr + t->u.ref.len;
@@ -722,22 +837,52 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 	itree_insert(&r->ref_tree, &f->node);
 }
 
+/* The driver saw the drain end: the references it dropped are really gone. */
+static void on_quiesced_seen(struct replay *r, unsigned ring)
+{
+	size_t pos = 0;
+	uint32_t id;
+	struct ref *f;
+
+	while ((f = idmap_next(&r->refs, &pos, &id)))
+		if (f->info.unobserved && (ring == TN_RING_ID_NONE || f->info.ring == ring))
+			ref_forget(r, f);
+}
+
 static void on_state(struct replay *r, const struct tn_rec *t)
 {
-	unsigned ring = t->idx < 2 ? t->idx : 0;
+	unsigned ring = t->idx;
+	uint64_t bytes;
 
 	switch (t->kind) {
 	case TN_ST_RING_ENABLE:
-		r->ring_active[ring] = true;
+		if (ring >= 2)
+			break;
+		/* value = base, value2 = descriptors of 16 bytes */
+		bytes = t->u.state.value2 > UINT64_MAX / 16 ? UINT64_MAX : t->u.state.value2 * 16;
+		r->ring[ring].active = true;
+		r->ring[ring].base = t->u.state.value;
+		r->ring[ring].end = t->u.state.value + bytes < t->u.state.value ? UINT64_MAX
+										 : t->u.state.value + bytes;
 		break;
 	case TN_ST_RING_IDLE:
-		r->ring_active[ring] = false;
+		if (ring < 2)
+			r->ring[ring].active = false;
+		break;
+	case TN_ST_RESET_DONE:
+		r->ring[0].active = r->ring[1].active = false;
 		break;
 	case TN_ST_QUIESCED:
 		r->quiesced = t->u.state.value != 0;
 		break;
 	case TN_ST_TRACE_OPEN:
-		r->quiesced = t->u.state.value & 2;	/* STATUS.QUIESCED */
+		/* value = STATUS; ring bases are unknown until their next enable */
+		r->quiesced = t->u.state.value & TN_STATUS_QUIESCED;
+		r->ring[TN_RING_ID_TX].active = t->u.state.value & TN_STATUS_TX_ACTIVE;
+		r->ring[TN_RING_ID_RX].active = t->u.state.value & TN_STATUS_RX_ACTIVE;
+		break;
+	case TN_ST_QUIESCED_SEEN:
+		on_quiesced_seen(r, t->idx);
 		break;
 	}
 }
@@ -782,16 +927,10 @@ static void replay_free(struct replay *r)
 
 	while ((p = idmap_next(&r->regions, &pos, &id)))
 		region_release(p);
-	while (r->freed_head) {
-		struct region *n = r->freed_head->next_freed;
-
-		region_release(r->freed_head);
-		r->freed_head = n;
-	}
 	pos = 0;
 	while ((p = idmap_next(&r->refs, &pos, &id)))
 		free(p);
-	pagemap_free(&r->freed);
+	fset_free(&r->freed);
 	idmap_free(&r->regions);
 	idmap_free(&r->freed_ids);
 	idmap_free(&r->refs);
@@ -806,10 +945,8 @@ static void finish_live_regions(struct replay *r)
 
 	if (!r->pf)
 		return;
-	while ((g = idmap_next(&r->regions, &pos, &id))) {
-		g->info.free_ns = 0;
+	while ((g = idmap_next(&r->regions, &pos, &id)))
 		perfetto_region_open(r->pf, &g->info, r->now);
-	}
 }
 
 struct dc_replay *dc_open(const struct dc_options *opt, struct dc_result *res)
@@ -822,6 +959,8 @@ struct dc_replay *dc_open(const struct dc_options *opt, struct dc_result *res)
 	r->res = res;
 	r->opt = opt;
 	r->quiesced = true;
+	r->freed.ops = &piece_ops;
+	r->freed.ctx = r;
 	if (opt && opt->perfetto)
 		r->pf = perfetto_open(opt->perfetto, opt->perfetto_dma_max);
 	return (struct dc_replay *)r;

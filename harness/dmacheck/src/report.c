@@ -21,7 +21,7 @@ static const char *free_api(unsigned a)
 	       a == TN_FREE_API_FREE_SHARED ? "NdisMFreeSharedMemory" : "unknown";
 }
 
-static void text_region(FILE *o, const struct dc_region_info *g)
+static void text_region(FILE *o, const struct dc_region_info *g, bool show_state)
 {
 	unsigned i;
 
@@ -34,9 +34,15 @@ static void text_region(FILE *o, const struct dc_region_info *g)
 	if (g->n_extents > DC_MAX_EXTENTS_SHOWN)
 		fprintf(o, "           ... %u extents in all\n", g->n_extents);
 	fprintf(o, "           allocated at %" PRIu64 " ns by site %u", g->alloc_ns, g->alloc_site);
-	if (g->free_ns)
+	if (g->freed)
 		fprintf(o, "; freed at %" PRIu64 " ns by site %u", g->free_ns, g->free_site);
 	fputc('\n', o);
+	if (g->freed && show_state)
+		fprintf(o, "  device   at the free: %s, TX ring %s, RX ring %s, %u device reference%s "
+			"on this memory\n", g->at_free_quiesced ? "QUIESCED" : "not quiesced",
+			g->at_free_tx_active ? "active" : "idle",
+			g->at_free_rx_active ? "active" : "idle", g->at_free_refs,
+			g->at_free_refs == 1 ? "" : "s");
 }
 
 void dc_report_text(FILE *o, const struct dc_result *res)
@@ -57,7 +63,7 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 		if (v->detail[0])
 			fprintf(o, "  what     %s\n", v->detail);
 		if (v->has_region)
-			text_region(o, &v->region);
+			text_region(o, &v->region, !v->has_device);
 		if (v->has_dma)
 			fprintf(o, "  DMA      %s%s %s of 0x%" PRIx64 "+%u, %s ring descriptor %u\n",
 				v->dma.failed ? "failed " : "", v->dma.write ? "write" : "read",
@@ -78,9 +84,13 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 				const struct dc_ref_info *f = &v->device.refs[k];
 
 				fprintf(o, "           holding ref %u: %s, %s ring descriptor %u, "
-					"0x%" PRIx64 "+%u, taken at %" PRIu64 " ns\n", f->id,
+					"0x%" PRIx64 "+%u, taken at %" PRIu64 " ns", f->id,
 					ref_kind(f->kind), ring_name(f->ring), f->idx, f->addr, f->len,
 					f->taken_ns);
+				if (f->unobserved)
+					fprintf(o, "; dropped by the drain at %" PRIu64 " ns, which the "
+						"driver never observed (no QUIESCED read)", f->drained_ns);
+				fputc('\n', o);
 			}
 		}
 	}
@@ -107,7 +117,13 @@ static void json_region(FILE *o, const struct dc_region_info *g)
 	for (i = 0; i < g->n_extents && i < DC_MAX_EXTENTS_SHOWN; i++)
 		fprintf(o, "%s{\"addr\":%" PRIu64 ",\"len\":%u,\"device_visible\":%s}", i ? "," : "",
 			g->ext[i].addr, g->ext[i].len, g->ext[i].kind == TN_EXT_BUS ? "true" : "false");
-	fputs("]}", o);
+	fprintf(o, "],\"freed\":%s", g->freed ? "true" : "false");
+	if (g->freed)
+		fprintf(o, ",\"at_free\":{\"quiesced\":%s,\"tx_active\":%s,\"rx_active\":%s,"
+			"\"refs\":%u}", g->at_free_quiesced ? "true" : "false",
+			g->at_free_tx_active ? "true" : "false", g->at_free_rx_active ? "true" : "false",
+			g->at_free_refs);
+	fputc('}', o);
 }
 
 void dc_report_json(FILE *o, const struct dc_result *res)
@@ -157,9 +173,10 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 				const struct dc_ref_info *f = &v->device.refs[k];
 
 				fprintf(o, "%s{\"id\":%u,\"kind\":\"%s\",\"ring\":\"%s\",\"desc\":%u,"
-					"\"addr\":%" PRIu64 ",\"len\":%u,\"taken_ns\":%" PRIu64 "}",
+					"\"addr\":%" PRIu64 ",\"len\":%u,\"taken_ns\":%" PRIu64
+					",\"unobserved_drain_ns\":%" PRIu64 "}",
 					k ? "," : "", f->id, ref_kind(f->kind), ring_name(f->ring), f->idx,
-					f->addr, f->len, f->taken_ns);
+					f->addr, f->len, f->taken_ns, f->drained_ns);
 			}
 			fputs("]}", o);
 		}

@@ -147,6 +147,96 @@ static void dma_rules(void)
 	tb_end(&b);
 	expect("dma-after-unmap-twin-bus-master-off", &b, END);
 
+	/* Two 2 KiB buffers share a page; both unmapped; DMA into the first one. */
+	tb_init(&b);
+	tb_map(&b, 1, 0x10000, 2048);
+	tb_map(&b, 2, 0x10800, 2048);
+	tb_unmap(&b, 1, 2048);
+	tb_unmap(&b, 2, 2048);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x10000, 64);
+	tb_end(&b);
+	expect("dma-after-free-same-page", &b, R_DMA_AFTER_FREE, END);
+
+	/* A freed 4 KiB region, then a 512-byte one on its first bytes freed too:
+	 * the tail still belongs to the first region's free. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x30000, 4096, 0, BUS);
+	tb_free(&b, 1, FS, 0x30000, 4096, 0, PASSIVE);
+	tb_alloc1(&b, 2, SH, 0x30000, 512, 0, BUS);
+	tb_free(&b, 2, FS, 0x30000, 512, 0, PASSIVE);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x30800, 64);
+	tb_end(&b);
+	expect("dma-after-free-layered", &b, R_DMA_AFTER_FREE, END);
+
+	/* Freed long ago: 100000 other map/unmap pairs in between. */
+	tb_init(&b);
+	tb_map(&b, 1, 0x10000, 2048);
+	tb_unmap(&b, 1, 2048);
+	for (uint32_t i = 0; i < 100000; i++) {
+		tb_map(&b, 100 + i, 0x100000000ull + (uint64_t)i * 4096, 2048);
+		tb_unmap(&b, 100 + i, 2048);
+	}
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x10000, 64);
+	tb_end(&b);
+	expect("dma-after-free-long-ago", &b, R_DMA_AFTER_FREE, END);
+
+	/* Half of a freed region covered again; the DMA spans both halves. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x20000, 8192, 0, BUS);
+	tb_free(&b, 1, FS, 0x20000, 8192, 0, PASSIVE);
+	tb_alloc1(&b, 2, SH, 0x20000, 4096, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x20f00, 0x200);
+	tb_end(&b);
+	expect("dma-after-free-half-reused", &b, R_DMA_AFTER_FREE, END);
+
+	/* Twin: the DMA stays in the reused half. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x20000, 8192, 0, BUS);
+	tb_free(&b, 1, FS, 0x20000, 8192, 0, PASSIVE);
+	tb_alloc1(&b, 2, SH, 0x20000, 4096, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x20e00, 0x200);
+	tb_end(&b);
+	expect("dma-after-free-twin-half-reused", &b, END);
+
+	/* Twin: one byte past the freed buffer, where nothing ever was: wild. */
+	tb_init(&b);
+	tb_map(&b, 1, 0x50000, 2048);
+	tb_unmap(&b, 1, 2048);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x50800, 1);
+	tb_end(&b);
+	expect("dma-after-free-twin-byte-after-is-wild", &b, R_WILD_DMA, END);
+
+	/* A pool buffer mapped per packet (identity bus address): DMA through the
+	 * mapping is fine, after its UNMAP it is after-free, not non-DMA memory. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x60000, 2048, 0, PHYS);
+	tb_map(&b, 2, 0x60000, 2048);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x60000, 1514);
+	tb_unmap(&b, 2, 2048);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x60000, 1514);
+	tb_end(&b);
+	expect("dma-after-unmap-of-pool-buffer", &b, R_DMA_AFTER_FREE, END);
+
+	/* Twin: only the DMA while mapped. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, 0x60000, 2048, 0, PHYS);
+	tb_map(&b, 2, 0x60000, 2048);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x60000, 1514);
+	tb_unmap(&b, 2, 2048);
+	tb_end(&b);
+	expect("dma-after-unmap-twin-pool-buffer-mapped", &b, END);
+
+	/* A valid allocation of 5000 non-adjacent pages (the 16-bit extent count allows 65535). */
+	tb_init(&b);
+	tb_alloc(&b, 1, TN_API_MEMORY, 0xffff888000000000ull, 5000 * 4096, 0, 5000);
+	for (uint32_t i = 0; i < 5000; i++)
+		tb_extent(&b, 1, (uint16_t)i, 0x1000000ull + (uint64_t)i * 8192, 4096, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000000ull + 4999ull * 8192, 64);
+	tb_free(&b, 1, FM, 0x0, 5000 * 4096, 0, PASSIVE);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000000ull + 2500ull * 8192, 64);
+	tb_end(&b);
+	expect("dma-after-free-5000-extents", &b, R_DMA_AFTER_FREE, END);
+
 	/* Overrun past the end of a buffer. */
 	tb_init(&b);
 	tb_alloc1(&b, 1, SH, 0x1000, 4096, 0, BUS);
@@ -218,7 +308,7 @@ static void quiesce_rules(void)
 	tb_end(&b);
 	expect("free-not-quiesced-ring", &b, R_FREE_NOT_QUIESCED, END);
 
-	/* Twin: the same, but after the ring went idle and QUIESCED was reached. */
+	/* The drain did finish, but the driver never looked: it won a race. */
 	tb_init(&b);
 	tb_alloc1(&b, 1, SH, 0x3000, 4096, 0, BUS);
 	tb_ref(&b, 1, 1, TN_REF_RING, 0x3000, 4096);
@@ -226,11 +316,85 @@ static void quiesce_rules(void)
 	tb_state(&b, TN_ST_RING_DISABLE, TN_RING_ID_RX, 0);
 	b.now = 20000;
 	tb_ref(&b, 0, 1, TN_REF_RING, 0x3000, 4096);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.ref.drained = 1;
 	tb_state(&b, TN_ST_RING_IDLE, TN_RING_ID_RX, 0);
 	tb_state(&b, TN_ST_QUIESCED, 0xff, 1);
 	tb_free(&b, 1, FS, 0x3000, 4096, 0, PASSIVE);
 	tb_end(&b);
+	expect("free-not-quiesced-drain-unobserved", &b, R_FREE_NOT_QUIESCED, END);
+
+	/* Twin: the same, but the driver read QUIESCED before freeing. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x3000, 4096, 0, BUS);
+	tb_ref(&b, 1, 1, TN_REF_RING, 0x3000, 4096);
+	tb_state(&b, TN_ST_RING_ENABLE, TN_RING_ID_RX, 0x3000);
+	tb_state(&b, TN_ST_RING_DISABLE, TN_RING_ID_RX, 0);
+	b.now = 20000;
+	tb_ref(&b, 0, 1, TN_REF_RING, 0x3000, 4096);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.ref.drained = 1;
+	tb_state(&b, TN_ST_RING_IDLE, TN_RING_ID_RX, 0);
+	tb_state(&b, TN_ST_QUIESCED, 0xff, 1);
+	tb_state(&b, TN_ST_QUIESCED_SEEN, 0xff, 1);
+	tb_free(&b, 1, FS, 0x3000, 4096, 0, PASSIVE);
+	tb_end(&b);
 	expect("free-not-quiesced-twin-after-quiesced", &b, END);
+
+	/* Twin: per-ring observation (RING_STATUS.ACTIVE clear) of the RX ring. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x3000, 4096, 0, BUS);
+	tb_ref(&b, 1, 1, TN_REF_RING, 0x3000, 4096);
+	tb_ref(&b, 0, 1, TN_REF_RING, 0x3000, 4096);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.ref.drained = 1;
+	tb_state(&b, TN_ST_QUIESCED_SEEN, TN_RING_ID_RX, 2);
+	tb_free(&b, 1, FS, 0x3000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-not-quiesced-twin-ring-status", &b, END);
+
+	/* The RX ring's memory freed while the ring is enabled, no reference reported. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x60000, 4096, 0, BUS);
+	tb_ring_enable(&b, TN_RING_ID_RX, 0x60000, 256);
+	tb_state(&b, TN_ST_QUIESCED, 0xff, 0);
+	tb_free(&b, 1, FS, 0x60000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-not-quiesced-ring-enabled", &b, R_FREE_NOT_QUIESCED, END);
+
+	/* Twin: another buffer freed while that ring runs; the ring is elsewhere. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x60000, 4096, 0, BUS);
+	tb_alloc1(&b, 2, SH, 0x61000, 4096, 0, BUS);
+	tb_ring_enable(&b, TN_RING_ID_RX, 0x60000, 256);
+	tb_state(&b, TN_ST_QUIESCED, 0xff, 0);
+	tb_free(&b, 2, FS, 0x61000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-not-quiesced-twin-ring-elsewhere", &b, END);
+
+	/* Twin: the ring went idle (drained) before the free. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x60000, 4096, 0, BUS);
+	tb_ring_enable(&b, TN_RING_ID_RX, 0x60000, 256);
+	tb_state(&b, TN_ST_RING_DISABLE, TN_RING_ID_RX, 0);
+	tb_state(&b, TN_ST_RING_IDLE, TN_RING_ID_RX, 0);
+	tb_state(&b, TN_ST_QUIESCED, 0xff, 1);
+	tb_free(&b, 1, FS, 0x60000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-not-quiesced-twin-ring-idle", &b, END);
+
+	/* An in-flight transfer into a buffer unmapped before it completed. */
+	tb_init(&b);
+	tb_map(&b, 2, 0x9000, 1514);
+	tb_ref(&b, 1, 7, TN_REF_INFLIGHT, 0x9000, 1514);
+	tb_unmap(&b, 2, 1514);
+	tb_end(&b);
+	expect("free-not-quiesced-inflight", &b, R_FREE_NOT_QUIESCED, END);
+
+	/* Twin: the reference ends one byte before the mapping. */
+	tb_init(&b);
+	tb_map(&b, 2, 0x9000, 1514);
+	tb_ref(&b, 1, 7, TN_REF_INFLIGHT, 0x8000, 0x1000);
+	tb_unmap(&b, 2, 1514);
+	tb_end(&b);
+	expect("free-not-quiesced-twin-ref-byte-before", &b, END);
 
 	/* Twin: a TX buffer unmapped after its descriptor completed, ring still running. */
 	tb_init(&b);

@@ -141,6 +141,16 @@ static inline void tb_state(struct tb *b, uint8_t kind, uint16_t ring, uint64_t 
 	r->u.state.value = value;
 }
 
+/* RING_ENABLE: the device reports the ring's base and its size in descriptors. */
+static inline void tb_ring_enable(struct tb *b, uint16_t ring, uint64_t base, uint64_t size)
+{
+	struct tn_rec *r = tb_rec(b, TN_REC_STATE, TN_ST_RING_ENABLE, 0);
+
+	r->idx = ring;
+	r->u.state.value = base;
+	r->u.state.value2 = size;
+}
+
 static inline void tb_mark(struct tb *b, uint8_t code)
 {
 	tb_rec(b, TN_REC_MARK, code, 0);
