@@ -844,9 +844,12 @@ static void on_quiesced_seen(struct replay *r, unsigned ring)
 	uint32_t id;
 	struct ref *f;
 
-	while ((f = idmap_next(&r->refs, &pos, &id)))
-		if (f->info.unobserved && (ring == TN_RING_ID_NONE || f->info.ring == ring))
+	while ((f = idmap_next(&r->refs, &pos, &id))) {
+		if (f->info.unobserved && (ring == TN_RING_ID_NONE || f->info.ring == ring)) {
 			ref_forget(r, f);
+			pos--;	/* deletion shifts a later entry into this slot */
+		}
+	}
 }
 
 static void on_state(struct replay *r, const struct tn_rec *t)

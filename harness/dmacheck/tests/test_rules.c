@@ -286,7 +286,12 @@ static void dma_rules(void)
 
 static void quiesce_rules(void)
 {
+	static uint32_t ref_ids[3000];	/* unpatterned ids: they collide in the id map */
 	struct tb b;
+
+	srand(7);
+	for (uint32_t i = 0; i < 3000; i++)
+		ref_ids[i] = (uint32_t)rand() << 12 | i;
 
 	/* Freed while a prefetched descriptor still points into it. */
 	tb_init(&b);
@@ -338,6 +343,23 @@ static void quiesce_rules(void)
 	tb_free(&b, 1, FS, 0x3000, 4096, 0, PASSIVE);
 	tb_end(&b);
 	expect("free-not-quiesced-twin-after-quiesced", &b, END);
+
+	/* Twin: 3000 prefetched buffers dropped by a drain, then observed: every one
+	 * is forgotten (the id map is edited while it is walked), none fires. */
+	tb_init(&b);
+	for (uint32_t i = 0; i < 3000; i++) {
+		tb_map(&b, 10 + i, 0x100000 + (uint64_t)i * 2048, 2048);
+		tb_ref(&b, 1, ref_ids[i], TN_REF_PREFETCH, 0x100000 + (uint64_t)i * 2048, 2048);
+	}
+	for (uint32_t i = 0; i < 3000; i++) {
+		tb_ref(&b, 0, ref_ids[i], TN_REF_PREFETCH, 0x100000 + (uint64_t)i * 2048, 2048);
+		((struct tn_rec *)(b.buf + b.len) - 1)->u.ref.drained = 1;
+	}
+	tb_state(&b, TN_ST_QUIESCED_SEEN, 0xff, 1);
+	for (uint32_t i = 0; i < 3000; i++)
+		tb_unmap(&b, 10 + i, 2048);
+	tb_end(&b);
+	expect("free-not-quiesced-twin-3000-drained-observed", &b, END);
 
 	/* Twin: per-ring observation (RING_STATUS.ACTIVE clear) of the RX ring. */
 	tb_init(&b);
