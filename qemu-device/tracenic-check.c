@@ -20,6 +20,8 @@
 
 /* Freed extents remembered for DMA-after-free; the oldest are forgotten. */
 #define TN_CHECK_FREED_MAX  65536
+/* Live extents tracked; a guest reporting more turns the checks off. */
+#define TN_CHECK_LIVE_MAX   (1 << 20)
 
 typedef struct TNExtent {
     uint64_t start;
@@ -33,11 +35,18 @@ typedef struct TNExtentSet {
     uint64_t max_len;   /* never shrinks: bounds the backward overlap scan */
 } TNExtentSet;
 
+/* A device reference: TNExtent with the ring in place of an id. */
 struct TNCheck {
-    TNExtentSet live;
+    TNExtentSet live;       /* device-visible (TN_EXT_BUS) extents only */
     TNExtentSet freed;
     GHashTable *regions;    /* id -> GArray of TNExtent */
-    GHashTable *refs;       /* ref id -> TNExtent */
+    GHashTable *refs;       /* ref id -> TNExtent, .id = ring */
+    /*
+     * References a drain or reset dropped that the driver has not yet seen
+     * dropped (STATE QUIESCED_SEEN): freeing their memory is still racing
+     * the device, as dmacheck's replay says too.
+     */
+    GHashTable *drained;    /* ref id -> TNExtent, .id = ring */
     bool suspended;
     bool freed_full_warned;
 };
@@ -138,6 +147,7 @@ TNCheck *tn_check_new(void)
     c->regions = g_hash_table_new_full(NULL, NULL, NULL,
                                        (GDestroyNotify)g_array_unref);
     c->refs = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    c->drained = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     return c;
 }
 
@@ -147,6 +157,7 @@ void tn_check_free(TNCheck *c)
     g_free(c->freed.v);
     g_hash_table_destroy(c->regions);
     g_hash_table_destroy(c->refs);
+    g_hash_table_destroy(c->drained);
     g_free(c);
 }
 
@@ -175,18 +186,31 @@ static void tn_forget_freed(TNCheck *c, uint64_t a, uint64_t b)
     }
 }
 
-void tn_check_extent(TracenicState *s, uint32_t id, uint64_t addr, uint32_t len)
+void tn_check_extent(TracenicState *s, uint32_t id, uint8_t kind,
+                     uint64_t addr, uint32_t len)
 {
     TNCheck *c = s->checker;
     TNExtent e = { addr, len, id };
-    GArray *exts = g_hash_table_lookup(c->regions, GUINT_TO_POINTER(id));
+    GArray *exts;
 
+    if (c->suspended) {
+        return;
+    }
+    if (c->live.n >= TN_CHECK_LIVE_MAX) {
+        tn_check_suspend(s, "the guest reported more than 1048576 live "
+                         "extents");
+        return;
+    }
+    exts = g_hash_table_lookup(c->regions, GUINT_TO_POINTER(id));
     if (!exts) {
         exts = g_array_new(false, false, sizeof(TNExtent));
         g_hash_table_insert(c->regions, GUINT_TO_POINTER(id), exts);
     }
     g_array_append_val(exts, e);
-    tn_set_insert(&c->live, &e);
+    /* CPU-only memory is never a valid DMA target, but it can be freed. */
+    if (kind == TN_EXT_BUS) {
+        tn_set_insert(&c->live, &e);
+    }
     tn_forget_freed(c, addr, addr + len);
 }
 
@@ -206,14 +230,19 @@ void tn_check_release(TracenicState *s, uint32_t id)
         size_t j;
 
         if (!c->suspended) {
-            g_hash_table_iter_init(&it, c->refs);
-            while (g_hash_table_iter_next(&it, &key, &val)) {
-                TNExtent *ref = val;
+            GHashTable *held[] = { c->refs, c->drained };
+            int h;
 
-                if (tn_overlaps(ref, e->start, e->start + e->len)) {
-                    tn_violation(s, TN_VIO_FREE_REFERENCED, id, ref->start,
-                                 ref->len, 0, TN_RING_ID_NONE,
-                                 GPOINTER_TO_UINT(key));
+            for (h = 0; h < ARRAY_SIZE(held); h++) {
+                g_hash_table_iter_init(&it, held[h]);
+                while (g_hash_table_iter_next(&it, &key, &val)) {
+                    TNExtent *ref = val;
+
+                    if (tn_overlaps(ref, e->start, e->start + e->len)) {
+                        tn_violation(s, TN_VIO_FREE_REFERENCED, id,
+                                     ref->start, ref->len, 0, ref->id,
+                                     GPOINTER_TO_UINT(key));
+                    }
                 }
             }
         }
@@ -284,18 +313,43 @@ void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
     }
 }
 
-void tn_check_ref(TracenicState *s, uint32_t ref_id, uint64_t addr,
-                  uint32_t len, bool take)
+void tn_check_ref(TracenicState *s, uint32_t ref_id, uint8_t ring,
+                  uint64_t addr, uint32_t len, bool take, bool drained)
 {
     TNCheck *c = s->checker;
+    gpointer key = GUINT_TO_POINTER(ref_id);
 
     if (take) {
         TNExtent *e = g_new(TNExtent, 1);
 
-        *e = (TNExtent){ addr, len, ref_id };
-        g_hash_table_insert(c->refs, GUINT_TO_POINTER(ref_id), e);
+        *e = (TNExtent){ addr, len, ring };
+        g_hash_table_insert(c->refs, key, e);
+    } else if (drained) {
+        gpointer e = g_hash_table_lookup(c->refs, key);
+
+        if (e) {
+            g_hash_table_steal(c->refs, key);
+            g_hash_table_insert(c->drained, key, e);
+        }
     } else {
-        g_hash_table_remove(c->refs, GUINT_TO_POINTER(ref_id));
+        g_hash_table_remove(c->refs, key);
+    }
+}
+
+static gboolean tn_drained_on_ring(gpointer key, gpointer val, gpointer ring)
+{
+    return ((TNExtent *)val)->id == GPOINTER_TO_UINT(ring);
+}
+
+void tn_check_drain_seen(TracenicState *s, uint8_t ring)
+{
+    TNCheck *c = s->checker;
+
+    if (ring == TN_RING_ID_NONE) {
+        g_hash_table_remove_all(c->drained);
+    } else {
+        g_hash_table_foreach_remove(c->drained, tn_drained_on_ring,
+                                    GUINT_TO_POINTER(ring));
     }
 }
 

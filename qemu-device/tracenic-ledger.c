@@ -80,7 +80,7 @@ static const char *tn_ledger_extent(TracenicState *s, struct tn_rec *rec)
     s->lg_pending_next++;
     s->lg_pending_left--;
     if (s->checker) {
-        tn_check_extent(s, s->lg_id, bus, s->lg_length);
+        tn_check_extent(s, s->lg_id, kind, bus, s->lg_length);
     }
     return NULL;
 }

@@ -566,6 +566,8 @@ void tn_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val)
         return;
     }
     r->tail = val;
+    /* late-writeback holds write-backs until the device next touches the ring. */
+    tn_flush_writebacks(s, r);
     if (r->id == TN_RING_ID_TX) {
         tn_tx_kick(s);
     } else {

@@ -12,6 +12,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ struct TNTraceWriter {
     bool truncated;
     bool failed;            /* a write error stopped tracing */
     uint64_t cap_bytes;
-    uint64_t last_time_ns;
+    uint64_t last_time_ns;  /* little-endian, as in the records */
     TNTraceReportFn *report;
     void *opaque;
 };
@@ -136,12 +137,12 @@ static void tn_fail(TNTraceWriter *w, int err)
     memset(tail, 0, sizeof(tail));
     tail[0].time_ns = w->last_time_ns;
     tail[0].type = TN_REC_WRITE_ERROR;
-    tail[0].u.write_error.error = -err;
+    tail[0].u.write_error.error = (int32_t)htole32(-err);
     tail[1].time_ns = w->last_time_ns;
     tail[1].type = TN_REC_END;
     tail[1].kind = TN_END_WRITE_ERROR;
-    tail[1].u.end.records = w->records + 1;
-    tail[1].u.end.dropped = w->dropped;
+    tail[1].u.end.records = htole64(w->records + 1);
+    tail[1].u.end.dropped = htole64(w->dropped);
     if (tn_pwrite_all(w->fd, tail, sizeof(tail), w->pos) == 0) {
         w->pos += sizeof(tail);
     } else {
@@ -256,7 +257,7 @@ void tn_trace_put(TNTraceWriter *w, const struct tn_rec *rec)
         memset(&t, 0, sizeof(t));
         t.time_ns = rec->time_ns;
         t.type = TN_REC_TRUNCATED;
-        t.u.truncated.cap_bytes = w->cap_bytes;
+        t.u.truncated.cap_bytes = htole64(w->cap_bytes);
         w->truncated = true;
         tn_append(w, &t);
         w->dropped++;
@@ -282,10 +283,10 @@ void tn_trace_close(TNTraceWriter *w, uint64_t dma_bytes, uint32_t violations)
         end.time_ns = w->last_time_ns;
         end.type = TN_REC_END;
         end.kind = TN_END_CLOSE;
-        end.u.end.records = w->records;
-        end.u.end.dropped = w->dropped;
-        end.u.end.dma_bytes = dma_bytes;
-        end.u.end.violations = violations;
+        end.u.end.records = htole64(w->records);
+        end.u.end.dropped = htole64(w->dropped);
+        end.u.end.dma_bytes = htole64(dma_bytes);
+        end.u.end.violations = htole32(violations);
         tn_append(w, &end);
         tn_write_buffer(w);
     }

@@ -73,7 +73,7 @@ uint32_t tn_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
 
     tn_emit(s, &rec);
     if (s->checker) {
-        tn_check_ref(s, id, addr, len, true);
+        tn_check_ref(s, id, ring, addr, len, true, false);
     }
     return id;
 }
@@ -98,7 +98,7 @@ static void tn_ref_drop_rec(TracenicState *s, uint32_t *ref_id, uint8_t kind,
     }
     tn_emit(s, &rec);
     if (s->checker) {
-        tn_check_ref(s, *ref_id, addr, len, false);
+        tn_check_ref(s, *ref_id, ring, addr, len, false, drained);
     }
     *ref_id = 0;
 }
@@ -334,6 +334,9 @@ static void tn_drain_seen(TracenicState *s, uint8_t ring, uint64_t how)
 {
     s->drain_unseen &= ring == TN_RING_ID_NONE ? 0 : ~(1u << ring);
     tn_record_state(s, TN_ST_QUIESCED_SEEN, ring, how, 0);
+    if (s->checker) {
+        tn_check_drain_seen(s, ring);
+    }
 }
 
 static TNRing *tn_ring_at(TracenicState *s, hwaddr addr, hwaddr *off)
@@ -976,10 +979,35 @@ static const VMStateDescription tn_vmstate = {
     }
 };
 
+/* Shown by -device tracenic,help; the run-time ones say so. */
+static const char *const tn_prop_help[][2] = {
+    { "trace", "file to write the binary trace to (docs/trace-format.md)" },
+    { "trace-max-bytes", "size cap of the trace file, 0 = none; later "
+                         "records are dropped and counted" },
+    { "check", "online checks: flag DMA after free, frees of referenced "
+               "memory and wild DMA as they happen" },
+    { "on-violation", "log (default) or stop: pause the VM at a violation "
+                      "(needs check=on)" },
+    { "msix", "offer MSI-X (3 vectors); off: INTx only" },
+    { "rx-dma-delay-ns", "delay of every RX transfer, virtual ns "
+                         "(run time: qom-set)" },
+    { "tx-dma-delay-ns", "delay of every TX transfer, virtual ns "
+                         "(run time: qom-set)" },
+    { "quiesce-delay-ns", "minimum drain time after RING_CTRL.ENABLE is "
+                          "cleared, virtual ns (run time: qom-set)" },
+    { "reset-delay-ns", "duration of CTRL.RST, virtual ns "
+                        "(run time: qom-set)" },
+    { "prefetch", "descriptors read ahead of use, 0-32 "
+                  "(run time: qom-set)" },
+    { "late-writeback", "hold descriptor write-backs until the drain ends "
+                        "or quiesce-delay-ns passed (run time: qom-set)" },
+};
+
 static void tn_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+    int i;
 
     /* Fault injection must be adjustable on a running VM (QMP qom-set). */
     tn_prop_runtime_u64 = qdev_prop_uint64;
@@ -1003,6 +1031,10 @@ static void tn_class_init(ObjectClass *klass, void *data)
     dc->reset = tn_qdev_reset;
     dc->vmsd = &tn_vmstate;
     device_class_set_props(dc, tn_properties);
+    for (i = 0; i < ARRAY_SIZE(tn_prop_help); i++) {
+        object_class_property_set_description(klass, tn_prop_help[i][0],
+                                              tn_prop_help[i][1]);
+    }
     set_bit(DEVICE_CATEGORY_NETWORK, dc->categories);
 }
 

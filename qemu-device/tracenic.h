@@ -172,12 +172,14 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd);
 /* tracenic-check.c: online checks (property check=on) */
 TNCheck *tn_check_new(void);
 void tn_check_free(TNCheck *c);
-void tn_check_extent(TracenicState *s, uint32_t id, uint64_t addr, uint32_t len);
+void tn_check_extent(TracenicState *s, uint32_t id, uint8_t kind,
+                     uint64_t addr, uint32_t len);
 void tn_check_release(TracenicState *s, uint32_t id);
 void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
                   uint64_t addr, uint32_t len);
-void tn_check_ref(TracenicState *s, uint32_t ref_id, uint64_t addr,
-                  uint32_t len, bool take);
+void tn_check_ref(TracenicState *s, uint32_t ref_id, uint8_t ring,
+                  uint64_t addr, uint32_t len, bool take, bool drained);
+void tn_check_drain_seen(TracenicState *s, uint8_t ring);
 void tn_check_suspend(TracenicState *s, const char *why);
 
 #endif

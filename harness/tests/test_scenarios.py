@@ -23,6 +23,9 @@ def test_shipped_scenarios_load_with_real_rule_names():
     ('[expect]\nrules = []\n', "missing field 'name'"),
     ('name = "x"\n[guest]\nsteps = [1]\n[expect]\nrules = []\n', "'guest.steps' must be a list of strings"),
     ('name = = "x"\n', "not valid TOML"),
+    ('name = "x"\n[machine]\nfirmware = "uefi"\n[expect]\nrules = []\n',
+     "'machine.firmware' must be"),
+    ('name = "x"\n[machine]\niommu = "yes"\n[expect]\nrules = []\n', "field 'iommu' must be bool"),
 ])
 def test_bad_scenarios_name_file_and_field(tmp_path, text, message):
     f = tmp_path / "bad.toml"

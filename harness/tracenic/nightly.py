@@ -11,7 +11,8 @@ from .vm import run_guest
 
 def run_one(s: Scenario, report_dir: Path) -> dict:
     art = report_dir / s.name
-    run = run_guest(art, s.steps, s.device, timeout=s.timeout)
+    run = run_guest(art, s.steps, s.device, timeout=s.timeout, firmware=s.firmware,
+                    iommu=s.iommu)
     v = verdict.check(run.trace, art)
     got = sorted(v.rules)
     why = ""

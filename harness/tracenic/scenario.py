@@ -3,6 +3,9 @@
     name = "boot-clean"
     description = "..."
     [device]            # tracenic properties, e.g. rx-dma-delay-ns = 200000
+    [machine]
+    firmware = "seabios"  # or "ovmf"
+    iommu = false         # intel-iommu on q35, guest booted with intel_iommu=on
     [guest]
     steps = ["sleep 100"]
     timeout = 60        # seconds
@@ -26,6 +29,8 @@ class Scenario:
     steps: list[str]
     timeout: float
     expect_rules: frozenset[str]
+    firmware: str
+    iommu: bool
     path: Path
 
 
@@ -47,6 +52,11 @@ def load(path: Path, known_rules: set[str]) -> Scenario:
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path}: not valid TOML: {e}") from None
     guest = _field(path, data, "guest", dict, {})
+    machine = _field(path, data, "machine", dict, {})
+    firmware = _field(path, machine, "firmware", str, "seabios")
+    if firmware not in ("seabios", "ovmf"):
+        raise ScenarioError(f"{path}: field 'machine.firmware' must be \"seabios\" or "
+                            f"\"ovmf\", not {firmware!r}")
     expect = _field(path, data, "expect", dict)
     rules = _field(path, expect, "rules", list)
     unknown = [r for r in rules if r not in known_rules]
@@ -63,6 +73,8 @@ def load(path: Path, known_rules: set[str]) -> Scenario:
         steps=steps,
         timeout=float(_field(path, guest, "timeout", (int, float), 60)),
         expect_rules=frozenset(rules),
+        firmware=firmware,
+        iommu=bool(_field(path, machine, "iommu", bool, False)),
         path=path)
 
 

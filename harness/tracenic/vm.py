@@ -38,17 +38,38 @@ class GuestRun:
         return bool(self.results) and self.results[-1] == "done"
 
 
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+
+
+def machine_args(workdir: Path, firmware: str = "seabios", iommu: bool = False) -> list[str]:
+    """-M and firmware options; intel-iommu needs q35 with a split irqchip."""
+    args = []
+    if iommu:
+        args += ["-M", "q35,kernel-irqchip=split", "-device", "intel-iommu,intremap=on"]
+    if firmware == "ovmf":
+        vars_copy = workdir / "OVMF_VARS.fd"
+        vars_copy.write_bytes(Path(OVMF_VARS).read_bytes())
+        args += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+                 "-drive", f"if=pflash,format=raw,file={vars_copy}"]
+    elif firmware != "seabios":
+        raise ValueError(f"firmware must be 'seabios' or 'ovmf', not {firmware!r}")
+    return args
+
+
 def qemu_command(workdir: Path, device_props: dict[str, object] | None = None,
-                 netdev: str = "user,id=n0", memory_mb: int = 512) -> list[str]:
+                 netdev: str = "user,id=n0", memory_mb: int = 512,
+                 firmware: str = "seabios", iommu: bool = False) -> list[str]:
     props = {"netdev": "n0", "trace": str(workdir / "trace.bin")}
     props.update(device_props or {})
     device = "tracenic," + ",".join(f"{k}={_prop(v)}" for k, v in props.items())
     cmd = [str(paths.QEMU)]
     for d in paths.FIRMWARE_DIRS:
         cmd += ["-L", d]
+    cmd += machine_args(workdir, firmware, iommu)
     cmd += ["-accel", "tcg", "-m", str(memory_mb), "-nodefaults", "-nographic",
             "-no-reboot", "-kernel", str(paths.KERNEL), "-initrd", str(paths.INITRAMFS),
-            "-append", "console=ttyS0 panic=-1 quiet",
+            "-append", "console=ttyS0 panic=-1 quiet" + (" intel_iommu=on" if iommu else ""),
             "-netdev", netdev, "-device", device,
             "-fw_cfg", f"name=opt/tracenic/steps,file={workdir / 'steps.txt'}",
             "-serial", f"file:{workdir / 'console.log'}",
@@ -63,10 +84,11 @@ def _prop(value: object) -> str:
 
 
 def run_guest(workdir: Path, steps: list[str], device_props=None,
-              timeout: float = 60.0) -> GuestRun:
+              timeout: float = 60.0, firmware: str = "seabios",
+              iommu: bool = False) -> GuestRun:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "steps.txt").write_text("".join(s + "\n" for s in steps))
-    cmd = qemu_command(workdir, device_props)
+    cmd = qemu_command(workdir, device_props, firmware=firmware, iommu=iommu)
     (workdir / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
     start = time.monotonic()
     with open(workdir / "qemu-stderr.log", "wb") as err:

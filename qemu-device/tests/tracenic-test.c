@@ -805,14 +805,276 @@ static void test_late_writeback(void)
     wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
     sock_recv_frame(t, got, sizeof(got));
     g_assert_cmphex(le16_to_cpu(get_desc(t, ring, 0).flags) & TN_DESC_DONE, ==, 0);
-    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
-    qtest_clock_step(t->qts, 30000);
+    /* The next kick writes back what was held; the new frame's is held. */
+    put_desc(t, ring, 1, buf, 64, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 2);
+    sock_recv_frame(t, got, sizeof(got));
     g_assert_cmphex(le16_to_cpu(get_desc(t, ring, 0).flags) & TN_DESC_DONE, ==,
+                    TN_DESC_DONE);
+    g_assert_cmphex(le16_to_cpu(get_desc(t, ring, 1).flags) & TN_DESC_DONE, ==, 0);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
+    qtest_clock_step(t->qts, 29999);
+    g_assert_cmphex(le16_to_cpu(get_desc(t, ring, 1).flags) & TN_DESC_DONE, ==, 0);
+    qtest_clock_step(t->qts, 1);
+    g_assert_cmphex(le16_to_cpu(get_desc(t, ring, 1).flags) & TN_DESC_DONE, ==,
                     TN_DESC_DONE);
     trace_snapshot(t, &tr);
     dis = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_DISABLE);
     wb = trace_find(&tr, 0, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK);
+    g_assert_cmpint(wb, <, dis);
+    g_assert_cmpuint(tr.rec[wb].idx, ==, 0);
+    wb = trace_find(&tr, wb + 1, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK);
     g_assert_cmpint(wb, >, dis);    /* the write-back came after the disable */
+    g_assert_cmpuint(tr.rec[wb].idx, ==, 1);
+    g_assert_cmpuint(tr.rec[wb].time_ns - tr.rec[dis].time_ns, ==, 30000);
+    g_assert_cmpint(trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_IDLE), >, wb);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+/*
+ * A drain drops the device's references, but the driver only learns that
+ * from QUIESCED: until it has looked, freeing that memory is still racing
+ * the device (REF_DROP.drained, STATE QUIESCED_SEEN).
+ */
+static void test_drain_observed(void)
+{
+    TN *t = tn_start("check=on,prefetch=2,quiesce-delay-ns=10000");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t bufs = guest_alloc(&t->alloc, 2 * 512);
+    Trace tr;
+    ssize_t i, seen, free2, v;
+    int s;
+
+    alloc_shared(t, 1, ring, 8 * 16);
+    alloc_shared(t, 2, bufs, 512);
+    alloc_shared(t, 3, bufs + 512, 512);
+    ring_setup(t, TN_RX_RING, ring, 8);
+    for (s = 0; s < 2; s++) {
+        put_desc(t, ring, s, bufs + s * 512, 512, 0);
+    }
+    wr(t, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), 2);
+    wr(t, TN_RING_REG(TN_RX_RING, TN_RING_CTRL), 0);
+    qtest_clock_step(t->qts, 10000);
+    /* Drained, but nobody looked: this free still races the device. */
+    free_shared(t, 2, bufs, 512);
+    g_assert_cmphex(rd(t, TN_REG_ICR) & TN_INT_VIOLATION, ==, TN_INT_VIOLATION);
+    wr(t, TN_REG_ICR, TN_INT_VIOLATION);
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, TN_STATUS_QUIESCED);
+    /* Now it has: the same kind of free is fine. */
+    free_shared(t, 3, bufs + 512, 512);
+    free_shared(t, 1, ring, 8 * 16);
+    g_assert_cmphex(rd(t, TN_REG_ICR) & TN_INT_VIOLATION, ==, 0);
+
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_DISABLE);
+    g_assert_cmpint(i, >=, 0);
+    for (i = trace_find(&tr, i, TN_REC_REF_DROP, -1); i >= 0;
+         i = trace_find(&tr, i + 1, TN_REC_REF_DROP, -1)) {
+        g_assert_cmpuint(tr.rec[i].u.ref.drained, ==, 1);
+        g_assert_cmpuint(tr.rec[i].u.ref.ring, ==, TN_RING_ID_RX);
+    }
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_PREFETCH), ==, 2);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_RING), ==, 1);
+    v = trace_find(&tr, 0, TN_REC_VIOLATION, TN_VIO_FREE_REFERENCED);
+    g_assert_cmpint(v, >, trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_IDLE));
+    g_assert_cmpuint(tr.rec[v].id, ==, 2);
+    g_assert_cmphex(tr.rec[v].u.violation.addr, ==, bufs);
+    g_assert_cmpuint(tr.rec[v].u.violation.ring, ==, TN_RING_ID_RX);
+    seen = trace_find(&tr, 0, TN_REC_STATE, TN_ST_QUIESCED_SEEN);
+    g_assert_cmpint(seen, >, v);
+    g_assert_cmpuint(tr.rec[seen].idx, ==, TN_RING_ID_NONE);
+    g_assert_cmpuint(tr.rec[seen].u.state.value, ==, 1);
+    g_assert_cmphex(tr.rec[seen].u.state.status & TN_STATUS_QUIESCED, ==,
+                    TN_STATUS_QUIESCED);
+    free2 = trace_find(&tr, seen, TN_REC_FREE, -1);
+    g_assert_cmpint(free2, >, seen);
+    g_assert_cmpuint(tr.rec[free2].id, ==, 3);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_VIOLATION, -1), ==, 1);
+    /* Seen once is enough: a second STATUS read records nothing new. */
+    rd(t, TN_REG_STATUS);
+    trace_free(&tr);
+    trace_snapshot(t, &tr);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_STATE, TN_ST_QUIESCED_SEEN), ==, 1);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+/*
+ * The bug tracenic exists for: the driver disables RX and frees the buffer
+ * at once; the frame already in flight lands in the freed buffer.
+ */
+static void test_rx_dma_after_free(void)
+{
+    TN *t = tn_start("check=on,rx-dma-delay-ns=50000,quiesce-delay-ns=20000,"
+                     "prefetch=0");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 2048);
+    uint8_t frame[300], got[300];
+    Trace tr;
+    ssize_t fr, dma, v;
+
+    alloc_shared(t, 1, ring, 8 * 16);
+    alloc_shared(t, 2, buf, 2048);
+    ring_setup(t, TN_RX_RING, ring, 8);
+    put_desc(t, ring, 0, buf, 2048, 0);
+    wr(t, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), 1);
+    fill_frame(frame, sizeof(frame), 5);
+    sock_send_frame(t, frame, sizeof(frame));
+    /* Wait until the device accepted the frame (its transfer is delayed). */
+    for (v = 0; v < 5000 && !rd(t, TN_REG_RX_PACKETS) &&
+         !(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED); v++) {
+        Trace probe;
+
+        trace_snapshot(t, &probe);
+        fr = trace_find(&probe, 0, TN_REC_REF_TAKE, TN_REF_INFLIGHT);
+        trace_free(&probe);
+        if (fr >= 0) {
+            break;
+        }
+        g_usleep(1000);
+    }
+    wr(t, TN_RING_REG(TN_RX_RING, TN_RING_CTRL), 0);
+    free_shared(t, 2, buf, 2048);
+    qtest_clock_step(t->qts, 49999);
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, 0);
+    g_assert_cmpuint(rd(t, TN_REG_RX_PACKETS), ==, 0);
+    qtest_clock_step(t->qts, 1);
+    /* The late transfer happened, after the free, and only then QUIESCED. */
+    g_assert_cmpuint(rd(t, TN_REG_RX_PACKETS), ==, 1);
+    qtest_memread(t->qts, buf, got, sizeof(got));
+    g_assert(memcmp(got, frame, sizeof(frame)) == 0);
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, TN_STATUS_QUIESCED);
+
+    trace_snapshot(t, &tr);
+    fr = trace_find(&tr, 0, TN_REC_FREE, -1);
+    g_assert_cmpint(fr, >, trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_DISABLE));
+    v = trace_find(&tr, fr, TN_REC_VIOLATION, TN_VIO_FREE_REFERENCED);
+    g_assert_cmpint(v, ==, fr + 1);
+    dma = trace_find(&tr, fr, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE);
+    g_assert_cmpint(dma, >, fr);
+    g_assert_cmphex(tr.rec[dma].u.dma.addr, ==, buf);
+    g_assert_cmpuint(tr.rec[dma].u.dma.len, ==, sizeof(frame));
+    g_assert_cmpuint(tr.rec[dma].u.dma.ring, ==, TN_RING_ID_RX);
+    g_assert_cmpuint(tr.rec[dma].time_ns - tr.rec[fr].time_ns, ==, 50000);
+    v = trace_find(&tr, dma, TN_REC_VIOLATION, TN_VIO_DMA_AFTER_FREE);
+    g_assert_cmpint(v, ==, dma + 1);
+    g_assert_cmpuint(tr.rec[v].id, ==, 2);
+    g_assert_cmpuint(tr.rec[v].u.violation.cause, ==, TN_CAUSE_RX_BUF_WRITE);
+    g_assert_cmpuint(tr.rec[v].u.violation.ring, ==, TN_RING_ID_RX);
+    g_assert_cmpint(trace_find(&tr, v, TN_REC_STATE, TN_ST_QUIESCED), >, v);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+/* CTRL.RST: in-flight DMA completes, then everything resets after the delay. */
+static void test_reset_timing(void)
+{
+    TN *t = tn_start("tx-dma-delay-ns=30000,reset-delay-ns=50000");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 256);
+    uint8_t got[256];
+    Trace tr;
+    ssize_t rb, rd_buf, rdone, seen;
+
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, buf, 64, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    wr(t, TN_REG_CTRL, TN_CTRL_RST);
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & (TN_STATUS_RESETTING | TN_STATUS_QUIESCED |
+                                            TN_STATUS_TX_ACTIVE), ==,
+                    TN_STATUS_RESETTING | TN_STATUS_TX_ACTIVE);
+    qtest_clock_step(t->qts, 30000);
+    g_assert_cmpuint(sock_recv_frame(t, got, sizeof(got)), ==, 64);
+    qtest_clock_step(t->qts, 19999);
+    g_assert_cmphex(rd(t, TN_REG_CTRL), ==, TN_CTRL_RST);
+    qtest_clock_step(t->qts, 1);
+    g_assert_cmphex(rd(t, TN_REG_CTRL), ==, 0);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_SIZE)), ==, 0);
+    g_assert_cmphex(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_STATUS)), ==, 0);
+    g_assert_cmpuint(rd(t, TN_REG_TX_PACKETS), ==, 0);   /* counters reset too */
+    g_assert_cmphex(rd(t, TN_REG_STATUS), ==, TN_STATUS_QUIESCED | TN_STATUS_LINK_UP);
+
+    trace_snapshot(t, &tr);
+    rb = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RESET_BEGIN);
+    rd_buf = trace_find(&tr, rb, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ);
+    rdone = trace_find(&tr, rb, TN_REC_STATE, TN_ST_RESET_DONE);
+    g_assert_cmpint(rb, >=, 0);
+    g_assert_cmpint(rd_buf, >, rb);
+    g_assert_cmpint(rdone, >, rd_buf);
+    g_assert_cmpuint(tr.rec[rd_buf].time_ns - tr.rec[rb].time_ns, ==, 30000);
+    g_assert_cmpuint(tr.rec[rdone].time_ns - tr.rec[rb].time_ns, ==, 50000);
+    g_assert_cmphex(tr.rec[rb].u.state.status & TN_STATUS_RESETTING, ==,
+                    TN_STATUS_RESETTING);
+    /* The CTRL read that saw RST clear is the driver observing the reset. */
+    seen = trace_find(&tr, rdone, TN_REC_STATE, TN_ST_QUIESCED_SEEN);
+    g_assert_cmpint(seen, >, rdone);
+    g_assert_cmpuint(tr.rec[seen].u.state.value, ==, 3);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+/* Without MSI-X every cause is signalled on INTx (pin A). */
+static void test_intx(void)
+{
+    TN *t = tn_start("msix=off");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 256);
+    QPCIDevice *isa = qpci_device_find(t->bus, QPCI_DEVFN(1, 0));
+    uint8_t got[256];
+    Trace tr;
+    ssize_t i;
+
+    g_assert_cmpuint(qpci_find_capability(t->dev, PCI_CAP_ID_MSIX, 0), ==, 0);
+    g_assert_cmpuint(qpci_config_readb(t->dev, PCI_INTERRUPT_PIN), ==, 1);
+    /* PIIX3: slot 4 pin A is PIRQA; route it to IRQ 11 as firmware would. */
+    g_assert(isa);
+    qpci_config_writeb(isa, 0x60, 11);
+    qtest_irq_intercept_in(t->qts, "ioapic");
+    wr(t, TN_REG_IMS, TN_INT_TX);
+    ring_setup(t, TN_TX_RING, ring, 8);
+    g_assert(!qtest_get_irq(t->qts, 11));
+    put_desc(t, ring, 0, buf, 64, TN_DESC_EOP | TN_DESC_IRQ);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    sock_recv_frame(t, got, sizeof(got));
+    g_assert(qtest_get_irq(t->qts, 11));
+    wr(t, TN_REG_ICR, TN_INT_TX);
+    g_assert(!qtest_get_irq(t->qts, 11));
+
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_IRQ, -1);
+    g_assert_cmpint(i, >, trace_find(&tr, 0, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK));
+    g_assert_cmpuint(tr.rec[i].u.irq.vector, ==, 0xffff);
+    g_assert_cmphex(tr.rec[i].u.irq.cause, ==, TN_INT_TX);
+    trace_free(&tr);
+    g_free(isa);
+    tn_stop(t);
+}
+
+/* The netdev's link state is STATUS.LINK_UP, with an interrupt and a record. */
+static void test_link(void)
+{
+    TN *t = tn_start(NULL);
+    Trace tr;
+    ssize_t i;
+
+    wr(t, TN_REG_IMS, TN_INT_LINK);
+    qtest_qmp_assert_success(t->qts, "{'execute': 'set_link', 'arguments': "
+                             "{'name': 'n0', 'up': false}}");
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_LINK_UP, ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_ICR) & TN_INT_LINK, ==, TN_INT_LINK);
+    qtest_qmp_assert_success(t->qts, "{'execute': 'set_link', 'arguments': "
+                             "{'name': 'n0', 'up': true}}");
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_LINK_UP, ==, TN_STATUS_LINK_UP);
+
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_STATE, TN_ST_LINK);
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmpuint(tr.rec[i].u.state.value, ==, 0);
+    g_assert_cmphex(tr.rec[i].u.state.status & TN_STATUS_LINK_UP, ==, 0);
+    i = trace_find(&tr, i + 1, TN_REC_STATE, TN_ST_LINK);
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmpuint(tr.rec[i].u.state.value, ==, 1);
     trace_free(&tr);
     tn_stop(t);
 }
@@ -992,6 +1254,11 @@ int main(int argc, char **argv)
     qtest_add_func("/tracenic/hostile", test_hostile);
     qtest_add_func("/tracenic/msix", test_msix);
     qtest_add_func("/tracenic/qom-set", test_qom_set);
+    qtest_add_func("/tracenic/drain-observed", test_drain_observed);
+    qtest_add_func("/tracenic/rx-dma-after-free", test_rx_dma_after_free);
+    qtest_add_func("/tracenic/reset-timing", test_reset_timing);
+    qtest_add_func("/tracenic/intx", test_intx);
+    qtest_add_func("/tracenic/link", test_link);
     qtest_add_func("/tracenic/trace-cap", test_trace_cap);
     qtest_add_func("/tracenic/trace-disk-full", test_trace_disk_full);
     qtest_add_func("/tracenic/migration", test_migration);

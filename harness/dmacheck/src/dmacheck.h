@@ -13,6 +13,7 @@
 
 #define DC_MAX_EXTENTS_SHOWN 4
 #define DC_MAX_REFS_SHOWN 8
+#define DC_MAX_VIOLATIONS 100000	/* distinct violations itemised; the rest are counted */
 
 /* A region as the report shows it (allocation or mapping). */
 struct dc_region_info {
@@ -57,9 +58,20 @@ struct dc_violation {
 	char detail[192];
 };
 
+#define DC_TOP_REGIONS 16
+
+/* DMA bytes one region received, by cause. */
+struct dc_region_stat {
+	struct dc_region_info info;
+	uint64_t total, bytes[TN_CAUSE_MAX + 1];
+};
+
 struct dc_stats {
 	uint64_t bytes[5][TN_CAUSE_MAX + 1];	/* [api, 0 = no region][cause] */
 	uint64_t dma_records, failed_dma, ledger_records, device_violations;
+	uint64_t regions_with_dma;
+	struct dc_region_stat top[DC_TOP_REGIONS];	/* the regions with the most DMA */
+	unsigned n_top;
 };
 
 struct dc_result {
@@ -71,6 +83,7 @@ struct dc_result {
 	uint64_t rule_count[R_COUNT];
 	struct dc_violation *v;
 	size_t nv, capv;
+	uint64_t not_itemised;		/* occurrences beyond DC_MAX_VIOLATIONS distinct ones */
 	struct dc_stats stats;
 	uint64_t last_time_ns;
 };
@@ -93,6 +106,12 @@ int dc_finish(struct dc_replay *r, size_t partial_tail, bool failed);
 int dc_replay(const uint8_t *data, size_t len, const struct dc_options *opt,
 	      struct dc_result *res, char *err, size_t errlen);
 void dc_result_free(struct dc_result *res);
+
+/* The free-argument rules (free-flags, free-length, free-api, free-irql) of one FREE
+ * of @g; @report makes the violation (with region and free facts) for the detail. */
+typedef struct dc_violation *(*dc_free_report)(void *ctx, enum rule rule);
+void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
+			dc_free_report report, void *ctx);
 
 void dc_report_text(FILE *out, const struct dc_result *res);
 void dc_report_json(FILE *out, const struct dc_result *res);

@@ -51,30 +51,28 @@ static void split(struct inode *t, const struct inode *k, struct inode **l, stru
 	update(t);
 }
 
-static struct inode *insert_at(struct inode *root, struct inode *n)
-{
-	if (!root)
-		return n;
-	if (n->prio > root->prio) {
-		split(root, n, &n->left, &n->right);
-		update(n);
-		return n;
-	}
-	if (key_less(n, root))
-		root->left = insert_at(root->left, n);
-	else
-		root->right = insert_at(root->right, n);
-	update(root);
-	return root;
-}
-
+/*
+ * Descend while the nodes outrank the new one (each of them gains it in its
+ * subtree, so its max_end can only grow), then split the rest around it.
+ */
 void itree_insert(struct itree *t, struct inode *n)
 {
+	struct inode **link = &t->root;
+
 	n->left = n->right = NULL;
 	n->prio = next_prio(t);
 	n->seq = t->next_seq++;
 	n->max_end = n->end;
-	t->root = insert_at(t->root, n);
+	while (*link && (*link)->prio >= n->prio) {
+		struct inode *p = *link;
+
+		if (p->max_end < n->end)
+			p->max_end = n->end;
+		link = key_less(n, p) ? &p->left : &p->right;
+	}
+	split(*link, n, &n->left, &n->right);
+	update(n);
+	*link = n;
 	t->count++;
 }
 
@@ -94,23 +92,45 @@ static struct inode *merge(struct inode *a, struct inode *b)
 	return b;
 }
 
-static struct inode *remove_at(struct inode *root, struct inode *n)
+static struct inode *remove_deep(struct inode *root, struct inode *n)
 {
 	if (!root)
 		return NULL;
 	if (root == n)
 		return merge(root->left, root->right);
 	if (key_less(n, root))
-		root->left = remove_at(root->left, n);
+		root->left = remove_deep(root->left, n);
 	else
-		root->right = remove_at(root->right, n);
+		root->right = remove_deep(root->right, n);
 	update(root);
 	return root;
 }
 
+#define ITREE_PATH_MAX 128
+
+/* Unlink @n, then recompute max_end on the path above it, bottom-up. */
 void itree_remove(struct itree *t, struct inode *n)
 {
-	t->root = remove_at(t->root, n);
+	struct inode *path[ITREE_PATH_MAX];
+	struct inode **link = &t->root;
+	int depth = 0;
+
+	while (*link && *link != n) {
+		struct inode *p = *link;
+
+		if (depth == ITREE_PATH_MAX)
+			break;
+		path[depth++] = p;
+		link = key_less(n, p) ? &p->left : &p->right;
+	}
+	if (*link != n) {
+		/* Deeper than any balanced treap gets: redo the walk recomputing on the way up. */
+		t->root = remove_deep(t->root, n);
+	} else {
+		*link = merge(n->left, n->right);
+		while (depth--)
+			update(path[depth]);
+	}
 	n->left = n->right = NULL;
 	t->count--;
 }
@@ -122,7 +142,7 @@ static int visit(struct inode *n, uint64_t a, uint64_t b, itree_visit fn, void *
 	while (n) {
 		if (n->max_end <= a)
 			return 0;
-		if (n->left && (stop = visit(n->left, a, b, fn, ctx)))
+		if (n->left && n->left->max_end > a && (stop = visit(n->left, a, b, fn, ctx)))
 			return stop;
 		if (n->start >= b)
 			return 0;

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,40 +23,78 @@ static int usage(FILE *o, int status)
 	return status;
 }
 
-/*
- * Feed the mapped file in windows and drop each window's pages once replayed,
- * so resident memory follows the checker's live state, not the trace size.
- */
-static int replay_mapped(uint8_t *data, size_t len, const struct dc_options *opt,
-			 struct dc_result *res, char *err, size_t errlen)
+/* read() until @len bytes or the end of the file; -1 on an error. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t len)
 {
-	const size_t window = (size_t)TN_TRACE_REC_SIZE << 20;	/* 48 MiB */
-	size_t n, done = 0;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * Read the trace in large sequential chunks of whole records and replay
+ * them, so resident memory follows the checker's live state, not the trace
+ * size, and no page of the file is faulted in twice.
+ */
+static int replay_file(int fd, const struct dc_options *opt, struct dc_result *res, char *err,
+		       size_t errlen)
+{
+	const size_t cap = (size_t)TN_TRACE_REC_SIZE << 16;	/* 3 MiB */
+	uint8_t hdr[TN_TRACE_HEADER_SIZE], *buf;
+	size_t have = 0;
+	uint64_t offset;
 	struct dc_replay *r;
+	ssize_t got;
 	int ret = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (dc_check_header(data, len, err, errlen))
+	got = read_full(fd, hdr, sizeof(hdr));
+	if (got < 0) {
+		snprintf(err, errlen, "offset 0: cannot read the header: %s", strerror(errno));
 		return -1;
-	r = dc_open(opt, res);
+	}
+	if (dc_check_header(hdr, (size_t)got, err, errlen))
+		return -1;
+	offset = (uint64_t)got;
+	buf = malloc(cap);
+	r = buf ? dc_open(opt, res) : NULL;
 	if (!r) {
+		free(buf);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	n = (len - TN_TRACE_HEADER_SIZE) / TN_TRACE_REC_SIZE;
-	madvise(data, len, MADV_SEQUENTIAL);
-	while (done < n && !ret) {
-		size_t chunk = n - done < window / TN_TRACE_REC_SIZE ? n - done
-								   : window / TN_TRACE_REC_SIZE;
-		uint8_t *p = data + TN_TRACE_HEADER_SIZE + done * TN_TRACE_REC_SIZE;
-		uintptr_t page = (uintptr_t)p & ~(uintptr_t)4095;
+	do {
+		size_t whole;
 
-		ret = dc_feed(r, (const void *)p, chunk, err, errlen);
-		done += chunk;
-		madvise((void *)page, (uintptr_t)p + chunk * TN_TRACE_REC_SIZE - page, MADV_DONTNEED);
-	}
-	res->bytes = len;
-	if (dc_finish(r, (len - TN_TRACE_HEADER_SIZE) % TN_TRACE_REC_SIZE, ret != 0) || ret)
+		got = read_full(fd, buf + have, cap - have);
+		if (got < 0) {
+			snprintf(err, errlen, "offset %llu: read failed: %s",
+				 (unsigned long long)(offset + have), strerror(errno));
+			ret = -1;
+			break;
+		}
+		offset += (uint64_t)got;
+		have += (size_t)got;
+		whole = have / TN_TRACE_REC_SIZE;
+		if (whole && (ret = dc_feed(r, (const void *)buf, whole, err, errlen)))
+			break;
+		memmove(buf, buf + whole * TN_TRACE_REC_SIZE, have - whole * TN_TRACE_REC_SIZE);
+		have -= whole * TN_TRACE_REC_SIZE;
+	} while (got > 0);
+	free(buf);
+	res->bytes = offset;
+	if (dc_finish(r, have, ret != 0) || ret)
 		return -1;
 	return 0;
 }
@@ -70,7 +107,6 @@ int main(int argc, char **argv)
 	struct dc_result res;
 	char err[512];
 	struct stat st;
-	uint8_t *data;
 	int fd, i, ret;
 
 	for (i = 1; i < argc; i++) {
@@ -103,18 +139,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dmacheck: cannot read trace '%s': %s\n", path, strerror(errno));
 		return 2;
 	}
-	if (st.st_size < TN_TRACE_HEADER_SIZE) {
-		fprintf(stderr, "dmacheck: %s: offset 0: the file has %lld bytes, fewer than the "
-			"%d-byte trace header; it is not a complete tracenic trace\n", path,
-			(long long)st.st_size, TN_TRACE_HEADER_SIZE);
-		return 2;
-	}
-	data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (data == MAP_FAILED) {
-		fprintf(stderr, "dmacheck: cannot map trace '%s': %s\n", path, strerror(errno));
-		return 2;
-	}
 	if (dump)
 		opt.dump = stdout;
 	if (perfetto) {
@@ -124,13 +148,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	ret = replay_mapped(data, st.st_size, &opt, &res, err, sizeof(err));
+	ret = replay_file(fd, &opt, &res, err, sizeof(err));
+	close(fd);
 	if (opt.perfetto && fclose(opt.perfetto)) {
 		fprintf(stderr, "dmacheck: writing '%s' failed: %s\n", perfetto, strerror(errno));
 		ret = -1;
 		snprintf(err, sizeof(err), "the Perfetto output is incomplete");
 	}
-	munmap(data, st.st_size);
 	if (ret) {
 		fprintf(stderr, "dmacheck: %s: %s\n", path, err);
 		dc_result_free(&res);
@@ -141,7 +165,7 @@ int main(int argc, char **argv)
 		dc_report_json(stdout, &res);
 	else if (!dump)
 		dc_report_text(stdout, &res);
-	if (stats)
+	if (stats && !json)	/* --json carries the statistics itself */
 		dc_report_stats(stdout, &res);
 	ret = res.nv ? 1 : 0;
 	dc_result_free(&res);

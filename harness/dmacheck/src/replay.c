@@ -27,6 +27,7 @@ struct region {
 	bool is_map;
 	uint16_t ext_cap;
 	uint32_t pieces;		/* freed-set pieces naming this region */
+	uint64_t dma[TN_CAUSE_MAX + 1];	/* DMA bytes into it, by cause (--stats) */
 	struct inode *ext;		/* got_ext nodes, in a live tree while live */
 	struct inode one;		/* ext points here for a one-extent region */
 };
@@ -108,6 +109,20 @@ static struct dc_violation *seen_lookup(struct replay *r, uint64_t key, bool *fr
  * cause): a driver that DMAs into one freed buffer a thousand times has one
  * bug, reported once with a count.
  */
+/* The violation already reported under @key, or NULL; inserts nothing. */
+static struct dc_violation *seen_find(const struct replay *r, uint64_t key)
+{
+	size_t i;
+
+	if (!r->seen_cap)
+		return NULL;
+	for (i = key * 0x9e3779b97f4a7c15ull >> 20 & (r->seen_cap - 1); r->seen[i].key;
+	     i = (i + 1) & (r->seen_cap - 1))
+		if (r->seen[i].key == key)
+			return &r->res->v[r->seen[i].index];
+	return NULL;
+}
+
 static struct dc_violation *violation(struct replay *r, enum rule rule, uint64_t key)
 {
 	struct dc_result *res = r->res;
@@ -115,6 +130,15 @@ static struct dc_violation *violation(struct replay *r, enum rule rule, uint64_t
 	bool fresh = true;
 
 	res->rule_count[rule]++;
+	if (res->nv >= DC_MAX_VIOLATIONS) {
+		/* Memory stays bounded on a hostile or hopeless trace: count, do not itemise. */
+		v = key ? seen_find(r, key | (uint64_t)(rule + 1) << 58) : NULL;
+		if (v)
+			v->count++;
+		else
+			res->not_itemised++;
+		return NULL;
+	}
 	if (key) {
 		v = seen_lookup(r, key | (uint64_t)(rule + 1) << 58, &fresh);
 		if (!fresh) {
@@ -412,19 +436,11 @@ static void check_device_at_free(struct replay *r, struct region *g, uint32_t si
 			 c.n, c.n == 1 ? "" : "s", r->quiesced ? "" : "; it was not QUIESCED");
 }
 
-static const char *irql_name(unsigned irql)
-{
-	switch (irql) {
-	case TN_IRQL_PASSIVE:
-		return "PASSIVE_LEVEL";
-	case TN_IRQL_APC:
-		return "APC_LEVEL";
-	case TN_IRQL_DISPATCH:
-		return "DISPATCH_LEVEL";
-	default:
-		return "DIRQL";
-	}
-}
+struct free_ctx {
+	struct replay *r;
+	const struct region *g;
+	const struct tn_rec *t;
+};
 
 static struct dc_violation *free_violation(struct replay *r, enum rule rule,
 					   const struct region *g, const struct tn_rec *t)
@@ -449,107 +465,22 @@ static struct dc_violation *free_violation(struct replay *r, enum rule rule,
 	return v;
 }
 
-/* The NdisFreeMemory / NdisMFreeSharedMemory contract (docs/rules.md). */
-static void check_free_args(struct replay *r, const struct region *g, const struct tn_rec *t)
+/* free_args.c reports through this: a violation carrying the region and the free. */
+static struct dc_violation *free_args_report(void *ctx, enum rule rule)
 {
-	uint32_t aflags = g->info.flags, pflags = t->u.free.flags;
-	uint32_t alen = g->info.length, plen = t->u.free.length;
-	unsigned irql = t->u.free.irql;
-	struct dc_violation *v;
-	bool contiguous, noncached;
+	struct free_ctx *f = ctx;
 
-	switch (g->info.api) {
-	case TN_API_POOL:
-		if (t->kind != TN_FREE_API_FREE_MEMORY) {
-			v = free_violation(r, R_FREE_API, g, t);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "NdisAllocateMemoryWithTagPriority "
-					 "memory must be freed with NdisFreeMemory");
-		}
-		if (pflags) {
-			v = free_violation(r, R_FREE_FLAGS, g, t);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; it must be "
-					 "zero for NdisAllocateMemoryWithTagPriority memory", pflags);
-		}
-		break;
-	case TN_API_MEMORY:
-		if (t->kind != TN_FREE_API_FREE_MEMORY) {
-			v = free_violation(r, R_FREE_API, g, t);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "NdisAllocateMemory memory must be "
-					 "freed with NdisFreeMemory");
-		}
-		if (pflags != aflags) {
-			v = free_violation(r, R_FREE_FLAGS, g, t);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; the memory "
-					 "was allocated with 0x%x", pflags, aflags);
-		}
-		/* Length is ignored only when the caller's MemoryFlags are zero. */
-		if (pflags && plen != alen) {
-			v = free_violation(r, R_FREE_LENGTH, g, t);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "Length %u passed; the memory was "
-					 "allocated with length %u", plen, alen);
-		}
-		break;
-	case TN_API_SHARED:
-		if (t->kind != TN_FREE_API_FREE_SHARED) {
-			v = free_violation(r, R_FREE_API, g, t);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "NdisMAllocateSharedMemory memory "
-					 "must be freed with NdisMFreeSharedMemory");
-		}
-		if ((pflags ^ aflags) & TN_FLAG_SHARED_CACHED) {
-			v = free_violation(r, R_FREE_FLAGS, g, t);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "Cached=%s passed; the memory was "
-					 "allocated with Cached=%s",
-					 pflags & TN_FLAG_SHARED_CACHED ? "TRUE" : "FALSE",
-					 aflags & TN_FLAG_SHARED_CACHED ? "TRUE" : "FALSE");
-		}
-		if (plen != alen) {
-			v = free_violation(r, R_FREE_LENGTH, g, t);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "Length %u passed; the shared memory "
-					 "was allocated with length %u", plen, alen);
-		}
-		break;
-	}
-
-	/* IRQL follows the memory's real type, whatever flags were passed. */
-	contiguous = g->info.api == TN_API_MEMORY && (aflags & TN_NDIS_MEMORY_CONTIGUOUS);
-	noncached = g->info.api == TN_API_MEMORY && (aflags & TN_NDIS_MEMORY_NONCACHED);
-	if (g->info.api == TN_API_SHARED && irql != TN_IRQL_PASSIVE) {
-		v = free_violation(r, R_FREE_IRQL, g, t);
-		if (v)
-			snprintf(v->detail, sizeof(v->detail), "NdisMFreeSharedMemory called at %s; "
-				 "it must be called at PASSIVE_LEVEL", irql_name(irql));
-	} else if (contiguous && irql != TN_IRQL_PASSIVE) {
-		v = free_violation(r, R_FREE_IRQL, g, t);
-		if (v)
-			snprintf(v->detail, sizeof(v->detail), "contiguous memory freed at %s; it must "
-				 "be freed at PASSIVE_LEVEL", irql_name(irql));
-	} else if (noncached && irql >= TN_IRQL_DISPATCH) {
-		v = free_violation(r, R_FREE_IRQL, g, t);
-		if (v)
-			snprintf(v->detail, sizeof(v->detail), "noncached memory freed at %s; it must "
-				 "be freed below DISPATCH_LEVEL", irql_name(irql));
-	} else if (irql > TN_IRQL_DISPATCH) {
-		v = free_violation(r, R_FREE_IRQL, g, t);
-		if (v)
-			snprintf(v->detail, sizeof(v->detail), "memory freed at %s; it must be freed "
-				 "at or below DISPATCH_LEVEL", irql_name(irql));
-	}
+	return free_violation(f->r, rule, f->g, f->t);
 }
 
-/* Move a region from live to the freed window. */
+static void region_stats(struct replay *r, const struct region *g);
+
 /* Move a region from the live trees to the freed set. */
 static void retire(struct replay *r, struct region *g, uint32_t site)
 {
 	uint16_t i;
 
+	region_stats(r, g);
 	idmap_del(&r->regions, g->info.id);
 	if (r->pending == g)
 		r->pending = NULL;
@@ -605,7 +536,11 @@ static void on_free(struct replay *r, const struct tn_rec *t)
 				 (unsigned long long)g->info.va);
 	}
 	check_device_at_free(r, g, t->u.free.site);
-	check_free_args(r, g, t);
+	{
+		struct free_ctx f = { r, g, t };
+
+		dc_check_free_args(&g->info, t, free_args_report, &f);
+	}
 	retire(r, g, t->u.free.site);
 }
 
@@ -647,6 +582,7 @@ struct dma_ctx {
 	const struct tn_rec *t;
 	uint64_t a, b;		/* the range being checked */
 	uint64_t cur;		/* bytes below cur are accounted for */
+	uint64_t covered;	/* bytes in live device-visible regions (--stats) */
 };
 
 static void dma_violation(struct replay *r, enum rule rule, const struct tn_rec *t,
@@ -716,7 +652,7 @@ static int phys_visit(struct inode *n, void *p)
 
 static void not_visible_dma(struct replay *r, const struct tn_rec *t, uint64_t a, uint64_t b)
 {
-	struct dma_ctx c = { r, t, a, b, a };
+	struct dma_ctx c = { r, t, a, b, a, 0 };
 
 	itree_overlaps(&r->live_phys, a, b, phys_visit, &c);
 	if (c.cur < b)
@@ -732,19 +668,36 @@ static int freed_visit(struct inode *n, void *p)
 /* Bytes [a, b) that no live device-visible extent covers. */
 static void dma_gap(struct replay *r, const struct tn_rec *t, uint64_t a, uint64_t b)
 {
-	struct dma_ctx c = { r, t, a, b, a };
+	struct dma_ctx c = { r, t, a, b, a, 0 };
 
 	fset_overlaps(&r->freed, a, b, freed_visit, &c);
 	if (c.cur < b)
 		not_visible_dma(r, t, c.cur, b);
 }
 
+/* --stats: @bytes of this DMA landed in @g (NULL: in no live device-visible region). */
+static void count_dma(struct replay *r, const struct tn_rec *t, struct region *g, uint64_t bytes)
+{
+	unsigned cause = t->kind <= TN_CAUSE_MAX ? t->kind : 0;
+
+	if (t->type == TN_REC_DMA_FAILED || !bytes)
+		return;
+	r->res->stats.bytes[g && g->info.api <= TN_API_MAP ? g->info.api : 0][cause] += bytes;
+	if (g)
+		g->dma[cause] += bytes;
+}
+
 static int live_visit(struct inode *n, void *p)
 {
 	struct dma_ctx *c = p;
+	uint64_t from = max64(n->start, c->cur), to = min64(n->end, c->b);
 
 	if (n->start > c->cur)
 		dma_gap(c->r, c->t, c->cur, n->start);
+	if (from < to) {
+		count_dma(c->r, c->t, n->owner, to - from);
+		c->covered += to - from;
+	}
 	c->cur = max64(c->cur, n->end);
 	c->r->hot[1] = c->r->hot[0];
 	c->r->hot[0] = n;
@@ -755,8 +708,6 @@ static void on_dma(struct replay *r, const struct tn_rec *t)
 {
 	uint64_t a = t->u.dma.addr, b = a + t->u.dma.len;
 	struct inode *h = r->hot[0];
-	struct region *g;
-	unsigned cause = t->kind <= TN_CAUSE_MAX ? t->kind : 0;
 
 	r->res->stats.dma_records++;
 	if (t->type == TN_REC_DMA_FAILED) {
@@ -771,24 +722,47 @@ static void on_dma(struct replay *r, const struct tn_rec *t)
 	if (r->pf)
 		perfetto_dma(r->pf, r->now, t);
 	/* Most DMA hits a region a recent one hit (the ring, the current buffer). */
-	if (h && h->start <= a && h->end >= b && h->aux == TN_EXT_BUS) {
-		g = h->owner;
-	} else if ((h = r->hot[1]) && h->start <= a && h->end >= b && h->aux == TN_EXT_BUS) {
+	if (h && h->start <= a && h->end >= b) {
+		count_dma(r, t, h->owner, t->u.dma.len);
+	} else if ((h = r->hot[1]) && h->start <= a && h->end >= b) {
 		r->hot[1] = r->hot[0];
 		r->hot[0] = h;
-		g = h->owner;
+		count_dma(r, t, h->owner, t->u.dma.len);
 	} else {
-		struct dma_ctx c = { r, t, a, b, a };
+		struct dma_ctx c = { r, t, a, b, a, 0 };
 
 		itree_overlaps(&r->live, a, b, live_visit, &c);
 		if (c.cur < b)
 			dma_gap(r, t, c.cur, b);
-		h = r->hot[0];
-		g = h && h->start <= a && h->end >= b ? h->owner : NULL;
+		count_dma(r, t, NULL, t->u.dma.len - c.covered);
 	}
-	if (t->type != TN_REC_DMA_FAILED)
-		r->res->stats.bytes[g && g->info.api <= TN_API_MAP ? g->info.api : 0][cause] +=
-			t->u.dma.len;
+}
+
+/* --stats: keep the DC_TOP_REGIONS regions with the most DMA, as they end. */
+static void region_stats(struct replay *r, const struct region *g)
+{
+	struct dc_stats *st = &r->res->stats;
+	struct dc_region_stat *slot = NULL;
+	uint64_t total = 0;
+	unsigned i;
+
+	for (i = 0; i <= TN_CAUSE_MAX; i++)
+		total += g->dma[i];
+	if (!total)
+		return;
+	st->regions_with_dma++;
+	if (st->n_top < DC_TOP_REGIONS) {
+		slot = &st->top[st->n_top++];
+	} else {
+		for (i = 0; i < DC_TOP_REGIONS; i++)
+			if (st->top[i].total < total && (!slot || st->top[i].total < slot->total))
+				slot = &st->top[i];
+		if (!slot)
+			return;
+	}
+	slot->info = g->info;
+	slot->total = total;
+	memcpy(slot->bytes, g->dma, sizeof(slot->bytes));
 }
 
 /* --- references and device state -------------------------------------------------- */
@@ -940,16 +914,26 @@ static void replay_free(struct replay *r)
 	free(r->seen);
 }
 
+static int by_total_desc(const void *a, const void *b)
+{
+	const struct dc_region_stat *x = a, *y = b;
+
+	return x->total < y->total ? 1 : x->total > y->total ? -1 : 0;
+}
+
+/* Regions still live at the end count for --stats (and the Perfetto timeline). */
 static void finish_live_regions(struct replay *r)
 {
 	size_t pos = 0;
 	uint32_t id;
 	struct region *g;
 
-	if (!r->pf)
-		return;
-	while ((g = idmap_next(&r->regions, &pos, &id)))
-		perfetto_region_open(r->pf, &g->info, r->now);
+	while ((g = idmap_next(&r->regions, &pos, &id))) {
+		region_stats(r, g);
+		if (r->pf)
+			perfetto_region_open(r->pf, &g->info, r->now);
+	}
+	qsort(r->res->stats.top, r->res->stats.n_top, sizeof(r->res->stats.top[0]), by_total_desc);
 }
 
 struct dc_replay *dc_open(const struct dc_options *opt, struct dc_result *res)

@@ -51,6 +51,18 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 	size_t i;
 	unsigned r;
 
+	/* Said first: every verdict below covers only part of the run. */
+	if (res->truncated || res->write_error)
+		fprintf(o, "%s: WARNING: records were dropped (%s; END counts %" PRIu64 " dropped): "
+			"this trace cannot be clean, and what happened after the gap was not checked\n",
+			res->path, res->truncated ? "the size cap trace-max-bytes was reached"
+						  : "the host could not write the trace",
+			res->end_dropped);
+	if (!res->complete || res->partial_tail)
+		fprintf(o, "%s: WARNING: the trace has no END record%s: QEMU did not finish (the VM "
+			"died or was killed); checked up to record %" PRIu64 " at %" PRIu64 " ns\n",
+			res->path, res->partial_tail ? " and its last record is cut short" : "",
+			res->records, res->last_time_ns);
 	for (i = 0; i < res->nv; i++) {
 		const struct dc_violation *v = &res->v[i];
 
@@ -94,6 +106,10 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 			}
 		}
 	}
+	if (res->not_itemised)
+		fprintf(o, "%s: %" PRIu64 " further occurrences beyond the first %d distinct violations "
+			"are counted below but not itemised\n", res->path, res->not_itemised,
+			DC_MAX_VIOLATIONS);
 	for (r = 0; r < R_COUNT; r++)
 		total += res->rule_count[r];
 	fprintf(o, "%s: %s: %" PRIu64 " records, %zu distinct violation%s (%" PRIu64
@@ -126,16 +142,74 @@ static void json_region(FILE *o, const struct dc_region_info *g)
 	fputc('}', o);
 }
 
+/* A file name as a JSON string: quotes, backslashes and control bytes escaped. */
+static void json_string(FILE *o, const char *s)
+{
+	fputc('"', o);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(o, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(o, "\\u%04x", c);
+		else
+			fputc(c, o);
+	}
+	fputc('"', o);
+}
+
+/* The --stats facts: bytes by region kind and cause, and the busiest regions. */
+static void json_stats(FILE *o, const struct dc_stats *st)
+{
+	unsigned api, c, i;
+	bool first = true;
+
+	fprintf(o, "\"stats\":{\"dma_records\":%" PRIu64 ",\"failed_dma\":%" PRIu64
+		",\"ledger_records\":%" PRIu64 ",\"device_violations\":%" PRIu64 ",\"bytes\":[",
+		st->dma_records, st->failed_dma, st->ledger_records, st->device_violations);
+	for (api = 0; api <= TN_API_MAP; api++)
+		for (c = 1; c <= TN_CAUSE_MAX; c++) {
+			if (!st->bytes[api][c])
+				continue;
+			fprintf(o, "%s{\"api\":\"%s\",\"cause\":\"%s\",\"bytes\":%" PRIu64 "}",
+				first ? "" : ",", api ? dc_api_name(api) : "none", dc_cause_name(c),
+				st->bytes[api][c]);
+			first = false;
+		}
+	fprintf(o, "],\"regions_with_dma\":%" PRIu64 ",\"top_regions\":[", st->regions_with_dma);
+	for (i = 0; i < st->n_top; i++) {
+		const struct dc_region_stat *t = &st->top[i];
+
+		fprintf(o, "%s{\"id\":%u,\"api\":\"%s\",\"va\":%" PRIu64 ",\"length\":%u,"
+			"\"freed\":%s,\"bytes\":%" PRIu64 ",\"by_cause\":{", i ? "," : "", t->info.id,
+			dc_api_name(t->info.api), t->info.va, t->info.length,
+			t->info.freed ? "true" : "false", t->total);
+		first = true;
+		for (c = 1; c <= TN_CAUSE_MAX; c++) {
+			if (!t->bytes[c])
+				continue;
+			fprintf(o, "%s\"%s\":%" PRIu64, first ? "" : ",", dc_cause_name(c), t->bytes[c]);
+			first = false;
+		}
+		fputs("}}", o);
+	}
+	fputs("]}", o);
+}
+
 void dc_report_json(FILE *o, const struct dc_result *res)
 {
 	size_t i;
 	unsigned r;
 	bool first = true;
 
-	fprintf(o, "{\"trace\":\"%s\",\"records\":%" PRIu64 ",\"complete\":%s,\"truncated\":%s,"
-		"\"write_error\":%s,\"verdict\":\"%s\",\"rules\":{", res->path, res->records,
-		res->complete ? "true" : "false", res->truncated ? "true" : "false",
-		res->write_error ? "true" : "false", res->nv ? "violations" : "clean");
+	fputs("{\"trace\":", o);
+	json_string(o, res->path);
+	fprintf(o, ",\"records\":%" PRIu64 ",\"complete\":%s,\"truncated\":%s,"
+		"\"write_error\":%s,\"verdict\":\"%s\",\"not_itemised\":%" PRIu64 ",\"rules\":{",
+		res->records, res->complete ? "true" : "false", res->truncated ? "true" : "false",
+		res->write_error ? "true" : "false", res->nv ? "violations" : "clean",
+		res->not_itemised);
 	for (r = 0; r < R_COUNT; r++) {
 		if (!res->rule_count[r])
 			continue;
@@ -182,12 +256,14 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 		}
 		fputc('}', o);
 	}
-	fputs("]}\n", o);
+	fputs("],\n", o);
+	json_stats(o, &res->stats);
+	fputs("}\n", o);
 }
 
 void dc_report_stats(FILE *o, const struct dc_result *res)
 {
-	unsigned api, c;
+	unsigned api, c, i;
 
 	fprintf(o, "%s: %" PRIu64 " DMA records (%" PRIu64 " failed), %" PRIu64 " ledger records, "
 		"%" PRIu64 " online violations recorded by the device\n", res->path,
@@ -198,6 +274,19 @@ void dc_report_stats(FILE *o, const struct dc_result *res)
 		for (c = 1; c <= TN_CAUSE_MAX; c++)
 			if (res->stats.bytes[api][c])
 				fprintf(o, "%-36s %-14s %14" PRIu64 "\n",
-					api ? dc_api_name(api) : "(no live region)", dc_cause_name(c),
+					api ? dc_api_name(api) : "(no live device-visible region)", dc_cause_name(c),
 					res->stats.bytes[api][c]);
+	fprintf(o, "%" PRIu64 " regions received DMA; the %u with the most:\n",
+		res->stats.regions_with_dma, res->stats.n_top);
+	for (i = 0; i < res->stats.n_top; i++) {
+		const struct dc_region_stat *t = &res->stats.top[i];
+
+		fprintf(o, "  id %u, %s, length %u, VA 0x%" PRIx64 ", %s: %" PRIu64 " bytes",
+			t->info.id, dc_api_name(t->info.api), t->info.length, t->info.va,
+			t->info.freed ? "freed" : "live at the end", t->total);
+		for (c = 1; c <= TN_CAUSE_MAX; c++)
+			if (t->bytes[c])
+				fprintf(o, ", %s %" PRIu64, dc_cause_name(c), t->bytes[c]);
+		fputc('\n', o);
+	}
 }

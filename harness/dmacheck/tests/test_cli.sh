@@ -44,8 +44,31 @@ check perfetto 1 "$dc" --perfetto "$tmp/p.json" "$corpus/dma-after-free.bin"
 
 check stats 0 "$dc" --stats "$corpus/wild-dma-twin-contiguous.bin"
 grep -q "tx-buf-read" "$tmp/out" || { fail=$((fail + 1)); echo "FAIL --stats lacks the cause"; }
+check stats-regions 0 "$dc" --stats "$corpus/wild-dma-twin-contiguous.bin"
+grep -q "id 1, NdisAllocateMemory, length 8192.*live at the end: 8192 bytes, tx-buf-read 8192" "$tmp/out" ||
+	{ fail=$((fail + 1)); echo "FAIL --stats lacks the per-region line"; }
+check json-stats 0 "$dc" --json --stats "$corpus/wild-dma-twin-contiguous.bin"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); t=d["stats"]["top_regions"][0]; assert t["id"]==1 and t["by_cause"]=={"tx-buf-read":8192}, t' "$tmp/out" ||
+	{ fail=$((fail + 1)); echo "FAIL --json --stats is not one JSON document with the statistics"; }
+check truncated-banner 1 "$dc" "$corpus/trace-truncated.bin"
+head -1 "$tmp/out" | grep -q "WARNING: records were dropped" ||
+	{ fail=$((fail + 1)); echo "FAIL a truncated trace is not announced first"; }
+check incomplete-banner 1 "$dc" "$corpus/trace-incomplete.bin"
+head -1 "$tmp/out" | grep -q "WARNING: the trace has no END record" ||
+	{ fail=$((fail + 1)); echo "FAIL an incomplete trace is not announced first"; }
 check list-rules 0 "$dc" --list-rules
 [ "$(wc -l <"$tmp/out")" -eq 17 ] || { fail=$((fail + 1)); echo "FAIL --list-rules count"; }
+
+# A dma-after-free report says what the device was doing when the memory was freed.
+check after-free-state 1 "$dc" "$corpus/dma-after-free-same-page.bin"
+grep -q "device   at the free: QUIESCED, TX ring idle, RX ring idle, 0 device references" "$tmp/out" ||
+	{ fail=$((fail + 1)); echo "FAIL dma-after-free report lacks the device state at the free"; }
+
+# File names are data: a quote or backslash in one must not break --json.
+cp "$corpus/dma-after-free.bin" "$tmp/we\"ird\\name.bin"
+check json-file-name 1 "$dc" --json "$tmp/we\"ird\\name.bin"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trace"].endswith("we\"ird\\name.bin"), d["trace"]; r=d["violations"][0]["region"]; assert r["freed"] and "at_free" in r, r' "$tmp/out" ||
+	{ fail=$((fail + 1)); echo "FAIL --json with an odd file name"; }
 
 echo "dmacheck cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

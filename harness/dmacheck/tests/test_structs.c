@@ -1,8 +1,10 @@
 /*
- * Randomised checks of the two structures verdicts rest on, against plain
- * models: the freed set (fset) against a byte array of owners, the id map
- * against an array indexed by id (including deletion while iterating).
+ * Randomised checks of the structures verdicts rest on, against plain
+ * models: the interval tree against a linear scan, the freed set (fset)
+ * against a byte array of owners, the id map against an array indexed by id
+ * (including deletion while iterating).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -140,10 +142,65 @@ static void idmap_random(void)
 	       failed > before ? "FAIL" : "ok  ");
 }
 
+struct hits {
+	uint64_t a, b;
+	unsigned n, bad;
+	uint64_t last;
+};
+
+static int count_hit(struct inode *n, void *p)
+{
+	struct hits *h = p;
+
+	if (!(n->start < h->b && h->a < n->end) || n->start < h->last)
+		h->bad++;	/* not overlapping, or out of address order */
+	h->last = n->start;
+	h->n++;
+	return 0;
+}
+
+/* Overlapping intervals (live extents may overlap) against a linear scan. */
+static void itree_random(void)
+{
+	static struct inode nodes[3000];
+	static bool in[3000];
+	struct itree t = { 0 };
+	int before = failed, it;
+	unsigned i;
+
+	srand(3);
+	for (it = 0; it < 200000; it++) {
+		i = rand() % 3000;
+		if (in[i]) {
+			itree_remove(&t, &nodes[i]);
+			in[i] = false;
+		} else {
+			nodes[i].start = rand() % 100000;
+			nodes[i].end = nodes[i].start + 1 + rand() % (rand() % 8 ? 100 : 20000);
+			itree_insert(&t, &nodes[i]);
+			in[i] = true;
+		}
+		if (it % 50 == 0) {
+			struct hits h = { rand() % 100000, 0, 0, 0, 0 };
+			unsigned want = 0;
+
+			h.b = h.a + 1 + rand() % 500;
+			itree_overlaps(&t, h.a, h.b, count_hit, &h);
+			for (i = 0; i < 3000; i++)
+				want += in[i] && nodes[i].start < h.b && h.a < nodes[i].end;
+			if (h.bad || h.n != want)
+				failed++;
+		}
+	}
+	printf("%s itree against a linear scan (200000 random inserts/removes, overlapping)\n",
+	       failed > before ? "FAIL" : "ok  ");
+}
+
 int main(void)
 {
+	itree_random();
 	fset_random();
 	idmap_random();
-	printf("dmacheck structures: %d passed, %d failed\n", failed ? 0 : 2, failed ? 1 : 0);
+	printf("dmacheck structures: %s\n", failed ? "FAILED" : "3 passed, 0 failed");
 	return failed ? 1 : 0;
 }
