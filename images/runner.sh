@@ -67,6 +67,12 @@ run_step() { # name, args...
 		rmmod tracenic ;;
 	sleep)
 		usleep $((${1:-0} * 1000)) ;;
+	panic)
+		# fault test: the harness must report a guest panic as such
+		echo c >/proc/sysrq-trigger ;;
+	hang)
+		# fault test: the harness must time out and still collect everything
+		while :; do sleep 1; done ;;
 	*)
 		echo "unknown step '$step'" >/tmp/ping.out
 		return 2 ;;

@@ -227,8 +227,13 @@ void tn_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns)
 static void tn_drain_timer_cb(void *opaque)
 {
     TNRing *r = opaque;
+    TracenicState *s = TRACENIC(r->owner);
 
-    tn_ring_maybe_idle(TRACENIC(r->owner), r);
+    tn_ring_maybe_idle(s, r);
+    /* A drain that outlasts reset-delay-ns is what a reset waits for. */
+    if (s->resetting) {
+        tn_reset_maybe_finish(s);
+    }
 }
 
 static void tn_wb_timer_cb(void *opaque)

@@ -10,16 +10,24 @@ from .vm import run_guest
 
 
 def run_one(s: Scenario, report_dir: Path) -> dict:
+    """Boot, run, check; `why` says in one sentence what went wrong, if anything."""
     art = report_dir / s.name
     run = run_guest(art, s.steps, s.device, timeout=s.timeout, firmware=s.firmware,
                     iommu=s.iommu)
     v = verdict.check(run.trace, art)
     got = sorted(v.rules)
     why = ""
-    if run.timed_out:
+    panic = next((ln for ln in run.console.splitlines() if "Kernel panic" in ln), "")
+    oops = next((r for r in run.results if r.startswith("oops ")), "")
+    if panic:
+        why = f"the guest panicked: {panic.strip()} (see console.log)"
+    elif run.timed_out:
         why = f"the guest hung: no power-off within {s.timeout:.0f} s (see console.log)"
     elif not run.completed:
-        why = "the guest died before the scenario finished (see console.log)"
+        why = (f"QEMU died before the scenario finished (exit status {run.exit_code}; "
+               "see console.log and qemu-stderr.log)")
+    elif oops:
+        why = f"the guest kernel reported: {oops[5:]}"
     elif v.status == 2:
         why = f"dmacheck could not read the trace: {v.error}"
     elif v.rules != s.expect_rules:

@@ -7,8 +7,10 @@ results port on workdir/results.txt.  It always reaps QEMU, even on timeout
 or Ctrl-C, and returns a GuestRun saying how the run ended.
 """
 import dataclasses
+import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +21,7 @@ from . import paths
 @dataclasses.dataclass
 class GuestRun:
     workdir: Path
-    exit_code: int | None      # None: killed on timeout
+    exit_code: int | None      # None: stopped by the harness on timeout
     timed_out: bool
     seconds: float
     results: list[str]         # the "TNR ..." lines, without the prefix
@@ -73,8 +75,25 @@ def qemu_command(workdir: Path, device_props: dict[str, object] | None = None,
             "-netdev", netdev, "-device", device,
             "-fw_cfg", f"name=opt/tracenic/steps,file={workdir / 'steps.txt'}",
             "-serial", f"file:{workdir / 'console.log'}",
-            "-serial", f"file:{workdir / 'results.txt'}"]
+            "-serial", f"file:{workdir / 'results.txt'}",
+            "-qmp", f"unix:{workdir / 'qmp.sock'},server=on,wait=off",
+            "-pidfile", str(workdir / "qemu.pid")]
     return cmd
+
+
+def qmp_quit(sock_path: Path, timeout: float = 5.0) -> bool:
+    """Ask QEMU to quit cleanly (the device then finishes its trace)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(sock_path))
+            s.recv(4096)                                    # greeting
+            for cmd in ("qmp_capabilities", "quit"):
+                s.sendall(json.dumps({"execute": cmd}).encode() + b"\n")
+                s.recv(4096)
+        return True
+    except OSError:
+        return False
 
 
 def _prop(value: object) -> str:
@@ -99,7 +118,13 @@ def run_guest(workdir: Path, steps: list[str], device_props=None,
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
+            if qmp_quit(workdir / "qmp.sock"):
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
         finally:
+            # Also on Ctrl-C: never leave a QEMU behind.
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()

@@ -922,18 +922,16 @@ static void test_rx_dma_after_free(void)
     fill_frame(frame, sizeof(frame), 5);
     sock_send_frame(t, frame, sizeof(frame));
     /* Wait until the device accepted the frame (its transfer is delayed). */
-    for (v = 0; v < 5000 && !rd(t, TN_REG_RX_PACKETS) &&
-         !(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED); v++) {
-        Trace probe;
-
-        trace_snapshot(t, &probe);
-        fr = trace_find(&probe, 0, TN_REC_REF_TAKE, TN_REF_INFLIGHT);
-        trace_free(&probe);
+    for (v = 0; v < 5000; v++) {
+        trace_snapshot(t, &tr);
+        fr = trace_find(&tr, 0, TN_REC_REF_TAKE, TN_REF_INFLIGHT);
+        trace_free(&tr);
         if (fr >= 0) {
             break;
         }
         g_usleep(1000);
     }
+    g_assert_cmpint(v, <, 5000);
     wr(t, TN_RING_REG(TN_RX_RING, TN_RING_CTRL), 0);
     free_shared(t, 2, buf, 2048);
     qtest_clock_step(t->qts, 49999);
@@ -996,7 +994,9 @@ static void test_reset_timing(void)
     g_assert_cmphex(rd(t, TN_REG_STATUS), ==, TN_STATUS_QUIESCED | TN_STATUS_LINK_UP);
 
     trace_snapshot(t, &tr);
-    rb = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RESET_BEGIN);
+    /* (QEMU's own reset at machine start left a RESET_BEGIN/DONE pair too.) */
+    rb = trace_find(&tr, trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_ENABLE),
+                    TN_REC_STATE, TN_ST_RESET_BEGIN);
     rd_buf = trace_find(&tr, rb, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ);
     rdone = trace_find(&tr, rb, TN_REC_STATE, TN_ST_RESET_DONE);
     g_assert_cmpint(rb, >=, 0);
@@ -1011,6 +1011,19 @@ static void test_reset_timing(void)
     g_assert_cmpint(seen, >, rdone);
     g_assert_cmpuint(tr.rec[seen].u.state.value, ==, 3);
     trace_free(&tr);
+
+    /* A drain longer than the reset delay holds the reset until it ends. */
+    qtest_qmp_assert_success(t->qts, "{'execute': 'qom-set', 'arguments': "
+                             "{'path': '/machine/peripheral-anon/device[0]', "
+                             "'property': 'quiesce-delay-ns', 'value': 100000}}");
+    ring_setup(t, TN_TX_RING, ring, 8);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
+    wr(t, TN_REG_CTRL, TN_CTRL_RST);
+    qtest_clock_step(t->qts, 99999);
+    g_assert_cmphex(rd(t, TN_REG_CTRL), ==, TN_CTRL_RST);
+    qtest_clock_step(t->qts, 1);
+    g_assert_cmphex(rd(t, TN_REG_CTRL), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, TN_STATUS_QUIESCED);
     tn_stop(t);
 }
 
@@ -1027,9 +1040,9 @@ static void test_intx(void)
 
     g_assert_cmpuint(qpci_find_capability(t->dev, PCI_CAP_ID_MSIX, 0), ==, 0);
     g_assert_cmpuint(qpci_config_readb(t->dev, PCI_INTERRUPT_PIN), ==, 1);
-    /* PIIX3: slot 4 pin A is PIRQA; route it to IRQ 11 as firmware would. */
+    /* PIIX3: route PIRQA-D (0x60-0x63) to IRQ 11, as firmware would. */
     g_assert(isa);
-    qpci_config_writeb(isa, 0x60, 11);
+    qpci_config_writel(isa, 0x60, 0x0b0b0b0b);
     qtest_irq_intercept_in(t->qts, "ioapic");
     wr(t, TN_REG_IMS, TN_INT_TX);
     ring_setup(t, TN_TX_RING, ring, 8);
@@ -1182,6 +1195,10 @@ static void test_migration(void)
     }
     wr(t, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), 4);
     wr(t, TN_REG_IMS, TN_INT_RX | TN_INT_LINK);
+    /* A TX drain is under way: its timer must carry over. */
+    ring_setup(t, TN_TX_RING, ring + 8 * 16, 8);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
+    qtest_clock_step(t->qts, 5000);
     uri = g_strdup_printf("exec:cat > %s", state);
     qtest_qmp_assert_success(t->qts, "{'execute': 'migrate', 'arguments': "
                              "{'uri': %s}}", uri);
@@ -1228,6 +1245,19 @@ static void test_migration(void)
     g_assert_cmphex(qpci_io_readl(dev, bar, TN_RING_REG(TN_RX_RING, TN_RING_STATUS)),
                     ==, TN_RING_STATUS_ACTIVE);
     g_assert_cmphex(qpci_io_readl(dev, bar, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, 0);
+    g_assert_cmphex(qpci_io_readl(dev, bar, TN_RING_REG(TN_TX_RING, TN_RING_STATUS)),
+                    ==, TN_RING_STATUS_ACTIVE);
+    /*
+     * The drain ends at virtual time 20000.  qtest's virtual clock is not
+     * migrated (the destination's starts at 0), so the deadline is reached
+     * 20000 ns into the destination's run.
+     */
+    qtest_clock_step(dst, 19999);
+    g_assert_cmphex(qpci_io_readl(dev, bar, TN_RING_REG(TN_TX_RING, TN_RING_STATUS)),
+                    ==, TN_RING_STATUS_ACTIVE);
+    qtest_clock_step(dst, 1);
+    g_assert_cmphex(qpci_io_readl(dev, bar, TN_RING_REG(TN_TX_RING, TN_RING_STATUS)),
+                    ==, 0);
     g_free(dev);
     qpci_free_pc(bus);
     qtest_quit(dst);

@@ -608,6 +608,30 @@ static void trace_rules(void)
 	expect("huge-lengths", &b, R_WILD_DMA, END);
 }
 
+/* A hopeless trace: every distinct violation beyond the cap is counted, not stored. */
+static void violation_cap(void)
+{
+	const uint32_t n = DC_MAX_VIOLATIONS + 50000;
+	struct dc_result res;
+	char err[512];
+	struct tb b;
+	bool ok;
+
+	tb_init(&b);
+	for (uint32_t i = 0; i < n; i++)	/* a different page each: nothing merges them */
+		tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x100000000ull + (uint64_t)i * 4096, 64);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x100000000ull, 64);	/* a repeat */
+	tb_end(&b);
+	ok = dc_replay(b.buf, b.len, NULL, &res, err, sizeof(err)) == 0 &&
+	     res.nv == DC_MAX_VIOLATIONS && res.not_itemised == 50000 &&
+	     res.rule_count[R_WILD_DMA] == n + 1 && res.v[0].count == 2;
+	printf("%s violation-cap (%zu itemised, %llu not)\n", ok ? "ok  " : "FAIL", res.nv,
+	       (unsigned long long)res.not_itemised);
+	ok ? passed++ : failed++;
+	dc_result_free(&res);
+	free(b.buf);
+}
+
 static void invalid_inputs(void)
 {
 	struct tb b;
@@ -664,6 +688,7 @@ int main(int argc, char **argv)
 	quiesce_rules();
 	free_rules();
 	trace_rules();
+	violation_cap();
 	invalid_inputs();
 	printf("dmacheck: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
