@@ -6,14 +6,14 @@ from pathlib import Path
 
 from . import report, verdict
 from .scenario import Scenario
-from .vm import run_guest
+from .vm import pick_accel, run_guest
 
 
-def run_one(s: Scenario, report_dir: Path) -> dict:
+def run_one(s: Scenario, report_dir: Path, accel: str = "tcg") -> dict:
     """Boot, run, check; `why` says in one sentence what went wrong, if anything."""
     art = report_dir / s.name
     run = run_guest(art, s.steps, s.device, timeout=s.timeout, firmware=s.firmware,
-                    iommu=s.iommu)
+                    iommu=s.iommu, accel=accel)
     v = verdict.check(run.trace, art)
     got = sorted(v.rules)
     why = ""
@@ -39,15 +39,16 @@ def run_one(s: Scenario, report_dir: Path) -> dict:
 def run_all(scenarios: list[Scenario], report_dir: Path, jobs: int, progress) -> list[dict]:
     report_dir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
+    accel = pick_accel(report_dir)
     results = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_one, s, report_dir): s for s in scenarios}
+        futures = {pool.submit(run_one, s, report_dir, accel): s for s in scenarios}
         for f in concurrent.futures.as_completed(futures):
             r = f.result()
             results.append(r)
             progress(r)
     results.sort(key=lambda r: r["name"])
-    report.write(report_dir, results, {"accel": "tcg", "jobs": jobs,
+    report.write(report_dir, results, {"accel": accel, "jobs": jobs,
                                        "seconds": round(time.monotonic() - start, 1),
                                        "host_cpus": os.cpu_count()})
     return results

@@ -59,9 +59,32 @@ def machine_args(workdir: Path, firmware: str = "seabios", iommu: bool = False) 
     return args
 
 
+_accel_cache: dict[str, str] = {}
+
+
+def pick_accel(workdir: Path) -> str:
+    """KVM only if a probe guest really boots and powers off under it; else TCG.
+
+    /dev/kvm can exist and still not work (nested virtualisation), so the
+    probe is a real boot, done once per process.
+    """
+    if "accel" in _accel_cache:
+        return _accel_cache["accel"]
+    accel = "tcg"
+    if os.access("/dev/kvm", os.R_OK | os.W_OK):
+        probe = workdir / "kvm-probe"
+        probe.mkdir(parents=True, exist_ok=True)
+        run = run_guest(probe, [], timeout=60, accel="kvm")
+        if run.completed and run.exit_code == 0:
+            accel = "kvm"
+    _accel_cache["accel"] = accel
+    return accel
+
+
 def qemu_command(workdir: Path, device_props: dict[str, object] | None = None,
                  netdev: str = "user,id=n0", memory_mb: int = 512,
-                 firmware: str = "seabios", iommu: bool = False) -> list[str]:
+                 firmware: str = "seabios", iommu: bool = False,
+                 accel: str = "tcg") -> list[str]:
     props = {"netdev": "n0", "trace": str(workdir / "trace.bin")}
     props.update(device_props or {})
     device = "tracenic," + ",".join(f"{k}={_prop(v)}" for k, v in props.items())
@@ -69,7 +92,7 @@ def qemu_command(workdir: Path, device_props: dict[str, object] | None = None,
     for d in paths.FIRMWARE_DIRS:
         cmd += ["-L", d]
     cmd += machine_args(workdir, firmware, iommu)
-    cmd += ["-accel", "tcg", "-m", str(memory_mb), "-nodefaults", "-nographic",
+    cmd += ["-accel", accel, "-m", str(memory_mb), "-nodefaults", "-nographic",
             "-no-reboot", "-kernel", str(paths.KERNEL), "-initrd", str(paths.INITRAMFS),
             "-append", "console=ttyS0 panic=-1 quiet" + (" intel_iommu=on" if iommu else ""),
             "-netdev", netdev, "-device", device,
@@ -104,10 +127,10 @@ def _prop(value: object) -> str:
 
 def run_guest(workdir: Path, steps: list[str], device_props=None,
               timeout: float = 60.0, firmware: str = "seabios",
-              iommu: bool = False) -> GuestRun:
+              iommu: bool = False, accel: str = "tcg") -> GuestRun:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "steps.txt").write_text("".join(s + "\n" for s in steps))
-    cmd = qemu_command(workdir, device_props, firmware=firmware, iommu=iommu)
+    cmd = qemu_command(workdir, device_props, firmware=firmware, iommu=iommu, accel=accel)
     (workdir / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
     start = time.monotonic()
     with open(workdir / "qemu-stderr.log", "wb") as err:
