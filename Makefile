@@ -19,8 +19,9 @@ qtest: qemu
 dmacheck: deps
 	@$(MAKE) --no-print-directory -C harness/dmacheck
 
-dmacheck-test: dmacheck
-	@$(MAKE) --no-print-directory -C harness/dmacheck test fuzz
+# test-device drives the real device over qtest, so it needs QEMU built.
+dmacheck-test: dmacheck qemu
+	@$(MAKE) --no-print-directory -C harness/dmacheck test fuzz test-device
 
 images: deps
 	@guest-driver/build.sh

@@ -79,7 +79,10 @@ static int run_checker(const char *dmacheck, const char *path, double *cpu, long
 {
 	struct rusage ru;
 	int status;
-	pid_t pid = fork();
+	pid_t pid;
+
+	fflush(stdout);		/* or the child's freopen writes our buffer out again */
+	pid = fork();
 
 	if (pid < 0)
 		return -1;
