@@ -12,6 +12,24 @@ src=${1:?usage: integrate.sh <qemu-source-dir>}
 	exit 1
 }
 
+# The device uses QEMU 7.2's APIs plus the memory re-entrancy guard (upstream
+# 8.0+, backported into Debian's 7.2).  Say what is missing instead of
+# leaving it to a compiler error.
+grep -q 'qemu_bh_new_guarded' "$src/include/qemu/main-loop.h" || {
+	echo "integrate.sh: $src has no memory re-entrancy guard (qemu_bh_new_guarded);" \
+		"tracenic needs QEMU 8.0 or later, or Debian's 7.2 source (make qemu without QEMU_SRC)." >&2
+	exit 1
+}
+version=$(cat "$src/VERSION" 2>/dev/null || echo unknown)
+case $version in
+7.2.*) ;;
+*) echo "integrate.sh: note: tracenic is tested with QEMU 7.2 (Debian's source); this tree is" \
+	"$version. If the device does not compile, build with 'make qemu' (no QEMU_SRC)." >&2 ;;
+esac
+# hw/net/meson.build names its source set softmmu_ss up to QEMU 8.0, system_ss later.
+ss=softmmu_ss
+grep -q '^system_ss' "$src/hw/net/meson.build" && ss=system_ss
+
 sources="tracenic.c tracenic-dma.c tracenic-rings.c tracenic-ledger.c tracenic-check.c tracenic-trace.c"
 for f in $sources tracenic.h tracenic-trace.h; do
 	ln -sfn "$here/$f" "$src/hw/net/$f"
@@ -38,8 +56,9 @@ put_block "$src/hw/net/Kconfig" "#" "config TRACENIC
     default y if PCI_DEVICES
     depends on PCI && MSI_NONBROKEN"
 
+# shellcheck disable=SC2086 # one argument per file name
 files=$(printf "'%s', " $sources)
-put_block "$src/hw/net/meson.build" "#" "softmmu_ss.add(when: 'CONFIG_TRACENIC', if_true: files(${files%, }))"
+put_block "$src/hw/net/meson.build" "#" "$ss.add(when: 'CONFIG_TRACENIC', if_true: files(${files%, }))"
 
 put_block "$src/hw/net/trace-events" "#" "$(grep -v '^#' "$here/trace-events")"
 

@@ -4,8 +4,8 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-build=${QEMU_BUILD:-$top/build/qemu}
-out=$top/build/qtest
+build=${QEMU_BUILD:-$top/build/qemu${SANITIZE:+-asan}}
+out=$top/build/qtest${SANITIZE:+-asan}
 mkdir -p "$out/bin"
 
 ninja -C "$build" qemu-system-x86_64 tests/qtest/tracenic-test >"$out/ninja.log" 2>&1 || {

@@ -112,7 +112,7 @@ static void tn_do_writeback(TracenicState *s, TNRing *r, const TNPendingWb *p)
            tn_desc_addr(r, p->slot) + TN_DESC_WB_OFFSET, wb, sizeof(wb));
 }
 
-static void tn_flush_writebacks(TracenicState *s, TNRing *r)
+void tn_flush_writebacks(TracenicState *s, TNRing *r)
 {
     uint32_t irq = 0;
     uint32_t i;
@@ -323,10 +323,22 @@ static void tn_tx_start_inflight(TracenicState *s, uint32_t ndesc)
               qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + s->tx_dma_delay_ns);
 }
 
+/* Read ahead while a frame is in flight, as real NICs do. */
+static void tn_tx_read_ahead(TracenicState *s, TNRing *r)
+{
+    while (r->n_cached < r->n_inflight + s->prefetch && tn_fetch_desc(s, r)) {
+    }
+}
+
 void tn_tx_kick(TracenicState *s)
 {
     TNRing *r = &s->tx;
     uint32_t budget = TN_KICK_BUDGET;
+
+    if (r->n_inflight && tn_ring_running(s, r)) {
+        tn_tx_read_ahead(s, r);     /* a TAIL write during a transfer */
+        return;
+    }
 
     while (tn_ring_running(s, r) && !r->n_inflight) {
         uint32_t ndesc = tn_tx_frame_descs(r);
@@ -349,9 +361,7 @@ void tn_tx_kick(TracenicState *s)
         }
         if (s->tx_dma_delay_ns) {
             tn_tx_start_inflight(s, ndesc);
-            /* Read ahead while the frame is in flight, as real NICs do. */
-            while (r->n_cached < ndesc + s->prefetch && tn_fetch_desc(s, r)) {
-            }
+            tn_tx_read_ahead(s, r);
             return;
         }
         tn_tx_send_frame(s, ndesc, false);

@@ -736,7 +736,9 @@ static void tn_prop_set_runtime(Object *obj, Visitor *v, const char *name,
         }
     }
     if (!strcmp(name, "late-writeback") && !s->late_writeback) {
-        tn_tx_kick(s);      /* nothing to hold back any more */
+        /* Nothing is held back any more: deliver what was. */
+        tn_flush_writebacks(s, &s->tx);
+        tn_flush_writebacks(s, &s->rx);
     }
 }
 

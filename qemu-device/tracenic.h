@@ -160,6 +160,7 @@ void tn_ring_reset(TracenicState *s, TNRing *r);
 void tn_ring_write_ctrl(TracenicState *s, TNRing *r, uint32_t val);
 void tn_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val);
 void tn_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns);
+void tn_flush_writebacks(TracenicState *s, TNRing *r);
 void tn_tx_kick(TracenicState *s);
 void tn_rx_refill(TracenicState *s);
 bool tn_can_receive(TracenicState *s);

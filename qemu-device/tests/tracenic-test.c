@@ -6,7 +6,9 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include "libqtest.h"
 #include "hw/pci/pci_regs.h"
 #include "hw/pci/pci_ids.h"
@@ -67,7 +69,9 @@ static void tn_stop(TN *t)
     g_free(t->dev);
     qpci_free_pc(t->bus);
     alloc_destroy(&t->alloc);
-    qtest_quit(t->qts);
+    if (t->qts) {           /* NULL: the test already quit QEMU */
+        qtest_quit(t->qts);
+    }
     close(t->sock[0]);
     close(t->sock[1]);
     unlink(t->trace);
@@ -431,13 +435,16 @@ static void test_quiesce_timing(void)
     uint64_t buf = guest_alloc(&t->alloc, 256);
     uint8_t frame[64], got[128];
     Trace tr;
-    ssize_t dis, idle, rd_buf, q;
+    ssize_t dis, idle, rd_buf, q, take, i;
 
     fill_frame(frame, sizeof(frame), 3);
     qtest_memwrite(t->qts, buf, frame, sizeof(frame));
     ring_setup(t, TN_TX_RING, ring, 8);
     put_desc(t, ring, 0, buf, sizeof(frame), TN_DESC_EOP);
     wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    /* A second frame posted during the transfer is read ahead only. */
+    put_desc(t, ring, 1, buf + 128, sizeof(frame), TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 2);
     /* The frame is in flight; the driver disables the ring at once. */
     wr(t, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
     g_assert_cmphex(rd(t, TN_RING_REG(TN_TX_RING, TN_RING_STATUS)), ==,
@@ -472,6 +479,22 @@ static void test_quiesce_timing(void)
     g_assert_cmpuint(tr.rec[q].u.state.value, ==, 1);
     g_assert_cmpint(trace_find(&tr, 0, TN_REC_REF_TAKE, TN_REF_INFLIGHT), >=, 0);
     g_assert_cmpint(trace_find(&tr, 0, TN_REC_REF_DROP, TN_REF_RING), >, rd_buf);
+    /* Descriptor 1: fetched and referenced, never sent, dropped by the drain. */
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ), ==, 1);
+    take = trace_find(&tr, 0, TN_REC_REF_TAKE, TN_REF_PREFETCH);
+    take = trace_find(&tr, take + 1, TN_REC_REF_TAKE, TN_REF_PREFETCH);
+    g_assert_cmpint(take, >, 0);
+    g_assert_cmpuint(tr.rec[take].idx, ==, 1);
+    g_assert_cmphex(tr.rec[take].u.ref.addr, ==, buf + 128);
+    for (i = take; (i = trace_find(&tr, i + 1, TN_REC_REF_DROP, TN_REF_PREFETCH)) >= 0;) {
+        if (tr.rec[i].id == tr.rec[take].id) {
+            break;
+        }
+    }
+    g_assert_cmpint(i, >, rd_buf);     /* dropped by the drain, at its end */
+    g_assert_cmpint(i, <, idle);
+    g_assert_cmpuint(tr.rec[i].u.ref.drained, ==, 1);
+    g_assert(!sock_has_data(t));
     trace_free(&tr);
     tn_stop(t);
 }
@@ -770,6 +793,10 @@ static void test_msix(void)
 static void test_qom_set(void)
 {
     TN *t = tn_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 256);
+    uint8_t got[256];
+    QDict *rsp;
     Trace tr;
     ssize_t i;
 
@@ -787,6 +814,27 @@ static void test_qom_set(void)
     i = trace_find(&tr, i + 1, TN_REC_STATE, TN_ST_PROP);
     g_assert_cmpuint(tr.rec[i].u.state.value, ==, 1);
     g_assert_cmpuint(tr.rec[i].u.state.value2, ==, TN_PROP_LATE_WRITEBACK);
+    trace_free(&tr);
+
+    /* Turning late-writeback off delivers what it held. */
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, buf, 64, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    sock_recv_frame(t, got, sizeof(got));
+    g_assert_cmphex(le16_to_cpu(get_desc(t, ring, 0).flags) & TN_DESC_DONE, ==, 0);
+    qtest_qmp_assert_success(t->qts, "{'execute': 'qom-set', 'arguments': "
+                             "{'path': '/machine/peripheral-anon/device[0]', "
+                             "'property': 'late-writeback', 'value': false}}");
+    g_assert_cmphex(le16_to_cpu(get_desc(t, ring, 0).flags) & TN_DESC_DONE, ==,
+                    TN_DESC_DONE);
+    /* A value the device cannot take is refused and not recorded. */
+    rsp = qtest_qmp(t->qts, "{'execute': 'qom-set', 'arguments': "
+                    "{'path': '/machine/peripheral-anon/device[0]', "
+                    "'property': 'prefetch', 'value': 33}}");
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    trace_snapshot(t, &tr);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_STATE, TN_ST_PROP), ==, 3);
     trace_free(&tr);
     tn_stop(t);
 }
@@ -1111,11 +1159,6 @@ static void test_trace_cap(void)
     g_assert_cmpuint(tr.rec[tr.n - 1].u.end.records, ==, tr.n - 1);
     g_assert_cmpuint(tr.rec[tr.n - 1].u.end.dropped, >, 40);
     trace_free(&tr);
-    t->qts = qtest_init("-M pc -nodefaults");   /* tn_stop quits it */
-    g_free(t->dev);
-    t->dev = NULL;
-    qpci_free_pc(t->bus);
-    t->bus = qpci_new_pc(t->qts, &t->alloc);
     tn_stop(t);
 }
 
@@ -1268,6 +1311,234 @@ static void test_migration(void)
     tn_stop(t);
 }
 
+/* A random value that is often one a register cares about. */
+static uint32_t fuzz_value(uint64_t area)
+{
+    switch (g_test_rand_int_range(0, 8)) {
+    case 0:
+        return 0;
+    case 1:
+        return 1u << g_test_rand_int_range(0, 32);
+    case 2:
+        return 8u << g_test_rand_int_range(0, 11);          /* ring sizes */
+    case 3:
+        return area + g_test_rand_int_range(0, 4096) * 16;  /* in the area */
+    case 4:
+        return g_test_rand_int_range(0, 64);
+    default:
+        return g_test_rand_int();
+    }
+}
+
+static uint64_t fuzz_addr(TN *t, uint64_t area)
+{
+    switch (g_test_rand_int_range(0, 6)) {
+    case 0:
+        return t->bar.addr + g_test_rand_int_range(0, TN_REGS_SIZE);
+    case 1:
+        return 0xfff000000000ull + g_test_rand_int();        /* unmapped */
+    case 2:
+        return ((uint64_t)g_test_rand_int() << 32) | g_test_rand_int();
+    default:
+        return area + g_test_rand_int_range(0, 65536);
+    }
+}
+
+/*
+ * Random register writes, descriptors, frames, bus-master flips and clock
+ * steps.  QEMU must survive, and the trace must stay consistent: valid
+ * record types, non-decreasing time, every reference dropped at most once
+ * and only after it was taken, every DMA under a reference that is held.
+ * Reproduce a failure with the seed printed at the top (--seed).
+ */
+static void test_fuzz(void)
+{
+    TN *t = tn_start("check=on,prefetch=8,rx-dma-delay-ns=3000,"
+                     "tx-dma-delay-ns=2000,late-writeback=on,"
+                     "quiesce-delay-ns=5000,reset-delay-ns=7000");
+    uint64_t area = guest_alloc(&t->alloc, 65536 + 4096);
+    static const uint32_t regs[] = {
+        TN_REG_ICR, TN_REG_IMS, TN_REG_IMC, TN_REG_ITR_US,
+        TN_REG_MAC_LO, TN_REG_MAC_HI, TN_LG_VA, TN_LG_VA + 4, TN_LG_BUS,
+        TN_LG_BUS + 4, TN_LG_ID, TN_LG_LENGTH, TN_LG_FLAGS, TN_LG_INFO,
+        TN_LG_CMD, TN_LG_CMD,
+    };
+    static const uint32_t ring_regs[] = {
+        TN_RING_BASE_LO, TN_RING_BASE_HI, TN_RING_SIZE, TN_RING_TAIL,
+        TN_RING_TAIL, TN_RING_TAIL, TN_RING_CTRL, TN_RING_CTRL,
+    };
+    GHashTable *held = g_hash_table_new(NULL, NULL);
+    uint8_t frame[TN_MAX_FRAME + 64], sink[65536];
+    Trace tr;
+    size_t i;
+    int op;
+
+    area = (area + 4095) & ~4095ull;
+    alloc_shared(t, 1, area, 32768);
+    for (i = 0; i < 65536; i += 16) {
+        struct tn_desc d = {
+            .addr = cpu_to_le64(fuzz_addr(t, area)),
+            .len = cpu_to_le16(g_test_rand_int_range(0, 3) ?
+                               g_test_rand_int_range(0, 2048) : g_test_rand_int()),
+            .flags = cpu_to_le16(g_test_rand_int()),
+        };
+        qtest_memwrite(t->qts, area + i, &d, sizeof(d));
+    }
+    fill_frame(frame, sizeof(frame), 11);
+    for (op = 0; op < 6000; op++) {
+        uint32_t ring = g_test_rand_bit() ? TN_TX_RING : TN_RX_RING;
+        uint32_t n, k;
+        int outq = 0;
+
+        switch (g_test_rand_int_range(0, 17)) {
+        case 0 ... 2:
+            k = ring_regs[g_test_rand_int_range(0, 8)];
+            wr(t, TN_RING_REG(ring, k), k == TN_RING_TAIL && g_test_rand_bit() ?
+               g_test_rand_int_range(0, 16) : fuzz_value(area));
+            break;
+        case 3 ... 4:   /* a valid ring with valid descriptors posted */
+            wr(t, TN_RING_REG(ring, TN_RING_CTRL), 0);
+            qtest_clock_step(t->qts, 20000);
+            n = 8u << g_test_rand_int_range(0, 3);
+            wr(t, TN_RING_REG(ring, TN_RING_BASE_LO),
+               area + g_test_rand_int_range(0, 64) * 256);
+            wr(t, TN_RING_REG(ring, TN_RING_BASE_HI), 0);
+            wr(t, TN_RING_REG(ring, TN_RING_SIZE), n);
+            wr(t, TN_RING_REG(ring, TN_RING_CTRL), TN_RING_CTRL_ENABLE);
+            for (k = 0; k < n - 1; k++) {
+                put_desc(t, rd(t, TN_RING_REG(ring, TN_RING_BASE_LO)), k,
+                         area + 32768 + g_test_rand_int_range(0, 28) * 1024,
+                         g_test_rand_int_range(1, 1025),
+                         g_test_rand_int_range(0, 4) ? TN_DESC_EOP : 0);
+            }
+            wr(t, TN_RING_REG(ring, TN_RING_TAIL), g_test_rand_int_range(1, n));
+            break;
+        case 5:
+            wr(t, regs[g_test_rand_int_range(0, ARRAY_SIZE(regs))],
+               fuzz_value(area));
+            break;
+        case 6:
+            qpci_io_writeq(t->dev, t->bar, g_test_rand_int_range(1, 1024) * 4,
+                           ((uint64_t)fuzz_value(area) << 32) | fuzz_value(area));
+            break;
+        case 7:
+            rd(t, g_test_rand_int_range(0, 1024) * 4);
+            break;
+        case 8 ... 9: {
+            struct tn_desc d = {
+                .addr = cpu_to_le64(fuzz_addr(t, area)),
+                .len = cpu_to_le16(g_test_rand_int_range(0, 4096)),
+                .flags = cpu_to_le16(TN_DESC_OWN |
+                                     (g_test_rand_bit() ? TN_DESC_EOP : 0)),
+            };
+            qtest_memwrite(t->qts, area + g_test_rand_int_range(0, 4096) * 16,
+                           &d, sizeof(d));
+            break;
+        }
+        case 10 ... 11:
+            g_assert_cmpint(ioctl(t->sock[0], SIOCOUTQ, &outq), ==, 0);
+            if (outq < 64 * 1024) {     /* never block on a full socket */
+                sock_send_frame(t, frame, g_test_rand_int_range(1, TN_MAX_FRAME + 40));
+            }
+            break;
+        case 12:
+            qtest_clock_step(t->qts, g_test_rand_int_range(0, 20000));
+            break;
+        case 13:
+            k = g_test_rand_int_range(0, 16);
+            if (k == 0) {
+                uint16_t cmd = qpci_config_readw(t->dev, PCI_COMMAND);
+
+                qpci_config_writew(t->dev, PCI_COMMAND, cmd ^ PCI_COMMAND_MASTER);
+            } else if (k == 1) {
+                wr(t, TN_REG_CTRL, g_test_rand_int());
+            }
+            break;
+        case 14:
+            while (recv(t->sock[0], sink, sizeof(sink), MSG_DONTWAIT) > 0) {
+            }
+            break;
+        case 15:        /* well-formed ledger traffic over the buffers */
+            k = g_test_rand_int_range(2, 40);
+            if (g_test_rand_bit()) {
+                uint32_t m, next = g_test_rand_int_range(1, 4);
+                bool map = g_test_rand_bit();
+
+                ledger(t, map ? TN_LG_CMD_MAP : TN_LG_CMD_ALLOC, k, area, 0,
+                       4096, 0, TN_LG_INFO_PACK(map ? TN_DIR_FROM_DEVICE
+                                                    : TN_API_SHARED, 0, next));
+                for (m = 0; m < next; m++) {
+                    ledger(t, TN_LG_CMD_EXTENT, k, 0,
+                           area + g_test_rand_int_range(0, 65536),
+                           g_test_rand_int_range(1, 8192), 0,
+                           TN_LG_INFO_PACK(g_test_rand_int_range(0, 8) ?
+                                           TN_EXT_BUS : TN_EXT_PHYS, 0, m));
+                }
+            } else {
+                ledger(t, g_test_rand_bit() ? TN_LG_CMD_FREE : TN_LG_CMD_UNMAP, k,
+                       area, 0, 4096, 0,
+                       TN_LG_INFO_PACK(TN_FREE_API_FREE_SHARED, 0, 0));
+            }
+            break;
+        default:
+            if (g_test_rand_int_range(0, 16) == 0) {
+                qtest_qmp_assert_success(t->qts, "{'execute': 'qom-set', "
+                    "'arguments': {'path': '/machine/peripheral-anon/device[0]', "
+                    "'property': 'prefetch', 'value': %d}}",
+                    g_test_rand_int_range(0, 33));
+            }
+            break;
+        }
+    }
+    g_assert(qtest_probe_child(t->qts));
+    g_assert_cmphex(rd(t, TN_REG_ID), ==, TN_ID_VALUE);
+
+    qtest_quit(t->qts);
+    t->qts = NULL;
+    trace_load(&tr, t->trace);
+    g_assert(!memcmp(tr.hdr->magic, TN_TRACE_MAGIC, TN_TRACE_MAGIC_LEN));
+    g_assert_cmpuint(tr.n, >, 1000);
+    for (i = 0; i < tr.n; i++) {
+        const struct tn_rec *r = &tr.rec[i];
+        gpointer id = GUINT_TO_POINTER(r->id);
+
+        g_assert_cmpuint(r->type, >=, TN_REC_DMA_READ);
+        g_assert_cmpuint(r->type, <=, TN_REC_TYPE_MAX);
+        if (i) {
+            g_assert_cmpuint(r->time_ns, >=, tr.rec[i - 1].time_ns);
+        }
+        switch (r->type) {
+        case TN_REC_REF_TAKE:
+            g_assert_cmpuint(r->id, !=, 0);
+            g_assert(!g_hash_table_contains(held, id));
+            g_hash_table_add(held, id);
+            break;
+        case TN_REC_REF_DROP:
+            g_assert(g_hash_table_remove(held, id));
+            break;
+        case TN_REC_DMA_READ:
+        case TN_REC_DMA_WRITE:
+        case TN_REC_DMA_FAILED:
+            g_assert(r->id == 0 || g_hash_table_contains(held, id));
+            g_assert_cmpuint(r->kind, >=, TN_CAUSE_TX_DESC_READ);
+            g_assert_cmpuint(r->kind, <=, TN_CAUSE_MAX);
+            break;
+        }
+    }
+    g_assert_cmpuint(tr.rec[tr.n - 1].type, ==, TN_REC_END);
+    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.records, ==, tr.n - 1);
+    g_test_message("fuzz: %zu trace records (DMA %zu read, %zu written, %zu "
+                   "failed; %zu violations), %u references held at exit",
+                   tr.n, trace_count(&tr, TN_REC_DMA_READ, -1),
+                   trace_count(&tr, TN_REC_DMA_WRITE, -1),
+                   trace_count(&tr, TN_REC_DMA_FAILED, -1),
+                   trace_count(&tr, TN_REC_VIOLATION, -1),
+                   g_hash_table_size(held));
+    trace_free(&tr);
+    g_hash_table_destroy(held);
+    tn_stop(t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1292,5 +1563,6 @@ int main(int argc, char **argv)
     qtest_add_func("/tracenic/trace-cap", test_trace_cap);
     qtest_add_func("/tracenic/trace-disk-full", test_trace_disk_full);
     qtest_add_func("/tracenic/migration", test_migration);
+    qtest_add_func("/tracenic/fuzz", test_fuzz);
     return g_test_run();
 }
