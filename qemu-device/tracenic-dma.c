@@ -76,8 +76,9 @@ bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
         memset(buf, 0, len);
     }
     qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s of %u bytes at 0x%" PRIx64
-                  " (%s, slot %u) failed: %s\n", write ? "DMA write" : "DMA read",
-                  len, addr, tn_cause_names[cause], slot,
+                  " (%s, slot %u) failed: %s\n",
+                  write ? "DMA write" : "DMA read", len, addr,
+                  tn_cause_names[cause], slot,
                   s->bus_master ? "the address is not accessible"
                                 : "bus mastering is disabled");
     s->err = TN_ERR_DMA;

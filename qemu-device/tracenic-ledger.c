@@ -132,7 +132,8 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd)
             why = "id 0 is reserved";
             break;
         }
-        if (code != TN_FREE_API_FREE_MEMORY && code != TN_FREE_API_FREE_SHARED) {
+        if (code != TN_FREE_API_FREE_MEMORY &&
+            code != TN_FREE_API_FREE_SHARED) {
             why = "unknown free API";
             break;
         }
@@ -169,7 +170,7 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd)
     }
     s->lg_accepted++;
     tn_emit(s, &rec);
-    /* Check after recording: a violation record follows the FREE it is about. */
+    /* Check after recording: the violation follows the FREE it is about. */
     if (s->checker && (cmd == TN_LG_CMD_FREE || cmd == TN_LG_CMD_UNMAP)) {
         tn_check_release(s, s->lg_id);
     }

@@ -326,7 +326,10 @@ static void tn_tx_start_inflight(TracenicState *s, uint32_t ndesc)
 /* Read ahead while a frame is in flight, as real NICs do. */
 static void tn_tx_read_ahead(TracenicState *s, TNRing *r)
 {
-    while (r->n_cached < r->n_inflight + s->prefetch && tn_fetch_desc(s, r)) {
+    while (r->n_cached < r->n_inflight + s->prefetch) {
+        if (!tn_fetch_desc(s, r)) {
+            break;
+        }
     }
 }
 
@@ -380,7 +383,10 @@ void tn_rx_refill(TracenicState *s)
     TNRing *r = &s->rx;
 
     while (tn_ring_running(s, r) && s->bus_master &&
-           r->n_cached < s->prefetch && tn_fetch_desc(s, r)) {
+           r->n_cached < s->prefetch) {
+        if (!tn_fetch_desc(s, r)) {
+            break;
+        }
     }
 }
 
@@ -499,7 +505,7 @@ static void tn_inflight_timer_cb(void *opaque)
     }
 }
 
-/* --- Register writes -------------------------------------------------------- */
+/* --- Register writes ------------------------------------------------------ */
 
 static bool tn_ring_validate(TracenicState *s, TNRing *r)
 {
@@ -581,7 +587,7 @@ void tn_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val)
         return;
     }
     r->tail = val;
-    /* late-writeback holds write-backs until the device next touches the ring. */
+    /* late-writeback holds write-backs until the device next uses the ring. */
     tn_flush_writebacks(s, r);
     if (r->id == TN_RING_ID_TX) {
         tn_tx_kick(s);
@@ -652,7 +658,7 @@ void tn_rings_free(TracenicState *s)
     }
 }
 
-/* --- Migration ------------------------------------------------------------- */
+/* --- Migration ------------------------------------------------------------ */
 
 static const VMStateDescription vmstate_tn_cached_desc = {
     .name = "tracenic/cached-desc",

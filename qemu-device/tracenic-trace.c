@@ -170,7 +170,8 @@ static void tn_write_buffer(TNTraceWriter *w)
     w->used = 0;
 }
 
-TNTraceWriter *tn_trace_open(const char *path, const struct tn_trace_header *hdr,
+TNTraceWriter *tn_trace_open(const char *path,
+                             const struct tn_trace_header *hdr,
                              uint64_t cap_bytes, TNTraceReportFn *report,
                              void *opaque, char **errmsg)
 {
@@ -208,7 +209,8 @@ TNTraceWriter *tn_trace_open(const char *path, const struct tn_trace_header *hdr
     w->opaque = opaque;
     w->cap_bytes = cap_bytes;
     w->max_records = cap_bytes ?
-        (cap_bytes - TN_TRACE_HEADER_SIZE) / TN_TRACE_REC_SIZE - TN_TRACE_TAIL_RECS :
+        (cap_bytes - TN_TRACE_HEADER_SIZE) / TN_TRACE_REC_SIZE -
+        TN_TRACE_TAIL_RECS :
         UINT64_MAX;
     ret = tn_reserve(w, TN_TRACE_HEADER_SIZE);
     if (ret == 0) {

@@ -24,7 +24,8 @@ typedef void TNTraceReportFn(void *opaque, const char *msg);
  * otherwise it must leave room for the header and a few records.  Returns
  * NULL and sets *@errmsg (g_free-able with free()) on failure.
  */
-TNTraceWriter *tn_trace_open(const char *path, const struct tn_trace_header *hdr,
+TNTraceWriter *tn_trace_open(const char *path,
+                             const struct tn_trace_header *hdr,
                              uint64_t cap_bytes, TNTraceReportFn *report,
                              void *opaque, char **errmsg);
 

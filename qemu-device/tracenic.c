@@ -233,7 +233,7 @@ void tn_raise(TracenicState *s, uint32_t cause)
     tn_notify(s, cause);
 }
 
-/* --- DMA state --------------------------------------------------------------- */
+/* --- DMA state ------------------------------------------------------------ */
 
 void tn_update_quiesced(TracenicState *s)
 {
@@ -266,6 +266,8 @@ static void tn_mac_to_regs(TracenicState *s)
 /* Everything CTRL.RST resets; the ledger and the references are not in it. */
 static void tn_reset_regs(TracenicState *s)
 {
+    int i;
+
     s->ctrl = 0;
     s->icr = 0;
     s->ims = 0;
@@ -273,6 +275,9 @@ static void tn_reset_regs(TracenicState *s)
     s->err = 0;
     s->pending_vectors = 0;
     timer_del(s->itr_timer);
+    for (i = 0; i < TN_MSIX_VECTORS; i++) {
+        s->last_irq_ns[i] = INT64_MIN / 2;  /* long ago: no gap to keep */
+    }
     tn_mac_to_regs(s);
     s->stat_rx_packets = s->stat_rx_bytes = s->stat_rx_dropped = 0;
     s->stat_tx_packets = s->stat_tx_bytes = s->stat_tx_errors = 0;
@@ -322,7 +327,7 @@ static void tn_kick_bh(void *opaque)
     tn_tx_kick(opaque);
 }
 
-/* --- Registers --------------------------------------------------------------- */
+/* --- Registers ------------------------------------------------------------ */
 
 void tn_drain_finished(TracenicState *s, uint8_t ring)
 {
@@ -605,7 +610,7 @@ static const MemoryRegionOps tn_mmio_ops = {
     },
 };
 
-/* --- PCI config: bus mastering ------------------------------------------------ */
+/* --- PCI config: bus mastering -------------------------------------------- */
 
 static void tn_config_write(PCIDevice *dev, uint32_t addr, uint32_t val,
                             int len)
@@ -630,7 +635,7 @@ static void tn_config_write(PCIDevice *dev, uint32_t addr, uint32_t val,
     }
 }
 
-/* --- Network backend ------------------------------------------------------------ */
+/* --- Network backend ------------------------------------------------------ */
 
 static bool tn_nc_can_receive(NetClientState *nc)
 {
@@ -665,7 +670,7 @@ static NetClientInfo tn_net_info = {
     .link_status_changed = tn_set_link_status,
 };
 
-/* --- Run-time fault-injection properties ------------------------------------------ */
+/* --- Run-time fault-injection properties ---------------------------------- */
 
 static PropertyInfo tn_prop_runtime_u64;
 static PropertyInfo tn_prop_runtime_u32;
@@ -768,7 +773,7 @@ static Property tn_properties[] = {
     DEFINE_PROP_END_OF_LIST(),
 };
 
-/* --- Lifecycle ------------------------------------------------------------------ */
+/* --- Lifecycle ------------------------------------------------------------ */
 
 static bool tn_open_trace(TracenicState *s, Error **errp)
 {
@@ -830,9 +835,11 @@ static void tn_realize(PCIDevice *pdev, Error **errp)
 
     memory_region_init_io(&s->mmio, OBJECT(s), &tn_mmio_ops, s,
                           "tracenic-mmio", TN_REGS_SIZE);
-    pci_register_bar(pdev, TN_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->mmio);
+    pci_register_bar(pdev, TN_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY,
+                     &s->mmio);
     memory_region_init(&s->msix, OBJECT(s), "tracenic-msix", TN_MSIX_SIZE);
-    pci_register_bar(pdev, TN_BAR_MSIX, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->msix);
+    pci_register_bar(pdev, TN_BAR_MSIX, PCI_BASE_ADDRESS_SPACE_MEMORY,
+                     &s->msix);
     if (s->use_msix &&
         msix_init(pdev, TN_MSIX_VECTORS, &s->msix, TN_BAR_MSIX,
                   TN_MSIX_TABLE_OFF, &s->msix, TN_BAR_MSIX, TN_MSIX_PBA_OFF,
@@ -848,8 +855,9 @@ static void tn_realize(PCIDevice *pdev, Error **errp)
     }
 
     qemu_macaddr_default_if_unset(&s->conf.macaddr);
-    s->nic = qemu_new_nic(&tn_net_info, &s->conf, object_get_typename(OBJECT(s)),
-                          dev->id, &dev->mem_reentrancy_guard, s);
+    s->nic = qemu_new_nic(&tn_net_info, &s->conf,
+                          object_get_typename(OBJECT(s)), dev->id,
+                          &dev->mem_reentrancy_guard, s);
     qemu_format_nic_info_str(qemu_get_queue(s->nic), s->conf.macaddr.a);
 
     tn_rings_init(s);

@@ -23,8 +23,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(TracenicState, TRACENIC)
 #define TN_PREFETCH_MAX     32
 #define TN_FRAME_MAX_DESCS  64   /* a longer descriptor chain is a bad frame */
 #define TN_CACHE_SLOTS      (TN_PREFETCH_MAX + TN_FRAME_MAX_DESCS)
-#define TN_WB_QUEUE         256  /* late write-backs held before a forced flush */
-#define TN_KICK_BUDGET      256  /* descriptors per kick; the rest runs in a BH */
+#define TN_WB_QUEUE         256  /* late write-backs held, then flushed */
+#define TN_KICK_BUDGET      256  /* descriptors per kick; then a BH goes on */
 
 /* A descriptor the device has fetched and not yet completed. */
 typedef struct TNCachedDesc {
@@ -64,7 +64,7 @@ typedef struct TNRing {
     /* Fetched descriptors, in ring order starting at head. */
     TNCachedDesc cache[TN_CACHE_SLOTS];
     uint32_t n_cached;
-    uint32_t n_inflight;    /* leading cached descriptors in a delayed transfer */
+    uint32_t n_inflight;    /* leading cached descriptors being transferred */
     QEMUTimer *inflight_timer;
 
     TNPendingWb wb[TN_WB_QUEUE];
@@ -95,7 +95,7 @@ struct TracenicState {
     QEMUTimer *reset_timer;
     bool bus_master;
     bool intx_level;
-    uint8_t drain_unseen;   /* rings (bit = ring id) drained, not yet observed */
+    uint8_t drain_unseen;   /* rings (bit = ring id) drained, not yet seen */
     bool reset_unseen;      /* a reset finished, CTRL not read since */
     int64_t last_irq_ns[TN_MSIX_VECTORS];
     uint32_t pending_vectors;   /* held back by interrupt moderation */
