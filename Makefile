@@ -3,9 +3,9 @@
 SHELL := /bin/bash
 PYTHON := /usr/bin/python3
 
-.PHONY: all deps qemu qtest dmacheck dmacheck-test images pytest test run clean
+.PHONY: all deps qemu qtest dmacheck dmacheck-test trafficgen images pytest test run repro clean
 
-all: qemu dmacheck images
+all: qemu dmacheck trafficgen images
 
 deps:
 	@sh ci/install-deps.sh
@@ -23,20 +23,28 @@ dmacheck: deps
 dmacheck-test: dmacheck qemu
 	@$(MAKE) --no-print-directory -C harness/dmacheck test fuzz test-device
 
+trafficgen:
+	@$(MAKE) --no-print-directory -C harness/trafficgen
+
 images: deps
 	@guest-driver/build.sh
 	@images/build.sh
 
 # pytest's exit status 5 (no tests collected) is a failure here.
-pytest: qemu images dmacheck
+pytest: qemu images dmacheck trafficgen
 	@$(PYTHON) -m pytest -q harness/tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	exit $$rc
 
 test: qtest dmacheck-test pytest
 
-run: qemu images dmacheck
+run: qemu images dmacheck trafficgen
 	@$(PYTHON) harness/tracenic-cli run
+
+# One scenario, stopped at its first violation with QMP and a gdbstub open.
+repro: qemu images dmacheck trafficgen
+	@test -n "$(SCENARIO)" || { echo "make repro: name a scenario: make repro SCENARIO=bug-no-disable (see harness/tracenic-cli list)"; exit 2; }
+	@$(PYTHON) harness/tracenic-cli repro $(SCENARIO)
 
 clean:
 	rm -rf build

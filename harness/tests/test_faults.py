@@ -1,4 +1,5 @@
-"""Fault handling: each failure gives a clear verdict and complete artifacts."""
+"""Fault handling: each failure gives a clear verdict and complete artifacts, and no
+QEMU process or libvirt domain outlives the run, even on Ctrl-C."""
 import os
 import signal
 import subprocess
@@ -8,44 +9,50 @@ from pathlib import Path
 
 import pytest
 
+from conftest import qemu_processes, tracenic_domains
 from tracenic import nightly, verdict
-from tracenic.scenario import Scenario
+from tracenic.scenario import Machine, Scenario
+
+CLI = Path(__file__).resolve().parents[1] / "tracenic-cli"
+ARTIFACTS = ("console.log", "results.txt", "qemu-stderr.log", "dmacheck.txt", "steps.txt")
 
 
-def scenario(name, steps, timeout=60, rules=()):
-    return Scenario(name=name, description="", device={}, steps=steps, timeout=timeout,
-                    expect_rules=frozenset(rules), firmware="seabios", iommu=False,
+def scenario(name, steps, timeout=60, rules=(), **machine):
+    return Scenario(name=name, description="fault test", machine=Machine(**machine),
+                    steps=steps, timeout=timeout, expect_rules=frozenset(rules),
                     path=Path(name))
 
 
-def test_guest_panic_is_reported(tmp_path):
+def assert_artifacts(art):
+    for f in ARTIFACTS:
+        assert (art / f).exists(), f"{art / f} missing"
+
+
+def test_guest_panic_is_reported(built, tmp_path):
     r = nightly.run_one(scenario("panic", ["load", "panic"]), tmp_path)
     assert not r["ok"] and r["why"].startswith("the guest panicked: "), r["why"]
     art = tmp_path / "panic"
+    assert_artifacts(art)
     assert "Kernel panic" in (art / "console.log").read_text(errors="replace")
     # QEMU exited by itself (panic=-1, -no-reboot): the trace was finished.
     assert verdict.check(art / "trace.bin", art).status == 0
+    assert not qemu_processes(str(tmp_path))
 
 
-def test_guest_hang_times_out_with_a_complete_trace(tmp_path):
+def test_guest_hang_times_out_with_a_complete_trace(built, tmp_path):
+    start = time.monotonic()
     r = nightly.run_one(scenario("hang", ["load", "hang"], timeout=25), tmp_path)
-    assert not r["ok"] and r["why"].startswith("the guest hung"), r["why"]
+    assert time.monotonic() - start < 25 + 15, "the hard timeout did not hold"
+    assert not r["ok"] and r["why"].startswith("the guest hung: no power-off within 25 s"), r
     art = tmp_path / "hang"
+    assert_artifacts(art)
     # The harness quit QEMU over QMP, so the device still wrote its END record.
     v = verdict.check(art / "trace.bin", art)
     assert v.status == 0 and "trace-incomplete" not in v.rules
-    assert not (art / "qemu.pid").exists() or not _alive(art / "qemu.pid")
+    assert not qemu_processes(str(tmp_path))
 
 
-def _alive(pidfile):
-    try:
-        os.kill(int(pidfile.read_text()), 0)
-        return True
-    except (OSError, ValueError):
-        return False
-
-
-def test_qemu_killed_mid_run(tmp_path):
+def test_qemu_killed_mid_run(built, tmp_path):
     art = tmp_path / "killed"
 
     def killer():
@@ -62,8 +69,9 @@ def test_qemu_killed_mid_run(tmp_path):
     r = nightly.run_one(scenario("killed", ["load", "up", "sleep 30000"]), tmp_path)
     t.join()
     assert not r["ok"] and r["why"].startswith("QEMU died before the scenario finished"), r
+    assert "exit status -9" in r["why"]
     assert "trace-incomplete" in r["got"]
-    assert (art / "console.log").exists() and (art / "dmacheck.txt").exists()
+    assert_artifacts(art)
 
 
 @pytest.fixture
@@ -76,13 +84,43 @@ def tiny_fs(tmp_path):
     subprocess.run(["umount", str(mnt)], check=False)
 
 
-def test_trace_on_a_full_filesystem(tiny_fs, tmp_path):
+def test_trace_on_a_full_filesystem(built, tiny_fs, tmp_path):
     # The artifacts live on the normal disk; only the trace goes to the tiny tmpfs.
-    s = scenario("fullfs", ["load", "up", "tx 30 1400", "down", "unload"], timeout=90)
-    s.device = {"trace": str(tiny_fs / "trace.bin")}
+    s = scenario("fullfs", ["load", "up", "tx 30 1400", "down", "unload"], timeout=90,
+                 device={"trace": str(tiny_fs / "trace.bin")})
     r = nightly.run_one(s, tmp_path)
     art = tmp_path / "fullfs"
-    v = verdict.check(tiny_fs / "trace.bin", art)
-    assert "trace-write-error" in v.rules, v
+    assert_artifacts(art)
+    assert not r["ok"] and "trace-write-error" in r["got"], r
+    assert "trace-write-error" in r["why"]
     assert "No space left on device" in (art / "qemu-stderr.log").read_text()
-    assert not r["ok"]
+
+
+def _interrupt_cli(tmp_path, extra, marker_file):
+    """Start `tracenic-cli run`, Ctrl-C it once the VM runs, return (rc, output)."""
+    proc = subprocess.Popen(["/usr/bin/python3", str(CLI), "run", "--report-dir",
+                             str(tmp_path), "boot-clean"] + extra,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(600):
+        if (tmp_path / "boot-clean" / marker_file).exists():
+            break
+        time.sleep(0.1)
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    return proc.returncode, out
+
+
+def test_ctrl_c_leaves_no_qemu(built, tmp_path):
+    rc, out = _interrupt_cli(tmp_path, [], "qemu.pid")
+    assert rc == 130 and "interrupted; ended 1 running VM(s)" in out, out
+    assert not qemu_processes(str(tmp_path))
+
+
+def test_ctrl_c_leaves_no_libvirt_domain(built, libvirtd, tmp_path):
+    before = tracenic_domains()
+    rc, out = _interrupt_cli(tmp_path, ["--backend", "libvirt"], "domain.xml")
+    assert rc == 130, out
+    time.sleep(1)
+    assert tracenic_domains() == before
+    assert not qemu_processes(str(tmp_path))

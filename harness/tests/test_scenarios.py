@@ -1,38 +1,104 @@
-"""Scenario files: the shipped ones load; bad ones fail naming the file and field."""
-import json
-from pathlib import Path
-
+"""Scenario files: the shipped ones load; bad ones fail naming the file and the field."""
 import pytest
 
-from tracenic import report, scenario, verdict
+from tracenic import paths, scenario, verdict
 from tracenic.scenario import ScenarioError
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-RULES = {"dma-after-free", "leak", "free-not-quiesced"}
+RULES = {"dma-after-free", "leak", "free-not-quiesced", "double-free"}
+GOOD = 'name = "x"\n[expect]\nrules = []\n'
 
 
-def test_shipped_scenarios_load_with_real_rule_names():
-    loaded = scenario.load_dir(SCENARIOS, verdict.known_rules())
-    assert {s.name for s in loaded} >= {"boot-clean", "boot-widened-delays"}
+def test_shipped_matrix_covers_the_issue(built):
+    loaded = scenario.load_dir(paths.SCENARIOS, verdict.known_rules())
+    correct = [s for s in loaded if s.name.startswith("correct-")]
+    # the correct driver: clean, on both firmwares, with and without the IOMMU, on both backends
+    assert all(not s.expect_rules for s in correct)
+    combos = {(s.machine.firmware, s.machine.iommu) for s in correct}
+    assert combos >= {("seabios", False), ("seabios", True), ("ovmf", False), ("ovmf", True)}
+    assert {s.machine.backend for s in loaded} == {"qemu", "libvirt"}
+    # every free path under host RX traffic, and widened delays
+    steps = {w.split()[0] for s in correct for w in s.steps}
+    assert steps >= {"rx", "mtu", "rings", "reset", "down", "up", "unload"}
+    assert any(s.device.get("rx-dma-delay-ns") for s in correct)
+    # one scenario per seeded bug mode (docs/bugs.md), each expecting rules
+    modes = set()
+    for line in (paths.TOP / "docs" / "bugs.md").read_text().splitlines():
+        if line.startswith("| `"):
+            modes.add(line.split("`")[1])
+    covered = {b for s in loaded for b in s.bugs}
+    assert modes and modes <= covered, f"bug modes without a scenario: {modes - covered}"
+    assert all(s.expect_rules for s in loaded if s.bugs)
+    # caught without the late DMA, and the DMA-after-free itself with widened delays
+    assert any(s.expect_rules == {"free-not-quiesced"} for s in loaded if s.bugs)
+    assert any("dma-after-free" in s.expect_rules and s.device for s in loaded if s.bugs)
+
+
+def test_driver_table_becomes_load_parameters(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('name = "x"\n[driver]\nbugs = ["a", "b"]\nparams = { tx_ring = 64 }\n'
+                 '[guest]\nsteps = ["load", "up", "load debug=1", "rx 10 100"]\n'
+                 '[expect]\nrules = ["leak"]\n')
+    s = scenario.load(f, RULES)
+    assert s.steps == ["load bugs=a,b tx_ring=64", "up", "load debug=1", "rx 10 100"]
+    assert s.bugs == ("a", "b")
+
+
+def test_defaults(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(GOOD)
+    s = scenario.load(f, RULES)
+    m = s.machine
+    assert (m.backend, m.firmware, m.iommu, m.accel, m.memory, m.pcap) == \
+        ("qemu", "seabios", False, "auto", 512, True)
+    assert s.steps == [] and s.timeout == 60 and s.expect_rules == frozenset()
 
 
 @pytest.mark.parametrize("text, message", [
     ('name = "x"\n', "missing field 'expect'"),
-    ('name = "x"\n[expect]\nrules = "leak"\n', "field 'rules' must be list"),
+    ('name = "x"\n[expect]\nrules = "leak"\n', "field 'expect.rules' must be a list"),
     ('name = "x"\n[expect]\nrules = ["use-after-frees"]\n', "unknown rules ['use-after-frees']"),
     ('[expect]\nrules = []\n', "missing field 'name'"),
-    ('name = "x"\n[guest]\nsteps = [1]\n[expect]\nrules = []\n', "'guest.steps' must be a list of strings"),
+    ('name = "a b"\n[expect]\nrules = []\n', "field 'name' must be letters"),
+    ('name = "x"\n[guest]\nsteps = [1]\n[expect]\nrules = []\n',
+     "'guest.steps' must be a list of strings"),
+    ('name = "x"\n[guest]\nsteps = ["up", "fly 3"]\n[expect]\nrules = []\n',
+     "field 'guest.steps[1]' ('fly 3'): unknown step 'fly'"),
+    ('name = "x"\n[guest]\nsteps = ["mtu"]\n[expect]\nrules = []\n',
+     "'mtu' takes 1..1 arguments, not 0"),
+    ('name = "x"\n[guest]\nsteps = ["rx many 10"]\n[expect]\nrules = []\n',
+     "'rx' takes whole numbers"),
+    ('name = "x"\n[guest]\nsteps = ["load bugs"]\n[expect]\nrules = []\n',
+     "load takes param=value words"),
+    ('name = "x"\n[guest]\ntimeout = 1\n[expect]\nrules = []\n', "field 'guest.timeout'"),
+    ('name = "x"\n[guest]\nsetps = []\n[expect]\nrules = []\n', "unknown field 'guest.setps'"),
     ('name = = "x"\n', "not valid TOML"),
     ('name = "x"\n[machine]\nfirmware = "uefi"\n[expect]\nrules = []\n',
-     "'machine.firmware' must be"),
-    ('name = "x"\n[machine]\niommu = "yes"\n[expect]\nrules = []\n', "field 'iommu' must be bool"),
+     "field 'machine.firmware' must be one of 'seabios', 'ovmf', not 'uefi'"),
+    ('name = "x"\n[machine]\nbackend = "xen"\n[expect]\nrules = []\n', "'machine.backend'"),
+    ('name = "x"\n[machine]\naccel = "hvf"\n[expect]\nrules = []\n', "'machine.accel'"),
+    ('name = "x"\n[machine]\niommu = "yes"\n[expect]\nrules = []\n',
+     "field 'machine.iommu' must be true or false"),
+    ('name = "x"\n[machine]\nmemory = true\n[expect]\nrules = []\n',
+     "field 'machine.memory' must be an integer"),
+    ('name = "x"\n[machine]\nmemory = 16\n[expect]\nrules = []\n', "'machine.memory' is in MiB"),
+    ('name = "x"\n[device]\nprefetch = [1]\n[expect]\nrules = []\n', "field 'device.prefetch'"),
+    ('name = "x"\n[driver]\nbugs = "leak"\n[expect]\nrules = []\n', "field 'driver.bugs'"),
+    ('name = "x"\n[driver]\nparams = { a = 1.5 }\n[expect]\nrules = []\n',
+     "field 'driver.params.a'"),
+    ('name = "x"\n[expect]\nrules = []\nrule = []\n', "unknown field 'expect.rule'"),
+    ('name = "x"\n[expectations]\n', "unknown field 'expectations'"),
 ])
 def test_bad_scenarios_name_file_and_field(tmp_path, text, message):
     f = tmp_path / "bad.toml"
     f.write_text(text)
     with pytest.raises(ScenarioError) as e:
         scenario.load(f, RULES)
-    assert str(f) in str(e.value) and message in str(e.value)
+    assert str(e.value).startswith(f"{f}: ") and message in str(e.value), str(e.value)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read the file"):
+        scenario.load(tmp_path / "nope.toml", RULES)
 
 
 def test_duplicate_names_rejected(tmp_path):
@@ -42,15 +108,11 @@ def test_duplicate_names_rejected(tmp_path):
         scenario.load_dir(tmp_path, RULES)
 
 
-def test_report_files(tmp_path):
-    results = [
-        {"name": "ok-one", "ok": True, "why": "", "expected": [], "got": [], "seconds": 1.0},
-        {"name": "bad<one>", "ok": False, "why": "expected clean, got ['leak']",
-         "expected": [], "got": ["leak"], "seconds": 2.5},
-    ]
-    report.write(tmp_path, results, {"accel": "tcg"})
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["passed"] == 1 and summary["failed"] == 1
-    junit = (tmp_path / "junit.xml").read_text()
-    assert 'tests="2" failures="1"' in junit and "<failure message=" in junit
-    assert "bad&lt;one&gt;" in (tmp_path / "index.html").read_text()
+def test_empty_directory_rejected(tmp_path):
+    with pytest.raises(ScenarioError, match="no scenario files"):
+        scenario.load_dir(tmp_path, RULES)
+
+
+def test_file_names_match_scenario_names(built):
+    for s in scenario.load_dir(paths.SCENARIOS, verdict.known_rules()):
+        assert s.name == s.path.stem, f"{s.path}: the file name and 'name' should agree"

@@ -1,54 +1,78 @@
-"""Run scenarios, each in its own artifacts directory, and judge them."""
+"""Run scenarios, each in its own artifacts directory, judge them, write the report."""
 import concurrent.futures
+import dataclasses
 import os
 import time
+import traceback
 from pathlib import Path
 
-from . import report, verdict
+from . import report, verdict, vm
 from .scenario import Scenario
-from .vm import pick_accel, run_guest
 
 
-def run_one(s: Scenario, report_dir: Path, accel: str = "tcg") -> dict:
+def machine_summary(s: Scenario, backend: str) -> str:
+    m = s.machine
+    return (f"{backend}, {m.firmware}, {'intel-iommu' if m.iommu else 'no iommu'}, "
+            f"{m.memory} MiB")
+
+
+def run_one(s: Scenario, report_dir: Path, accel: str | None = None,
+            libvirt_uri: str = vm.DEFAULT_LIBVIRT_URI, backend: str | None = None) -> dict:
     """Boot, run, check; `why` says in one sentence what went wrong, if anything."""
     art = report_dir / s.name
-    run = run_guest(art, s.steps, s.device, timeout=s.timeout, firmware=s.firmware,
-                    iommu=s.iommu, accel=accel)
+    machine = dataclasses.replace(s.machine, backend=backend or s.machine.backend)
+    run = vm.run_vm(machine, s.steps, art, s.timeout, accel=accel, libvirt_uri=libvirt_uri)
     v = verdict.check(run.trace, art)
-    got = sorted(v.rules)
-    why = ""
-    panic = next((ln for ln in run.console.splitlines() if "Kernel panic" in ln), "")
-    oops = next((r for r in run.results if r.startswith("oops ")), "")
-    if panic:
-        why = f"the guest panicked: {panic.strip()} (see console.log)"
-    elif run.timed_out:
-        why = f"the guest hung: no power-off within {s.timeout:.0f} s (see console.log)"
-    elif not run.completed:
-        why = (f"QEMU died before the scenario finished (exit status {run.exit_code}; "
-               "see console.log and qemu-stderr.log)")
-    elif oops:
-        why = f"the guest kernel reported: {oops[5:]}"
-    elif v.status == 2:
-        why = f"dmacheck could not read the trace: {v.error}"
-    elif v.rules != s.expect_rules:
-        why = f"expected {sorted(s.expect_rules) or 'clean'}, dmacheck reported {got or 'clean'}"
-    return {"name": s.name, "ok": not why, "why": why, "expected": sorted(s.expect_rules),
-            "got": got, "seconds": run.seconds, "guest_results": run.results}
+    why = verdict.judge(s.expect_rules, run, v, s.timeout)
+    return {"name": s.name, "description": s.description, "ok": not why, "why": why,
+            "expected": sorted(s.expect_rules), "got": sorted(v.rules),
+            "seconds": round(run.seconds, 1), "backend": machine.backend,
+            "accel": run.accel, "machine": machine_summary(s, machine.backend),
+            "device": s.device, "steps": s.steps, "notes": run.notes,
+            "failed_steps": [f"{st.number} {st.name}: {st.detail}"
+                             for st in run.guest.failed_steps],
+            "guest_results": run.results}
 
 
-def run_all(scenarios: list[Scenario], report_dir: Path, jobs: int, progress) -> list[dict]:
+def _crashed(s: Scenario, report_dir: Path, exc: BaseException) -> dict:
+    """A harness bug must not hide the other scenarios' verdicts."""
+    art = report_dir / s.name
+    art.mkdir(parents=True, exist_ok=True)
+    (art / "harness-error.txt").write_text("".join(traceback.format_exception(exc)))
+    return {"name": s.name, "description": s.description, "ok": False,
+            "why": f"the harness failed on this scenario: {exc!r} (see harness-error.txt)",
+            "expected": sorted(s.expect_rules), "got": [], "seconds": 0.0,
+            "backend": s.machine.backend, "accel": "", "machine": "", "device": s.device,
+            "steps": s.steps, "notes": [], "failed_steps": [], "guest_results": []}
+
+
+def run_all(scenarios: list[Scenario], report_dir: Path, jobs: int, progress,
+            libvirt_uri: str = vm.DEFAULT_LIBVIRT_URI, backend: str | None = None,
+            meta: dict | None = None) -> list[dict]:
     report_dir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    accel = pick_accel(report_dir)
+    accel = vm.pick_accel(report_dir)
     results = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_one, s, report_dir, accel): s for s in scenarios}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = {pool.submit(run_one, s, report_dir, None, libvirt_uri, backend): s
+                   for s in scenarios}
         for f in concurrent.futures.as_completed(futures):
-            r = f.result()
+            try:
+                r = f.result()
+            except Exception as e:  # noqa: BLE001 - reported as that scenario's verdict
+                r = _crashed(futures[f], report_dir, e)
             results.append(r)
             progress(r)
+    except BaseException:
+        # Ctrl-C / SIGTERM: start nothing new; the caller ends the running VMs
+        # (vm.kill_all) and the workers then see them gone.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     results.sort(key=lambda r: r["name"])
-    report.write(report_dir, results, {"accel": accel, "jobs": jobs,
-                                       "seconds": round(time.monotonic() - start, 1),
-                                       "host_cpus": os.cpu_count()})
+    info = {"accel": accel, "jobs": jobs, "seconds": round(time.monotonic() - start, 1),
+            "host_cpus": os.cpu_count(), "libvirt_uri": libvirt_uri}
+    info.update(meta or {})
+    report.write(report_dir, results, info)
     return results

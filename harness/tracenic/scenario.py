@@ -1,20 +1,42 @@
-"""Scenario files (harness/scenarios/*.toml): what to run and what verdict to expect.
+"""Scenario files (harness/scenarios/*.toml): what to run and which verdict to expect.
 
-    name = "boot-clean"
-    description = "..."
-    [device]            # tracenic properties, e.g. rx-dma-delay-ns = 200000
+    name = "bug-no-quiesce-poll"
+    description = "one line for the report"
+    [driver]                  # tracenic.ko module parameters, added to every bare "load" step
+    bugs = ["no-quiesce-poll"]  # seeded bug modes (docs/bugs.md); [] or absent: the correct driver
+    params = { tx_ring = 64 }
+    [device]                  # tracenic properties (docs/device.md), e.g. rx-dma-delay-ns = 200000
     [machine]
-    firmware = "seabios"  # or "ovmf"
-    iommu = false         # intel-iommu on q35, guest booted with intel_iommu=on
+    backend = "qemu"          # or "libvirt"
+    firmware = "seabios"      # or "ovmf"
+    iommu = false             # intel-iommu on q35, guest booted with intel_iommu=on
+    accel = "auto"            # "kvm", "tcg", or "auto": KVM only if a probe boot proves it works
+    memory = 512              # MiB
+    pcap = true               # record the guest's traffic (filter-dump) to traffic.pcap
     [guest]
-    steps = ["sleep 100"]
-    timeout = 60        # seconds
+    steps = ["load", "up", "rx 500 1400", "down", "unload"]   # docs/guest-protocol.md
+    timeout = 60              # seconds, hard limit for the whole run
     [expect]
-    rules = []          # the exact set of dmacheck rule names; [] means clean
+    rules = []                # the exact set of dmacheck rule names; [] means clean
+
+`rx COUNT SIZE` is the one step the host performs: the harness floods COUNT UDP
+datagrams of SIZE bytes at the guest (loopback -> slirp hostfwd) while the
+guest waits; every other step runs in the guest.
 """
 import dataclasses
 import tomllib
 from pathlib import Path
+
+# step name -> (min args, max args); "load" takes any number of param=value words.
+STEPS = {
+    "load": (0, 99), "up": (0, 0), "ping": (0, 1), "tx": (0, 2), "rx": (1, 2),
+    "bgping": (0, 0), "mtu": (1, 1), "rings": (2, 2), "reset": (0, 0), "down": (0, 0),
+    "unload": (0, 0), "sleep": (1, 1), "panic": (0, 0), "hang": (0, 0),
+}
+BACKENDS = ("qemu", "libvirt")
+FIRMWARES = ("seabios", "ovmf")
+ACCELS = ("auto", "kvm", "tcg")
+TOP_KEYS = {"name", "description", "driver", "device", "machine", "guest", "expect"}
 
 
 class ScenarioError(Exception):
@@ -22,28 +44,113 @@ class ScenarioError(Exception):
 
 
 @dataclasses.dataclass
+class Machine:
+    """How to build the VM; shared by the QEMU command line and the libvirt XML."""
+    backend: str = "qemu"
+    firmware: str = "seabios"
+    iommu: bool = False
+    accel: str = "auto"
+    memory: int = 512
+    pcap: bool = True
+    device: dict = dataclasses.field(default_factory=dict)   # tracenic properties
+
+
+@dataclasses.dataclass
 class Scenario:
     name: str
     description: str
-    device: dict
-    steps: list[str]
+    machine: Machine
+    steps: list[str]             # as the guest runs them ("load" already carries the params)
     timeout: float
     expect_rules: frozenset[str]
-    firmware: str
-    iommu: bool
     path: Path
+    bugs: tuple[str, ...] = ()
+
+    @property
+    def device(self) -> dict:
+        return self.machine.device
 
 
-def _field(path, table, key, kind, default=None):
+def _field(path, table, key, kind, default=None, where=""):
+    name = f"{where}.{key}" if where else key
     if key not in table:
         if default is None:
-            raise ScenarioError(f"{path}: missing field '{key}'")
+            raise ScenarioError(f"{path}: missing field '{name}'")
         return default
     value = table[key]
-    if not isinstance(value, kind):
-        raise ScenarioError(f"{path}: field '{key}' must be {kind.__name__}, "
-                            f"not {type(value).__name__}")
+    # bool is an int in Python; a scenario saying `memory = true` is still wrong.
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _tuple(kind)):
+        raise ScenarioError(f"{path}: field '{name}' must be {_kind_name(kind)}, "
+                            f"not {type(value).__name__} ({value!r})")
     return value
+
+
+def _tuple(kind):
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind_name(kind):
+    names = {str: "a string", bool: "true or false", int: "an integer", float: "a number",
+             list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in _tuple(kind))
+
+
+def _choice(path, table, key, choices, where):
+    value = _field(path, table, key, str, choices[0], where)
+    if value not in choices:
+        raise ScenarioError(f"{path}: field '{where}.{key}' must be one of "
+                            f"{', '.join(map(repr, choices))}, not {value!r}")
+    return value
+
+
+def _unknown_keys(path, table, known, where):
+    extra = sorted(set(table) - set(known))
+    if extra:
+        raise ScenarioError(f"{path}: unknown field '{where + '.' if where else ''}{extra[0]}' "
+                            f"(known: {', '.join(sorted(known))})")
+
+
+def check_step(path, index, step):
+    """One guest step line: a known verb with the right number of arguments."""
+    words = step.split()
+    where = f"{path}: field 'guest.steps[{index}]' ({step!r})"
+    if not words:
+        raise ScenarioError(f"{where}: empty step")
+    lo, hi = STEPS.get(words[0], (None, None))
+    if lo is None:
+        raise ScenarioError(f"{where}: unknown step '{words[0]}'; steps are "
+                            f"{', '.join(sorted(STEPS))} (docs/guest-protocol.md)")
+    if not lo <= len(words) - 1 <= hi:
+        raise ScenarioError(f"{where}: '{words[0]}' takes {lo}..{hi} arguments, "
+                            f"not {len(words) - 1}")
+    if words[0] == "load":
+        bad = [w for w in words[1:] if "=" not in w]
+        if bad:
+            raise ScenarioError(f"{where}: load takes param=value words, not {bad[0]!r}")
+    elif any(not w.isdigit() for w in words[1:]):
+        raise ScenarioError(f"{where}: '{words[0]}' takes whole numbers")
+
+
+def _driver_words(path, driver) -> tuple[tuple[str, ...], list[str]]:
+    bugs = _field(path, driver, "bugs", list, [], "driver")
+    if not all(isinstance(b, str) and b and "," not in b for b in bugs):
+        raise ScenarioError(f"{path}: field 'driver.bugs' must be a list of bug mode names")
+    params = _field(path, driver, "params", dict, {}, "driver")
+    words = [f"bugs={','.join(bugs)}"] if bugs else []
+    for k, v in params.items():
+        if not isinstance(v, (int, str)) or isinstance(v, bool):
+            raise ScenarioError(f"{path}: field 'driver.params.{k}' must be an integer or "
+                                f"a string")
+        words.append(f"{k}={v}")
+    return tuple(bugs), words
+
+
+def _device(path, device):
+    for k, v in device.items():
+        if not isinstance(v, (int, str, bool)):
+            raise ScenarioError(f"{path}: field 'device.{k}' must be an integer, a string "
+                                f"or true/false, not {type(v).__name__}")
+    return dict(device)
 
 
 def load(path: Path, known_rules: set[str]) -> Scenario:
@@ -51,35 +158,60 @@ def load(path: Path, known_rules: set[str]) -> Scenario:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read the file: {e.strerror}") from None
+    _unknown_keys(path, data, TOP_KEYS, "")
+    name = _field(path, data, "name", str)
+    if not name or not all(c.isalnum() or c in "-_." for c in name):
+        raise ScenarioError(f"{path}: field 'name' must be letters, digits, '-', '_' or '.' "
+                            f"(it names a directory), not {name!r}")
+
+    m = _field(path, data, "machine", dict, {})
+    _unknown_keys(path, m, {"backend", "firmware", "iommu", "accel", "memory", "pcap"},
+                  "machine")
+    machine = Machine(
+        backend=_choice(path, m, "backend", BACKENDS, "machine"),
+        firmware=_choice(path, m, "firmware", FIRMWARES, "machine"),
+        iommu=_field(path, m, "iommu", bool, False, "machine"),
+        accel=_choice(path, m, "accel", ACCELS, "machine"),
+        memory=_field(path, m, "memory", int, 512, "machine"),
+        pcap=_field(path, m, "pcap", bool, True, "machine"),
+        device=_device(path, _field(path, data, "device", dict, {})))
+    if not 128 <= machine.memory <= 65536:
+        raise ScenarioError(f"{path}: field 'machine.memory' is in MiB, 128..65536, "
+                            f"not {machine.memory}")
+
     guest = _field(path, data, "guest", dict, {})
-    machine = _field(path, data, "machine", dict, {})
-    firmware = _field(path, machine, "firmware", str, "seabios")
-    if firmware not in ("seabios", "ovmf"):
-        raise ScenarioError(f"{path}: field 'machine.firmware' must be \"seabios\" or "
-                            f"\"ovmf\", not {firmware!r}")
+    _unknown_keys(path, guest, {"steps", "timeout"}, "guest")
+    steps = _field(path, guest, "steps", list, [], "guest")
+    if not all(isinstance(s, str) for s in steps):
+        raise ScenarioError(f"{path}: field 'guest.steps' must be a list of strings")
+    for i, s in enumerate(steps):
+        check_step(path, i, s)
+    timeout = float(_field(path, guest, "timeout", (int, float), 60, "guest"))
+    if not 5 <= timeout <= 3600:
+        raise ScenarioError(f"{path}: field 'guest.timeout' is in seconds, 5..3600, "
+                            f"not {timeout:g}")
+
+    bugs, load_words = _driver_words(path, _field(path, data, "driver", dict, {}))
+    steps = [" ".join([s] + load_words) if s.split() == ["load"] else s for s in steps]
+
     expect = _field(path, data, "expect", dict)
-    rules = _field(path, expect, "rules", list)
+    _unknown_keys(path, expect, {"rules"}, "expect")
+    rules = _field(path, expect, "rules", list, where="expect")
     unknown = [r for r in rules if r not in known_rules]
     if unknown:
         raise ScenarioError(f"{path}: field 'expect.rules' names unknown rules {unknown}; "
                             f"`dmacheck --list-rules` lists them")
-    steps = _field(path, guest, "steps", list, [])
-    if not all(isinstance(s, str) for s in steps):
-        raise ScenarioError(f"{path}: field 'guest.steps' must be a list of strings")
-    return Scenario(
-        name=_field(path, data, "name", str),
-        description=_field(path, data, "description", str, ""),
-        device=_field(path, data, "device", dict, {}),
-        steps=steps,
-        timeout=float(_field(path, guest, "timeout", (int, float), 60)),
-        expect_rules=frozenset(rules),
-        firmware=firmware,
-        iommu=bool(_field(path, machine, "iommu", bool, False)),
-        path=path)
+    return Scenario(name=name, description=_field(path, data, "description", str, ""),
+                    machine=machine, steps=steps, timeout=timeout,
+                    expect_rules=frozenset(rules), path=path, bugs=bugs)
 
 
 def load_dir(directory: Path, known_rules: set[str]) -> list[Scenario]:
     scenarios = [load(p, known_rules) for p in sorted(directory.glob("*.toml"))]
+    if not scenarios:
+        raise ScenarioError(f"{directory}: no scenario files (*.toml)")
     names = [s.name for s in scenarios]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

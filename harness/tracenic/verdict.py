@@ -1,4 +1,4 @@
-"""Verdicts come from dmacheck; this only runs it and compares with the expectation."""
+"""Verdicts come from dmacheck; this runs it, and compares a run with its expectation."""
 import dataclasses
 import json
 import subprocess
@@ -19,18 +19,57 @@ class Verdict:
     rules: frozenset[str]
     report: dict | None
     error: str
+    text: str = ""              # the human report
 
 
 def check(trace: Path, artifacts: Path) -> Verdict:
+    """dmacheck the trace; writes dmacheck.txt, dmacheck.json, timeline.json."""
+    artifacts.mkdir(parents=True, exist_ok=True)
     if not trace.exists():
-        return Verdict(2, frozenset(), None, f"no trace file at {trace}")
+        msg = f"no trace file at {trace}: QEMU never created it (see qemu-stderr.log)"
+        (artifacts / "dmacheck.txt").write_text(msg + "\n")
+        return Verdict(2, frozenset(), None, msg, msg)
     run = subprocess.run([str(paths.DMACHECK), "--json", "--perfetto",
                           str(artifacts / "timeline.json"), str(trace)],
                          capture_output=True, text=True)
     (artifacts / "dmacheck.json").write_text(run.stdout)
     text = subprocess.run([str(paths.DMACHECK), str(trace)], capture_output=True, text=True)
     (artifacts / "dmacheck.txt").write_text(text.stdout + text.stderr)
-    if run.returncode == 2:
-        return Verdict(2, frozenset(), None, run.stderr.strip())
+    if run.returncode == 2 or run.returncode not in (0, 1):
+        return Verdict(2, frozenset(), None, (run.stderr.strip() or
+                       f"dmacheck exited with status {run.returncode}"), text.stdout)
     report = json.loads(run.stdout)
-    return Verdict(run.returncode, frozenset(report["rules"]), report, "")
+    return Verdict(run.returncode, frozenset(report["rules"]), report, "",
+                   text.stdout + text.stderr)
+
+
+def judge(expect: frozenset[str], run, v: Verdict, timeout: float) -> str:
+    """'' when the run is what the scenario expects; else one sentence saying what went wrong.
+
+    A guest that died, hung or whose kernel complained is a failure whatever
+    dmacheck says: the trace then does not cover the scenario.
+    """
+    panic = next((ln.strip() for ln in run.console.splitlines() if "Kernel panic" in ln), "")
+    if run.errors:
+        return "the harness could not run the scenario: " + "; ".join(run.errors)
+    if panic:
+        return f"the guest panicked: {panic} (see console.log)"
+    if run.timed_out:
+        return (f"the guest hung: no power-off within {timeout:g} s "
+                f"(last result: {run.results[-1] if run.results else 'none'}; see console.log)")
+    if not run.completed:
+        return (f"QEMU died before the scenario finished (exit status {run.exit_code}; "
+                "see console.log and qemu-stderr.log)")
+    if run.guest.oops:
+        return f"the guest kernel reported: {run.guest.oops[0]}"
+    if v.status == 2:
+        return f"dmacheck could not read the trace: {v.error}"
+    if "trace-incomplete" in v.rules and "trace-incomplete" not in expect:
+        return "the trace has no END record although the guest finished (QEMU did not exit cleanly)"
+    if not expect and run.guest.failed_steps:
+        s = run.guest.failed_steps[0]
+        return f"the correct driver failed guest step {s.number} ({s.name}): {s.detail or 'no output'}"
+    if v.rules != expect:
+        return (f"expected {', '.join(sorted(expect)) or 'clean'}, dmacheck reported "
+                f"{', '.join(sorted(v.rules)) or 'clean'}")
+    return ""

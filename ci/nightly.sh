@@ -1,0 +1,35 @@
+#!/bin/bash
+# The nightly regression on one machine: `make run` (or one shard of it), then the
+# report published where a web server or the CI system picks it up.
+#
+#   ci/nightly.sh                       # whole matrix, report in reports/<timestamp>/
+#   SHARD=2/4 ci/nightly.sh             # this machine's quarter of the night
+#   PUBLISH=/srv/www/tracenic ci/nightly.sh   # also copy the report there (latest -> it)
+#   LIBVIRT_URI=qemu+ssh://lab-host/system ci/nightly.sh   # libvirt scenarios on a lab host
+#
+# Exit status: make run's (non-zero when any verdict differs from its expectation).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+stamp=$(date +%Y%m%d-%H%M%S)
+report="reports/${stamp}${SHARD:+-shard-${SHARD/\//of}}"
+args=(--report-dir "$report")
+[ -n "${SHARD:-}" ] && args+=(--shard "$SHARD")
+[ -n "${LIBVIRT_URI:-}" ] && args+=(--libvirt-uri "$LIBVIRT_URI")
+
+make run RUN_ARGS="${args[*]}"
+rc=$?
+
+# A night that failed before writing its report still leaves a sentence behind.
+if [ ! -f "$report/summary.json" ]; then
+	mkdir -p "$report"
+	echo "tracenic nightly: make run exited with status $rc before writing a report" \
+		>"$report/ERROR.txt"
+fi
+ln -sfn "$(basename "$report")" reports/latest
+if [ -n "${PUBLISH:-}" ]; then
+	mkdir -p "$PUBLISH"
+	cp -r "$report" "$PUBLISH/"
+	ln -sfn "$(basename "$report")" "$PUBLISH/latest"
+fi
+exit $rc

@@ -1,0 +1,37 @@
+"""Parsing the guest runner's TNR lines."""
+from tracenic import results
+
+SAMPLE = """\
+SeaBIOS noise TNR-not-a-result
+TNR pci 0000:00:02.0 0x1234 0x7e5c 0x020000
+TNR 1 load ok
+TNR 2 ping fail 2 packets transmitted, 0 packets received, 100% packet loss
+TNR ndis RULE free-flags id=3 site=0x10055 flags=0 expected=0x2
+\x00\x00TNR oops BUG: unable to handle page fault for address: ffff
+TNR 3 up ok
+TNR what is this
+TNR done
+"""
+
+
+def test_parse_everything():
+    r = results.parse(SAMPLE)
+    assert r.pci == [("0000:00:02.0", "0x1234", "0x7e5c", "0x020000")]
+    assert [(s.number, s.name, s.ok) for s in r.steps] == [(1, "load", True), (2, "ping", False),
+                                                          (3, "up", True)]
+    assert r.failed_steps[0].detail.startswith("2 packets transmitted")
+    assert r.ndis == ["RULE free-flags id=3 site=0x10055 flags=0 expected=0x2"]
+    assert r.oops == ["BUG: unable to handle page fault for address: ffff"]
+    assert r.garbage == ["what is this"]
+    assert r.done
+    assert r.lines[0].startswith("pci ") and r.lines[-1] == "done"
+
+
+def test_no_done_means_the_guest_died():
+    r = results.parse("TNR 1 load ok\nTNR 2 up ok\n")
+    assert not r.done and len(r.steps) == 2
+
+
+def test_missing_file(tmp_path):
+    r = results.parse_file(tmp_path / "results.txt")
+    assert not r.done and r.lines == []

@@ -1,0 +1,152 @@
+"""tracenic-cli: list the scenarios, run the matrix (the nightly), repro one, check a trace."""
+import argparse
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import nightly, paths, repro, verdict, vm
+from .scenario import ScenarioError, load_dir
+
+
+def shard(items: list, spec: str) -> list:
+    """i/n: every n-th item starting at the i-th (1-based), so n machines split a night."""
+    try:
+        i, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise SystemExit(f"tracenic: --shard {spec!r}: use i/n, e.g. 2/4") from None
+    if not 1 <= i <= n:
+        raise SystemExit(f"tracenic: --shard {spec}: use i/n with 1 <= i <= n")
+    return items[i - 1::n]
+
+
+def _sigterm(_sig, _frame):
+    raise KeyboardInterrupt
+
+
+def _scenarios(directory: Path):
+    try:
+        return load_dir(directory, verdict.known_rules())
+    except ScenarioError as e:
+        raise SystemExit(f"tracenic: {e}") from None
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"tracenic: cannot ask dmacheck for its rules ({e}); "
+                         "run `make dmacheck`") from None
+
+
+def _select(scenarios, names):
+    if not names:
+        return scenarios
+    unknown = sorted(set(names) - {s.name for s in scenarios})
+    if unknown:
+        raise SystemExit(f"tracenic: no scenario named {', '.join(unknown)}; "
+                         "`tracenic-cli list` shows them")
+    return [s for s in scenarios if s.name in names]
+
+
+def _need_build():
+    missing = paths.missing()
+    if missing:
+        raise SystemExit("tracenic: " + "\n          ".join(missing))
+
+
+def cmd_list(args) -> int:
+    for s in shard(_scenarios(args.scenarios), args.shard):
+        m = s.machine
+        print(f"{s.name:28} {m.backend:7} {m.firmware:7} {'iommu' if m.iommu else '-':5} "
+              f"expects {', '.join(sorted(s.expect_rules)) or 'clean':34} {s.description}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    scenarios = shard(_select(_scenarios(args.scenarios), args.names), args.shard)
+    _need_build()
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    report_dir = args.report_dir or paths.REPORTS / stamp
+    report_dir.mkdir(parents=True, exist_ok=True)
+    accel = vm.pick_accel(report_dir)
+    total, done = len(scenarios), [0]
+    print(f"tracenic: {total} scenarios, {args.jobs} at a time, under "
+          f"{'KVM' if accel == 'kvm' else 'TCG (KVM missing or not working here)'}"
+          f"{', shard ' + args.shard if args.shard != '1/1' else ''}; report in {report_dir}",
+          flush=True)
+
+    def progress(r):
+        done[0] += 1
+        print(f"  [{done[0]:2}/{total}] {'PASS' if r['ok'] else 'FAIL'} {r['name']:28} "
+              f"{r['seconds']:6.1f} s  "
+              f"{r['why'] or 'dmacheck: ' + (', '.join(r['got']) or 'clean')}", flush=True)
+
+    start = time.monotonic()
+    results = nightly.run_all(scenarios, report_dir, args.jobs, progress, args.libvirt_uri,
+                              args.backend, {"shard": args.shard, "started": stamp})
+    failed = sum(not r["ok"] for r in results)
+    print(f"tracenic: {len(results) - failed} passed, {failed} failed in "
+          f"{time.monotonic() - start:.0f} s; report: {report_dir}/index.html")
+    return 1 if failed else 0
+
+
+def cmd_repro(args) -> int:
+    s = _select(_scenarios(args.scenarios), [args.name])[0]
+    _need_build()
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return repro.run(s, args.dir or repro.default_dir(s.name, stamp))
+
+
+def cmd_check(args) -> int:
+    if not paths.DMACHECK.exists():
+        raise SystemExit(f"tracenic: {paths.DMACHECK} is missing: run `make dmacheck`")
+    cmd = [str(paths.DMACHECK)] + (["--json"] if args.json else [])
+    if args.perfetto:
+        cmd += ["--perfetto", str(args.perfetto)]
+    return subprocess.call(cmd + [str(args.trace)])
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="tracenic-cli", description=__doc__)
+    ap.add_argument("--scenarios", type=Path, default=paths.SCENARIOS,
+                    help="scenario directory (default: harness/scenarios)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    ls = sub.add_parser("list", help="list the scenarios")
+    ls.add_argument("--shard", default="1/1", help="i/n: only this machine's share")
+    ls.set_defaults(func=cmd_list)
+
+    run = sub.add_parser("run", help="run the scenario matrix and write a report")
+    run.add_argument("names", nargs="*", help="only these scenarios")
+    run.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                     help="scenarios at a time (default: the core count)")
+    run.add_argument("--shard", default="1/1",
+                     help="i/n: run every n-th scenario from the i-th (split a night)")
+    run.add_argument("--report-dir", type=Path, help="default: reports/<timestamp>")
+    run.add_argument("--backend", choices=("qemu", "libvirt"),
+                     help="run every scenario on this backend instead of its own")
+    run.add_argument("--libvirt-uri", default=vm.DEFAULT_LIBVIRT_URI,
+                     help="for libvirt scenarios, e.g. qemu+ssh://lab-host/system")
+    run.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("repro", help="run one scenario, stop the VM at the first violation")
+    rp.add_argument("name")
+    rp.add_argument("--dir", type=Path, help="artifacts (default: reports/repro-NAME-TIME)")
+    rp.set_defaults(func=cmd_repro)
+
+    chk = sub.add_parser("check", help="dmacheck a trace (exit 0 clean, 1 violations, 2 bad)")
+    chk.add_argument("trace", type=Path)
+    chk.add_argument("--json", action="store_true")
+    chk.add_argument("--perfetto", type=Path, help="also write a Perfetto timeline here")
+    chk.set_defaults(func=cmd_check)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        n = vm.kill_all()
+        print(f"\ntracenic: interrupted; ended {n} running VM(s)", file=sys.stderr)
+        return 130

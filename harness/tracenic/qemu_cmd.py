@@ -1,0 +1,115 @@
+"""The QEMU command line for one run (pure: builds a list, touches nothing).
+
+Every run directory holds the same files (names in FILES); the libvirt
+backend (libvirt_xml.py) reuses the pieces that are not about process
+management: the device, the netdev, the kernel command line.
+"""
+import dataclasses
+from pathlib import Path
+
+from . import paths
+from .scenario import Machine
+
+FILES = {
+    "steps": "steps.txt",          # the guest's steps, through fw_cfg
+    "console": "console.log",      # ttyS0
+    "results": "results.txt",      # ttyS1: the TNR lines
+    "trace": "trace.bin",          # the device's trace
+    "pcap": "traffic.pcap",        # filter-dump of the guest's network traffic
+    "qmp": "qmp.sock",             # the harness's monitor
+    "qmp_user": "qmp-user.sock",   # repro: a second monitor for the person debugging
+    "pidfile": "qemu.pid",
+    "stderr": "qemu-stderr.log",
+    "ovmf_vars": "OVMF_VARS.fd",   # a private copy per run
+}
+
+GUEST_IP = "10.0.2.15"
+RX_SINK_PORT = 9                  # "discard": nothing listens, the frames still go through RX DMA
+
+
+def file(workdir: Path, what: str) -> Path:
+    return workdir / FILES[what]
+
+
+@dataclasses.dataclass
+class Debug:
+    """What `repro` adds: a gdbstub, and a stop on the first online violation."""
+    gdb_port: int
+    stop_on_violation: bool = True
+
+
+def prop(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def device_arg(machine: Machine, workdir: Path, debug: Debug | None = None) -> str:
+    props = {"netdev": "n0", "trace": str(file(workdir, "trace"))}
+    props.update(machine.device)
+    if debug and debug.stop_on_violation:
+        props.update({"check": True, "on-violation": "stop"})
+    for k, v in props.items():
+        if "," in str(k) + prop(v):
+            raise ValueError(f"tracenic property {k}={v!r}: QEMU options cannot contain ','")
+    return "tracenic," + ",".join(f"{k}={prop(v)}" for k, v in props.items())
+
+
+def netdev_arg(rx_port: int | None) -> str:
+    """slirp; the host reaches the guest only through a UDP forward on loopback."""
+    netdev = "user,id=n0"
+    if rx_port:
+        netdev += f",hostfwd=udp:127.0.0.1:{rx_port}-{GUEST_IP}:{RX_SINK_PORT}"
+    return netdev
+
+
+def pcap_object(machine: Machine, workdir: Path) -> list[str]:
+    if not machine.pcap:
+        return []
+    return ["-object", f"filter-dump,id=dump0,netdev=n0,file={file(workdir, 'pcap')}"]
+
+
+def kernel_append(machine: Machine) -> str:
+    return "console=ttyS0 panic=-1 quiet" + (" intel_iommu=on" if machine.iommu else "")
+
+
+def firmware_dirs() -> list[str]:
+    args = []
+    for d in paths.FIRMWARE_DIRS:
+        args += ["-L", d]
+    return args
+
+
+def machine_args(machine: Machine, workdir: Path) -> list[str]:
+    """-M and firmware; intel-iommu needs q35 with a split irqchip."""
+    args = []
+    if machine.iommu:
+        args += ["-M", "q35,kernel-irqchip=split", "-device", "intel-iommu,intremap=on"]
+    if machine.firmware == "ovmf":
+        args += ["-drive", f"if=pflash,format=raw,readonly=on,file={paths.OVMF_CODE}",
+                 "-drive", f"if=pflash,format=raw,file={file(workdir, 'ovmf_vars')}"]
+    elif machine.firmware != "seabios":
+        raise ValueError(f"firmware must be 'seabios' or 'ovmf', not {machine.firmware!r}")
+    return args
+
+
+def qemu_argv(machine: Machine, workdir: Path, accel: str, rx_port: int | None = None,
+              debug: Debug | None = None) -> list[str]:
+    if accel not in ("kvm", "tcg"):
+        raise ValueError(f"accel must be resolved to 'kvm' or 'tcg' first, not {accel!r}")
+    cmd = [str(paths.QEMU)] + firmware_dirs() + machine_args(machine, workdir)
+    cmd += ["-accel", accel, "-m", str(machine.memory), "-nodefaults", "-nographic",
+            "-no-reboot", "-kernel", str(paths.KERNEL), "-initrd", str(paths.INITRAMFS),
+            "-append", kernel_append(machine),
+            "-netdev", netdev_arg(rx_port), "-device", device_arg(machine, workdir, debug)]
+    cmd += pcap_object(machine, workdir)
+    cmd += ["-fw_cfg", f"name=opt/tracenic/steps,file={file(workdir, 'steps')}",
+            "-serial", f"file:{file(workdir, 'console')}",
+            "-serial", f"file:{file(workdir, 'results')}",
+            "-qmp", f"unix:{file(workdir, 'qmp')},server=on,wait=off",
+            "-pidfile", str(file(workdir, "pidfile"))]
+    if debug:
+        # guest_errors carries the device's online-check messages.
+        cmd += ["-qmp", f"unix:{file(workdir, 'qmp_user')},server=on,wait=off",
+                "-gdb", f"tcp:127.0.0.1:{debug.gdb_port}", "-d", "guest_errors"]
+    return cmd

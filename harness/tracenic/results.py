@@ -1,0 +1,70 @@
+"""The guest runner's result lines (second serial port), see docs/guest-protocol.md.
+
+    TNR pci <slot> <vendor> <device> <class>
+    TNR <n> <step> ok | TNR <n> <step> fail <detail>
+    TNR ndis <rule line>
+    TNR oops <first line>
+    TNR done
+"""
+import dataclasses
+from pathlib import Path
+
+
+@dataclasses.dataclass
+class Step:
+    number: int
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclasses.dataclass
+class GuestResults:
+    lines: list[str] = dataclasses.field(default_factory=list)  # without the "TNR " prefix
+    pci: list[tuple[str, str, str, str]] = dataclasses.field(default_factory=list)
+    steps: list[Step] = dataclasses.field(default_factory=list)
+    ndis: list[str] = dataclasses.field(default_factory=list)
+    oops: list[str] = dataclasses.field(default_factory=list)
+    done: bool = False
+    garbage: list[str] = dataclasses.field(default_factory=list)  # "TNR" lines we cannot read
+
+    @property
+    def failed_steps(self) -> list[Step]:
+        return [s for s in self.steps if not s.ok]
+
+
+def parse(text: str) -> GuestResults:
+    r = GuestResults()
+    for raw in text.splitlines():
+        # The port can carry console noise before the runner starts; only TNR lines count.
+        start = raw.find("TNR ")
+        if start < 0:
+            continue
+        line = raw[start + 4:].strip()
+        r.lines.append(line)
+        word, _, rest = line.partition(" ")
+        if word == "done" and not rest:
+            r.done = True
+        elif word == "pci" and len(rest.split()) == 4:
+            r.pci.append(tuple(rest.split()))
+        elif word == "ndis":
+            r.ndis.append(rest)
+        elif word == "oops":
+            r.oops.append(rest)
+        elif word.isdigit():
+            name, _, tail = rest.partition(" ")
+            status, _, detail = tail.partition(" ")
+            if status in ("ok", "fail") and name:
+                r.steps.append(Step(int(word), name, status == "ok", detail))
+            else:
+                r.garbage.append(line)
+        else:
+            r.garbage.append(line)
+    return r
+
+
+def parse_file(path: Path) -> GuestResults:
+    try:
+        return parse(path.read_text(errors="replace"))
+    except FileNotFoundError:
+        return GuestResults()
