@@ -14,6 +14,7 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <asm/set_memory.h>
 #include "ndis_mem.h"
 #include "tn_irql.h"
@@ -27,13 +28,17 @@ struct tn_mem {
 	u8 api;
 	void *va;
 	dma_addr_t pa;		/* shared memory */
+	struct page **pages;	/* fragmented memory: page i backs va + i * PAGE_SIZE */
+	unsigned int npages;
 };
 
+/* A per-packet mapping: one element per physically contiguous piece. */
 struct tn_map {
 	void *va;
 	u32 length;
-	dma_addr_t bus;
 	enum dma_data_direction dir;
+	unsigned int nsg;
+	struct tn_sg_element sg[];
 };
 
 static void tn_release(struct tn_ndis *nd, struct tn_mem *m);
@@ -56,13 +61,16 @@ static void tn_release_work(struct work_struct *work)
 	}
 }
 
-void tn_ndis_init(struct tn_ndis *nd, struct device *dev, struct tn_ledger *lg, bool strict)
+void tn_ndis_init(struct tn_ndis *nd, struct device *dev, struct tn_ledger *lg, bool strict,
+		  bool echo)
 {
 	INIT_LIST_HEAD(&nd->deferred);
 	INIT_WORK(&nd->release_work, tn_release_work);
 	nd->dev = dev;
 	nd->lg = lg;
 	nd->strict = strict;
+	nd->echo = echo;
+	memset(&nd->stats, 0, sizeof(nd->stats));
 	spin_lock_init(&nd->lock);
 	hash_init(nd->by_va);
 	xa_init_flags(&nd->maps, XA_FLAGS_ALLOC1);
@@ -85,19 +93,54 @@ static void tn_rule(struct tn_ndis *nd, const char *rule, u32 id, u32 site, cons
 		panic("tracenic-ndis: bugcheck (strict mode): %s\n", rule);
 }
 
+/*
+ * With echo on, every ledger event also goes to the kernel log (KERN_INFO:
+ * the guest boots "quiet", so the ring buffer, not the console), so a test can compare what the driver
+ * did with what the device recorded.
+ */
+static void tn_echo(struct tn_ndis *nd, const struct tn_ledger_event *e)
+{
+	if (nd->echo)
+		dev_info(nd->dev,
+			 "tracenic-ndis: LEDGER cmd=%u id=%u va=0x%llx bus=0x%llx len=%u flags=0x%x tag=0x%x site=0x%x code=%u irql=%u ext=%u\n",
+			 e->cmd, e->id, e->va, e->bus, e->length, e->flags, e->tag, e->site,
+			 e->code, e->irql, e->ext);
+}
+
+static void tn_send(struct tn_ndis *nd, const struct tn_ledger_event *e)
+{
+	tn_ledger_send(nd->lg, e);
+	tn_echo(nd, e);
+}
+
+static void tn_send_extent(struct tn_ndis *nd, u32 id, u16 index, u8 kind, u64 addr, u32 len)
+{
+	struct tn_ledger_event e = { .cmd = TN_LG_CMD_EXTENT, .id = id, .bus = addr,
+				     .length = len, .code = kind, .ext = index };
+
+	tn_send(nd, &e);
+}
+
+/* ALLOC, then one EXTENT per physically contiguous piece of @m. */
 static void tn_report_alloc(struct tn_ndis *nd, struct tn_mem *m, u8 ext_kind, u64 ext_addr,
 			    u32 site, u8 irql)
 {
 	struct tn_ledger_event e = {
 		.cmd = TN_LG_CMD_ALLOC, .id = m->id, .va = (unsigned long)m->va,
 		.length = m->length, .flags = m->flags, .tag = m->tag, .site = site,
-		.code = m->api, .irql = irql, .ext = 1,
+		.code = m->api, .irql = irql, .ext = m->pages ? m->npages : 1,
 	};
+	unsigned int i;
 
-	tn_ledger_send(nd->lg, &e);
-	e = (struct tn_ledger_event){ .cmd = TN_LG_CMD_EXTENT, .id = m->id, .bus = ext_addr,
-				      .length = m->length, .code = ext_kind };
-	tn_ledger_send(nd->lg, &e);
+	tn_send(nd, &e);
+	nd->stats.allocs++;
+	if (!m->pages) {
+		tn_send_extent(nd, m->id, 0, ext_kind, ext_addr, m->length);
+		return;
+	}
+	for (i = 0; i < m->npages; i++)
+		tn_send_extent(nd, m->id, i, ext_kind, page_to_phys(m->pages[i]),
+			       min_t(u32, PAGE_SIZE, m->length - i * PAGE_SIZE));
 }
 
 static struct tn_mem *tn_track(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 tag,
@@ -157,11 +200,55 @@ void *tn_allocate_memory_with_tag_priority(struct tn_ndis *nd, u32 length, u32 t
 	return va;
 }
 
+/*
+ * NdisAllocateMemory without flags promises virtual contiguity only.  A
+ * Windows machine's nonpaged pool is fragmented after some uptime, so a
+ * driver that assumes more works on a fresh guest by luck.  Here no two
+ * pages of such memory are ever physically adjacent: each comes from an
+ * order-1 block whose second page is held back, unreported, until the free.
+ */
+static void *tn_alloc_fragmented(u32 length, gfp_t gfp, struct page ***pagesp,
+				 unsigned int *npagesp)
+{
+	unsigned int i, n = DIV_ROUND_UP(length, PAGE_SIZE);
+	struct page **pages = kcalloc(n, sizeof(*pages), GFP_KERNEL);
+	void *va = NULL;
+
+	if (!pages)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		pages[i] = alloc_pages(gfp, 1);
+		if (!pages[i])
+			goto out;
+	}
+	va = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+out:
+	if (!va) {
+		while (i--)
+			__free_pages(pages[i], 1);
+		kfree(pages);
+		return NULL;
+	}
+	*pagesp = pages;
+	*npagesp = n;
+	return va;
+}
+
+static void tn_free_fragmented(void *va, struct page **pages, unsigned int n)
+{
+	vunmap(va);
+	while (n--)
+		__free_pages(pages[n], 1);
+	kfree(pages);
+}
+
 u32 tn_allocate_memory(struct tn_ndis *nd, void **va, u32 length, u32 flags,
 		       u64 highest_acceptable_address, u32 site)
 {
 	u8 irql = tn_current_irql();
 	gfp_t gfp = (irql >= TN_IRQL_DISPATCH ? GFP_ATOMIC : GFP_KERNEL) | __GFP_ZERO;
+	struct page **pages = NULL;
+	unsigned int npages = 0;
 	struct tn_mem *m;
 	void *p;
 
@@ -171,8 +258,8 @@ u32 tn_allocate_memory(struct tn_ndis *nd, void **va, u32 length, u32 flags,
 	if (flags & (NDIS_MEMORY_CONTIGUOUS | NDIS_MEMORY_NONCACHED)) {
 		if (irql != TN_IRQL_PASSIVE) {
 			/* Changing page attributes may sleep: refuse, as NDIS would fail it. */
-			tn_rule(nd, "alloc-irql", 0, site, "contiguous/noncached memory requested "
-				"at %s", tn_irql_name(irql));
+			tn_rule(nd, "alloc-irql", 0, site,
+				"contiguous/noncached memory requested at %s", tn_irql_name(irql));
 			return NDIS_STATUS_RESOURCES;
 		}
 		p = alloc_pages_exact(length, gfp);
@@ -181,8 +268,10 @@ u32 tn_allocate_memory(struct tn_ndis *nd, void **va, u32 length, u32 flags,
 			free_pages_exact(p, length);
 			p = NULL;
 		}
+	} else if (length > PAGE_SIZE && irql == TN_IRQL_PASSIVE) {
+		p = tn_alloc_fragmented(length, gfp, &pages, &npages);
 	} else {
-		p = kzalloc(length, irql >= TN_IRQL_DISPATCH ? GFP_ATOMIC : GFP_KERNEL);
+		p = kzalloc(length, gfp);
 	}
 	if (!p)
 		return NDIS_STATUS_RESOURCES;
@@ -190,11 +279,15 @@ u32 tn_allocate_memory(struct tn_ndis *nd, void **va, u32 length, u32 flags,
 	if (!m) {
 		if (flags & (NDIS_MEMORY_CONTIGUOUS | NDIS_MEMORY_NONCACHED))
 			free_pages_exact(p, length);
+		else if (pages)
+			tn_free_fragmented(p, pages, npages);
 		else
 			kfree(p);
 		return NDIS_STATUS_RESOURCES;
 	}
-	tn_report_alloc(nd, m, TN_EXT_PHYS, virt_to_phys(p), site, irql);
+	m->pages = pages;
+	m->npages = npages;
+	tn_report_alloc(nd, m, TN_EXT_PHYS, pages ? 0 : virt_to_phys(p), site, irql);
 	*va = p;
 	return NDIS_STATUS_SUCCESS;
 }
@@ -209,10 +302,18 @@ static void tn_release(struct tn_ndis *nd, struct tn_mem *m)
 		if (m->flags & NDIS_MEMORY_NONCACHED)
 			set_memory_wb((unsigned long)m->va, PAGE_ALIGN(m->length) >> PAGE_SHIFT);
 		free_pages_exact(m->va, m->length);
+	} else if (m->pages) {
+		tn_free_fragmented(m->va, m->pages, m->npages);
 	} else {
 		kfree(m->va);
 	}
 	kfree(m);
+}
+
+/* Releases that may sleep (page attributes, vunmap) cannot run in atomic context. */
+static bool tn_release_sleeps(const struct tn_mem *m)
+{
+	return m->api == TN_API_MEMORY && ((m->flags & NDIS_MEMORY_NONCACHED) || m->pages);
 }
 
 static void tn_report_free(struct tn_ndis *nd, u32 id, void *va, u32 length, u32 flags,
@@ -223,7 +324,8 @@ static void tn_report_free(struct tn_ndis *nd, u32 id, void *va, u32 length, u32
 		.flags = flags, .site = site, .code = api, .irql = irql,
 	};
 
-	tn_ledger_send(nd->lg, &e);
+	tn_send(nd, &e);
+	nd->stats.frees++;
 }
 
 static void tn_remember_free(struct tn_ndis *nd, void *va, u32 id)
@@ -255,7 +357,7 @@ void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 sit
 		/* Still reported, so the checker sees the double or unknown free. */
 		tn_report_free(nd, id, va, length, flags, TN_FREE_API_FREE_MEMORY, site, irql);
 		tn_rule(nd, id == 0xffffffff ? "free-unknown" : "double-free", id, site,
-			"va=%px is not a live allocation; not freed", va);
+			"va=%p is not a live allocation; not freed", va);
 		return;
 	}
 	tn_remember_free(nd, va, m->id);
@@ -263,8 +365,8 @@ void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 sit
 	if (m->api == TN_API_SHARED)
 		tn_rule(nd, "free-api", m->id, site, "shared memory freed with NdisFreeMemory");
 	if (m->api == TN_API_POOL && flags)
-		tn_rule(nd, "free-flags", m->id, site, "MemoryFlags=0x%x for pool memory "
-			"(must be 0)", flags);
+		tn_rule(nd, "free-flags", m->id, site,
+			"MemoryFlags=0x%x for pool memory (must be 0)", flags);
 	if (m->api == TN_API_MEMORY && flags != m->flags)
 		tn_rule(nd, "free-flags", m->id, site, "MemoryFlags=0x%x, allocated with 0x%x",
 			flags, m->flags);
@@ -280,9 +382,8 @@ void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 sit
 			tn_irql_name(irql));
 	else if (irql > TN_IRQL_DISPATCH)
 		tn_rule(nd, "free-irql", m->id, site, "memory freed at %s", tn_irql_name(irql));
-	if (m->api == TN_API_MEMORY && (m->flags & NDIS_MEMORY_NONCACHED) &&
-	    irql != TN_IRQL_PASSIVE) {
-		/* Restoring write-back may sleep: finish the release from a worker. */
+	if (tn_release_sleeps(m) && irql != TN_IRQL_PASSIVE) {
+		/* Finish the release from a worker. */
 		unsigned long f;
 
 		spin_lock_irqsave(&nd->lock, f);
@@ -339,39 +440,81 @@ void tn_m_free_shared_memory(struct tn_ndis *nd, u32 length, bool cached, void *
 	tn_release(nd, m);
 }
 
-dma_addr_t tn_map_buffer(struct tn_ndis *nd, void *va, u32 length,
-			 enum dma_data_direction dir, u32 *map_id, u32 site)
+static void tn_unmap_pieces(struct tn_ndis *nd, const struct tn_sg_element *sg,
+			    unsigned int n, enum dma_data_direction dir)
+{
+	while (n--)
+		dma_unmap_page(nd->dev, sg[n].addr, sg[n].length, dir);
+}
+
+/*
+ * Maps [va, va + length) piece by physically contiguous piece, as
+ * NdisMAllocateNetBufferSGList hands a miniport a scatter/gather list.
+ * Returns the number of elements written to @sg, 0 on failure.
+ */
+unsigned int tn_map_buffer_sg(struct tn_ndis *nd, void *va, u32 length,
+			      enum dma_data_direction dir, u32 *map_id,
+			      struct tn_sg_element *sg, unsigned int max_sg, u32 site)
 {
 	struct tn_ledger_event e;
+	unsigned int i, n = 0;
 	struct tn_map *mp;
-	dma_addr_t bus;
-	u32 id;
+	u32 done, id;
 
 	*map_id = 0;
-	bus = dma_map_single(nd->dev, va, length, dir);
-	if (dma_mapping_error(nd->dev, bus))
-		return DMA_MAPPING_ERROR;
-	mp = kmalloc(sizeof(*mp), GFP_ATOMIC);
+	for (done = 0; done < length; n++) {
+		void *p = va + done;
+		u32 piece = is_vmalloc_addr(p) ?
+			    min_t(u32, length - done, PAGE_SIZE - offset_in_page(p)) :
+			    length - done;
+		struct page *pg = is_vmalloc_addr(p) ? vmalloc_to_page(p) : virt_to_page(p);
+
+		if (n == max_sg) {
+			tn_unmap_pieces(nd, sg, n, dir);
+			return 0;
+		}
+		sg[n].length = piece;
+		sg[n].addr = dma_map_page(nd->dev, pg, offset_in_page(p), piece, dir);
+		if (dma_mapping_error(nd->dev, sg[n].addr)) {
+			tn_unmap_pieces(nd, sg, n, dir);
+			return 0;
+		}
+		done += piece;
+	}
+	mp = kmalloc(struct_size(mp, sg, n), GFP_ATOMIC);
 	if (!mp || xa_alloc(&nd->maps, &id, mp, xa_limit_31b, GFP_ATOMIC)) {
 		kfree(mp);
-		dma_unmap_single(nd->dev, bus, length, dir);
-		return DMA_MAPPING_ERROR;
+		tn_unmap_pieces(nd, sg, n, dir);
+		return 0;
 	}
-	*mp = (struct tn_map){ va, length, bus, dir };
+	mp->va = va;
+	mp->length = length;
+	mp->dir = dir;
+	mp->nsg = n;
+	memcpy(mp->sg, sg, n * sizeof(*sg));
 	/* Mapping ids live above allocation ids' range so the two never collide. */
 	id |= 0x80000000u;
 	e = (struct tn_ledger_event){
 		.cmd = TN_LG_CMD_MAP, .id = id, .va = (unsigned long)va, .length = length,
-		.site = site, .irql = tn_current_irql(), .ext = 1,
+		.site = site, .irql = tn_current_irql(), .ext = n,
 		.code = dir == DMA_TO_DEVICE ? TN_DIR_TO_DEVICE :
 			dir == DMA_FROM_DEVICE ? TN_DIR_FROM_DEVICE : TN_DIR_BIDIRECTIONAL,
 	};
-	tn_ledger_send(nd->lg, &e);
-	e = (struct tn_ledger_event){ .cmd = TN_LG_CMD_EXTENT, .id = id, .bus = bus,
-				      .length = length, .code = TN_EXT_BUS };
-	tn_ledger_send(nd->lg, &e);
+	tn_send(nd, &e);
+	for (i = 0; i < n; i++)
+		tn_send_extent(nd, id, i, TN_EXT_BUS, sg[i].addr, sg[i].length);
+	nd->stats.maps++;
 	*map_id = id;
-	return bus;
+	return n;
+}
+
+dma_addr_t tn_map_buffer(struct tn_ndis *nd, void *va, u32 length,
+			 enum dma_data_direction dir, u32 *map_id, u32 site)
+{
+	struct tn_sg_element sg;
+
+	return tn_map_buffer_sg(nd, va, length, dir, map_id, &sg, 1, site) ? sg.addr :
+									       DMA_MAPPING_ERROR;
 }
 
 void tn_unmap_buffer(struct tn_ndis *nd, u32 map_id, u32 site)
@@ -383,13 +526,53 @@ void tn_unmap_buffer(struct tn_ndis *nd, u32 map_id, u32 site)
 
 	if (mp)
 		e.length = mp->length;
-	tn_ledger_send(nd->lg, &e);
+	tn_send(nd, &e);
+	nd->stats.unmaps++;
 	if (!mp) {
 		tn_rule(nd, "unmap-unknown", map_id, site, "no such mapping");
 		return;
 	}
-	dma_unmap_single(nd->dev, mp->bus, mp->length, mp->dir);
+	tn_unmap_pieces(nd, mp->sg, mp->nsg, mp->dir);
 	kfree(mp);
+}
+
+/* The ledger id of a live allocation, 0 if @va is none. */
+u32 tn_ndis_id_of(struct tn_ndis *nd, void *va)
+{
+	struct tn_mem *m;
+	unsigned long f;
+	u32 id = 0;
+
+	spin_lock_irqsave(&nd->lock, f);
+	hash_for_each_possible(nd->by_va, m, node, (unsigned long)va)
+		if (m->va == va)
+			id = m->id;
+	spin_unlock_irqrestore(&nd->lock, f);
+	return id;
+}
+
+/* Wait for releases deferred from DISPATCH_LEVEL. */
+void tn_ndis_flush(struct tn_ndis *nd)
+{
+	flush_work(&nd->release_work);
+}
+
+/* One line a test can set against the trace: what this layer did and what is left. */
+void tn_ndis_summary(struct tn_ndis *nd)
+{
+	unsigned int live = 0, live_maps = 0;
+	struct tn_mem *m;
+	struct tn_map *mp;
+	unsigned long idx;
+	int bkt;
+
+	hash_for_each(nd->by_va, bkt, m, node)
+		live++;
+	xa_for_each(&nd->maps, idx, mp)
+		live_maps++;
+	pr_info("tracenic-ndis: SUMMARY allocs=%llu frees=%llu maps=%llu unmaps=%llu live=%u live_maps=%u findings=%u\n",
+		nd->stats.allocs, nd->stats.frees, nd->stats.maps,
+		nd->stats.unmaps, live, live_maps, nd->findings);
 }
 
 void tn_ndis_reclaim_leaks(struct tn_ndis *nd)
@@ -406,7 +589,7 @@ void tn_ndis_reclaim_leaks(struct tn_ndis *nd)
 		tn_release(nd, m);
 	}
 	xa_for_each(&nd->maps, idx, mp) {
-		dma_unmap_single(nd->dev, mp->bus, mp->length, mp->dir);
+		tn_unmap_pieces(nd, mp->sg, mp->nsg, mp->dir);
 		kfree(mp);
 	}
 	xa_destroy(&nd->maps);

@@ -13,6 +13,8 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+
+struct dentry;
 #include "tn_ledger.h"
 
 #define NDIS_MEMORY_CONTIGUOUS	TN_NDIS_MEMORY_CONTIGUOUS
@@ -26,6 +28,12 @@ enum ex_pool_priority {
 	HighPoolPriority = 32,
 };
 
+/* One element of a scatter/gather list (SCATTER_GATHER_ELEMENT). */
+struct tn_sg_element {
+	dma_addr_t addr;
+	u32 length;
+};
+
 /* The memory layer of one adapter: its NdisMiniportHandle, in effect. */
 struct tn_ndis {
 	struct device *dev;
@@ -37,12 +45,21 @@ struct tn_ndis {
 	struct { void *va; u32 id; } freed[64];	/* recent frees: name a double free */
 	unsigned int freed_next;
 	bool strict;			/* a rule break stops the guest like a bugcheck */
+	bool echo;			/* copy every ledger event to the kernel log */
+	struct { u64 allocs, frees, maps, unmaps; } stats;	/* ledger events sent */
 	struct list_head deferred;	/* noncached memory freed in atomic context */
 	struct work_struct release_work;
 	unsigned int findings;
 };
 
-void tn_ndis_init(struct tn_ndis *nd, struct device *dev, struct tn_ledger *lg, bool strict);
+void tn_ndis_init(struct tn_ndis *nd, struct device *dev, struct tn_ledger *lg, bool strict,
+		  bool echo);
+u32 tn_ndis_id_of(struct tn_ndis *nd, void *va);
+void tn_ndis_flush(struct tn_ndis *nd);
+/* debugfs "ndis" under @dir: allocate and free from user space (ndis_selftest.c). */
+int tn_ndis_selftest_init(struct tn_ndis *nd, struct dentry *dir);
+/* Log "tracenic-ndis: SUMMARY ..." (counts and what is still live). */
+void tn_ndis_summary(struct tn_ndis *nd);
 /* Free what is left (Halt after a leak), reporting nothing: the leak stands. */
 void tn_ndis_reclaim_leaks(struct tn_ndis *nd);
 
@@ -61,6 +78,9 @@ void tn_m_free_shared_memory(struct tn_ndis *nd, u32 length, bool cached, void *
 /* Per-packet DMA mapping (what NdisMAllocateNetBufferSGList gives a miniport). */
 dma_addr_t tn_map_buffer(struct tn_ndis *nd, void *va, u32 length,
 			 enum dma_data_direction dir, u32 *map_id, u32 site);
+unsigned int tn_map_buffer_sg(struct tn_ndis *nd, void *va, u32 length,
+			      enum dma_data_direction dir, u32 *map_id,
+			      struct tn_sg_element *sg, unsigned int max_sg, u32 site);
 void tn_unmap_buffer(struct tn_ndis *nd, u32 map_id, u32 site);
 
 #define NdisAllocateMemoryWithTagPriority(nd, len, tag, prio) \
@@ -73,6 +93,8 @@ void tn_unmap_buffer(struct tn_ndis *nd, u32 map_id, u32 site);
 #define NdisMFreeSharedMemory(nd, len, cached, va, pa) \
 	tn_m_free_shared_memory(nd, len, cached, va, pa, TN_SITE())
 #define TnMapBuffer(nd, va, len, dir, id) tn_map_buffer(nd, va, len, dir, id, TN_SITE())
+#define TnMapBufferSg(nd, va, len, dir, id, sg, max) \
+	tn_map_buffer_sg(nd, va, len, dir, id, sg, max, TN_SITE())
 #define TnUnmapBuffer(nd, id) tn_unmap_buffer(nd, id, TN_SITE())
 
 #endif

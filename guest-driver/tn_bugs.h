@@ -17,6 +17,8 @@ enum tn_bug {
 	TN_BUG_FREE_AT_DISPATCH,	/* free contiguous memory in the DPC */
 	TN_BUG_DOUBLE_FREE,
 	TN_BUG_LEAK_ON_HALT,
+	TN_BUG_SG_AS_CONTIGUOUS,	/* one descriptor for a multi-page, non-contiguous buffer */
+	TN_BUG_RX_POOL_BUFFER,	/* an RX buffer in pool memory never made DMA-visible */
 	TN_BUG_COUNT
 };
 
@@ -32,6 +34,8 @@ static const char *const tn_bug_names[TN_BUG_COUNT] = {
 	[TN_BUG_FREE_AT_DISPATCH] = "free-at-dispatch",
 	[TN_BUG_DOUBLE_FREE] = "double-free",
 	[TN_BUG_LEAK_ON_HALT] = "leak-on-halt",
+	[TN_BUG_SG_AS_CONTIGUOUS] = "sg-as-contiguous",
+	[TN_BUG_RX_POOL_BUFFER] = "rx-pool-buffer",
 };
 
 /* "a,b,c" -> bit mask; -EINVAL names nothing we know. */

@@ -42,6 +42,23 @@ MODULE_PARM_DESC(strict, "stop the guest like a bugcheck on an NDIS rule break")
 static unsigned int tx_ring = TN_DEFAULT_RING, rx_ring = TN_DEFAULT_RING;
 module_param(tx_ring, uint, 0444);
 module_param(rx_ring, uint, 0444);
+static bool tx_coalesce;
+module_param(tx_coalesce, bool, 0444);
+MODULE_PARM_DESC(tx_coalesce,
+		 "copy TX frames into a fragmented coalescing buffer, one descriptor per SG element");
+static bool ledger_echo;
+module_param(ledger_echo, bool, 0444);
+MODULE_PARM_DESC(ledger_echo, "also log every ledger event to compare with the trace");
+static bool selftest;
+module_param(selftest, bool, 0444);
+MODULE_PARM_DESC(selftest, "debugfs \"ndis\": allocate and free through the NDIS layer");
+
+/*
+ * The coalescing buffer gives each TX slot one page; a frame starts this
+ * many bytes before its page ends, so every frame longer than that spans two
+ * physically separate pages - the case a driver must post as two elements.
+ */
+#define TN_COALESCE_HEAD 32
 
 struct tn_tx_slot {
 	struct sk_buff *skb;
@@ -67,6 +84,8 @@ struct tn_adapter {
 	void *rx_bufs;
 	dma_addr_t rx_bufs_pa;
 	struct tn_tx_slot *tx_slots;	/* pool memory: software context */
+	void *tx_coalesce;		/* NdisAllocateMemory, no flags: fragmented pages */
+	void *rx_pool_buf;		/* rx-pool-buffer: slot 0's buffer in pool memory */
 	u32 tx_next, tx_clean, rx_next;
 	spinlock_t tx_lock;
 	void *stats_block;		/* NdisAllocateMemory NONCACHED: exercises that free path */
@@ -98,8 +117,8 @@ static int tn_wait_quiesced(struct tn_adapter *ad)
 				     10, TN_QUIESCE_TIMEOUT_US);
 
 	if (ret)
-		netdev_err(ad->netdev, "the device did not report QUIESCED within %u us "
-			   "(STATUS 0x%x); its memory is kept, not freed\n",
+		netdev_err(ad->netdev,
+			   "the device did not report QUIESCED within %u us (STATUS 0x%x); its memory is kept, not freed\n",
 			   TN_QUIESCE_TIMEOUT_US, st);
 	return ret;
 }
@@ -122,7 +141,11 @@ static void tn_post_rx(struct tn_adapter *ad, u32 slot)
 {
 	struct tn_desc *d = &ad->rx_desc[slot];
 
-	d->addr = cpu_to_le64(ad->rx_bufs_pa + (u64)slot * ad->rx_buf_len);
+	if (slot == 0 && ad->rx_pool_buf)
+		/* MmGetPhysicalAddress of pool memory: never mapped for the device. */
+		d->addr = cpu_to_le64(virt_to_phys(ad->rx_pool_buf));
+	else
+		d->addr = cpu_to_le64(ad->rx_bufs_pa + (u64)slot * ad->rx_buf_len);
 	d->len = cpu_to_le16(ad->rx_buf_len);
 	d->wb_len = 0;
 	d->wb_status = 0;
@@ -145,6 +168,16 @@ static int tn_alloc_rings(struct tn_adapter *ad)
 							 TN_TAG, NormalPoolPriority);
 	if (!ad->tx_desc || !ad->rx_desc || !ad->rx_bufs || !ad->tx_slots)
 		return -ENOMEM;
+	if ((tx_coalesce || tn_bug(ad, TN_BUG_SG_AS_CONTIGUOUS)) &&
+	    NdisAllocateMemory(nd, &ad->tx_coalesce, (ad->tx_size + 1) * PAGE_SIZE, 0, ~0ull) !=
+	    NDIS_STATUS_SUCCESS)
+		return -ENOMEM;
+	if (tn_bug(ad, TN_BUG_RX_POOL_BUFFER)) {
+		ad->rx_pool_buf = NdisAllocateMemoryWithTagPriority(nd, ad->rx_buf_len, TN_TAG,
+								    NormalPoolPriority);
+		if (!ad->rx_pool_buf)
+			return -ENOMEM;
+	}
 	memset(ad->tx_desc, 0, ad->tx_size * sizeof(struct tn_desc));
 	memset(ad->rx_desc, 0, ad->rx_size * sizeof(struct tn_desc));
 	memset(ad->tx_slots, 0, ad->tx_size * sizeof(*ad->tx_slots));
@@ -153,6 +186,9 @@ static int tn_alloc_rings(struct tn_adapter *ad)
 
 static void tn_free_rx_buffers(struct tn_adapter *ad)
 {
+	if (ad->rx_pool_buf)
+		NdisFreeMemory(&ad->ndis, ad->rx_pool_buf, 0, 0);
+	ad->rx_pool_buf = NULL;
 	if (ad->rx_bufs)
 		NdisMFreeSharedMemory(&ad->ndis, ad->rx_size * ad->rx_buf_len, true, ad->rx_bufs,
 				      ad->rx_bufs_pa);
@@ -173,6 +209,9 @@ static void tn_free_rings(struct tn_adapter *ad)
 	if (ad->tx_slots)
 		NdisFreeMemory(nd, ad->tx_slots, 0, tn_bug(ad, TN_BUG_POOL_FLAGS) ?
 			       NDIS_MEMORY_CONTIGUOUS : 0);
+	if (ad->tx_coalesce)
+		NdisFreeMemory(nd, ad->tx_coalesce, (ad->tx_size + 1) * PAGE_SIZE, 0);
+	ad->tx_coalesce = NULL;
 	ad->tx_desc = NULL;
 	ad->rx_desc = NULL;
 	ad->tx_slots = NULL;
@@ -232,7 +271,7 @@ static int tn_rings_up(struct tn_adapter *ad)
 	tn_program_ring(ad, TN_RX_RING, ad->rx_desc_pa, ad->rx_size);
 	for (i = 0; i < ad->rx_size - 1; i++)
 		tn_post_rx(ad, i);
-	wmb();
+	wmb();	/* descriptors visible before the TAIL write hands them over */
 	tn_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), ad->rx_size - 1);
 	ad->rings_up = true;
 	return 0;
@@ -246,7 +285,7 @@ static void tn_rings_down(struct tn_adapter *ad)
 	if (tn_stop_dma(ad)) {
 		/* The device may still DMA: leaking is the only safe choice. */
 		ad->tx_desc = ad->rx_desc = NULL;
-		ad->rx_bufs = NULL;
+		ad->rx_bufs = ad->rx_pool_buf = ad->tx_coalesce = NULL;
 		return;
 	}
 	if (!tn_bug(ad, TN_BUG_TX_EARLY_UNMAP))
@@ -321,7 +360,8 @@ static int tn_rx(struct tn_adapter *ad, int budget)
 		} else {
 			skb = napi_alloc_skb(&ad->napi, len);
 			if (skb) {
-				skb_put_data(skb, ad->rx_bufs + (size_t)s * ad->rx_buf_len, len);
+				skb_put_data(skb, s == 0 && ad->rx_pool_buf ? ad->rx_pool_buf :
+					     ad->rx_bufs + (size_t)s * ad->rx_buf_len, len);
 				skb->protocol = eth_type_trans(skb, ad->netdev);
 				ad->netdev->stats.rx_packets++;
 				ad->netdev->stats.rx_bytes += len;
@@ -336,7 +376,7 @@ static int tn_rx(struct tn_adapter *ad, int budget)
 		done++;
 	}
 	if (done) {
-		wmb();
+		wmb();	/* reposted descriptors visible before TAIL moves */
 		tn_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_TAIL),
 		     (ad->rx_next + ad->rx_size - 1) & (ad->rx_size - 1));
 	}
@@ -364,13 +404,61 @@ static int tn_dpc(struct napi_struct *napi, int budget)
 
 /* --- MiniportSendNetBufferLists -------------------------------------------- */
 
+/* Posts @n descriptors from slot @s on; the frame's skb and mapping go with the last. */
+static void tn_post_tx(struct tn_adapter *ad, u32 s, const struct tn_sg_element *sg, u32 n,
+		       struct sk_buff *skb, u32 map_id)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++, s = (s + 1) & (ad->tx_size - 1)) {
+		struct tn_desc *d = &ad->tx_desc[s];
+		bool last = i == n - 1;
+
+		ad->tx_slots[s].skb = last ? skb : NULL;
+		ad->tx_slots[s].map_id = last ? map_id : 0;
+		d->addr = cpu_to_le64(sg[i].addr);
+		d->len = cpu_to_le16(sg[i].length);
+		d->wb_len = 0;
+		d->wb_status = 0;
+		dma_wmb();
+		d->flags = cpu_to_le16(TN_DESC_OWN | (last ? TN_DESC_EOP | TN_DESC_IRQ : 0));
+	}
+	ad->tx_next = s;
+}
+
+/*
+ * Maps the frame: the skb itself, or (tx_coalesce) a copy in the
+ * coalescing buffer that spans two pages.  Returns the element count.
+ */
+static u32 tn_map_tx(struct tn_adapter *ad, struct sk_buff *skb, u32 s,
+		     struct tn_sg_element *sg, u32 *map_id)
+{
+	void *copy;
+	u32 n;
+
+	if (!ad->tx_coalesce)
+		return TnMapBufferSg(&ad->ndis, skb->data, skb->len, DMA_TO_DEVICE, map_id, sg, 1);
+	copy = ad->tx_coalesce + (size_t)(s + 1) * PAGE_SIZE - TN_COALESCE_HEAD;
+	skb_copy_bits(skb, 0, copy, skb->len);
+	n = TnMapBufferSg(&ad->ndis, copy, skb->len, DMA_TO_DEVICE, map_id, sg, 2);
+	if (n > 1 && tn_bug(ad, TN_BUG_SG_AS_CONTIGUOUS)) {
+		/* The first element's address with the whole length, as if contiguous. */
+		sg[0].length = skb->len;
+		n = 1;
+	}
+	return n;
+}
+
+static u32 tn_tx_free_slots(struct tn_adapter *ad)
+{
+	return (ad->tx_clean - ad->tx_next - 1) & (ad->tx_size - 1);
+}
+
 static netdev_tx_t tn_send(struct sk_buff *skb, struct net_device *netdev)
 {
 	struct tn_adapter *ad = netdev_priv(netdev);
-	struct tn_tx_slot *slot;
-	struct tn_desc *d;
-	dma_addr_t bus;
-	u32 s, id;
+	struct tn_sg_element sg[2];
+	u32 s, n, id;
 
 	if (skb_linearize(skb) || skb->len > TN_MAX_FRAME) {
 		dev_kfree_skb_any(skb);
@@ -379,30 +467,20 @@ static netdev_tx_t tn_send(struct sk_buff *skb, struct net_device *netdev)
 	}
 	spin_lock_bh(&ad->tx_lock);
 	s = ad->tx_next;
-	if (((s + 1) & (ad->tx_size - 1)) == ad->tx_clean) {
+	if (tn_tx_free_slots(ad) < ARRAY_SIZE(sg)) {
 		netif_stop_queue(netdev);
 		spin_unlock_bh(&ad->tx_lock);
 		return NETDEV_TX_BUSY;
 	}
-	bus = TnMapBuffer(&ad->ndis, skb->data, skb->len, DMA_TO_DEVICE, &id);
-	if (bus == DMA_MAPPING_ERROR) {
+	n = tn_map_tx(ad, skb, s, sg, &id);
+	if (!n) {
 		spin_unlock_bh(&ad->tx_lock);
 		dev_kfree_skb_any(skb);
 		netdev->stats.tx_dropped++;
 		return NETDEV_TX_OK;
 	}
-	slot = &ad->tx_slots[s];
-	slot->skb = skb;
-	slot->map_id = id;
-	d = &ad->tx_desc[s];
-	d->addr = cpu_to_le64(bus);
-	d->len = cpu_to_le16(skb->len);
-	d->wb_len = 0;
-	d->wb_status = 0;
-	dma_wmb();
-	d->flags = cpu_to_le16(TN_DESC_OWN | TN_DESC_EOP | TN_DESC_IRQ);
-	ad->tx_next = (s + 1) & (ad->tx_size - 1);
-	wmb();
+	tn_post_tx(ad, s, sg, n, skb, id);
+	wmb();	/* descriptors visible before the doorbell */
 	tn_w(ad, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), ad->tx_next);
 	if (tn_bug(ad, TN_BUG_TX_EARLY_UNMAP)) {
 		/* Completes the packet before the device is done with it. */
@@ -627,7 +705,7 @@ static int tn_initialize(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_free;
 	}
 	tn_ledger_init(&ad->ledger, ad->regs);
-	tn_ndis_init(&ad->ndis, &pdev->dev, &ad->ledger, strict);
+	tn_ndis_init(&ad->ndis, &pdev->dev, &ad->ledger, strict, ledger_echo);
 	tn_ledger_mark(&ad->ledger, TN_MARK_INIT_BEGIN, 0);
 	tn_ledger_mark(&ad->ledger, TN_MARK_BUG_MODES, ad->bugs);
 
@@ -663,6 +741,8 @@ static int tn_initialize(struct pci_dev *pdev, const struct pci_device_id *id)
 	ad->debugfs = debugfs_create_dir(netdev_name(netdev), NULL);
 	debugfs_create_file("reset", 0200, ad->debugfs, ad, &tn_reset_fops);
 	debugfs_create_file("rings", 0200, ad->debugfs, ad, &tn_rings_fops);
+	if (selftest)
+		tn_ndis_selftest_init(&ad->ndis, ad->debugfs);
 	tn_ledger_mark(&ad->ledger, TN_MARK_INIT_END, 0);
 	netdev_info(netdev, "tracenic %pM, %s interrupts, bug modes 0x%lx\n", mac,
 		    ad->msix ? "MSI-X" : "INTx", ad->bugs);
@@ -695,6 +775,7 @@ static void tn_halt(struct pci_dev *pdev)
 			NdisFreeMemory(nd, ad->stats_block, PAGE_SIZE, NDIS_MEMORY_NONCACHED);
 	}
 	tn_ledger_mark(&ad->ledger, TN_MARK_HALT_END, nd->findings);
+	tn_ndis_summary(nd);
 	/* After the leak is on record, give the memory back to the guest anyway. */
 	tn_ndis_reclaim_leaks(nd);
 	pci_clear_master(pdev);

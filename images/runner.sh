@@ -18,11 +18,30 @@ scan_dmesg() {
 	tail -n $((total - seen)) /tmp/dmesg.now | while read -r line; do
 		case $line in
 		*"tracenic-ndis: RULE"*) say "ndis ${line#*tracenic-ndis: }" ;;
+		*"tracenic-ndis: LEDGER"*) say "ledger ${line#*LEDGER }" ;;
+		*"tracenic-ndis: SUMMARY"*) say "ndis-summary ${line#*SUMMARY }" ;;
 		*"BUG:"* | *"Oops"* | *"WARNING:"* | *"general protection"* | *"Kernel panic"*)
 			say "oops ${line#*] }" ;;
 		esac
 	done
 	seen=$total
+}
+
+# Free memory including the per-CPU page lists: a freed 2 MiB block may
+# wait there, where MemFree does not count it.
+free_kb() {
+	pcp=$(awk '/^ *count:/ { c += $2 } END { print c + 0 }' /proc/zoneinfo)
+	mem=$(sed -n 's/^MemFree: *\([0-9]*\).*/\1/p' /proc/meminfo)
+	echo $((mem + pcp * 4))
+}
+
+# 1 if the page holding physical address $1 is mapped uncached.  The PAT
+# tracks RAM's memory type in page flags, not in pat_memtype_list (which
+# lists only non-RAM ranges): KPF_UNCACHED, bit 39 of /proc/kpageflags.
+page_uncached() {
+	flags=$(dd if=/proc/kpageflags bs=8 skip=$(($1 >> 12)) count=1 2>/dev/null |
+		od -An -t x8 | tr -d ' ')
+	echo $(((0x${flags:-0} >> 39) & 1))
 }
 
 find_if() {
@@ -47,10 +66,12 @@ run_step() { # name, args...
 			true
 		} ;;
 	ping)
-		ping -c "${1:-3}" -W 2 10.0.2.2 >/tmp/ping.out 2>&1 ;;
+		ping -c "${1:-3}" -W 2 -w $((${1:-3} + 10)) 10.0.2.2 >/tmp/ping.out 2>&1 ;;
 	tx)
 		# count, size: ICMP echo as the simplest traffic both ways
-		ping -q -c "${1:-100}" -s "${2:-56}" -W 2 10.0.2.2 >/tmp/ping.out 2>&1 ;;
+		# -w: a deadline, so lost replies fail the step instead of hanging it
+		ping -q -c "${1:-100}" -s "${2:-56}" -W 2 -w $((${1:-100} + 10)) 10.0.2.2 \
+			>/tmp/ping.out 2>&1 ;;
 	bgping)
 		# traffic that keeps going through the next steps (down, unload ...)
 		ping -q 10.0.2.2 >/dev/null 2>&1 &
@@ -67,9 +88,24 @@ run_step() { # name, args...
 		rmmod tracenic ;;
 	sleep)
 		usleep $((${1:-0} * 1000)) ;;
-	panic)
-		# fault test: the harness must report a guest panic as such
-		echo c >/proc/sysrq-trigger ;;
+	ndis)
+		# drive the NDIS memory layer (load with selftest=1)
+		before=$(free_kb)
+		echo "$*" >"/sys/kernel/debug/$IF/ndis" || return 1
+		read -r result <"/sys/kernel/debug/$IF/ndis"
+		case $result in
+		"ok slot="*" freed") slot=${result#ok slot=}; slot=${slot%% *}
+			phys=$(cat "/tmp/slot.$slot") ;;
+		ok*) slot=${result#ok slot=}; slot=${slot%% *}
+			phys=${result#*phys=}; phys=${phys%% *}; echo "$phys" >"/tmp/slot.$slot" ;;
+		*) echo "$result" >/tmp/ping.out; return 1 ;;
+		esac
+		after=$(free_kb)
+		say "ndis-result $result free_delta_kb=$((after - before)) uncached=$(page_uncached "$phys")" ;;
+	freemem)
+		say "freemem $(free_kb) $(grep -E 'MemFree' /proc/meminfo | tr -s ' ')" ;;
+	patdump)
+		while read -r l; do say "pat $l"; done </sys/kernel/debug/x86/pat_memtype_list ;;
 	hang)
 		# fault test: the harness must time out and still collect everything
 		while :; do sleep 1; done ;;

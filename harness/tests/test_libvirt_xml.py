@@ -21,7 +21,7 @@ def test_plain_domain():
     assert dom.find("os/loader") is None
     assert dom.findtext("os/kernel") == str(paths.KERNEL)
     assert dom.findtext("os/initrd") == str(paths.INITRAMFS)
-    assert dom.findtext("os/cmdline") == "console=ttyS0 panic=-1 quiet"
+    assert dom.findtext("os/cmdline") == "console=ttyS0 panic=-1 quiet log_buf_len=4M"
     assert dom.find("features/acpi") is not None
     assert [dom.findtext(e) for e in ("on_poweroff", "on_reboot", "on_crash")] == ["destroy"] * 3
     assert dom.findtext("devices/emulator") == str(paths.QEMU)

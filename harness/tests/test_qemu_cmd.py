@@ -20,7 +20,7 @@ def test_plain_machine():
     assert opt(argv, "-L") == list(paths.FIRMWARE_DIRS)
     assert opt(argv, "-accel") == ["tcg"] and opt(argv, "-m") == ["512"]
     assert "-M" not in argv and "-drive" not in argv and "-no-reboot" in argv
-    assert opt(argv, "-append") == ["console=ttyS0 panic=-1 quiet"]
+    assert opt(argv, "-append") == ["console=ttyS0 panic=-1 quiet log_buf_len=4M"]
     assert opt(argv, "-device") == [f"tracenic,netdev=n0,trace={RUN}/trace.bin"]
     assert opt(argv, "-netdev") == ["user,id=n0"]
     assert opt(argv, "-serial") == [f"file:{RUN}/console.log", f"file:{RUN}/results.txt"]

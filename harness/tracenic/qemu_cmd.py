@@ -70,7 +70,9 @@ def pcap_object(machine: Machine, workdir: Path) -> list[str]:
 
 
 def kernel_append(machine: Machine) -> str:
-    return "console=ttyS0 panic=-1 quiet" + (" intel_iommu=on" if machine.iommu else "")
+    # A 4 MiB log: the runner reads every ledger echo line from it (ledger_echo=1).
+    args = "console=ttyS0 panic=-1 quiet log_buf_len=4M"
+    return args + (" intel_iommu=on" if machine.iommu else "")
 
 
 def firmware_dirs() -> list[str]:

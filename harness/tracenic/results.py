@@ -3,6 +3,9 @@
     TNR pci <slot> <vendor> <device> <class>
     TNR <n> <step> ok | TNR <n> <step> fail <detail>
     TNR ndis <rule line>
+    TNR ndis-result <selftest answer> memfree_kb=<n> uc=<start,...>
+    TNR ndis-summary allocs=<n> frees=<n> maps=<n> unmaps=<n> live=<n> ...
+    TNR ledger cmd=<n> id=<n> ... (one per ledger event, with ledger_echo=1)
     TNR oops <first line>
     TNR done
 """
@@ -24,6 +27,9 @@ class GuestResults:
     pci: list[tuple[str, str, str, str]] = dataclasses.field(default_factory=list)
     steps: list[Step] = dataclasses.field(default_factory=list)
     ndis: list[str] = dataclasses.field(default_factory=list)
+    ndis_results: list[dict] = dataclasses.field(default_factory=list)
+    ndis_summary: dict = dataclasses.field(default_factory=dict)
+    ledger: list[dict] = dataclasses.field(default_factory=list)
     oops: list[str] = dataclasses.field(default_factory=list)
     done: bool = False
     garbage: list[str] = dataclasses.field(default_factory=list)  # "TNR" lines we cannot read
@@ -31,6 +37,11 @@ class GuestResults:
     @property
     def failed_steps(self) -> list[Step]:
         return [s for s in self.steps if not s.ok]
+
+
+def _fields(text: str) -> dict:
+    """The key=value words of a line."""
+    return dict(w.split("=", 1) for w in text.split() if "=" in w)
 
 
 def parse(text: str) -> GuestResults:
@@ -49,6 +60,12 @@ def parse(text: str) -> GuestResults:
             r.pci.append(tuple(rest.split()))
         elif word == "ndis":
             r.ndis.append(rest)
+        elif word == "ndis-result":
+            r.ndis_results.append({**_fields(rest), "ok": rest.startswith("ok "), "text": rest})
+        elif word == "ndis-summary":
+            r.ndis_summary = _fields(rest)
+        elif word == "ledger":
+            r.ledger.append({k: int(v, 0) for k, v in _fields(rest).items()})
         elif word == "oops":
             r.oops.append(rest)
         elif word.isdigit():
