@@ -22,18 +22,4 @@ static inline u8 tn_current_irql(void)
 	return TN_IRQL_PASSIVE;
 }
 
-static inline const char *tn_irql_name(u8 irql)
-{
-	switch (irql) {
-	case TN_IRQL_PASSIVE:
-		return "PASSIVE_LEVEL";
-	case TN_IRQL_APC:
-		return "APC_LEVEL";
-	case TN_IRQL_DISPATCH:
-		return "DISPATCH_LEVEL";
-	default:
-		return "DIRQL";
-	}
-}
-
 #endif

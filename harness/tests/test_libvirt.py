@@ -1,5 +1,7 @@
 """The libvirt backend: a scenario really runs as a domain on qemu:///system."""
 import dataclasses
+import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 from conftest import tracenic_domains
@@ -34,3 +36,34 @@ def test_libvirt_hang_is_ended_gracefully(built, libvirtd, tmp_path):
     # SIGTERM through libvirt's graceful destroy: QEMU still finished the trace
     assert "trace-incomplete" not in r["got"]
     assert tracenic_domains() == before
+
+
+def test_virsh_create_accepts_the_domain_template(built, libvirtd, tmp_path):
+    """`tracenic-cli domain-xml` writes a domain (OVMF, the project's QEMU, tracenic through
+    qemu:commandline) that plain `virsh create` starts; the guest runs its steps and the
+    trace checks clean."""
+    cli = paths.HARNESS / "tracenic-cli"
+    out = subprocess.run(["/usr/bin/python3", str(cli), "domain-xml", "correct-libvirt-ovmf",
+                          "--dir", str(tmp_path)], capture_output=True, text=True, check=True)
+    assert "virsh -c qemu:///system create" in out.stdout
+    xml = tmp_path / "domain.xml"
+    dom = ET.parse(xml).getroot()
+    assert dom.find("os/loader").text == str(paths.OVMF_CODE)
+    assert dom.findtext("devices/emulator") == str(paths.QEMU)
+    assert any(a.get("value", "").startswith("tracenic,")
+               for a in dom.iter("{http://libvirt.org/schemas/domain/qemu/1.0}arg"))
+    name = dom.findtext("name")
+    virsh = ["virsh", "-c", libvirtd]
+    subprocess.run(virsh + ["create", str(xml)], check=True, capture_output=True, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while name in tracenic_domains() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert name not in tracenic_domains(), "the domain did not power off within 180 s"
+    finally:
+        subprocess.run(virsh + ["destroy", name], capture_output=True)
+    results = (tmp_path / "results.txt").read_text()
+    assert "TNR done" in results and " fail" not in results, results
+    check = subprocess.run([str(paths.DMACHECK), str(tmp_path / "trace.bin")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout

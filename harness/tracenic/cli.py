@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import nightly, paths, repro, verdict, vm
+from . import nightly, paths, qemu_cmd, repro, verdict, vm
 from .scenario import ScenarioError, load_dir
 
 
@@ -96,6 +96,27 @@ def cmd_repro(args) -> int:
     return repro.run(s, args.dir or repro.default_dir(s.name, stamp))
 
 
+def cmd_domain_xml(args) -> int:
+    """A scenario as a libvirt domain for `virsh create`: the run directory and its XML."""
+    s = _select(_scenarios(args.scenarios), [args.name])[0]
+    _need_build()
+    workdir = args.dir.resolve()
+    if any(w.split()[0] == "rx" for w in s.steps if w.split()):
+        print("tracenic: note: the host RX flood of 'rx' steps needs the harness "
+              "(`tracenic-cli run`); under plain virsh those steps only wait", file=sys.stderr)
+    vm.prepare_run_dir(s.machine, s.steps, workdir)
+    from . import libvirt_xml
+    name = f"tracenic-{s.name}"
+    xml = libvirt_xml.domain_xml(name, s.machine, workdir, args.accel)
+    (workdir / "domain.xml").write_text(xml)
+    print(f"{workdir / 'domain.xml'}: domain {name}\n"
+          f"start it:  virsh -c {args.libvirt_uri} create {workdir / 'domain.xml'}\n"
+          f"results:   {qemu_cmd.file(workdir, 'results')} (ends with 'TNR done'), "
+          f"trace {qemu_cmd.file(workdir, 'trace')}\n"
+          f"check:     {sys.argv[0]} check {qemu_cmd.file(workdir, 'trace')}")
+    return 0
+
+
 def cmd_check(args) -> int:
     if not paths.DMACHECK.exists():
         raise SystemExit(f"tracenic: {paths.DMACHECK} is missing: run `make dmacheck`")
@@ -132,6 +153,13 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("name")
     rp.add_argument("--dir", type=Path, help="artifacts (default: reports/repro-NAME-TIME)")
     rp.set_defaults(func=cmd_repro)
+
+    dx = sub.add_parser("domain-xml", help="write a scenario as a libvirt domain for virsh create")
+    dx.add_argument("name")
+    dx.add_argument("--dir", type=Path, required=True, help="the run directory to prepare")
+    dx.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
+    dx.add_argument("--libvirt-uri", default=vm.DEFAULT_LIBVIRT_URI)
+    dx.set_defaults(func=cmd_domain_xml)
 
     chk = sub.add_parser("check", help="dmacheck a trace (exit 0 clean, 1 violations, 2 bad)")
     chk.add_argument("trace", type=Path)

@@ -275,6 +275,11 @@ class _Floods:
 
 
 # ---- the run -----------------------------------------------------------------------------
+def prepare_run_dir(machine: Machine, steps: list[str], workdir: Path):
+    """Empty the run directory of old artifacts, write the steps; returns the host floods."""
+    return _prepare(machine, steps, workdir)
+
+
 def _prepare(machine: Machine, steps: list[str], workdir: Path):
     workdir.mkdir(parents=True, exist_ok=True)
     for what in ("console", "results", "trace", "pcap", "qmp", "pidfile"):

@@ -87,6 +87,21 @@
 #define TN_IRQL_DISPATCH	2
 #define TN_IRQL_DIRQL		5	/* any device IRQL: in a hard interrupt handler */
 
+/* The wdm.h name of an IRQL, for reports on both sides of the ledger. */
+static inline const char *tn_irql_name(unsigned int irql)
+{
+	switch (irql) {
+	case TN_IRQL_PASSIVE:
+		return "PASSIVE_LEVEL";
+	case TN_IRQL_APC:
+		return "APC_LEVEL";
+	case TN_IRQL_DISPATCH:
+		return "DISPATCH_LEVEL";
+	default:
+		return "DIRQL";
+	}
+}
+
 /* MARK codes: phases of the driver, so reports can say "during Halt". */
 #define TN_MARK_INIT_BEGIN	1
 #define TN_MARK_INIT_END	2
