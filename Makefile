@@ -39,7 +39,7 @@ pytest: qemu images dmacheck trafficgen
 test: qtest dmacheck-test pytest
 
 run: qemu images dmacheck trafficgen
-	@$(PYTHON) harness/tracenic-cli run
+	@$(PYTHON) harness/tracenic-cli run $(RUN_ARGS)
 
 # One scenario, stopped at its first violation with QMP and a gdbstub open.
 repro: qemu images dmacheck trafficgen
