@@ -106,6 +106,9 @@ run_step() { # name, args...
 		say "freemem $(free_kb) $(grep -E 'MemFree' /proc/meminfo | tr -s ' ')" ;;
 	patdump)
 		while read -r l; do say "pat $l"; done </sys/kernel/debug/x86/pat_memtype_list ;;
+	panic)
+		# fault test: the harness must report a guest panic as such
+		echo c >/proc/sysrq-trigger ;;
 	hang)
 		# fault test: the harness must time out and still collect everything
 		while :; do sleep 1; done ;;
