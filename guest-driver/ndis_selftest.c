@@ -19,6 +19,7 @@
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/vmalloc.h>
+#include "ndis_lock.h"
 #include "ndis_mem.h"
 
 #define TN_FILE_ID 3
@@ -28,7 +29,7 @@
 struct tn_selftest {
 	struct tn_ndis *nd;
 	struct mutex lock;
-	spinlock_t dispatch;		/* NDIS_SPIN_LOCK: holding it is DISPATCH_LEVEL */
+	NDIS_SPIN_LOCK dispatch;	/* holding it is DISPATCH_LEVEL */
 	struct { void *va; dma_addr_t pa; } slot[TN_SELFTEST_SLOTS];
 	char result[160];
 };
@@ -94,13 +95,13 @@ static void tn_selftest_free(struct tn_selftest *st, bool shared, u32 s, u32 len
 	}
 	va = st->slot[s].va;
 	if (dispatch)
-		spin_lock_bh(&st->dispatch);	/* NdisAcquireSpinLock */
+		NdisAcquireSpinLock(&st->dispatch);
 	if (shared)
 		NdisMFreeSharedMemory(st->nd, len, arg, va, st->slot[s].pa);
 	else
 		NdisFreeMemory(st->nd, va, len, arg);
 	if (dispatch)
-		spin_unlock_bh(&st->dispatch);
+		NdisReleaseSpinLock(&st->dispatch);
 	/* A release deferred from DISPATCH_LEVEL has finished when we answer. */
 	tn_ndis_flush(st->nd);
 	st->slot[s].va = NULL;
@@ -159,7 +160,7 @@ int tn_ndis_selftest_init(struct tn_ndis *nd, struct dentry *dir)
 		return -ENOMEM;
 	st->nd = nd;
 	mutex_init(&st->lock);
-	spin_lock_init(&st->dispatch);
+	NdisAllocateSpinLock(&st->dispatch);
 	strscpy(st->result, "error no command yet", sizeof(st->result));
 	debugfs_create_file("ndis", 0600, dir, st, &tn_selftest_fops);
 	return 0;
