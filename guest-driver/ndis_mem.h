@@ -64,7 +64,7 @@ void tn_ndis_summary(struct tn_ndis *nd);
 void tn_ndis_reclaim_leaks(struct tn_ndis *nd);
 
 /* Call sites: a file number and the line, so reports point at the code. */
-#define TN_SITE() ((TN_FILE_ID << 16) | __LINE__)
+#define TN_SITE() TN_SITE_ID(TN_FILE_ID, __LINE__)
 
 void *tn_allocate_memory_with_tag_priority(struct tn_ndis *nd, u32 length, u32 tag,
 					   enum ex_pool_priority priority, u32 site);

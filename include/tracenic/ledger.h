@@ -23,7 +23,7 @@
 #define TN_LG_LENGTH		0x414	/* ALLOC/MAP: size; EXTENT: extent size; FREE/UNMAP: as passed */
 #define TN_LG_FLAGS		0x418	/* ALLOC: flags allocated with; FREE: MemoryFlags as passed */
 #define TN_LG_TAG		0x41c	/* ALLOC: pool tag */
-#define TN_LG_SITE		0x420	/* call-site id (see below) */
+#define TN_LG_SITE		0x420	/* call-site id, see TN_SITE_ID */
 #define TN_LG_INFO		0x424	/* packed, see TN_LG_INFO_* */
 #define TN_LG_CMD		0x428	/* W: commit a TN_LG_CMD_*; R: commands accepted (wraps) */
 #define TN_LG_REJECTED		0x42c	/* R: malformed commands rejected (wraps) */
@@ -80,6 +80,15 @@
 #define TN_DIR_BIDIRECTIONAL	0
 #define TN_DIR_TO_DEVICE	1
 #define TN_DIR_FROM_DEVICE	2
+
+/*
+ * Call-site ids: a driver numbers its source files and reports
+ * TN_SITE_ID(file, line), which dmacheck prints as "file:line"; ids below
+ * 0x10000 are printed as plain numbers (0 = unknown).
+ */
+#define TN_SITE_ID(file, line)	(((uint32_t)(file) << 16) | ((uint32_t)(line) & 0xffffu))
+#define TN_SITE_FILE(site)	((site) >> 16)
+#define TN_SITE_LINE(site)	((site) & 0xffffu)
 
 /* IRQL values (the INFO irql byte), as in wdm.h. */
 #define TN_IRQL_PASSIVE		0

@@ -119,5 +119,6 @@ void dc_report_stats(FILE *out, const struct dc_result *res);
 void dc_dump_record(FILE *out, uint64_t index, const struct tn_rec *r);
 const char *dc_cause_name(unsigned cause);
 const char *dc_api_name(unsigned api);
+const char *dc_site_str(char buf[static 24], uint32_t site);
 
 #endif

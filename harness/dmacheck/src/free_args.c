@@ -6,20 +6,6 @@
 #include "dmacheck.h"
 #include "tracenic/ledger.h"
 
-static const char *irql_name(unsigned irql)
-{
-	switch (irql) {
-	case TN_IRQL_PASSIVE:
-		return "PASSIVE_LEVEL";
-	case TN_IRQL_APC:
-		return "APC_LEVEL";
-	case TN_IRQL_DISPATCH:
-		return "DISPATCH_LEVEL";
-	default:
-		return "DIRQL";
-	}
-}
-
 /* The NdisFreeMemory / NdisMFreeSharedMemory contract (docs/rules.md). */
 void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 			dc_free_report report, void *ctx)
@@ -97,22 +83,22 @@ void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 		v = report(ctx, R_FREE_IRQL);
 		if (v)
 			snprintf(v->detail, sizeof(v->detail), "NdisMFreeSharedMemory called at %s; "
-				 "it must be called at PASSIVE_LEVEL", irql_name(irql));
+				 "it must be called at PASSIVE_LEVEL", tn_irql_name(irql));
 	} else if (contiguous && irql != TN_IRQL_PASSIVE) {
 		v = report(ctx, R_FREE_IRQL);
 		if (v)
 			snprintf(v->detail, sizeof(v->detail), "contiguous memory freed at %s; it must "
-				 "be freed at PASSIVE_LEVEL", irql_name(irql));
+				 "be freed at PASSIVE_LEVEL", tn_irql_name(irql));
 	} else if (noncached && irql >= TN_IRQL_DISPATCH) {
 		v = report(ctx, R_FREE_IRQL);
 		if (v)
 			snprintf(v->detail, sizeof(v->detail), "noncached memory freed at %s; it must "
-				 "be freed below DISPATCH_LEVEL", irql_name(irql));
+				 "be freed below DISPATCH_LEVEL", tn_irql_name(irql));
 	} else if (irql > TN_IRQL_DISPATCH) {
 		v = report(ctx, R_FREE_IRQL);
 		if (v)
 			snprintf(v->detail, sizeof(v->detail), "memory freed at %s; it must be freed "
-				 "at or below DISPATCH_LEVEL", irql_name(irql));
+				 "at or below DISPATCH_LEVEL", tn_irql_name(irql));
 	}
 }
 

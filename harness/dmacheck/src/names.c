@@ -19,3 +19,13 @@ const char *dc_api_name(unsigned api)
 
 	return api <= 4 ? n[api] : "unknown";
 }
+
+/* "2:163" for TN_SITE_ID(2, 163); a plain number for ids without a file part. */
+const char *dc_site_str(char buf[static 24], uint32_t site)
+{
+	if (TN_SITE_FILE(site))
+		snprintf(buf, 24, "%u:%u", (unsigned)TN_SITE_FILE(site), (unsigned)TN_SITE_LINE(site));
+	else
+		snprintf(buf, 24, "%u", (unsigned)site);
+	return buf;
+}

@@ -23,6 +23,7 @@ static const char *free_api(unsigned a)
 
 static void text_region(FILE *o, const struct dc_region_info *g, bool show_state)
 {
+	char site[24];
 	unsigned i;
 
 	fprintf(o, "  region   id %u, %s, flags 0x%x, length %u, tag 0x%08x, VA 0x%" PRIx64 "\n",
@@ -33,9 +34,11 @@ static void text_region(FILE *o, const struct dc_region_info *g, bool show_state
 								     : "bus address");
 	if (g->n_extents > DC_MAX_EXTENTS_SHOWN)
 		fprintf(o, "           ... %u extents in all\n", g->n_extents);
-	fprintf(o, "           allocated at %" PRIu64 " ns by site %u", g->alloc_ns, g->alloc_site);
+	fprintf(o, "           allocated at %" PRIu64 " ns by site %s", g->alloc_ns,
+		dc_site_str(site, g->alloc_site));
 	if (g->freed)
-		fprintf(o, "; freed at %" PRIu64 " ns by site %u", g->free_ns, g->free_site);
+		fprintf(o, "; freed at %" PRIu64 " ns by site %s", g->free_ns,
+			dc_site_str(site, g->free_site));
 	fputc('\n', o);
 	if (g->freed && show_state)
 		fprintf(o, "  device   at the free: %s, TX ring %s, RX ring %s, %u device reference%s "
@@ -65,6 +68,7 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 			res->records, res->last_time_ns);
 	for (i = 0; i < res->nv; i++) {
 		const struct dc_violation *v = &res->v[i];
+		char site[24];
 
 		fprintf(o, "%s: VIOLATION %s: %s\n", res->path, rule_info[v->rule].name,
 			rule_info[v->rule].summary);
@@ -82,9 +86,10 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 				dc_cause_name(v->dma.cause), v->dma.addr, v->dma.len,
 				ring_name(v->dma.ring), v->dma.desc);
 		if (v->has_free)
-			fprintf(o, "  free     %s(VA 0x%" PRIx64 ", Length %u, flags 0x%x) at IRQL %u "
-				"from site %u\n", free_api(v->free.api), v->free.va, v->free.length,
-				v->free.flags, v->free.irql, v->free.site);
+			fprintf(o, "  free     %s(VA 0x%" PRIx64 ", Length %u, flags 0x%x) at %s "
+				"from site %s\n", free_api(v->free.api), v->free.va, v->free.length,
+				v->free.flags, tn_irql_name(v->free.irql),
+				dc_site_str(site, v->free.site));
 		if (v->has_device) {
 			unsigned k;
 
