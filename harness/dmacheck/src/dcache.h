@@ -61,6 +61,34 @@ static inline const struct dcache_entry *dcache_find(struct dcache *c, uint64_t 
 	return &s[0];
 }
 
+#if defined(__GNUC__)
+#define DCACHE_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define DCACHE_PREFETCH(p) ((void)(p))
+#endif
+
+/* Start loading the set a DMA at @addr will look in (a hint; nothing changes). */
+static inline void dcache_prefetch(const struct dcache *c, uint64_t addr)
+{
+	if (c->e)
+		DCACHE_PREFETCH(dcache_set(c, addr));
+}
+
+/* The owner dcache_find would answer, without touching recency; for prefetching. */
+static inline void *dcache_peek(const struct dcache *c, uint64_t a, uint64_t b)
+{
+	const struct dcache_entry *s;
+
+	if (!c->e)
+		return NULL;
+	s = dcache_set(c, a);
+	if (s[0].start <= a && b <= s[0].end)
+		return s[0].owner;
+	if (s[1].start <= a && b <= s[1].end)
+		return s[1].owner;
+	return NULL;
+}
+
 /* Remember that @n (live, device-visible, containing @addr) is where DMA at @addr goes. */
 void dcache_put(struct dcache *c, struct inode *n, uint64_t addr);
 /* @n stops being live: forget every entry for it. */

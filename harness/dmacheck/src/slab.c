@@ -1,7 +1,9 @@
 /* Free-list allocator; see slab.h. */
+#define _DEFAULT_SOURCE	/* madvise */
 #include "slab.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SLAB_MALLOC 1
@@ -12,6 +14,7 @@
 #endif
 
 #define SLAB_CHUNK 65536
+#define SLAB_HUGE (2u << 20)
 
 /* Objects are aligned like malloc's, and big enough to hold the free-list link. */
 static size_t obj_size(const struct slab *s)
@@ -51,15 +54,30 @@ void *slab_alloc(struct slab *s)
 		return p;
 	}
 	if ((size_t)(s->end - s->next) < n) {
-		/* The first object slot of a chunk links the chunks. */
-		char *c = malloc(SLAB_CHUNK > 2 * n ? SLAB_CHUNK : 2 * n);
+		/*
+		 * Chunks grow with the slab up to 2 MiB, and those get huge pages:
+		 * a large live set is visited at random, and a TLB miss per object
+		 * costs as much as the cache miss.  The first object slot of a
+		 * chunk links the chunks.
+		 */
+		size_t size = s->total < SLAB_CHUNK ? SLAB_CHUNK : s->total < SLAB_HUGE ? s->total
+										  : SLAB_HUGE;
+		char *c;
 
+		if (size < 2 * n)
+			size = 2 * n;
+		c = size == SLAB_HUGE ? aligned_alloc(SLAB_HUGE, size) : malloc(size);
 		if (!c)
 			return NULL;
+#ifdef MADV_HUGEPAGE
+		if (size == SLAB_HUGE)
+			madvise(c, size, MADV_HUGEPAGE);
+#endif
 		*(void **)c = s->chunks;
 		s->chunks = c;
 		s->next = c + n;
-		s->end = c + (SLAB_CHUNK > 2 * n ? SLAB_CHUNK : 2 * n);
+		s->end = c + size;
+		s->total += size;
 	}
 	p = s->next;
 	s->next += n;
@@ -84,6 +102,7 @@ void slab_destroy(struct slab *s)
 	}
 	s->free = NULL;
 	s->next = s->end = NULL;
+	s->total = 0;
 }
 
 #endif

@@ -17,6 +17,7 @@ struct slab {
 	void *free;		/* free objects, linked through their first word */
 	void *chunks;		/* chunks, linked through their first word */
 	char *next, *end;	/* unused tail of the newest chunk */
+	size_t total;		/* bytes in chunks */
 };
 
 void *slab_alloc(struct slab *s);	/* uninitialised object, or NULL */

@@ -23,6 +23,57 @@ static struct inode *new_node(struct space *s, uint64_t a, uint64_t b, unsigned 
 	return n;
 }
 
+/*
+ * The recycled-buffer index: freed pieces by their start address, one per
+ * slot, so a MAP of exactly the bytes of a freed piece finds it without a
+ * search.  A slot names a node only while that node is a freed piece
+ * starting at that address: every path that ends a piece or moves its start
+ * clears its slot.  Losing a slot to a collision only costs a search.
+ */
+static size_t recent_slot(const struct space *s, uint64_t a)
+{
+	return (size_t)(((a >> 4) * 0x9e3779b97f4a7c15ull) >> s->recent_shift);
+}
+
+static void recent_put(struct space *s, struct inode *n)
+{
+	if (s->recent)
+		s->recent[recent_slot(s, n->start)] = n;
+}
+
+static void recent_forget(struct space *s, const struct inode *n)
+{
+	size_t i;
+
+	if (!s->recent)
+		return;
+	i = recent_slot(s, n->start);
+	if (s->recent[i] == n)
+		s->recent[i] = NULL;
+}
+
+/* Grow with the freed set (one slot per piece, at least two); failing only costs speed. */
+static void recent_reserve(struct space *s)
+{
+	size_t n = s->recent_size ? s->recent_size : SPACE_RECENT_MIN;
+	unsigned shift = 64;
+	struct inode **v;
+
+	while (n < 2 * s->n_freed && n < SPACE_RECENT_MAX)
+		n *= 2;
+	if (s->recent && n == s->recent_size)
+		return;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 1; i < n; i *= 2)
+		shift--;
+	free(s->recent);	/* forgetting every slot is allowed */
+	s->recent = v;
+	s->recent_size = n;
+	s->recent_shift = shift;
+}
+
 struct collect {
 	struct space *s;
 	size_t n;
@@ -74,15 +125,19 @@ static int cut(struct space *s, size_t k, uint64_t a, uint64_t b)
 			s->ops->hold(s->ctx, n->owner);
 			itree_insert(&s->tree, right);
 			s->n_freed++;
+			recent_put(s, right);
 		}
 		if (start < a) {
 			n->end = a;	/* the key (start) stays: fix the maxima in place */
 			itree_changed(&s->tree, n);
 		} else if (end > b) {
+			recent_forget(s, n);
 			itree_remove(&s->tree, n);
 			n->start = b;
 			itree_insert(&s->tree, n);
+			recent_put(s, n);
 		} else {
+			recent_forget(s, n);
 			itree_remove(&s->tree, n);
 			s->n_freed--;
 			s->ops->drop(s->ctx, n->owner);
@@ -104,24 +159,31 @@ int space_cover(struct space *s, uint64_t a, uint64_t b)
 
 struct inode *space_add(struct space *s, uint64_t a, uint64_t b, unsigned kind, void *owner)
 {
-	struct inode *n = NULL;
-	long k = 0;
+	struct inode *n = s->recent ? s->recent[recent_slot(s, a)] : NULL;
 
-	if (s->n_freed && (k = collect_freed(s, a, b)) < 0)
-		return NULL;
-	if (k == 1 && s->scratch[0]->start == a && s->scratch[0]->end == b) {
+	/* Pieces are disjoint: one that is exactly [a, b) is the only freed byte there. */
+	if (!n || n->start != a || n->end != b) {
+		long k = s->n_freed ? collect_freed(s, a, b) : 0;
+
+		if (k < 0)
+			return NULL;
+		n = NULL;
+		if (k == 1 && s->scratch[0]->start == a && s->scratch[0]->end == b)
+			n = s->scratch[0];
+		else if (k > 0 && cut(s, (size_t)k, a, b))
+			return NULL;
+	}
+	if (n) {
 		/* The same bytes freed before (a recycled buffer): the piece becomes the extent. */
-		void *old = s->scratch[0]->owner;
+		void *old = n->owner;
 
-		n = s->scratch[0];
+		recent_forget(s, n);
 		n->kind = (uint8_t)kind;
 		n->owner = owner;
 		itree_changed(&s->tree, n);
 		s->n_freed--;
 		s->ops->drop(s->ctx, old);
 	} else {
-		if (k > 0 && cut(s, (size_t)k, a, b))
-			return NULL;
 		n = new_node(s, a, b, kind, owner);
 		if (!n)
 			return NULL;
@@ -148,7 +210,9 @@ int space_free(struct space *s, struct inode *n)
 	ret = space_cover(s, n->start, n->end);
 	n->kind = SP_FREED;
 	itree_changed(&s->tree, n);
-	s->n_freed++;
+	if (++s->n_freed * 2 > s->recent_size)
+		recent_reserve(s);
+	recent_put(s, n);
 	s->ops->hold(s->ctx, n->owner);
 	return ret;
 }
@@ -241,6 +305,9 @@ void space_free_all(struct space *s)
 	s->tree.root = NULL;
 	s->tree.count = 0;
 	s->n_bus = s->n_freed = 0;
+	free(s->recent);
+	s->recent = NULL;
+	s->recent_size = 0;
 	slab_destroy(&s->nodes);
 	dcache_free(&s->cache);
 	free(s->scratch);

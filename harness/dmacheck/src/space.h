@@ -44,7 +44,13 @@ struct space {
 	void *ctx;
 	struct inode **scratch;		/* pieces being cut */
 	size_t scratch_cap;
+	struct inode **recent;		/* freed pieces by start address (space.c) */
+	size_t recent_size;
+	unsigned recent_shift;
 };
+
+#define SPACE_RECENT_MIN 1024
+#define SPACE_RECENT_MAX (1u << 20)
 
 void space_init(struct space *s, const struct space_ops *ops, void *ctx);
 /*

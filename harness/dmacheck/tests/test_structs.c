@@ -342,6 +342,7 @@ static void space_random(unsigned target, unsigned ops, unsigned small, unsigned
 			 const char *name)
 {
 	struct mregion *live = calloc(target * 2 + 16, sizeof(*live));
+	uint64_t freed_a[64] = { 0 }, freed_b[64] = { 0 };	/* recently freed extents */
 	size_t nlive = 0, peak = 0;
 	struct space s;
 	int before = failed;
@@ -372,6 +373,11 @@ static void space_random(unsigned target, unsigned ops, unsigned small, unsigned
 				len = rand() % 50 ? 1u + rand() % small : 1u + rand() % 65536u;
 				if (a + len > MSPACE)
 					a = MSPACE - len;
+				if (rand() % 3 == 0 && freed_b[it % 64]) {
+					/* Exactly the bytes of a freed extent: a recycled buffer. */
+					a = freed_a[it % 64];
+					len = freed_b[it % 64] - a;
+				}
 				g->kind[k] = rand() % 5 ? SP_BUS : SP_PHYS;
 				g->ext[k] = space_add(&s, a, a + len, g->kind[k], (void *)(size_t)owner);
 				model_add(a, a + len, g->kind[k]);
@@ -385,6 +391,8 @@ static void space_random(unsigned target, unsigned ops, unsigned small, unsigned
 			bool drop = rand() % 20 == 0;
 
 			for (unsigned k = 0; k < g->n; k++) {
+				freed_a[(it + k) % 64] = g->ext[k]->start;
+				freed_b[(it + k) % 64] = g->ext[k]->end;
 				model_unlive(g->ext[k], g->kind[k], !drop);
 				if (drop)
 					space_drop(&s, g->ext[k]);
