@@ -710,8 +710,8 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 			ref_forget(r, f);
 		return;
 	}
-	if (!t->u.ref.len || idmap_get(&r->refs, t->id))
-		return;		/* an empty or duplicate id: nothing the device can touch */
+	if (!t->u.ref.len || !t->id || idmap_get(&r->refs, t->id))
+		return;		/* empty, id 0 or a duplicate id: nothing the id map can hold */
 	f = slab_alloc(&r->ref_slab);
 	if (!f || idmap_put(&r->refs, t->id, f)) {
 		slab_free(&r->ref_slab, f);
