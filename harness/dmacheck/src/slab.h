@@ -1,8 +1,9 @@
 /*
- * Fixed-size object allocator: a free list over 64 KiB chunks.  Per-packet
- * regions, extents and references are made and dropped millions of times;
- * reusing their memory keeps malloc off the replay's hot path.  Chunks are
- * returned only by slab_destroy, so memory follows the peak live state.
+ * Fixed-size object allocator: a free list over chunks that grow with the
+ * slab from 64 KiB to 2 MiB (those on huge pages).  Per-packet regions,
+ * extents and references are made and dropped millions of times; reusing
+ * their memory keeps malloc off the replay's hot path.  Chunks are returned
+ * only by slab_destroy, so memory follows the peak live state.
  *
  * Built with AddressSanitizer it hands every object to malloc/free instead,
  * so the sanitizer still sees each object's lifetime (use after free).

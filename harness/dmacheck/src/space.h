@@ -28,7 +28,7 @@
 /* Node kinds, and the classes of DMA bytes (a byte in none of them is SP_WILD). */
 enum sp_kind { SP_BUS, SP_PHYS, SP_FREED, SP_WILD };
 
-/* The caller reference-counts owners: one reference per freed piece. */
+/* The caller reference-counts owners (never NULL): one reference per freed piece. */
 struct space_ops {
 	void (*hold)(void *ctx, void *owner);
 	void (*drop)(void *ctx, void *owner);
