@@ -1,21 +1,36 @@
 #include "itree.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
-static uint64_t max_end_of(const struct inode *n)
+/* Recompute @n's maxima from its own interval and its children's; true if they changed. */
+static bool update(struct inode *n)
 {
-	return n ? n->max_end : 0;
+	const struct inode *l = n->left, *r = n->right;
+	bool changed = false;
+	unsigned k;
+
+	for (k = 0; k < ITREE_KINDS; k++) {
+		uint64_t m = n->kind == k ? n->end : 0;
+
+		if (l && l->max_end[k] > m)
+			m = l->max_end[k];
+		if (r && r->max_end[k] > m)
+			m = r->max_end[k];
+		changed |= n->max_end[k] != m;
+		n->max_end[k] = m;
+	}
+	return changed;
 }
 
-static void update(struct inode *n)
+/* @n got new children: adopt them and recompute. */
+static void pull(struct inode *n)
 {
-	uint64_t m = n->end;
-
-	if (max_end_of(n->left) > m)
-		m = max_end_of(n->left);
-	if (max_end_of(n->right) > m)
-		m = max_end_of(n->right);
-	n->max_end = m;
+	if (n->left)
+		n->left->parent = n;
+	if (n->right)
+		n->right->parent = n;
+	update(n);
 }
 
 static int key_less(const struct inode *a, const struct inode *b)
@@ -48,30 +63,29 @@ static void split(struct inode *t, const struct inode *k, struct inode **l, stru
 		split(t->left, k, l, &t->left);
 		*r = t;
 	}
-	update(t);
+	pull(t);
 }
 
 /*
  * Descend while the nodes outrank the new one (each of them gains it in its
- * subtree, so its max_end can only grow), then split the rest around it.
+ * subtree, so its maximum for the new kind can only grow), then split the
+ * rest around it.
  */
 void itree_insert(struct itree *t, struct inode *n)
 {
-	struct inode **link = &t->root;
+	struct inode **link = &t->root, *parent = NULL;
 
-	n->left = n->right = NULL;
 	n->prio = next_prio(t);
 	n->seq = t->next_seq++;
-	n->max_end = n->end;
 	while (*link && (*link)->prio >= n->prio) {
-		struct inode *p = *link;
-
-		if (p->max_end < n->end)
-			p->max_end = n->end;
-		link = key_less(n, p) ? &p->left : &p->right;
+		parent = *link;
+		if (parent->max_end[n->kind] < n->end)
+			parent->max_end[n->kind] = n->end;
+		link = key_less(n, parent) ? &parent->left : &parent->right;
 	}
 	split(*link, n, &n->left, &n->right);
-	update(n);
+	pull(n);
+	n->parent = parent;
 	*link = n;
 	t->count++;
 }
@@ -84,76 +98,65 @@ static struct inode *merge(struct inode *a, struct inode *b)
 		return a;
 	if (a->prio > b->prio) {
 		a->right = merge(a->right, b);
-		update(a);
+		pull(a);
 		return a;
 	}
 	b->left = merge(a, b->left);
-	update(b);
+	pull(b);
 	return b;
 }
 
-static struct inode *remove_deep(struct inode *root, struct inode *n)
+/* Recompute from @p up; an ancestor whose maxima did not change leaves the rest as they were. */
+static void fix_up(struct inode *p)
 {
-	if (!root)
-		return NULL;
-	if (root == n)
-		return merge(root->left, root->right);
-	if (key_less(n, root))
-		root->left = remove_deep(root->left, n);
-	else
-		root->right = remove_deep(root->right, n);
-	update(root);
-	return root;
+	while (p && update(p))
+		p = p->parent;
 }
 
-#define ITREE_PATH_MAX 128
-
-/* Unlink @n, then recompute max_end on the path above it, bottom-up. */
+/* Replace @n by the merge of its children, then fix the maxima above it. */
 void itree_remove(struct itree *t, struct inode *n)
 {
-	struct inode *path[ITREE_PATH_MAX];
-	struct inode **link = &t->root;
-	int depth = 0;
+	struct inode *p = n->parent, *m = merge(n->left, n->right);
 
-	while (*link && *link != n) {
-		struct inode *p = *link;
-
-		if (depth == ITREE_PATH_MAX)
-			break;
-		path[depth++] = p;
-		link = key_less(n, p) ? &p->left : &p->right;
-	}
-	if (*link != n) {
-		/* Deeper than any balanced treap gets: redo the walk recomputing on the way up. */
-		t->root = remove_deep(t->root, n);
-	} else {
-		*link = merge(n->left, n->right);
-		while (depth--)
-			update(path[depth]);
-	}
-	n->left = n->right = NULL;
+	if (!p)
+		t->root = m;
+	else if (p->left == n)
+		p->left = m;
+	else
+		p->right = m;
+	if (m)
+		m->parent = p;
+	fix_up(p);
+	n->left = n->right = n->parent = NULL;
 	t->count--;
 }
 
-static int visit(struct inode *n, uint64_t a, uint64_t b, itree_visit fn, void *ctx)
+void itree_changed(struct itree *t, struct inode *n)
+{
+	(void)t;
+	fix_up(n);
+}
+
+static int visit(struct inode *n, unsigned k, uint64_t a, uint64_t b, itree_visit fn, void *ctx)
 {
 	int stop;
 
 	while (n) {
-		if (n->max_end <= a)
+		if (n->max_end[k] <= a)
 			return 0;
-		if (n->left && n->left->max_end > a && (stop = visit(n->left, a, b, fn, ctx)))
+		if (n->left && n->left->max_end[k] > a && (stop = visit(n->left, k, a, b, fn, ctx)))
 			return stop;
 		if (n->start >= b)
 			return 0;
-		if (n->end > a && (stop = fn(n, ctx)))
+		if (n->kind == k && n->end > a && (stop = fn(n, ctx)))
 			return stop;
 		n = n->right;
 	}
 	return 0;
 }
 
-int itree_overlaps(const struct itree *t, uint64_t a, uint64_t b, itree_visit fn, void *ctx)
+int itree_overlaps(const struct itree *t, unsigned kind, uint64_t a, uint64_t b, itree_visit fn,
+		   void *ctx)
 {
-	return visit(t->root, a, b, fn, ctx);
+	return kind < ITREE_KINDS ? visit(t->root, kind, a, b, fn, ctx) : 0;
 }

@@ -428,6 +428,14 @@ static void quiesce_rules(void)
 	tb_unmap(&b, 2, 1514);
 	tb_end(&b);
 	expect("free-not-quiesced-twin-completed-tx", &b, END);
+
+	/* Twin: a reference with id 0 (no id the map can hold) is ignored, not an error. */
+	tb_init(&b);
+	tb_map(&b, 2, 0x9000, 1514);
+	tb_ref(&b, 1, 0, TN_REF_PREFETCH, 0x9000, 1514);
+	tb_unmap(&b, 2, 1514);
+	tb_end(&b);
+	expect("free-not-quiesced-twin-ref-id-0", &b, END);
 }
 
 static void free_rules(void)
