@@ -565,6 +565,38 @@ static void on_halt_end(struct replay *r)
 
 /* --- DMA ------------------------------------------------------------------------ */
 
+static int first_node(struct inode *n, void *p)
+{
+	*(struct inode **)p = n;
+	return 1;
+}
+
+/*
+ * Wild bytes that start right where a live extent ends are an overrun of
+ * that extent (or of pages wrongly taken as contiguous): say whose.
+ */
+static void name_overrun(struct replay *r, struct dc_violation *v, uint64_t a)
+{
+	struct inode *n = NULL;
+	const struct region *g;
+	size_t len;
+
+	if (!a)
+		return;
+	space_overlaps(&r->space, SP_BUS, a - 1, a, first_node, &n);
+	if (!n)
+		space_overlaps(&r->space, SP_PHYS, a - 1, a, first_node, &n);
+	if (!n || n->end != a)
+		return;
+	g = n->owner;
+	len = strlen(v->detail);
+	snprintf(v->detail + len, sizeof(v->detail) - len,
+		 ", directly after the end of %s id %u's extent 0x%llx+%llu (%u extent%s)",
+		 dc_api_name(g->info.api), g->info.id, (unsigned long long)n->start,
+		 (unsigned long long)(n->end - n->start), g->info.n_extents,
+		 g->info.n_extents == 1 ? "" : "s");
+}
+
 static void dma_violation(struct replay *r, enum rule rule, const struct tn_rec *t,
 			  const struct region *g, uint64_t a, uint64_t b)
 {
@@ -586,6 +618,8 @@ static void dma_violation(struct replay *r, enum rule rule, const struct tn_rec 
 	snprintf(v->detail, sizeof(v->detail), "bytes 0x%llx-0x%llx%s",
 		 (unsigned long long)a, (unsigned long long)b - 1,
 		 v->dma.failed ? " (the access failed: an IOMMU or the bus blocked it)" : "");
+	if (rule == R_WILD_DMA)
+		name_overrun(r, v, a);
 }
 
 /* --stats: @bytes of this DMA landed in @g (NULL: in no live device-visible region). */
