@@ -35,3 +35,14 @@ def test_no_done_means_the_guest_died():
 def test_missing_file(tmp_path):
     r = results.parse_file(tmp_path / "results.txt")
     assert not r.done and r.lines == []
+
+
+def test_ledger_lines_and_a_line_cut_mid_write():
+    r = results.parse("TNR ledger cmd=4 id=0x80000001 va=0x10 bus=0x0 len=98 ext=2\n"
+                      "TNR ndis-summary allocs=3 frees=3 live=0\n"
+                      "TNR ndis-result ok slot=0 freed free_delta_kb=2044 uncached=0\n"
+                      "TNR ledger cmd=2 id=1 bus=")
+    assert r.ledger == [{"cmd": 4, "id": 0x80000001, "va": 0x10, "bus": 0, "len": 98, "ext": 2}]
+    assert r.ndis_summary == {"allocs": "3", "frees": "3", "live": "0"}
+    assert r.ndis_results[0]["ok"] and r.ndis_results[0]["free_delta_kb"] == "2044"
+    assert r.garbage == ["ledger cmd=2 id=1 bus="]

@@ -65,7 +65,10 @@ def parse(text: str) -> GuestResults:
         elif word == "ndis-summary":
             r.ndis_summary = _fields(rest)
         elif word == "ledger":
-            r.ledger.append({k: int(v, 0) for k, v in _fields(rest).items()})
+            try:
+                r.ledger.append({k: int(v, 0) for k, v in _fields(rest).items()})
+            except ValueError:      # a line still being written while the guest runs
+                r.garbage.append(line)
         elif word == "oops":
             r.oops.append(rest)
         elif word.isdigit():
