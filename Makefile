@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 PYTHON := /usr/bin/python3
 
-.PHONY: all deps qemu qtest dmacheck dmacheck-test images pytest test run clean
+.PHONY: all deps qemu qtest dmacheck dmacheck-test images bench-image bench-tools bench pytest test \
+	run clean
 
 all: qemu dmacheck images
 
@@ -26,6 +27,19 @@ dmacheck-test: dmacheck qemu
 images: deps
 	@guest-driver/build.sh
 	@images/build.sh
+
+# make bench: BENCHMARKS.md (bench/bench.py; BENCH_ARGS for its options).
+build/bench/tn-hostnet: bench/tn-hostnet.c
+	@mkdir -p build/bench
+	gcc -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench-tools: deps build/bench/tn-hostnet
+
+bench-image: images
+	@images/build.sh --bench
+
+bench: qemu images dmacheck bench-tools bench-image
+	@$(PYTHON) bench/bench.py $(BENCH_ARGS)
 
 # pytest's exit status 5 (no tests collected) is a failure here.
 pytest: qemu images dmacheck
