@@ -9,11 +9,13 @@ scenario matrix).  Raw figures go to build/bench/results.json.
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
 import shlex
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -59,7 +61,12 @@ def machine(accel: str) -> dict:
             "qemu": qemu, "guest_kernel": f"Debian linux-image-{abi}-amd64",
             "netdev": "`-netdev socket,udp=127.0.0.1:A,localaddr=127.0.0.1:B` to "
                       "bench/tn-hostnet (sendmmsg/recvmmsg on loopback)",
-            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "commit": commit}
+            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "commit": commit,
+            "load": loadavg()}
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def writer_bench(runs: int = 3, records: int = 10000000) -> dict:
@@ -82,6 +89,12 @@ def writer_bench(runs: int = 3, records: int = 10000000) -> dict:
             "baseline_mrec_s": statistics.median(base)}
 
 
+def record_size() -> int:
+    """TN_TRACE_REC_SIZE from the contract header."""
+    text = (paths.TOP / "include" / "tracenic" / "trace.h").read_text()
+    return int(re.search(r"#define\s+TN_TRACE_REC_SIZE\s+(\d+)", text)[1])
+
+
 def checker_bench() -> dict:
     cmd = ["make", "--no-print-directory", "-C", "harness/dmacheck", "bench"]
     t0 = time.monotonic()
@@ -95,13 +108,14 @@ def checker_bench() -> dict:
 
 def check_real_trace(trace: Path) -> dict:
     size = trace.stat().st_size
+    with open(trace, "rb") as f:
+        header_size, record_size = struct.unpack_from("<HH", f.read(16), 10)
     t0 = time.monotonic()
     p = subprocess.run([str(paths.DMACHECK), "--json", str(trace)], capture_output=True,
                        text=True)
     seconds = time.monotonic() - t0
-    import json
     rules = json.loads(p.stdout).get("rules", []) if p.returncode in (0, 1) else None
-    return {"mb": size / 1e6, "records": (size - 256) // 48, "seconds": seconds,
+    return {"mb": size / 1e6, "records": (size - header_size) // record_size, "seconds": seconds,
             "verdict": "clean" if rules == [] else f"exit {p.returncode} {rules}"}
 
 
@@ -137,7 +151,7 @@ def main() -> int:
                                  lambda t: os.replace(t, real_trace), log)
     if "trace" in parts:
         log("bench: trace writer")
-        results["trace"] = {"record_size": 48, "writer": writer_bench()}
+        results["trace"] = {"record_size": record_size(), "writer": writer_bench()}
         log(f"  {results['trace']['writer']['median_mrec_s']:.1f} M records/s")
     if "checker" in parts:
         log("bench: make -C harness/dmacheck bench")
@@ -155,8 +169,8 @@ def main() -> int:
         log("bench: the default matrix")
         results["matrix"] = latency.matrix(OUT / "matrix", log)
     results["bench_seconds"] = time.monotonic() - start
+    results["machine"]["load_end"] = loadavg()
 
-    import json
     (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     args.output.write_text(report.render(results))
     log(f"bench: wrote {args.output} in {results['bench_seconds']:.0f} s "

@@ -59,6 +59,8 @@ def _qmp_running(sock_path: Path, t0: float, deadline: float) -> float | None:
 def timed_run(name: str, workdir: Path, accel: str, timeout: float = 60) -> dict:
     scenario = next(s for s in load_dir(SCENARIOS, verdict.known_rules()) if s.name == name)
     workdir.mkdir(parents=True, exist_ok=True)
+    for old in ("results.txt", "console.log", "trace.bin", "qmp.sock"):
+        (workdir / old).unlink(missing_ok=True)     # from an earlier make bench
     (workdir / "steps.txt").write_text("".join(s + "\n" for s in scenario.steps))
     cmd = qemu_command(workdir, scenario.device, firmware=scenario.firmware,
                        iommu=scenario.iommu, accel=accel)

@@ -16,22 +16,27 @@ import time
 from pathlib import Path
 
 from tracenic import paths
-from tracenic.vm import machine_args, qmp_quit
+from tracenic.vm import kernel_for, machine_args, qmp_quit
 
 MAC = "52:54:00:12:34:56"
 INITRAMFS = paths.BUILD / "images" / "initramfs-bench.cpio.gz"
 HOSTNET = paths.BUILD / "bench" / "tn-hostnet"
 
-# key, label, QEMU device model, guest driver, extra device properties
+# key, label, QEMU device model, guest driver, extra device properties, driver
+# module parameters.  The last one shows what the driver's interrupt
+# moderation (itr_us, default 100) is worth.
 CONFIGS = [
-    ("tracenic", "tracenic, trace off", "tracenic", "tracenic", {}),
+    ("tracenic", "tracenic, trace off", "tracenic", "tracenic", {}, ""),
     ("tracenic-trace", "tracenic, trace + check on", "tracenic", "tracenic",
-     {"trace": "@TRACE@", "check": "on"}),
-    ("e1000", "e1000", "e1000", "e1000", {"romfile": ""}),
-    ("e1000e", "e1000e", "e1000e", "e1000e", {"romfile": ""}),
-    ("virtio-net", "virtio-net-pci", "virtio-net-pci", "virtio_net", {"romfile": ""}),
+     {"trace": "@TRACE@", "check": "on"}, ""),
+    ("e1000", "e1000", "e1000", "e1000", {"romfile": ""}, ""),
+    ("e1000e", "e1000e", "e1000e", "e1000e", {"romfile": ""}, ""),
+    ("virtio-net", "virtio-net-pci", "virtio-net-pci", "virtio_net", {"romfile": ""}, ""),
+    ("tracenic-trace-itr0", "tracenic, trace + check on, driver itr_us=0", "tracenic",
+     "tracenic", {"trace": "@TRACE@", "check": "on"}, "itr_us=0"),
 ]
 TESTS = [("tx", 64), ("tx", 1500), ("rx", 64), ("rx", 1500)]
+EXTRA_QEMU_ARGS: list[str] = []     # for experiments, e.g. ["-icount", "shift=0"]
 
 
 def free_udp_port() -> int:
@@ -49,7 +54,7 @@ def qemu_command(workdir: Path, model: str, props: dict, port_a: int, port_b: in
         cmd += ["-L", d]
     cmd += machine_args(workdir)
     cmd += ["-accel", accel, "-m", "512", "-nodefaults", "-nographic", "-no-reboot",
-            "-kernel", str(paths.KERNEL), "-initrd", str(INITRAMFS),
+            "-kernel", str(kernel_for("seabios")), "-initrd", str(INITRAMFS),
             "-append", "console=ttyS0 panic=-1 quiet",
             "-netdev", f"socket,id=n0,udp=127.0.0.1:{port_a},localaddr=127.0.0.1:{port_b}",
             "-device", device,
@@ -57,7 +62,7 @@ def qemu_command(workdir: Path, model: str, props: dict, port_a: int, port_b: in
             "-serial", f"file:{workdir / 'console.log'}",
             "-serial", f"file:{workdir / 'results.txt'}",
             "-qmp", f"unix:{workdir / 'qmp.sock'},server=on,wait=off"]
-    return cmd
+    return cmd + EXTRA_QEMU_ARGS
 
 
 def parse_figures(words: list[str]) -> dict:
@@ -101,11 +106,13 @@ def _size(path: Path | None) -> int:
 
 def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float = 180) -> dict:
     """One guest boot running every test of TESTS once for @cfg."""
-    key, _, model, driver, props = cfg
+    key, _, model, driver, props, driver_params = cfg
     workdir.mkdir(parents=True, exist_ok=True)
+    for old in ("results.txt", "console.log", "trace.bin", "qmp.sock"):
+        (workdir / old).unlink(missing_ok=True)     # from an earlier make bench
     trace = workdir / "trace.bin" if "trace" in props else None
     props = {k: (str(trace) if v == "@TRACE@" else v) for k, v in props.items()}
-    steps = [f"netload {driver}"] + [f"blast {driver} {d} {s} {seconds:g}" for d, s in TESTS]
+    steps = [f"netload {driver} {driver_params}".strip()] + [f"blast {driver} {d} {s} {seconds:g}" for d, s in TESTS]
     (workdir / "steps.txt").write_text("".join(s + "\n" for s in steps))
     port_a, port_b = free_udp_port(), free_udp_port()
     cmd = qemu_command(workdir, model, props, port_a, port_b, accel)
@@ -189,7 +196,7 @@ def run(outdir: Path, rounds: int, seconds: float, accel: str, keep_trace, log) 
             for f in r["failures"]:
                 log("  FAILED: " + f)
             if r["trace"]:
-                if not kept and not r["failures"]:
+                if not kept and not r["failures"] and cfg[0] == "tracenic-trace":
                     keep_trace(Path(r["trace"]))
                     kept = True
                 Path(r["trace"]).unlink(missing_ok=True)

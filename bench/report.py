@@ -74,7 +74,9 @@ def nic_section(nic: dict) -> str:
     for label, a, b in [("tracenic trace on / e1000", "tracenic-trace", "e1000"),
                         ("tracenic trace off / e1000", "tracenic", "e1000"),
                         ("tracenic trace on / trace off", "tracenic-trace", "tracenic"),
-                        ("virtio-net / e1000", "virtio-net", "e1000")]:
+                        ("virtio-net / e1000", "virtio-net", "e1000"),
+                        ("trace on: driver itr_us=100 / itr_us=0", "tracenic-trace",
+                         "tracenic-trace-itr0")]:
         ratios.append([label] + [fmt_ratio(_cell(m, (a, d, s))[0], _cell(m, (b, d, s))[0])
                                  for d, s in TESTS])
     runs = []
@@ -217,7 +219,9 @@ def render(results: dict) -> str:
         table(["", ""], [["CPU", mc["cpu"]], ["cores", mc["cores"]],
                          ["host kernel", mc["kernel"]], ["accelerator", mc["accel"]],
                          ["QEMU", mc["qemu"]], ["guest kernel", mc["guest_kernel"]],
-                         ["netdev (NIC benchmarks)", mc["netdev"]]], "ll"),
+                         ["netdev (NIC benchmarks)", mc["netdev"]],
+                         ["load average (1/5/15 min) at start, end",
+                          f"{mc.get('load', '?')}; {mc.get('load_end', '?')}"]], "ll"),
     ]
     rows = targets(results)
     if rows:

@@ -14,7 +14,8 @@
  *
  * Both skip WARMUP seconds (default 0.5) before the SECONDS window and print
  * one line: "pps=.. mbps=.. packets=.. seconds=.. total=.. total_seconds=..",
- * where total/total_seconds cover warm-up and window together.  Mbit/s is
+ * where total/total_seconds cover warm-up and window together; tx adds
+ * accepted (frames sendmmsg took) and refused (calls a full ring refused).  Mbit/s is
  * SIZE * 8 * pps: SIZE bytes as handed to the NIC (Ethernet header and
  * payload, no FCS).
  *
@@ -90,13 +91,24 @@ static int open_tx(const char *ifname, unsigned int ifindex)
 	return fd;
 }
 
-/* Send for @until seconds; errors (ring full) are expected and just retried. */
+static unsigned long long accepted, refused;
+
+/*
+ * Send for @until seconds.  A full ring refuses frames (ENOBUFS): they are
+ * counted and retried; the figures come from the interface's counters anyway.
+ */
 static void send_until(int fd, struct mmsghdr *msgs, double until)
 {
 	unsigned int i = 0;
 
 	while ((++i & 63) || now_s() < until) {
-		if (sendmmsg(fd, msgs, BATCH, 0) < 0 && errno != ENOBUFS && errno != EAGAIN) {
+		int n = sendmmsg(fd, msgs, BATCH, 0);
+
+		if (n >= 0) {
+			accepted += n;
+		} else if (errno == ENOBUFS || errno == EAGAIN) {
+			refused++;
+		} else {
 			perror("tn-blast: sendmmsg");
 			exit(1);
 		}
@@ -183,9 +195,12 @@ int main(int argc, char **argv)
 		c2 = counter(ifname, name);
 		t2 = now_s();
 	}
-	printf("pps=%.0f mbps=%.1f packets=%llu seconds=%.3f total=%llu total_seconds=%.3f\n",
+	printf("pps=%.0f mbps=%.1f packets=%llu seconds=%.3f total=%llu total_seconds=%.3f",
 	       (c2 - c1) / (t2 - t1), (c2 - c1) * size * 8.0 / (t2 - t1) / 1e6, c2 - c1, t2 - t1,
 	       c2 - c0, t2 - t0);
+	if (fd >= 0)
+		printf(" accepted=%llu refused=%llu", accepted, refused);
+	printf("\n");
 	if (fd >= 0)
 		close(fd);
 	return c2 > c1 ? 0 : 1;

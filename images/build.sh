@@ -41,6 +41,17 @@ if [ ! -f "$kroot/.extracted" ]; then
 fi
 cp -f "$kroot/boot/vmlinuz-$abi-amd64" "$out/vmlinuz"
 echo "$abi" >"$out/kernel-abi.txt"
+# The uncompressed kernel for PVH direct boot of SeaBIOS guests (vm.py): no
+# decompression inside the guest, about 2.5 s less per boot under TCG.
+if ! grep -qx 'CONFIG_PVH=y' "$kroot/boot/config-$abi-amd64" 2>/dev/null; then
+	rm -f "$out/vmlinux"
+	echo "images: the kernel has no CONFIG_PVH; guests boot vmlinuz" >&2
+elif [ ! -f "$out/vmlinux" ] || [ "$kroot/boot/vmlinuz-$abi-amd64" -nt "$out/vmlinux" ]; then
+	/usr/bin/python3 "$here/extract-vmlinux.py" "$out/vmlinuz" "$out/vmlinux" || {
+		rm -f "$out/vmlinux"
+		echo "images: could not extract vmlinux; guests boot vmlinuz" >&2
+	}
+fi
 
 # The initramfs tree is rebuilt from scratch each time: it is small.
 stage=$out/initramfs

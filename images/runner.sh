@@ -43,13 +43,20 @@ if_of_driver() {
 }
 
 # Bench images only: load a NIC driver and its dependencies, bring it up.
-netload() { # driver
-	mods=$(sed -n "s/^$1 //p" /etc/tn-bench-modules 2>/dev/null)
-	[ -n "$mods" ] || { echo "no module list for '$1'" >/tmp/ping.out; return 1; }
+netload() { # driver [param=value ...] (parameters of the driver's own module)
+	drv=$1
+	shift
+	mods=$(sed -n "s/^$drv //p" /etc/tn-bench-modules 2>/dev/null)
+	[ -n "$mods" ] || { echo "no module list for '$drv'" >/tmp/ping.out; return 1; }
 	for m in $mods; do
-		grep -q "^$m " /proc/modules || insmod "/lib/modules/$m.ko" 2>/tmp/ping.out || return 1
+		grep -q "^$m " /proc/modules && continue
+		if [ "$m" = "$drv" ]; then
+			insmod "/lib/modules/$m.ko" "$@" 2>/tmp/ping.out || return 1
+		else
+			insmod "/lib/modules/$m.ko" 2>/tmp/ping.out || return 1
+		fi
 	done
-	netif=$(if_of_driver "$1") || { echo "no interface driven by $1" >/tmp/ping.out; return 1; }
+	netif=$(if_of_driver "$drv") || { echo "no interface driven by $drv" >/tmp/ping.out; return 1; }
 	ip link set "$netif" up || return 1
 	i=0
 	while [ "$(cat "/sys/class/net/$netif/carrier" 2>/dev/null)" != 1 ] && [ $i -lt 100 ]; do
@@ -100,7 +107,7 @@ run_step() { # name, args...
 	unload)
 		rmmod tracenic ;;
 	netload)
-		netload "$1" ;;
+		netload "$@" ;;
 	blast)
 		blast "$@" ;;
 	sleep)

@@ -6,5 +6,7 @@ BUILD = TOP / "build"
 QEMU = BUILD / "qemu" / "qemu-system-x86_64"
 FIRMWARE_DIRS = ("/usr/share/seabios", "/usr/share/qemu", "/usr/lib/ipxe/qemu")
 KERNEL = BUILD / "images" / "vmlinuz"
+# The same kernel uncompressed (images/extract-vmlinux.py), for PVH direct boot.
+KERNEL_PVH = BUILD / "images" / "vmlinux"
 INITRAMFS = BUILD / "images" / "initramfs.cpio.gz"
 DMACHECK = BUILD / "bin" / "dmacheck"

@@ -59,6 +59,15 @@ def machine_args(workdir: Path, firmware: str = "seabios", iommu: bool = False) 
     return args
 
 
+def kernel_for(firmware: str) -> Path:
+    """SeaBIOS boots the uncompressed vmlinux through its PVH entry (QEMU loads
+    the ELF itself; no decompression in the guest, ~2.5 s less under TCG).
+    OVMF loads only bzImages (EFI stub): vmlinuz."""
+    if firmware == "seabios" and paths.KERNEL_PVH.exists():
+        return paths.KERNEL_PVH
+    return paths.KERNEL
+
+
 _accel_cache: dict[str, str] = {}
 
 
@@ -93,7 +102,7 @@ def qemu_command(workdir: Path, device_props: dict[str, object] | None = None,
         cmd += ["-L", d]
     cmd += machine_args(workdir, firmware, iommu)
     cmd += ["-accel", accel, "-m", str(memory_mb), "-nodefaults", "-nographic",
-            "-no-reboot", "-kernel", str(paths.KERNEL), "-initrd", str(paths.INITRAMFS),
+            "-no-reboot", "-kernel", str(kernel_for(firmware)), "-initrd", str(paths.INITRAMFS),
             "-append", "console=ttyS0 panic=-1 quiet" + (" intel_iommu=on" if iommu else ""),
             "-netdev", netdev, "-device", device,
             "-fw_cfg", f"name=opt/tracenic/steps,file={workdir / 'steps.txt'}",
