@@ -43,7 +43,8 @@
 #define BATCH 64
 #define MAX_FRAME 9018
 #define MIN_FRAME 14
-#define HIGH_WATER (96 * 1024)	/* receiver queue bytes (truesize) */
+#define HIGH_WATER (64 * 1024)	/* receiver queue bytes (truesize) */
+#define BATCH_BYTES (32 * 1024)	/* one batch stays well inside the receiver's buffer */
 
 static volatile sig_atomic_t stop;
 
@@ -216,6 +217,8 @@ static int source(const struct sockaddr_in *sa, unsigned int size, const uint8_t
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov;
 	struct timespec nap = { 0, 20000 };
+	/* Frames cost their size plus ~512 bytes of skb in the receiver's queue. */
+	unsigned int batch = BATCH_BYTES / (size + 512);
 	uint64_t sent = 0, checks = 0, empty = 0, waits = 0;
 	unsigned long long drops0 = 0, drops1 = 0;
 	bool paced;
@@ -260,7 +263,7 @@ static int source(const struct sockaddr_in *sa, unsigned int size, const uint8_t
 				continue;
 			}
 		}
-		n = sendmmsg(fd, msgs, BATCH, 0);
+		n = sendmmsg(fd, msgs, batch < 1 ? 1 : batch > BATCH ? BATCH : batch, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
