@@ -75,8 +75,8 @@ def nic_section(nic: dict) -> str:
                         ("tracenic trace off / e1000", "tracenic", "e1000"),
                         ("tracenic trace on / trace off", "tracenic-trace", "tracenic"),
                         ("virtio-net / e1000", "virtio-net", "e1000"),
-                        ("trace on: driver itr_us=100 / itr_us=0", "tracenic-trace",
-                         "tracenic-trace-itr0")]:
+                        ("trace on: driver itr_us=100 / itr_us=0 (default)",
+                         "tracenic-trace-itr100", "tracenic-trace")]:
         ratios.append([label] + [fmt_ratio(_cell(m, (a, d, s))[0], _cell(m, (b, d, s))[0])
                                  for d, s in TESTS])
     runs = []

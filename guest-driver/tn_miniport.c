@@ -32,8 +32,13 @@
 #define TN_TAG 0x6e436e54	/* 'TnCn' */
 #define TN_QUIESCE_TIMEOUT_US 100000
 #define TN_DEFAULT_RING 256
-/* At most 10000 interrupts/s per vector (e1000 defaults to 4000-20000): NAPI polls batches. */
-#define TN_DEFAULT_ITR_US 100
+/*
+ * Interrupt moderation is off by default: the device delivers a held
+ * interrupt from a timer in QEMU's main loop thread, and on a busy host that
+ * delay throttles a sender limited by its socket buffer (make bench measured
+ * TX 64 B at 16.4 kpps with itr_us=100 against 28.4 kpps with 0).
+ */
+#define TN_DEFAULT_ITR_US 0
 
 static char *bugs = "";
 module_param(bugs, charp, 0444);
