@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 PYTHON := /usr/bin/python3
 
-.PHONY: all deps qemu qtest dmacheck dmacheck-test trafficgen images pytest test run repro clean
+.PHONY: all deps qemu qtest dmacheck dmacheck-test trafficgen images bench-image bench-tools \
+	bench pytest test run repro clean
 
 all: qemu dmacheck trafficgen images
 
@@ -29,6 +30,19 @@ trafficgen:
 images: deps
 	@guest-driver/build.sh
 	@images/build.sh
+
+# make bench: BENCHMARKS.md (bench/bench.py; BENCH_ARGS for its options).
+build/bench/tn-hostnet: bench/tn-hostnet.c
+	@mkdir -p build/bench
+	gcc -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench-tools: deps build/bench/tn-hostnet
+
+bench-image: images
+	@images/build.sh --bench
+
+bench: qemu images dmacheck bench-tools bench-image
+	@$(PYTHON) bench/bench.py $(BENCH_ARGS)
 
 # pytest's exit status 5 (no tests collected) is a failure here.
 pytest: qemu images dmacheck trafficgen

@@ -16,7 +16,8 @@ seabios qemu-system-data ipxe-qemu ovmf
 busybox-static cpio kmod xz-utils zstd
 libvirt-daemon-system libvirt-clients
 clang libclang-rt-14-dev libfuzzer-14-dev
-iproute2 socat"
+iproute2 socat
+linux-perf"
 
 SRC_LIST=/etc/apt/sources.list.d/tracenic-deb-src.list
 

@@ -32,6 +32,13 @@
 #define TN_TAG 0x6e436e54	/* 'TnCn' */
 #define TN_QUIESCE_TIMEOUT_US 100000
 #define TN_DEFAULT_RING 256
+/*
+ * Interrupt moderation is off by default: the device delivers a held
+ * interrupt from a timer in QEMU's main loop thread, and on a busy host that
+ * delay throttles a sender limited by its socket buffer (make bench measured
+ * TX 64 B at 16.4 kpps with itr_us=100 against 28.4 kpps with 0).
+ */
+#define TN_DEFAULT_ITR_US 0
 
 static char *bugs = "";
 module_param(bugs, charp, 0444);
@@ -59,6 +66,11 @@ MODULE_PARM_DESC(selftest, "debugfs \"ndis\": allocate and free through the NDIS
  * physically separate pages - the case a driver must post as two elements.
  */
 #define TN_COALESCE_HEAD 32
+
+static unsigned int itr_us = TN_DEFAULT_ITR_US;
+module_param(itr_us, uint, 0444);
+MODULE_PARM_DESC(itr_us,
+		 "interrupt moderation: minimum us between two interrupts of a vector (0 = none)");
 
 struct tn_tx_slot {
 	struct sk_buff *skb;
@@ -402,6 +414,13 @@ static int tn_dpc(struct napi_struct *napi, int budget)
 	return done;
 }
 
+/* Interrupts on; CTRL.RST clears ITR_US and IMS, so the reset path calls this too. */
+static void tn_irqs_on(struct tn_adapter *ad)
+{
+	tn_w(ad, TN_REG_ITR_US, itr_us);
+	tn_w(ad, TN_REG_IMS, TN_INT_RX | TN_INT_TX | TN_INT_LINK | TN_INT_ERROR);
+}
+
 /* --- MiniportSendNetBufferLists -------------------------------------------- */
 
 /* Posts @n descriptors from slot @s on; the frame's skb and mapping go with the last. */
@@ -503,7 +522,7 @@ static int tn_open(struct net_device *netdev)
 	if (ret)
 		return ret;
 	napi_enable(&ad->napi);
-	tn_w(ad, TN_REG_IMS, TN_INT_RX | TN_INT_TX | TN_INT_LINK | TN_INT_ERROR);
+	tn_irqs_on(ad);
 	if (tn_r(ad, TN_REG_STATUS) & TN_STATUS_LINK_UP)
 		netif_carrier_on(netdev);
 	netif_start_queue(netdev);
@@ -580,7 +599,7 @@ static int tn_reset(struct tn_adapter *ad)
 	mutex_unlock(&ad->ops_lock);
 	if (running) {
 		napi_enable(&ad->napi);
-		tn_w(ad, TN_REG_IMS, TN_INT_RX | TN_INT_TX | TN_INT_LINK | TN_INT_ERROR);
+		tn_irqs_on(ad);
 		netif_wake_queue(ad->netdev);
 	}
 	tn_ledger_mark(&ad->ledger, TN_MARK_RESET_END, 0);

@@ -52,6 +52,47 @@ find_if() {
 	return 1
 }
 
+# The interface a driver (tracenic, e1000, e1000e, virtio_net) drives.
+if_of_driver() {
+	for netif in /sys/class/net/*; do
+		drv=$(readlink "$netif/device/driver" 2>/dev/null) || continue
+		[ "${drv##*/}" = "$1" ] && echo "${netif##*/}" && return 0
+	done
+	return 1
+}
+
+# Bench images only: load a NIC driver and its dependencies, bring it up.
+netload() { # driver [param=value ...] (parameters of the driver's own module)
+	drv=$1
+	shift
+	mods=$(sed -n "s/^$drv //p" /etc/tn-bench-modules 2>/dev/null)
+	[ -n "$mods" ] || { echo "no module list for '$drv'" >/tmp/ping.out; return 1; }
+	for m in $mods; do
+		grep -q "^$m " /proc/modules && continue
+		if [ "$m" = "$drv" ]; then
+			insmod "/lib/modules/$m.ko" "$@" 2>/tmp/ping.out || return 1
+		else
+			insmod "/lib/modules/$m.ko" 2>/tmp/ping.out || return 1
+		fi
+	done
+	netif=$(if_of_driver "$drv") || { echo "no interface driven by $drv" >/tmp/ping.out; return 1; }
+	ip link set "$netif" up || return 1
+	i=0
+	while [ "$(cat "/sys/class/net/$netif/carrier" 2>/dev/null)" != 1 ] && [ $i -lt 100 ]; do
+		usleep 50000
+		i=$((i + 1))
+	done
+	[ $i -lt 100 ] || { echo "$netif: no carrier after 5 s" >/tmp/ping.out; return 1; }
+}
+
+# Bench images only: tn-blast through the interface of a driver.
+blast() { # driver tx|rx size seconds
+	netif=$(if_of_driver "$1") || { echo "no interface driven by $1" >/tmp/ping.out; return 1; }
+	say "blast-ready $1 $2 $3 $4"
+	/bin/tn-blast "$2" "$netif" "$3" "$4" >/tmp/blast.out 2>/tmp/ping.out || return 1
+	say "blast $1 $2 $3 $(cat /tmp/blast.out)"
+}
+
 run_step() { # name, args...
 	step=$1
 	shift
@@ -86,6 +127,10 @@ run_step() { # name, args...
 		ip link set "$IF" down ;;
 	unload)
 		rmmod tracenic ;;
+	netload)
+		netload "$@" ;;
+	blast)
+		blast "$@" ;;
 	sleep)
 		usleep $((${1:-0} * 1000)) ;;
 	ndis)
@@ -125,6 +170,9 @@ steps=/sys/firmware/qemu_fw_cfg/by_name/opt/tracenic/steps/raw
 for d in /sys/bus/pci/devices/*; do
 	say "pci ${d##*/} $(cat "$d/vendor") $(cat "$d/device") $(cat "$d/class")"
 done
+
+# Seconds since the kernel started: the harness splits boot time with it.
+say "uptime $(cut -d' ' -f1 /proc/uptime)"
 
 n=0
 if [ -r "$steps" ]; then

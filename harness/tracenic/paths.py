@@ -10,6 +10,8 @@ FIRMWARE_DIRS = ("/usr/share/seabios", "/usr/share/qemu", "/usr/lib/ipxe/qemu")
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
 KERNEL = BUILD / "images" / "vmlinuz"
+# The same kernel uncompressed (images/extract-vmlinux.py), for PVH direct boot.
+KERNEL_PVH = BUILD / "images" / "vmlinux"
 INITRAMFS = BUILD / "images" / "initramfs.cpio.gz"
 DMACHECK = BUILD / "bin" / "dmacheck"
 TRAFFICGEN = BUILD / "bin" / "tracenic-trafficgen"

@@ -95,13 +95,23 @@ def machine_args(machine: Machine, workdir: Path) -> list[str]:
     return args
 
 
+def kernel_for(firmware: str) -> Path:
+    """SeaBIOS boots the uncompressed vmlinux through its PVH entry (QEMU loads
+    the ELF itself; no decompression in the guest, ~2.5 s less under TCG).
+    OVMF loads only bzImages (EFI stub): vmlinuz."""
+    if firmware == "seabios" and paths.KERNEL_PVH.exists():
+        return paths.KERNEL_PVH
+    return paths.KERNEL
+
+
 def qemu_argv(machine: Machine, workdir: Path, accel: str, rx_port: int | None = None,
               debug: Debug | None = None) -> list[str]:
     if accel not in ("kvm", "tcg"):
         raise ValueError(f"accel must be resolved to 'kvm' or 'tcg' first, not {accel!r}")
     cmd = [str(paths.QEMU)] + firmware_dirs() + machine_args(machine, workdir)
     cmd += ["-accel", accel, "-m", str(machine.memory), "-nodefaults", "-nographic",
-            "-no-reboot", "-kernel", str(paths.KERNEL), "-initrd", str(paths.INITRAMFS),
+            "-no-reboot", "-kernel", str(kernel_for(machine.firmware)),
+            "-initrd", str(paths.INITRAMFS),
             "-append", kernel_append(machine),
             "-netdev", netdev_arg(rx_port), "-device", device_arg(machine, workdir, debug)]
     cmd += pcap_object(machine, workdir)

@@ -1,0 +1,212 @@
+"""NIC throughput: tracenic (trace off, trace + check on) against QEMU's e1000,
+e1000e and virtio-net-pci.
+
+Every configuration boots the same guest kernel and bench initramfs on the
+same QEMU and accelerator, with the same backend: a UDP socket netdev on
+loopback to tn-hostnet (sink for guest TX, source for guest RX).  One boot
+runs tn-blast for each direction and frame size; the guest's runner reports
+"blast-ready" before and "blast ..." after each, and this module starts and
+stops the host end in between by watching results.txt.
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from tracenic import paths
+from tracenic.qemu_cmd import kernel_for
+from tracenic.qemu_cmd import machine_args as _machine_args
+from tracenic.scenario import Machine
+from tracenic.vm import qmp_quit
+
+MAC = "52:54:00:12:34:56"
+INITRAMFS = paths.BUILD / "images" / "initramfs-bench.cpio.gz"
+HOSTNET = paths.BUILD / "bench" / "tn-hostnet"
+
+# key, label, QEMU device model, guest driver, extra device properties, driver
+# module parameters.  The last one shows what the driver's interrupt
+# moderation (itr_us, default 0: off) does.
+CONFIGS = [
+    ("tracenic", "tracenic, trace off", "tracenic", "tracenic", {}, ""),
+    ("tracenic-trace", "tracenic, trace + check on", "tracenic", "tracenic",
+     {"trace": "@TRACE@", "check": "on"}, ""),
+    ("e1000", "e1000", "e1000", "e1000", {"romfile": ""}, ""),
+    ("e1000e", "e1000e", "e1000e", "e1000e", {"romfile": ""}, ""),
+    ("virtio-net", "virtio-net-pci", "virtio-net-pci", "virtio_net", {"romfile": ""}, ""),
+    ("tracenic-trace-itr100", "tracenic, trace + check on, driver itr_us=100", "tracenic",
+     "tracenic", {"trace": "@TRACE@", "check": "on"}, "itr_us=100"),
+]
+TESTS = [("tx", 64), ("tx", 1500), ("rx", 64), ("rx", 1500)]
+EXTRA_QEMU_ARGS: list[str] = []     # for experiments, e.g. ["-icount", "shift=0"]
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def qemu_cmd_machine_args(workdir: Path) -> list[str]:
+    """The scenario machine's defaults: SeaBIOS, no IOMMU."""
+    return _machine_args(Machine(), workdir)
+
+
+def qemu_command(workdir: Path, model: str, props: dict, port_a: int, port_b: int,
+                 accel: str) -> list[str]:
+    device = ",".join([model, "netdev=n0", f"mac={MAC}"] +
+                      [f"{k}={v}" for k, v in props.items()])
+    cmd = [str(paths.QEMU)]
+    for d in paths.FIRMWARE_DIRS:
+        cmd += ["-L", d]
+    cmd += qemu_cmd_machine_args(workdir)
+    cmd += ["-accel", accel, "-m", "512", "-nodefaults", "-nographic", "-no-reboot",
+            "-kernel", str(kernel_for("seabios")), "-initrd", str(INITRAMFS),
+            "-append", "console=ttyS0 panic=-1 quiet",
+            "-netdev", f"socket,id=n0,udp=127.0.0.1:{port_a},localaddr=127.0.0.1:{port_b}",
+            "-device", device,
+            "-fw_cfg", f"name=opt/tracenic/steps,file={workdir / 'steps.txt'}",
+            "-serial", f"file:{workdir / 'console.log'}",
+            "-serial", f"file:{workdir / 'results.txt'}",
+            "-qmp", f"unix:{workdir / 'qmp.sock'},server=on,wait=off"]
+    return cmd + EXTRA_QEMU_ARGS
+
+
+def parse_figures(words: list[str]) -> dict:
+    """["pps=1", "mbps=2.5", ...] -> {"pps": 1.0, "mbps": 2.5, ...}"""
+    out = {}
+    for w in words:
+        k, sep, v = w.partition("=")
+        if sep:
+            try:
+                out[k] = float(v)
+            except ValueError:
+                out[k] = v
+    return out
+
+
+class HostEnd:
+    """tn-hostnet sink or source for one test; stop() returns its figures."""
+
+    def __init__(self, args: list[str]):
+        self.proc = subprocess.Popen([str(HOSTNET)] + args, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        if args[0] == "sink":      # traffic may start as soon as the socket is bound
+            self.proc.stdout.readline()
+
+    def stop(self) -> dict:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=10)
+        for line in out.splitlines():
+            if line.startswith("tn-hostnet: sink ") or line.startswith("tn-hostnet: source "):
+                return parse_figures(line.split()[2:])
+        return {"error": out.strip()}
+
+
+def _size(path: Path | None) -> int:
+    try:
+        return path.stat().st_size if path else 0
+    except OSError:
+        return 0
+
+
+def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float = 180) -> dict:
+    """One guest boot running every test of TESTS once for @cfg."""
+    key, _, model, driver, props, driver_params = cfg
+    workdir.mkdir(parents=True, exist_ok=True)
+    for old in ("results.txt", "console.log", "trace.bin", "qmp.sock"):
+        (workdir / old).unlink(missing_ok=True)     # from an earlier make bench
+    trace = workdir / "trace.bin" if "trace" in props else None
+    props = {k: (str(trace) if v == "@TRACE@" else v) for k, v in props.items()}
+    steps = [f"netload {driver} {driver_params}".strip()] + [f"blast {driver} {d} {s} {seconds:g}" for d, s in TESTS]
+    (workdir / "steps.txt").write_text("".join(s + "\n" for s in steps))
+    port_a, port_b = free_udp_port(), free_udp_port()
+    cmd = qemu_command(workdir, model, props, port_a, port_b, accel)
+    (workdir / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
+    results_file = workdir / "results.txt"
+    tests, failures = [], []
+    host = None
+    ready_size = 0
+    seen = 0
+    start = time.monotonic()
+    with open(workdir / "qemu-stderr.log", "wb") as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                start_new_session=True)
+        try:
+            while True:
+                done = proc.poll() is not None
+                # Only complete lines: the serial port writes byte by byte.
+                lines = (results_file.read_text(errors="replace").split("\n")[:-1]
+                         if results_file.exists() else [])
+                for line in lines[seen:]:
+                    seen += 1
+                    w = line.split()
+                    if len(w) >= 6 and w[:2] == ["TNR", "blast-ready"]:
+                        direction, size = w[3], int(w[4])
+                        if host:
+                            host.stop()
+                        host = HostEnd(["sink", f"127.0.0.1:{port_a}"] if direction == "tx" else
+                                       ["source", f"127.0.0.1:{port_b}", str(size), "0", MAC])
+                        ready_size = _size(trace)
+                    elif len(w) >= 6 and w[:2] == ["TNR", "blast"]:
+                        figures = parse_figures(w[5:])
+                        figures.update(direction=w[3], size=int(w[4]), config=key,
+                                       host=host.stop() if host else {})
+                        host = None
+                        if trace:
+                            figures["trace_bytes"] = _size(trace) - ready_size
+                        tests.append(figures)
+                    elif len(w) >= 4 and w[0] == "TNR" and w[3] == "fail":
+                        failures.append(f"{key}: step {w[2]} failed: {' '.join(w[4:])}")
+                        if host:
+                            host.stop()
+                            host = None
+                if done:
+                    break
+                if time.monotonic() - start > timeout:
+                    failures.append(f"{key}: no power-off within {timeout:.0f} s")
+                    qmp_quit(workdir / "qmp.sock")
+                    proc.wait(timeout=10)
+                    break
+                time.sleep(0.02)
+        finally:
+            if host:
+                host.stop()
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    if len(tests) != len(TESTS) and not failures:
+        failures.append(f"{key}: {len(tests)} of {len(TESTS)} tests reported "
+                        f"(QEMU exit status {proc.returncode}; see {workdir}/console.log)")
+    return {"tests": tests, "failures": failures, "trace": str(trace) if trace else None,
+            "trace_size": _size(trace), "seconds": time.monotonic() - start}
+
+
+def run(outdir: Path, rounds: int, seconds: float, accel: str, keep_trace, log) -> dict:
+    """@rounds boots per configuration, round-robin so drift hits all alike.
+
+    keep_trace(path) is called with the first trace-on trace (for the checker
+    timing); every trace is deleted afterwards.
+    """
+    runs, failures = [], []
+    kept = False
+    for rnd in range(1, rounds + 1):
+        for cfg in CONFIGS:
+            r = boot(outdir / f"{cfg[0]}-{rnd}", cfg, seconds, accel)
+            for t in r["tests"]:
+                t["round"] = rnd
+                log(f"  round {rnd} {cfg[0]:15} {t['direction']} {t['size']:5} B "
+                    f"{t['pps']:9.0f} pps {t['mbps']:8.1f} Mbit/s")
+            runs += r["tests"]
+            failures += r["failures"]
+            for f in r["failures"]:
+                log("  FAILED: " + f)
+            if r["trace"]:
+                if not kept and not r["failures"] and cfg[0] == "tracenic-trace":
+                    keep_trace(Path(r["trace"]))
+                    kept = True
+                Path(r["trace"]).unlink(missing_ok=True)
+    return {"rounds": rounds, "seconds": seconds, "runs": runs, "failures": failures,
+            "configs": [(c[0], c[1]) for c in CONFIGS]}

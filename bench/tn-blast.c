@@ -1,0 +1,207 @@
+/*
+ * tn-blast: the guest end of the NIC benchmarks (static, in the bench
+ * initramfs).  One job: send raw frames as fast as the interface takes them,
+ * or count what it receives, and report packets/s from the interface's own
+ * counters.
+ *
+ *   tn-blast tx IF SIZE SECONDS [WARMUP]
+ *       AF_PACKET raw socket on IF, PACKET_QDISC_BYPASS, sendmmsg batches of
+ *       SIZE-byte frames (ethertype 0x88b5, broadcast); the figure is the
+ *       delta of /sys/class/net/IF/statistics/tx_packets.
+ *   tn-blast rx IF SIZE SECONDS [WARMUP]
+ *       Waits (up to 20 s) until rx_packets moves, i.e. the host started
+ *       sending, then measures the delta of rx_packets.
+ *
+ * Both skip WARMUP seconds (default 0.5) before the SECONDS window and print
+ * one line: "pps=.. mbps=.. packets=.. seconds=.. total=.. total_seconds=..",
+ * where total/total_seconds cover warm-up and window together; tx adds
+ * accepted (frames sendmmsg took) and refused (calls a full ring refused).  Mbit/s is
+ * SIZE * 8 * pps: SIZE bytes as handed to the NIC (Ethernet header and
+ * payload, no FCS).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 32
+#define MAX_FRAME 9018
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static unsigned long long counter(const char *ifname, const char *name)
+{
+	char path[256], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", ifname, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		fprintf(stderr, "tn-blast: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		fprintf(stderr, "tn-blast: cannot read %s\n", path);
+		exit(1);
+	}
+	buf[n] = 0;
+	return strtoull(buf, NULL, 10);
+}
+
+static int open_tx(const char *ifname, unsigned int ifindex)
+{
+	struct sockaddr_ll sll;
+	int one = 1, fd;
+
+	fd = socket(AF_PACKET, SOCK_RAW, 0);	/* protocol 0: send only, receive nothing */
+	if (fd < 0) {
+		perror("tn-blast: AF_PACKET socket");
+		exit(1);
+	}
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_ifindex = ifindex;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		fprintf(stderr, "tn-blast: bind to %s: %s\n", ifname, strerror(errno));
+		exit(1);
+	}
+	/* Straight to the driver: the qdisc is not what is measured. */
+	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
+		perror("tn-blast: PACKET_QDISC_BYPASS (continuing with the qdisc)");
+	return fd;
+}
+
+static unsigned long long accepted, refused;
+
+/*
+ * Send for @until seconds.  A full ring refuses frames (ENOBUFS): they are
+ * counted and retried; the figures come from the interface's counters anyway.
+ */
+static void send_until(int fd, struct mmsghdr *msgs, double until)
+{
+	unsigned int i = 0;
+
+	while ((++i & 63) || now_s() < until) {
+		int n = sendmmsg(fd, msgs, BATCH, 0);
+
+		if (n >= 0) {
+			accepted += n;
+		} else if (errno == ENOBUFS || errno == EAGAIN) {
+			refused++;
+		} else {
+			perror("tn-blast: sendmmsg");
+			exit(1);
+		}
+	}
+}
+
+static void wait_until(double until)
+{
+	while (now_s() < until)
+		usleep(20000);
+}
+
+int main(int argc, char **argv)
+{
+	static uint8_t frame[MAX_FRAME];
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov;
+	const char *dir, *ifname;
+	unsigned long long c0, c1, c2;
+	double seconds, warmup, t0, t1, t2;
+	unsigned int ifindex;
+	const char *name;
+	long size;
+	int fd = -1, i;
+
+	if (argc < 5 || argc > 6) {
+		fprintf(stderr, "usage: tn-blast tx|rx IF SIZE SECONDS [WARMUP]\n");
+		return 2;
+	}
+	dir = argv[1];
+	ifname = argv[2];
+	size = strtol(argv[3], NULL, 10);
+	seconds = atof(argv[4]);
+	warmup = argc > 5 ? atof(argv[5]) : 0.5;
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex || size < ETH_HLEN || size > MAX_FRAME || seconds <= 0 ||
+	    (strcmp(dir, "tx") && strcmp(dir, "rx"))) {
+		fprintf(stderr, "tn-blast: bad arguments (interface '%s', size %ld, seconds %g)\n",
+			ifname, size, seconds);
+		return 2;
+	}
+	name = !strcmp(dir, "tx") ? "tx_packets" : "rx_packets";
+
+	if (!strcmp(dir, "tx")) {
+		fd = open_tx(ifname, ifindex);
+		memset(frame, 0xff, 6);
+		memcpy(frame + 6, "\x02\x00\x00\x00\x00\x02", 6);
+		frame[12] = 0x88;
+		frame[13] = 0xb5;
+		for (i = 14; i < size; i++)
+			frame[i] = (uint8_t)i;
+		iov.iov_base = frame;
+		iov.iov_len = size;
+		for (i = 0; i < BATCH; i++) {
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].msg_hdr.msg_iov = &iov;
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		c0 = counter(ifname, name);
+		t0 = now_s();
+		send_until(fd, msgs, t0 + warmup);
+		c1 = counter(ifname, name);
+		t1 = now_s();
+		send_until(fd, msgs, t1 + seconds);
+		c2 = counter(ifname, name);
+		t2 = now_s();
+	} else {
+		double give_up = now_s() + 20;
+
+		c0 = counter(ifname, name);
+		while (counter(ifname, name) == c0) {
+			if (now_s() > give_up) {
+				fprintf(stderr, "tn-blast: nothing received on %s in 20 s\n", ifname);
+				return 1;
+			}
+			usleep(1000);
+		}
+		c0 = counter(ifname, name);
+		t0 = now_s();
+		wait_until(t0 + warmup);
+		c1 = counter(ifname, name);
+		t1 = now_s();
+		wait_until(t1 + seconds);
+		c2 = counter(ifname, name);
+		t2 = now_s();
+	}
+	printf("pps=%.0f mbps=%.1f packets=%llu seconds=%.3f total=%llu total_seconds=%.3f",
+	       (c2 - c1) / (t2 - t1), (c2 - c1) * size * 8.0 / (t2 - t1) / 1e6, c2 - c1, t2 - t1,
+	       c2 - c0, t2 - t0);
+	if (fd >= 0)
+		printf(" accepted=%llu refused=%llu", accepted, refused);
+	printf("\n");
+	if (fd >= 0)
+		close(fd);
+	return c2 > c1 ? 0 : 1;
+}

@@ -1,0 +1,185 @@
+"""The benchmark tools (bench/): tn-hostnet on loopback, tn-blast against the
+host's loopback interface, and the BENCHMARKS.md writer on fake figures."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+import report  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tools(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bench-tools")
+    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(d / "tn-hostnet"),
+                    str(BENCH / "tn-hostnet.c")], check=True)
+    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(d / "tn-blast"),
+                    str(BENCH / "tn-blast.c")], check=True)
+    return d
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def figures(line):
+    return {k: v for k, _, v in (w.partition("=") for w in line.split()[2:])}
+
+
+def test_source_to_sink_counts_every_frame(tools):
+    port = free_port()
+    sink = subprocess.Popen([str(tools / "tn-hostnet"), "sink", f"127.0.0.1:{port}", "3"],
+                            stdout=subprocess.PIPE, text=True)
+    assert sink.stdout.readline().strip() == "tn-hostnet: sink ready"
+    src = subprocess.run([str(tools / "tn-hostnet"), "source", f"127.0.0.1:{port}", "100",
+                          "0.5", "02:11:22:33:44:55"], capture_output=True, text=True, check=True)
+    out, _ = sink.communicate(timeout=10)
+    s, r = figures(src.stdout), figures(out.splitlines()[-1])
+    sent, got = int(s["packets"]), int(r["packets"])
+    # Paced on the sink's own queue: nothing is dropped, every frame arrives.
+    assert s["paced"] == "yes" and int(s["drops"]) == 0
+    assert sent > 1000, src.stdout
+    assert got == sent, (src.stdout, out)
+    assert int(r["bytes"]) == 100 * got
+
+
+def test_source_frames_are_ethernet_to_the_given_mac(tools):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
+        rx.bind(("127.0.0.1", 0))
+        rx.settimeout(5)
+        port = rx.getsockname()[1]
+        src = subprocess.Popen([str(tools / "tn-hostnet"), "source", f"127.0.0.1:{port}", "60",
+                                "0.2", "02:11:22:33:44:55"], stdout=subprocess.PIPE)
+        frame = rx.recv(9000)
+        src.wait(timeout=10)
+    assert len(frame) == 60
+    assert frame[:6] == bytes.fromhex("021122334455")
+    assert frame[12:14] == b"\x88\xb5"
+
+
+@pytest.mark.parametrize("args", [["sink", "10.0.0.1:9"], ["source", "192.168.1.1:9", "64"],
+                                  ["source", "127.0.0.1:9", "9"], ["source", "127.0.0.1:0", "64"]])
+def test_hostnet_refuses_bad_arguments(tools, args):
+    p = subprocess.run([str(tools / "tn-hostnet")] + args, capture_output=True, text=True,
+                       timeout=5)
+    assert p.returncode == 2, p
+    assert "tn-hostnet" in p.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="AF_PACKET needs root")
+def test_blast_tx_on_loopback_counts_sent_frames(tools):
+    p = subprocess.run([str(tools / "tn-blast"), "tx", "lo", "64", "0.3", "0.1"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0, p.stderr
+    f = {k: float(v) for k, _, v in (w.partition("=") for w in p.stdout.split())}
+    assert f["packets"] > 1000 and f["total"] >= f["packets"]
+    assert abs(f["pps"] - f["packets"] / f["seconds"]) < 0.01 * f["pps"] + 1
+    assert abs(f["mbps"] - f["pps"] * 64 * 8 / 1e6) < 0.01 * f["mbps"] + 0.1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="AF_PACKET needs root")
+def test_blast_rx_waits_for_traffic_and_counts_it(tools):
+    port = free_port()
+    blast = subprocess.Popen([str(tools / "tn-blast"), "rx", "lo", "64", "0.3", "0.1"],
+                             stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)     # it must wait for the first frame, not measure silence
+    sink = subprocess.Popen([str(tools / "tn-hostnet"), "sink", f"127.0.0.1:{port}", "2"],
+                            stdout=subprocess.PIPE, text=True)
+    sink.stdout.readline()
+    subprocess.run([str(tools / "tn-hostnet"), "source", f"127.0.0.1:{port}", "64", "1"],
+                   check=True, capture_output=True)
+    out, _ = blast.communicate(timeout=10)
+    sink.communicate(timeout=10)
+    assert blast.returncode == 0
+    f = {k: float(v) for k, _, v in (w.partition("=") for w in out.split())}
+    assert f["packets"] > 1000 and 0.25 < f["seconds"] < 0.6, out
+
+
+def fake_results():
+    runs = []
+    base = {"tracenic": 100e3, "tracenic-trace": 95e3, "e1000": 80e3, "e1000e": 70e3,
+            "virtio-net": 120e3}
+    for rnd in (1, 2, 3):
+        for cfg, pps in base.items():
+            for d, s in report.TESTS:
+                p = pps * (1 + (rnd - 2) * 0.01) / (2 if s == 1500 else 1)
+                runs.append({"config": cfg, "direction": d, "size": s, "round": rnd,
+                             "pps": p, "mbps": p * s * 8 / 1e6, "packets": p * 5, "seconds": 5,
+                             "total": p * 5.5, "total_seconds": 5.5,
+                             "trace_bytes": p * 5.5 * 48 * 6, "host": {"pps": p}})
+    return {
+        "machine": {"cpu": "Fake CPU", "cores": 2, "kernel": "6.1", "accel": "TCG",
+                    "qemu": "QEMU emulator version 7.2.0", "guest_kernel": "Debian 6.1",
+                    "netdev": "socket", "date": "2030-01-01 00:00", "commit": "abc1234"},
+        "command": "make bench",
+        "nic": {"rounds": 3, "seconds": 5, "failures": [], "runs": runs,
+                "configs": [("tracenic", "tracenic, trace off"),
+                            ("tracenic-trace", "tracenic, trace + check on"),
+                            ("e1000", "e1000"), ("e1000e", "e1000e"),
+                            ("virtio-net", "virtio-net-pci")]},
+        "trace": {"record_size": 48},
+        "latency": {"scenario": "boot-clean", "runs": [
+            {"ok": True, "qemu-start": 0.1, "firmware": 0.5, "kernel-boot": 1.5 + i / 10,
+             "scenario": 0.3, "power-off": 0.1, "check": 0.05, "total": 2.55 + i / 10}
+            for i in range(5)]},
+        "matrix": {"command": "harness/tracenic-cli run", "wall": 95.0, "jobs": 2, "passed": 1,
+                   "failed": 0, "scenarios": [("boot-clean", 5.0, True)]},
+    }
+
+
+def test_report_tables_medians_ratios_and_targets():
+    md = report.render(fake_results())
+    lines = md.splitlines()
+    # The throughput table: medians (round 2 is the median) in kpps and Mbit/s.
+    row = next(ln for ln in lines if ln.startswith("| tracenic, trace off "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells == ["tracenic, trace off", "100.0 kpps, 51.2 Mbit/s",
+                     "50.0 kpps, 600.0 Mbit/s", "100.0 kpps, 51.2 Mbit/s",
+                     "50.0 kpps, 600.0 Mbit/s"]
+    ratio = next(ln for ln in lines if ln.startswith("| tracenic trace on / e1000 "))
+    assert [c.strip() for c in ratio.strip("|").split("|")][1:] == ["1.19"] * 4
+    onoff = next(ln for ln in lines if ln.startswith("| tracenic trace on / trace off "))
+    assert "0.95" in onoff
+    # Every table row has as many cells as its header, and a separator follows headers.
+    for i, ln in enumerate(lines):
+        if ln.startswith("|") and i + 1 < len(lines) and set(lines[i + 1]) <= set("|-: "):
+            n = ln.count("|")
+            j = i + 2
+            while j < len(lines) and lines[j].startswith("|"):
+                assert lines[j].count("|") == n, (ln, lines[j])
+                j += 1
+    # Targets: a trace cost of exactly 5 % meets the target and the goal.
+    cost = next(ln for ln in lines if ln.startswith("| trace-on costs ≤ 10 %"))
+    assert "worst 5.0 %" in cost and cost.rstrip(" |").endswith("met, goal met"), cost
+    assert "1.19 × e1000" in md
+    assert "2.75 s" in md            # median total of the latency runs
+    assert "records/packet" in md and "6.00" in md
+    assert "| total " in md and "95 s" in md
+
+
+def test_report_says_when_a_target_is_missed():
+    r = fake_results()
+    for run in r["nic"]["runs"]:
+        if run["config"] == "tracenic-trace":
+            run["pps"] *= 0.5
+    for run in r["latency"]["runs"]:
+        run["total"] += 5
+    md = report.render(r)
+    assert "missed by" in md
+    target_rows = [ln for ln in md.splitlines() if ln.startswith("| trace-on costs")]
+    assert "missed by" in target_rows[0]
+    lat = [ln for ln in md.splitlines() if ln.startswith("| one scenario")][0]
+    assert "missed by 2.75 s" in lat
+
+
+def test_table_alignment():
+    t = report.table(["a", "bb"], [["x", 1], ["yyy", 22]])
+    assert t.splitlines() == ["| a   | bb |", "|-----|---:|", "| x   |  1 |", "| yyy | 22 |"]
