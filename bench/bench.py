@@ -83,7 +83,7 @@ def writer_bench(runs: int = 3, records: int = 10000000) -> dict:
         mrec.append(float(m[1]))
         mbs.append(float(m[2]))
         base.append(float(m[3]))
-    fs = sh(["stat", "-f", "-c", "%T", str(OUT)]).strip()
+    fs = sh(["findmnt", "-no", "FSTYPE", "-T", str(OUT)]).strip()
     return {"records": records, "runs": mrec, "mrec_s": mrec, "fs": fs,
             "median_mrec_s": statistics.median(mrec), "median_mb_s": statistics.median(mbs),
             "baseline_mrec_s": statistics.median(base)}

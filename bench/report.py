@@ -147,7 +147,7 @@ def checker_section(checker: dict) -> str:
 def latency_section(lat: dict) -> str:
     phases = ["qemu-start", "firmware", "kernel-boot", "scenario", "power-off", "check", "total"]
     what = {"qemu-start": "spawn → QMP answers `query-status` (QEMU initialised)",
-            "firmware": "→ kernel start: SeaBIOS, Linux loader, kernel decompression",
+            "firmware": "→ kernel start: SeaBIOS, PVH entry of the uncompressed kernel",
             "kernel-boot": "→ runner's first line: kernel init, initramfs, /init",
             "scenario": "→ `TNR done`: PCI inventory, the scenario's steps",
             "power-off": "→ QEMU exited (trace closed)",
@@ -157,7 +157,8 @@ def latency_section(lat: dict) -> str:
     rows = [[p, fmt_s(median([r[p] for r in ok])), fmt_s(min((r[p] for r in ok), default=None)),
              fmt_s(max((r[p] for r in ok), default=None)), what[p]] for p in phases]
     text = (f"Scenario `{lat['scenario']}`, {len(ok)} of {len(lat['runs'])} runs ok, one at a "
-            "time on an otherwise idle machine; seconds:\n\n" +
+            "time (nothing else of the benchmark running; the load average above applies); "
+            "seconds:\n\n" +
             table(["phase", "median", "min", "max", "from the previous phase's end"], rows,
                   "lrrrl"))
     return text
