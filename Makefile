@@ -45,7 +45,7 @@ bench: qemu images dmacheck bench-tools bench-image
 	@$(PYTHON) bench/bench.py $(BENCH_ARGS)
 
 # pytest's exit status 5 (no tests collected) is a failure here.
-pytest: qemu images dmacheck trafficgen
+pytest: qemu images dmacheck trafficgen bench-tools bench-image
 	@$(PYTHON) -m pytest -q harness/tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	exit $$rc
