@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tn-frame.h"
+
 #define BATCH 32
 #define MAX_FRAME 9018
 
@@ -132,7 +134,7 @@ int main(int argc, char **argv)
 	unsigned int ifindex;
 	const char *name;
 	long size;
-	int fd = -1, i;
+	int fd = -1;
 
 	if (argc < 5 || argc > 6) {
 		fprintf(stderr, "usage: tn-blast tx|rx IF SIZE SECONDS [WARMUP]\n");
@@ -154,19 +156,12 @@ int main(int argc, char **argv)
 
 	if (!strcmp(dir, "tx")) {
 		fd = open_tx(ifname, ifindex);
-		memset(frame, 0xff, 6);
-		memcpy(frame + 6, "\x02\x00\x00\x00\x00\x02", 6);
-		frame[12] = 0x88;
-		frame[13] = 0xb5;
-		for (i = 14; i < size; i++)
-			frame[i] = (uint8_t)i;
+		static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		tn_frame_fill(frame, size, broadcast, 0x02);
 		iov.iov_base = frame;
 		iov.iov_len = size;
-		for (i = 0; i < BATCH; i++) {
-			memset(&msgs[i], 0, sizeof(msgs[i]));
-			msgs[i].msg_hdr.msg_iov = &iov;
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
+		tn_frame_batch(msgs, BATCH, &iov);
 		c0 = counter(ifname, name);
 		t0 = now_s();
 		send_until(fd, msgs, t0 + warmup);

@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tn-frame.h"
+
 #define BATCH 64
 #define MAX_FRAME 9018
 #define MIN_FRAME 14
@@ -223,7 +225,7 @@ static int source(const struct sockaddr_in *sa, unsigned int size, const uint8_t
 	unsigned long long drops0 = 0, drops1 = 0;
 	bool paced;
 	double t0, t1;
-	int fd, i, sndbuf = 4 << 20;
+	int fd, sndbuf = 4 << 20;
 
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0 || connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
@@ -232,19 +234,10 @@ static int source(const struct sockaddr_in *sa, unsigned int size, const uint8_t
 	}
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	prctl(PR_SET_TIMERSLACK, 1000UL);
-	memcpy(frame, dst, 6);
-	memcpy(frame + 6, "\x02\x00\x00\x00\x00\x01", 6);
-	frame[12] = 0x88;	/* local experimental ethertype: the guest drops it cheaply */
-	frame[13] = 0xb5;
-	for (i = 14; i < (int)size; i++)
-		frame[i] = (uint8_t)i;
+	tn_frame_fill(frame, size, dst, 0x01);
 	iov.iov_base = frame;
 	iov.iov_len = size;
-	for (i = 0; i < BATCH; i++) {
-		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_iov = &iov;
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
+	tn_frame_batch(msgs, BATCH, &iov);
 	paced = receiver_queue(sa, &drops0) >= 0;
 	t0 = now_s();
 	while (!stop) {

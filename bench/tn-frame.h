@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The test frame both benchmark ends send (guest tn-blast, host tn-hostnet),
+ * and a batch of sendmmsg headers that all point at it.
+ */
+#ifndef TN_FRAME_H
+#define TN_FRAME_H
+
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/*
+ * @dst, a locally administered source ending in @src_last, the local
+ * experimental ethertype 0x88b5 (the receiver drops it cheaply), a counting
+ * payload.
+ */
+static inline void tn_frame_fill(uint8_t *frame, size_t size, const uint8_t dst[6],
+				 uint8_t src_last)
+{
+	size_t i;
+
+	memcpy(frame, dst, 6);
+	memcpy(frame + 6, "\x02\x00\x00\x00\x00", 5);
+	frame[11] = src_last;
+	frame[12] = 0x88;
+	frame[13] = 0xb5;
+	for (i = 14; i < size; i++)
+		frame[i] = (uint8_t)i;
+}
+
+/* @n message headers, each sending @iov (the one frame). */
+static inline void tn_frame_batch(struct mmsghdr *msgs, unsigned int n, struct iovec *iov)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_iov = iov;
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+}
+
+#endif
