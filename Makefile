@@ -32,7 +32,7 @@ images: deps
 	@images/build.sh
 
 # make bench: BENCHMARKS.md (bench/bench.py; BENCH_ARGS for its options).
-build/bench/tn-hostnet: bench/tn-hostnet.c
+build/bench/tn-hostnet: bench/tn-hostnet.c bench/tn-frame.h
 	@mkdir -p build/bench
 	gcc -O2 -Wall -Wextra -Werror -o $@ $<
 
