@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """make bench: measure, then write BENCHMARKS.md.
 
-Parts (all by default, --parts to choose): nic (NIC throughput), trace (trace
+Parts (all by default, --parts to choose): nic (NIC throughput), paired (the
+target ratios from two guests run at once, one host CPU each), trace (trace
 cost: the trace-writer benchmark; the per-packet figures come from nic),
 checker (make -C harness/dmacheck bench, and dmacheck on a real trace from
 nic), latency (one scenario start to verdict, in phases), matrix (the default
@@ -32,7 +33,7 @@ from tracenic import paths  # noqa: E402
 from tracenic.vm import pick_accel  # noqa: E402
 
 OUT = paths.BUILD / "bench"
-PARTS = ["nic", "trace", "checker", "latency", "matrix"]
+PARTS = ["nic", "paired", "trace", "checker", "latency", "matrix"]
 
 
 def log(msg: str) -> None:
@@ -129,6 +130,8 @@ def main() -> int:
     ap.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ",".join(PARTS))
     ap.add_argument("--rounds", type=int, default=3, help="boots per NIC configuration")
     ap.add_argument("--seconds", type=float, default=5, help="measurement window per test")
+    ap.add_argument("--paired-rounds", type=int, default=4,
+                    help="simultaneous boots per pair (CPUs swapped every round)")
     ap.add_argument("--latency-runs", type=int, default=5)
     ap.add_argument("--scenario", default="boot-clean")
     ap.add_argument("--output", type=Path, default=paths.TOP / "BENCHMARKS.md")
@@ -162,6 +165,10 @@ def main() -> int:
             f"x {len(nic.TESTS)} tests of {args.seconds:g} s")
         results["nic"] = nic.run(OUT / "nic", args.rounds, args.seconds, accel,
                                  lambda t: os.replace(t, real_trace), log)
+    if "paired" in parts:
+        log(f"bench: paired runs, {args.paired_rounds} rounds x {len(nic.PAIRS)} pairs")
+        results["paired"] = nic.run_paired(OUT / "paired", args.paired_rounds, args.seconds,
+                                           accel, log)
     if "trace" in parts:
         log("bench: trace writer")
         results["trace"] = {"record_size": record_size(), "writer": writer_bench()}
@@ -189,6 +196,7 @@ def main() -> int:
     log(f"bench: wrote {args.output} in {results['bench_seconds']:.0f} s "
         f"(raw figures: {OUT / 'results.json'})")
     failed = (results.get("nic", {}).get("failures") or
+              results.get("paired", {}).get("failures") or
               any(not r["ok"] for r in results.get("latency", {}).get("runs", [])))
     return 1 if failed else 0
 

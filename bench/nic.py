@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -26,8 +27,9 @@ INITRAMFS = paths.BUILD / "images" / "initramfs-bench.cpio.gz"
 HOSTNET = paths.BUILD / "bench" / "tn-hostnet"
 
 # key, label, QEMU device model, guest driver, extra device properties, driver
-# module parameters.  The last one shows what the driver's interrupt
-# moderation (itr_us, default 0: off) does.
+# module parameters.  The last one is the driver with its per-frame costs
+# back (an interrupt per frame, no IAM, every ledger register written for
+# every command): what the defaults save, measured in the same run.
 CONFIGS = [
     ("tracenic", "tracenic, trace off", "tracenic", "tracenic", {}, ""),
     ("tracenic-trace", "tracenic, trace + check on", "tracenic", "tracenic",
@@ -35,8 +37,9 @@ CONFIGS = [
     ("e1000", "e1000", "e1000", "e1000", {"romfile": ""}, ""),
     ("e1000e", "e1000e", "e1000e", "e1000e", {"romfile": ""}, ""),
     ("virtio-net", "virtio-net-pci", "virtio-net-pci", "virtio_net", {"romfile": ""}, ""),
-    ("tracenic-trace-itr100", "tracenic, trace + check on, driver itr_us=100", "tracenic",
-     "tracenic", {"trace": "@TRACE@", "check": "on"}, "itr_us=100"),
+    ("tracenic-trace-perframe", "tracenic, trace + check on, driver tx_irq_every=1 iam=0 "
+     "ledger_compact=0", "tracenic", "tracenic", {"trace": "@TRACE@", "check": "on"},
+     "tx_irq_every=1 iam=0 ledger_compact=0"),
 ]
 TESTS = [("tx", 64), ("tx", 1500), ("rx", 64), ("rx", 1500)]
 EXTRA_QEMU_ARGS: list[str] = []     # for experiments, e.g. ["-icount", "shift=0"]
@@ -86,11 +89,16 @@ def parse_figures(words: list[str]) -> dict:
     return out
 
 
+def pin(cpu: int | None) -> list[str]:
+    """The command prefix that keeps a process and its threads on host CPU @cpu."""
+    return [] if cpu is None else ["taskset", "-c", str(cpu)]
+
+
 class HostEnd:
     """tn-hostnet sink or source for one test; stop() returns its figures."""
 
-    def __init__(self, args: list[str]):
-        self.proc = subprocess.Popen([str(HOSTNET)] + args, stdout=subprocess.PIPE,
+    def __init__(self, args: list[str], cpu: int | None = None):
+        self.proc = subprocess.Popen(pin(cpu) + [str(HOSTNET)] + args, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         if args[0] == "sink":      # traffic may start as soon as the socket is bound
             self.proc.stdout.readline()
@@ -112,8 +120,18 @@ def _size(path: Path | None) -> int:
         return 0
 
 
-def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float = 180) -> dict:
-    """One guest boot running every test of TESTS once for @cfg."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process @pid (all its threads), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float = 180,
+         cpu: int | None = None) -> dict:
+    """One guest boot running every test of TESTS once for @cfg (on host CPU @cpu only)."""
     key, _, model, driver, props, driver_params = cfg
     workdir.mkdir(parents=True, exist_ok=True)
     for old in ("results.txt", "console.log", "trace.bin", "qmp.sock"):
@@ -123,12 +141,13 @@ def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float =
     steps = [f"netload {driver} {driver_params}".strip()] + [f"blast {driver} {d} {s} {seconds:g}" for d, s in TESTS]
     (workdir / "steps.txt").write_text("".join(s + "\n" for s in steps))
     port_a, port_b = free_udp_port(), free_udp_port()
-    cmd = qemu_command(workdir, model, props, port_a, port_b, accel)
+    cmd = pin(cpu) + qemu_command(workdir, model, props, port_a, port_b, accel)
     (workdir / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
     results_file = workdir / "results.txt"
     tests, failures = [], []
     host = None
     ready_size = 0
+    ready_cpu = 0.0
     seen = 0
     start = time.monotonic()
     with open(workdir / "qemu-stderr.log", "wb") as err:
@@ -148,10 +167,18 @@ def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float =
                         if host:
                             host.stop()
                         host = HostEnd(["sink", f"127.0.0.1:{port_a}"] if direction == "tx" else
-                                       ["source", f"127.0.0.1:{port_b}", str(size), "0", MAC])
+                                       ["source", f"127.0.0.1:{port_b}", str(size), "0", MAC],
+                                       cpu)
                         ready_size = _size(trace)
+                        ready_cpu = cpu_seconds(proc.pid)
                     elif len(w) >= 6 and w[:2] == ["TNR", "blast"]:
                         figures = parse_figures(w[5:])
+                        # QEMU's CPU time per frame, warm-up and window together:
+                        # unlike packets/s it hardly moves when other jobs
+                        # share the host.
+                        used = cpu_seconds(proc.pid) - ready_cpu
+                        if figures.get("total"):
+                            figures["cpu_us_per_pkt"] = used / figures["total"] * 1e6
                         figures.update(direction=w[3], size=int(w[4]), config=key,
                                        host=host.stop() if host else {})
                         host = None
@@ -210,3 +237,51 @@ def run(outdir: Path, rounds: int, seconds: float, accel: str, keep_trace, log) 
                 Path(r["trace"]).unlink(missing_ok=True)
     return {"rounds": rounds, "seconds": seconds, "runs": runs, "failures": failures,
             "configs": [(c[0], c[1]) for c in CONFIGS]}
+
+
+# Paired runs: (A, B) whose ratio A/B is a target.
+PAIRS = [("tracenic-trace", "tracenic"), ("tracenic-trace", "e1000")]
+
+
+def run_paired(outdir: Path, rounds: int, seconds: float, accel: str, log) -> dict:
+    """A and B of each pair boot at the same time, each pinned to its own host
+    CPU (swapped every round), and the ratio A/B is taken test by test.
+
+    Whatever else the host runs slows both alike, so the ratio holds still
+    where the sequential figures move by tens of percent from one round to
+    the next; the price is one core per guest instead of two.
+    """
+    if (os.cpu_count() or 1) < 2:
+        return {"skipped": "paired runs need 2 host CPUs", "runs": [], "failures": []}
+    cfgs = {c[0]: c for c in CONFIGS}
+    runs, failures = [], []
+    for rnd in range(1, rounds + 1):
+        for a, b in PAIRS:
+            out = {}
+            cpus = {a: rnd % 2, b: 1 - rnd % 2}
+
+            def one(key, tag):
+                out[tag] = boot(outdir / f"{a}-vs-{b}-{rnd}-{tag}", cfgs[key], seconds, accel,
+                                cpu=cpus[key])
+
+            threads = [threading.Thread(target=one, args=(k, t)) for k, t in ((a, "a"), (b, "b"))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for r in out.values():
+                failures += r["failures"]
+                if r["trace"]:
+                    Path(r["trace"]).unlink(missing_ok=True)
+            pa = {(t["direction"], t["size"]): t["pps"] for t in out["a"]["tests"]}
+            pb = {(t["direction"], t["size"]): t["pps"] for t in out["b"]["tests"]}
+            for d, s in TESTS:
+                if pa.get((d, s)) and pb.get((d, s)):
+                    runs.append({"a": a, "b": b, "round": rnd, "direction": d, "size": s,
+                                 "a_pps": pa[(d, s)], "b_pps": pb[(d, s)],
+                                 "ratio": pa[(d, s)] / pb[(d, s)], "a_cpu": cpus[a]})
+                    log(f"  paired round {rnd} {a} / {b} {d} {s:5} B: "
+                        f"{pa[(d, s)]:8.0f} / {pb[(d, s)]:8.0f} = {runs[-1]['ratio']:.3f}")
+    return {"rounds": rounds, "seconds": seconds, "pairs": PAIRS, "runs": runs,
+            "failures": failures}
+

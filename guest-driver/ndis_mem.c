@@ -95,8 +95,8 @@ static void tn_rule(struct tn_ndis *nd, const char *rule, u32 id, u32 site, cons
 
 /*
  * With echo on, every ledger event also goes to the kernel log (KERN_INFO:
- * the guest boots "quiet", so the ring buffer, not the console), so a test can compare what the driver
- * did with what the device recorded.
+ * the guest boots "quiet", so the ring buffer, not the console), so a test
+ * can compare what the driver did with what the device recorded.
  */
 static void tn_echo(struct tn_ndis *nd, const struct tn_ledger_event *e)
 {
@@ -371,7 +371,8 @@ void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 sit
 		tn_rule(nd, "free-flags", m->id, site, "MemoryFlags=0x%x, allocated with 0x%x",
 			flags, m->flags);
 	if (m->api == TN_API_MEMORY && flags && length != m->length)
-		tn_rule(nd, "free-length", m->id, site, "Length=%u, allocated %u", length, m->length);
+		tn_rule(nd, "free-length", m->id, site, "Length=%u, allocated %u", length,
+			m->length);
 	if (m->api == TN_API_MEMORY && (m->flags & NDIS_MEMORY_CONTIGUOUS) &&
 	    irql != TN_IRQL_PASSIVE)
 		tn_rule(nd, "free-irql", m->id, site, "contiguous memory freed at %s",
@@ -431,9 +432,11 @@ void tn_m_free_shared_memory(struct tn_ndis *nd, u32 length, bool cached, void *
 	tn_report_free(nd, m->id, va, length, cached ? TN_FLAG_SHARED_CACHED : 0,
 		       TN_FREE_API_FREE_SHARED, site, irql);
 	if (length != m->length)
-		tn_rule(nd, "free-length", m->id, site, "Length=%u, allocated %u", length, m->length);
+		tn_rule(nd, "free-length", m->id, site, "Length=%u, allocated %u", length,
+			m->length);
 	if (!!cached != !!(m->flags & TN_FLAG_SHARED_CACHED))
-		tn_rule(nd, "free-flags", m->id, site, "Cached=%d differs from the allocation", cached);
+		tn_rule(nd, "free-flags", m->id, site, "Cached=%d differs from the allocation",
+			cached);
 	if (irql != TN_IRQL_PASSIVE)
 		tn_rule(nd, "free-irql", m->id, site, "NdisMFreeSharedMemory at %s",
 			tn_irql_name(irql));
@@ -500,9 +503,21 @@ unsigned int tn_map_buffer_sg(struct tn_ndis *nd, void *va, u32 length,
 		.code = dir == DMA_TO_DEVICE ? TN_DIR_TO_DEVICE :
 			dir == DMA_FROM_DEVICE ? TN_DIR_FROM_DEVICE : TN_DIR_BIDIRECTIONAL,
 	};
-	tn_send(nd, &e);
-	for (i = 0; i < n; i++)
-		tn_send_extent(nd, id, i, TN_EXT_BUS, sg[i].addr, sg[i].length);
+	if (nd->lg->compact && n == 1 && sg[0].length == length) {
+		/* One piece: MAP_ONE records the same MAP and EXTENT, in one command. */
+		e.cmd = TN_LG_CMD_MAP_ONE;
+		e.bus = sg[0].addr;
+		tn_ledger_send(nd->lg, &e);
+		e.cmd = TN_LG_CMD_MAP;
+		tn_echo(nd, &e);
+		e = (struct tn_ledger_event){ .cmd = TN_LG_CMD_EXTENT, .id = id, .bus = sg[0].addr,
+					      .length = length, .code = TN_EXT_BUS };
+		tn_echo(nd, &e);
+	} else {
+		tn_send(nd, &e);
+		for (i = 0; i < n; i++)
+			tn_send_extent(nd, id, i, TN_EXT_BUS, sg[i].addr, sg[i].length);
+	}
 	nd->stats.maps++;
 	*map_id = id;
 	return n;

@@ -54,10 +54,9 @@ static const char *tn_ledger_begin_region(TracenicState *s, uint32_t n_ext)
     return NULL;
 }
 
-static const char *tn_ledger_extent(TracenicState *s, struct tn_rec *rec)
+static const char *tn_ledger_extent(TracenicState *s, struct tn_rec *rec,
+                                    uint32_t index, uint32_t kind)
 {
-    uint32_t index = TN_LG_INFO_EXT(s->lg_info);
-    uint32_t kind = TN_LG_INFO_CODE(s->lg_info);
     uint64_t bus = ((uint64_t)s->lg_bus_hi << 32) | s->lg_bus_lo;
 
     if (!s->lg_pending_left || s->lg_id != s->lg_pending_id) {
@@ -112,9 +111,19 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd)
         rec.u.alloc.irql = irql;
         break;
     case TN_LG_CMD_MAP:
+    case TN_LG_CMD_MAP_ONE:
         if (code > TN_DIR_FROM_DEVICE) {
             why = "unknown DMA direction";
             break;
+        }
+        if (cmd == TN_LG_CMD_MAP_ONE) {
+            uint64_t bus = ((uint64_t)s->lg_bus_hi << 32) | s->lg_bus_lo;
+
+            if (bus + s->lg_length < bus) {
+                why = "extent length wraps the address space";
+                break;
+            }
+            ext = 1;
         }
         why = tn_ledger_begin_region(s, ext);
         rec.type = TN_REC_MAP;
@@ -125,7 +134,7 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd)
         rec.u.map.irql = irql;
         break;
     case TN_LG_CMD_EXTENT:
-        why = tn_ledger_extent(s, &rec);
+        why = tn_ledger_extent(s, &rec, ext, code);
         break;
     case TN_LG_CMD_FREE:
         if (!s->lg_id) {
@@ -170,6 +179,13 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd)
     }
     s->lg_accepted++;
     tn_emit(s, &rec);
+    if (cmd == TN_LG_CMD_MAP_ONE) {
+        /* Cannot fail: the MAP's checks above cover its extent's. */
+        struct tn_rec ext_rec = { .id = rec.id };
+
+        tn_ledger_extent(s, &ext_rec, 0, TN_EXT_BUS);
+        tn_emit(s, &ext_rec);
+    }
     /* Check after recording: the violation follows the FREE it is about. */
     if (s->checker && (cmd == TN_LG_CMD_FREE || cmd == TN_LG_CMD_UNMAP)) {
         tn_check_release(s, s->lg_id);

@@ -193,6 +193,9 @@ static void tn_msix_fire(TracenicState *s, int vec)
     s->pending_vectors &= ~(1u << vec);
     s->last_irq_ns[vec] = now;
     tn_record_irq(s, s->icr & s->ims & tn_vector_causes[vec], vec);
+    /* Auto-mask: the handler's IMC and ICR writes, done by the device. */
+    s->ims &= ~(s->iam & tn_vector_causes[vec]);
+    s->icr &= ~(s->iam & tn_vector_causes[vec]);
     msix_notify(PCI_DEVICE(s), vec);
 }
 
@@ -272,6 +275,7 @@ static void tn_reset_regs(TracenicState *s)
     s->icr = 0;
     s->ims = 0;
     s->itr_us = 0;
+    s->iam = 0;
     s->err = 0;
     s->pending_vectors = 0;
     timer_del(s->itr_timer);
@@ -412,6 +416,8 @@ static uint32_t tn_read32(TracenicState *s, hwaddr addr)
         return 0;
     case TN_REG_ITR_US:
         return s->itr_us;
+    case TN_REG_IAM:
+        return s->iam;
     case TN_REG_MAC_LO:
         return s->mac_lo;
     case TN_REG_MAC_HI:
@@ -526,6 +532,9 @@ static void tn_write32(TracenicState *s, hwaddr addr, uint32_t val)
         return;
     case TN_REG_ITR_US:
         s->itr_us = MIN(val, 1000000);
+        return;
+    case TN_REG_IAM:
+        s->iam = val & TN_INT_ALL;
         return;
     case TN_REG_MAC_LO:
         s->mac_lo = val;
@@ -936,7 +945,7 @@ static int tn_post_load(void *opaque, int version_id)
 
 static const VMStateDescription tn_vmstate = {
     .name = "tracenic",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = tn_post_load,
     .fields = (VMStateField[]) {
@@ -985,6 +994,7 @@ static const VMStateDescription tn_vmstate = {
         VMSTATE_UINT32(lg_pending_left, TracenicState),
         VMSTATE_UINT32(lg_pending_next, TracenicState),
         VMSTATE_UINT32(next_ref_id, TracenicState),
+        VMSTATE_UINT32_V(iam, TracenicState, 2),
         VMSTATE_END_OF_LIST()
     }
 };

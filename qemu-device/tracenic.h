@@ -86,7 +86,7 @@ struct TracenicState {
     Notifier exit_notifier;
 
     /* Registers */
-    uint32_t ctrl, status, icr, ims, itr_us, err;
+    uint32_t ctrl, status, icr, ims, itr_us, iam, err;
     uint32_t mac_lo, mac_hi;
     uint32_t stat_rx_packets, stat_rx_bytes, stat_rx_dropped;
     uint32_t stat_tx_packets, stat_tx_bytes, stat_tx_errors;

@@ -187,3 +187,30 @@ def test_report_says_when_a_target_is_missed():
 def test_table_alignment():
     t = report.table(["a", "bb"], [["x", 1], ["yyy", 22]])
     assert t.splitlines() == ["| a   | bb |", "|-----|---:|", "| x   |  1 |", "| yyy | 22 |"]
+
+
+def test_report_paired_runs_median_ratio_and_targets():
+    r = fake_results()
+    runs = []
+    for rnd, (onoff, one1k) in enumerate([(0.90, 1.30), (0.95, 1.10), (1.00, 0.70)], 1):
+        for d, s in report.TESTS:
+            runs.append({"a": "tracenic-trace", "b": "tracenic", "round": rnd, "direction": d,
+                         "size": s, "a_pps": 1000 * onoff, "b_pps": 1000.0, "ratio": onoff})
+            runs.append({"a": "tracenic-trace", "b": "e1000", "round": rnd, "direction": d,
+                         "size": s, "a_pps": 1000 * one1k, "b_pps": 1000.0, "ratio": one1k})
+    r["paired"] = {"rounds": 3, "seconds": 5, "runs": runs, "failures": [],
+                   "pairs": [("tracenic-trace", "tracenic"), ("tracenic-trace", "e1000")]}
+    lines = report.render(r).splitlines()
+    row = next(ln for ln in lines if ln.startswith("| tracenic-trace / tracenic "))
+    assert [c.strip() for c in row.strip("|").split("|")][1:] == ["0.95"] * 4
+    row = next(ln for ln in lines if ln.startswith("| tracenic-trace / e1000 "))
+    assert [c.strip() for c in row.strip("|").split("|")][1:] == ["1.10"] * 4
+    cost = next(ln for ln in lines if ln.startswith("| trace-on costs") and "paired" in ln)
+    assert "worst 5.0 %" in cost and cost.rstrip(" |").endswith("met, goal met"), cost
+    e1k = [ln for ln in lines if ln.startswith("| tracenic trace on ≥ e1000") and "paired" in ln]
+    assert len(e1k) == 4 and all("1.10 × e1000" in ln and "| met" in ln for ln in e1k)
+    # The sequential targets are still there, after the paired ones.
+    rows = [ln for ln in lines if ln.startswith("| ")]
+    seq = [i for i, ln in enumerate(rows) if ln.split("|")[1].strip().endswith("sequential runs")]
+    paired = [i for i, ln in enumerate(rows) if ln.split("|")[1].strip().endswith("paired runs")]
+    assert len(seq) == 5 and len(paired) == 5 and min(seq) > max(paired)

@@ -27,6 +27,10 @@
 #define TN_LG_INFO		0x424	/* packed, see TN_LG_INFO_* */
 #define TN_LG_CMD		0x428	/* W: commit a TN_LG_CMD_*; R: commands accepted (wraps) */
 #define TN_LG_REJECTED		0x42c	/* R: malformed commands rejected (wraps) */
+TN_STATIC_ASSERT(TN_LG_ID % 8 == 0 && TN_LG_LENGTH == TN_LG_ID + 4 &&
+		 TN_LG_FLAGS % 8 == 0 && TN_LG_TAG == TN_LG_FLAGS + 4 &&
+		 TN_LG_SITE % 8 == 0 && TN_LG_INFO == TN_LG_SITE + 4,
+		 "ledger register pairs take one 64-bit write");
 
 /* TN_LG_INFO: bits 7:0 a per-command code, 15:8 the IRQL, 31:16 an extent index or count. */
 #define TN_LG_INFO_PACK(code, irql, ext) \
@@ -48,6 +52,12 @@
  *         followed by its EXTENT commands, like ALLOC.
  * UNMAP   ID LENGTH SITE INFO(irql)
  * MARK    VA(=value) INFO(code=TN_MARK_*)   driver phase boundaries
+ * MAP_ONE ID VA BUS LENGTH SITE INFO(code=TN_DIR_*, irql; ext ignored)
+ *         a MAP whose one TN_EXT_BUS extent is [BUS, BUS + LENGTH): the
+ *         same MAP and EXTENT records, one command instead of two.
+ *
+ * Any 8-byte aligned pair of these registers (VA, BUS, ID+LENGTH,
+ * FLAGS+TAG, SITE+INFO) takes one 64-bit write, low register first.
  */
 #define TN_LG_CMD_ALLOC		1
 #define TN_LG_CMD_EXTENT	2
@@ -55,6 +65,7 @@
 #define TN_LG_CMD_MAP		4
 #define TN_LG_CMD_UNMAP		5
 #define TN_LG_CMD_MARK		6
+#define TN_LG_CMD_MAP_ONE	7
 
 /* Allocation APIs (ALLOC code). */
 #define TN_API_POOL		1	/* NdisAllocateMemoryWithTagPriority: pool, not device-visible */

@@ -70,6 +70,12 @@
 
 /* Interrupt moderation: minimum gap between two interrupts of one vector. */
 #define TN_REG_ITR_US		0x018	/* RW, microseconds, reset 0 (no moderation) */
+/*
+ * Interrupt auto-mask (MSI-X only): when a vector's message is sent, the
+ * causes it carries that are set here are cleared in ICR and disabled in
+ * IMS, so a handler need not write IMC and ICR; it writes IMS when done.
+ */
+#define TN_REG_IAM		0x01c	/* RW, TN_INT_* bits, reset 0 */
 
 #define TN_REG_MAC_LO		0x020	/* RW: MAC bytes 0..3, byte 0 in bits 7:0 */
 #define TN_REG_MAC_HI		0x024	/* RW: MAC bytes 4..5 in bits 15:0 */

@@ -238,6 +238,7 @@ static void test_reset_values(void)
     g_assert_cmphex(rd(t, TN_REG_ICR), ==, 0);
     g_assert_cmphex(rd(t, TN_REG_IMS), ==, 0);
     g_assert_cmphex(rd(t, TN_REG_ITR_US), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_IAM), ==, 0);
     g_assert_cmphex(rd(t, TN_REG_ERR), ==, 0);
     g_assert_cmphex(rd(t, TN_REG_MAC_LO), ==, 0x12005452);
     g_assert_cmphex(rd(t, TN_REG_MAC_HI), ==, 0x5634);
@@ -786,6 +787,100 @@ static void test_msix(void)
     sock_recv_frame(t, got, sizeof(got));
     g_assert(qpci_msix_pending(t->dev, TN_MSIX_VEC_TX));
     g_assert(!qpci_msix_pending(t->dev, TN_MSIX_VEC_RX));
+    qpci_msix_disable(t->dev);
+    tn_stop(t);
+}
+
+/*
+ * MAP_ONE records exactly what MAP + EXTENT record; a pair of 32-bit
+ * staging registers takes one 64-bit write.
+ */
+static void test_ledger_map_one(void)
+{
+    TN *t = tn_start(NULL);
+    Trace tr;
+    ssize_t i;
+
+    qpci_io_writeq(t->dev, t->bar, TN_LG_VA, 0xffff888004000000ull);
+    qpci_io_writeq(t->dev, t->bar, TN_LG_BUS, 0x4000040);
+    qpci_io_writeq(t->dev, t->bar, TN_LG_ID, 9 | (uint64_t)1514 << 32);
+    qpci_io_writeq(t->dev, t->bar, TN_LG_SITE, TN_SITE_ID(2, 500) |
+                   (uint64_t)TN_LG_INFO_PACK(TN_DIR_TO_DEVICE, TN_IRQL_DISPATCH, 0) << 32);
+    wr(t, TN_LG_CMD, TN_LG_CMD_MAP_ONE);
+    g_assert_cmpuint(rd(t, TN_LG_LENGTH), ==, 1514);
+    g_assert_cmpuint(rd(t, TN_LG_INFO), ==,
+                     TN_LG_INFO_PACK(TN_DIR_TO_DEVICE, TN_IRQL_DISPATCH, 0));
+    qpci_io_writeq(t->dev, t->bar, TN_LG_SITE, TN_SITE_ID(2, 600) |
+                   (uint64_t)TN_LG_INFO_PACK(0, TN_IRQL_DISPATCH, 0) << 32);
+    wr(t, TN_LG_CMD, TN_LG_CMD_UNMAP);
+    /* An extent that wraps the address space: rejected, nothing recorded. */
+    qpci_io_writeq(t->dev, t->bar, TN_LG_BUS, ~0ull - 100);
+    wr(t, TN_LG_ID, 10);
+    wr(t, TN_LG_CMD, TN_LG_CMD_MAP_ONE);
+    g_assert_cmpuint(rd(t, TN_LG_CMD), ==, 2);
+    g_assert_cmpuint(rd(t, TN_LG_REJECTED), ==, 1);
+
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_MAP, TN_DIR_TO_DEVICE);
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmpuint(tr.rec[i].id, ==, 9);
+    g_assert_cmphex(tr.rec[i].u.map.va, ==, 0xffff888004000000ull);
+    g_assert_cmpuint(tr.rec[i].u.map.length, ==, 1514);
+    g_assert_cmphex(tr.rec[i].u.map.site, ==, TN_SITE_ID(2, 500));
+    g_assert_cmpuint(tr.rec[i].u.map.irql, ==, TN_IRQL_DISPATCH);
+    g_assert_cmpuint(tr.rec[i].u.map.n_extents, ==, 1);
+    g_assert_cmpuint(tr.rec[i + 1].type, ==, TN_REC_EXTENT);
+    g_assert_cmpuint(tr.rec[i + 1].id, ==, 9);
+    g_assert_cmpuint(tr.rec[i + 1].kind, ==, TN_EXT_BUS);
+    g_assert_cmpuint(tr.rec[i + 1].idx, ==, 0);
+    g_assert_cmphex(tr.rec[i + 1].u.extent.addr, ==, 0x4000040);
+    g_assert_cmpuint(tr.rec[i + 1].u.extent.len, ==, 1514);
+    g_assert_cmpuint(tr.rec[i + 2].type, ==, TN_REC_UNMAP);
+    g_assert_cmphex(tr.rec[i + 2].u.unmap.site, ==, TN_SITE_ID(2, 600));
+    g_assert_cmpuint(trace_count(&tr, TN_REC_MAP, -1), ==, 1);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_EXTENT, -1), ==, 1);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_LEDGER_ERROR, -1), ==, 1);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+/*
+ * IAM: sending a vector's message clears and masks its causes; a cause
+ * raised while masked stays latched and the IMS write re-signals it.
+ */
+static void test_iam(void)
+{
+    TN *t = tn_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 256);
+    uint8_t got[256];
+    Trace tr;
+
+    qpci_msix_enable(t->dev);
+    qpci_io_writel(t->dev, t->dev->msix_table_bar,
+                   t->dev->msix_table_off + TN_MSIX_VEC_TX * 16 + 12, 1);
+    wr(t, TN_REG_IAM, TN_INT_TX | 0xffff0000u);
+    g_assert_cmphex(rd(t, TN_REG_IAM), ==, TN_INT_TX);
+    wr(t, TN_REG_IMS, TN_INT_TX | TN_INT_RX);
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, buf, 64, TN_DESC_EOP | TN_DESC_IRQ);
+    put_desc(t, ring, 1, buf, 64, TN_DESC_EOP | TN_DESC_IRQ);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    sock_recv_frame(t, got, sizeof(got));
+    g_assert_cmphex(rd(t, TN_REG_IMS), ==, TN_INT_RX);
+    g_assert_cmphex(rd(t, TN_REG_ICR), ==, 0);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 2);
+    sock_recv_frame(t, got, sizeof(got));
+    g_assert_cmphex(rd(t, TN_REG_ICR), ==, TN_INT_TX);
+    trace_snapshot(t, &tr);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_IRQ, -1), ==, 1);
+    trace_free(&tr);
+    wr(t, TN_REG_IMS, TN_INT_TX);
+    trace_snapshot(t, &tr);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_IRQ, -1), ==, 2);
+    trace_free(&tr);
+    g_assert_cmphex(rd(t, TN_REG_ICR), ==, 0);
+    g_assert_cmphex(rd(t, TN_REG_IMS), ==, TN_INT_RX);
     qpci_msix_disable(t->dev);
     tn_stop(t);
 }
@@ -1419,7 +1514,7 @@ static void test_fuzz(void)
                      "quiesce-delay-ns=5000,reset-delay-ns=7000");
     uint64_t area = guest_alloc(&t->alloc, 65536 + 4096);
     static const uint32_t regs[] = {
-        TN_REG_ICR, TN_REG_IMS, TN_REG_IMC, TN_REG_ITR_US,
+        TN_REG_ICR, TN_REG_IMS, TN_REG_IMC, TN_REG_ITR_US, TN_REG_IAM,
         TN_REG_MAC_LO, TN_REG_MAC_HI, TN_LG_VA, TN_LG_VA + 4, TN_LG_BUS,
         TN_LG_BUS + 4, TN_LG_ID, TN_LG_LENGTH, TN_LG_FLAGS, TN_LG_INFO,
         TN_LG_CMD, TN_LG_CMD,
@@ -1614,6 +1709,8 @@ int main(int argc, char **argv)
     qtest_add_func("/tracenic/quiesce-timing", test_quiesce_timing);
     qtest_add_func("/tracenic/late-writeback", test_late_writeback);
     qtest_add_func("/tracenic/ledger", test_ledger);
+    qtest_add_func("/tracenic/ledger-map-one", test_ledger_map_one);
+    qtest_add_func("/tracenic/iam", test_iam);
     qtest_add_func("/tracenic/violations-log", test_violations_log);
     qtest_add_func("/tracenic/violation-stop", test_violation_stop);
     qtest_add_func("/tracenic/bus-master-off", test_bus_master_off);
