@@ -189,20 +189,25 @@ def test_table_alignment():
     assert t.splitlines() == ["| a   | bb |", "|-----|---:|", "| x   |  1 |", "| yyy | 22 |"]
 
 
-def test_report_paired_runs_median_ratio_and_targets():
+def test_report_paired_runs_cancel_a_faster_cpu():
+    """A/B is 0.95 (trace on / off) and 1.10 (/ e1000); host CPU 1 runs 1.5x as fast."""
     r = fake_results()
     runs = []
-    for rnd, (onoff, one1k) in enumerate([(0.90, 1.30), (0.95, 1.10), (1.00, 0.70)], 1):
+    for rnd in range(1, 5):
+        a_cpu = rnd % 2
+        f = 1.5 if a_cpu == 1 else 1 / 1.5
         for d, s in report.TESTS:
-            runs.append({"a": "tracenic-trace", "b": "tracenic", "round": rnd, "direction": d,
-                         "size": s, "a_pps": 1000 * onoff, "b_pps": 1000.0, "ratio": onoff})
-            runs.append({"a": "tracenic-trace", "b": "e1000", "round": rnd, "direction": d,
-                         "size": s, "a_pps": 1000 * one1k, "b_pps": 1000.0, "ratio": one1k})
-    r["paired"] = {"rounds": 3, "seconds": 5, "runs": runs, "failures": [],
+            for b, true in (("tracenic", 0.95), ("e1000", 1.10)):
+                runs.append({"a": "tracenic-trace", "b": b, "round": rnd, "direction": d,
+                             "size": s, "a_pps": 1000 * true * f, "b_pps": 1000.0,
+                             "ratio": true * f, "a_cpu": a_cpu})
+    r["paired"] = {"rounds": 4, "seconds": 5, "runs": runs, "failures": [],
                    "pairs": [("tracenic-trace", "tracenic"), ("tracenic-trace", "e1000")]}
+    assert abs(report.cpu_factor(r["paired"]) - 1.5) < 1e-9
     lines = report.render(r).splitlines()
     row = next(ln for ln in lines if ln.startswith("| tracenic-trace / tracenic "))
     assert [c.strip() for c in row.strip("|").split("|")][1:] == ["0.95"] * 4
+    assert "1.50× as fast on CPU 1" in "\n".join(lines)
     row = next(ln for ln in lines if ln.startswith("| tracenic-trace / e1000 "))
     assert [c.strip() for c in row.strip("|").split("|")][1:] == ["1.10"] * 4
     cost = next(ln for ln in lines if ln.startswith("| trace-on costs") and "paired" in ln)
