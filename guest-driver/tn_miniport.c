@@ -457,6 +457,9 @@ static int tn_dpc(struct napi_struct *napi, int budget)
 	if (!ad->iam)
 		tn_w(ad, TN_REG_ICR, TN_INT_RX | TN_INT_TX);
 	tn_tx_complete(ad, false);
+	/* Frames the device has not finished yet (a slow device): look again later. */
+	if (READ_ONCE(ad->tx_clean) != READ_ONCE(ad->tx_next) && !timer_pending(&ad->tx_timer))
+		mod_timer(&ad->tx_timer, jiffies + 1);
 	done = tn_rx(ad, budget);
 	if (tn_bug(ad, TN_BUG_FREE_AT_DISPATCH) && ad->scratch) {
 		/* Contiguous memory must be freed at PASSIVE_LEVEL, not in a DPC. */
