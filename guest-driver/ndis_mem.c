@@ -113,10 +113,15 @@ static void tn_send(struct tn_ndis *nd, const struct tn_ledger_event *e)
 	tn_echo(nd, e);
 }
 
+static struct tn_ledger_event tn_extent_event(u32 id, u16 index, u8 kind, u64 addr, u32 len)
+{
+	return (struct tn_ledger_event){ .cmd = TN_LG_CMD_EXTENT, .id = id, .bus = addr,
+					 .length = len, .code = kind, .ext = index };
+}
+
 static void tn_send_extent(struct tn_ndis *nd, u32 id, u16 index, u8 kind, u64 addr, u32 len)
 {
-	struct tn_ledger_event e = { .cmd = TN_LG_CMD_EXTENT, .id = id, .bus = addr,
-				     .length = len, .code = kind, .ext = index };
+	struct tn_ledger_event e = tn_extent_event(id, index, kind, addr, len);
 
 	tn_send(nd, &e);
 }
@@ -510,8 +515,7 @@ unsigned int tn_map_buffer_sg(struct tn_ndis *nd, void *va, u32 length,
 		tn_ledger_send(nd->lg, &e);
 		e.cmd = TN_LG_CMD_MAP;
 		tn_echo(nd, &e);
-		e = (struct tn_ledger_event){ .cmd = TN_LG_CMD_EXTENT, .id = id, .bus = sg[0].addr,
-					      .length = length, .code = TN_EXT_BUS };
+		e = tn_extent_event(id, 0, TN_EXT_BUS, sg[0].addr, length);
 		tn_echo(nd, &e);
 	} else {
 		tn_send(nd, &e);
