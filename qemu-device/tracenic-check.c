@@ -22,6 +22,11 @@
 #define TN_CHECK_FREED_MAX  65536
 /* Live extents tracked; a guest reporting more turns the checks off. */
 #define TN_CHECK_LIVE_MAX   (1 << 20)
+/*
+ * References held, drained ones included: a guest that resets over and over
+ * without ever acknowledging QUIESCED must not grow them without bound.
+ */
+#define TN_CHECK_REFS_MAX   65536
 
 typedef struct TNExtent {
     uint64_t start;
@@ -35,18 +40,43 @@ typedef struct TNExtentSet {
     uint64_t max_len;   /* never shrinks: bounds the backward overlap scan */
 } TNExtentSet;
 
-/* A device reference: TNExtent with the ring in place of an id. */
+/*
+ * A reference the device holds (tn_check_ref).  They are few: the rings'
+ * descriptor caches bound them, so a flat array scanned in full is cheaper
+ * than any index, and it is what a FREE must scan anyway.
+ */
+typedef struct TNRef {
+    TNExtent e;         /* .id is the reference's id */
+    uint8_t ring;
+    /*
+     * Dropped by a drain or reset that the driver has not yet seen (STATE
+     * QUIESCED_SEEN): freeing its memory still races the device, as
+     * dmacheck's replay says too.
+     */
+    bool drained;
+} TNRef;
+
+/* One extent of a live region, chained from the region's entry in @regions. */
+typedef struct TNRegionExtent {
+    TNExtent e;
+    uint32_t next;      /* pool index + 1 of the region's next extent, or 0 */
+} TNRegionExtent;
+
+/*
+ * Every packet maps, DMAs and unmaps, so the per-event work allocates
+ * nothing: extents come from a pool with a free list and references live
+ * in a flat array.
+ */
 struct TNCheck {
     TNExtentSet live;       /* device-visible (TN_EXT_BUS) extents only */
     TNExtentSet freed;
-    GHashTable *regions;    /* id -> GArray of TNExtent */
-    GHashTable *refs;       /* ref id -> TNExtent, .id = ring */
-    /*
-     * References a drain or reset dropped that the driver has not yet seen
-     * dropped (STATE QUIESCED_SEEN): freeing their memory is still racing
-     * the device, as dmacheck's replay says too.
-     */
-    GHashTable *drained;    /* ref id -> TNExtent, .id = ring */
+    GHashTable *regions;    /* id -> pool index + 1 of its first extent */
+    TNRegionExtent *pool;
+    uint32_t pool_cap;
+    uint32_t pool_free;     /* pool index + 1 of the first free entry, or 0 */
+    uint32_t pool_used;
+    TNRef *refs;
+    size_t n_refs, refs_cap;
     bool suspended;
     bool freed_full_warned;
 };
@@ -144,10 +174,7 @@ TNCheck *tn_check_new(void)
 {
     TNCheck *c = g_new0(TNCheck, 1);
 
-    c->regions = g_hash_table_new_full(NULL, NULL, NULL,
-                                       (GDestroyNotify)g_array_unref);
-    c->refs = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    c->drained = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    c->regions = g_hash_table_new(NULL, NULL);
     return c;
 }
 
@@ -156,9 +183,31 @@ void tn_check_free(TNCheck *c)
     g_free(c->live.v);
     g_free(c->freed.v);
     g_hash_table_destroy(c->regions);
-    g_hash_table_destroy(c->refs);
-    g_hash_table_destroy(c->drained);
+    g_free(c->pool);
+    g_free(c->refs);
     g_free(c);
+}
+
+static uint32_t tn_pool_get(TNCheck *c, const TNExtent *e)
+{
+    uint32_t i;
+
+    if (!c->pool_free) {
+        uint32_t old = c->pool_cap;
+
+        c->pool_cap = old ? old * 2 : 64;
+        c->pool = g_renew(TNRegionExtent, c->pool, c->pool_cap);
+        for (i = old; i < c->pool_cap; i++) {
+            c->pool[i].next = i + 1 < c->pool_cap ? i + 2 : 0;
+        }
+        c->pool_free = old + 1;
+    }
+    i = c->pool_free - 1;
+    c->pool_free = c->pool[i].next;
+    c->pool_used++;
+    c->pool[i].e = *e;
+    c->pool[i].next = 0;
+    return i + 1;
 }
 
 /* Bytes that become live again are no longer "freed". */
@@ -191,22 +240,22 @@ void tn_check_extent(TracenicState *s, uint32_t id, uint8_t kind,
 {
     TNCheck *c = s->checker;
     TNExtent e = { addr, len, id };
-    GArray *exts;
+    uint32_t node;
 
     if (c->suspended) {
         return;
     }
-    if (c->live.n >= TN_CHECK_LIVE_MAX) {
+    if (c->pool_used >= TN_CHECK_LIVE_MAX) {
         tn_check_suspend(s, "the guest reported more than 1048576 live "
                          "extents");
         return;
     }
-    exts = g_hash_table_lookup(c->regions, GUINT_TO_POINTER(id));
-    if (!exts) {
-        exts = g_array_new(false, false, sizeof(TNExtent));
-        g_hash_table_insert(c->regions, GUINT_TO_POINTER(id), exts);
-    }
-    g_array_append_val(exts, e);
+    /* Chained in front: a FREE releases the extents newest first. */
+    node = tn_pool_get(c, &e);
+    c->pool[node - 1].next =
+        GPOINTER_TO_UINT(g_hash_table_lookup(c->regions, GUINT_TO_POINTER(id)));
+    g_hash_table_insert(c->regions, GUINT_TO_POINTER(id),
+                        GUINT_TO_POINTER(node));
     /* CPU-only memory is never a valid DMA target, but it can be freed. */
     if (kind == TN_EXT_BUS) {
         tn_set_insert(&c->live, &e);
@@ -217,33 +266,22 @@ void tn_check_extent(TracenicState *s, uint32_t id, uint8_t kind,
 void tn_check_release(TracenicState *s, uint32_t id)
 {
     TNCheck *c = s->checker;
-    GArray *exts = g_hash_table_lookup(c->regions, GUINT_TO_POINTER(id));
-    guint i;
+    gpointer key = GUINT_TO_POINTER(id);
+    uint32_t node = GPOINTER_TO_UINT(g_hash_table_lookup(c->regions, key));
 
-    if (!exts) {
-        return;     /* unknown id: dmacheck reports it, nothing live to move */
-    }
-    for (i = 0; i < exts->len; i++) {
-        TNExtent *e = &g_array_index(exts, TNExtent, i);
-        GHashTableIter it;
-        gpointer key, val;
+    /* An unknown id has nothing live to move: dmacheck reports it. */
+    while (node) {
+        TNRegionExtent *x = &c->pool[node - 1];
+        const TNExtent *e = &x->e;
+        uint32_t next = x->next;
         size_t j;
 
-        if (!c->suspended) {
-            GHashTable *held[] = { c->refs, c->drained };
-            int h;
+        for (j = 0; !c->suspended && j < c->n_refs; j++) {
+            const TNRef *ref = &c->refs[j];
 
-            for (h = 0; h < ARRAY_SIZE(held); h++) {
-                g_hash_table_iter_init(&it, held[h]);
-                while (g_hash_table_iter_next(&it, &key, &val)) {
-                    TNExtent *ref = val;
-
-                    if (tn_overlaps(ref, e->start, e->start + e->len)) {
-                        tn_violation(s, TN_VIO_FREE_REFERENCED, id,
-                                     ref->start, ref->len, 0, ref->id,
-                                     GPOINTER_TO_UINT(key));
-                    }
-                }
+            if (tn_overlaps(&ref->e, e->start, e->start + e->len)) {
+                tn_violation(s, TN_VIO_FREE_REFERENCED, id, ref->e.start,
+                             ref->e.len, 0, ref->ring, ref->e.id);
             }
         }
         for (j = tn_set_lower(&c->live, e->start);
@@ -262,8 +300,12 @@ void tn_check_release(TracenicState *s, uint32_t id)
                         "DMA-after-free (dmacheck still checks them)",
                         TN_CHECK_FREED_MAX);
         }
+        x->next = c->pool_free;
+        c->pool_free = node;
+        c->pool_used--;
+        node = next;
     }
-    g_hash_table_remove(c->regions, GUINT_TO_POINTER(id));
+    g_hash_table_remove(c->regions, key);
 }
 
 /* Are all bytes of [a, b) inside live extents? */
@@ -313,43 +355,70 @@ void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
     }
 }
 
+static TNRef *tn_ref_find(TNCheck *c, uint32_t ref_id)
+{
+    size_t i;
+
+    for (i = 0; i < c->n_refs; i++) {
+        if (c->refs[i].e.id == ref_id) {
+            return &c->refs[i];
+        }
+    }
+    return NULL;
+}
+
+static void tn_ref_remove(TNCheck *c, TNRef *ref)
+{
+    *ref = c->refs[--c->n_refs];
+}
+
 void tn_check_ref(TracenicState *s, uint32_t ref_id, uint8_t ring,
                   uint64_t addr, uint32_t len, bool take, bool drained)
 {
     TNCheck *c = s->checker;
-    gpointer key = GUINT_TO_POINTER(ref_id);
+    TNRef *ref;
 
     if (take) {
-        TNExtent *e = g_new(TNExtent, 1);
-
-        *e = (TNExtent){ addr, len, ring };
-        g_hash_table_insert(c->refs, key, e);
-    } else if (drained) {
-        gpointer e = g_hash_table_lookup(c->refs, key);
-
-        if (e) {
-            g_hash_table_steal(c->refs, key);
-            g_hash_table_insert(c->drained, key, e);
+        if (c->suspended) {
+            return;
         }
-    } else {
-        g_hash_table_remove(c->refs, key);
+        if (c->n_refs >= TN_CHECK_REFS_MAX) {
+            tn_check_suspend(s, "the device holds more than 65536 references "
+                             "that the driver has not seen dropped");
+            return;
+        }
+        if (c->n_refs == c->refs_cap) {
+            c->refs_cap = c->refs_cap ? c->refs_cap * 2 : 64;
+            c->refs = g_renew(TNRef, c->refs, c->refs_cap);
+        }
+        c->refs[c->n_refs++] = (TNRef){ { addr, len, ref_id }, ring, false };
+        return;
     }
-}
-
-static gboolean tn_drained_on_ring(gpointer key, gpointer val, gpointer ring)
-{
-    return ((TNExtent *)val)->id == GPOINTER_TO_UINT(ring);
+    ref = tn_ref_find(c, ref_id);
+    if (!ref) {
+        return;
+    }
+    if (drained) {
+        ref->drained = true;
+    } else {
+        tn_ref_remove(c, ref);
+    }
 }
 
 void tn_check_drain_seen(TracenicState *s, uint8_t ring)
 {
     TNCheck *c = s->checker;
+    size_t i = 0;
 
-    if (ring == TN_RING_ID_NONE) {
-        g_hash_table_remove_all(c->drained);
-    } else {
-        g_hash_table_foreach_remove(c->drained, tn_drained_on_ring,
-                                    GUINT_TO_POINTER(ring));
+    while (i < c->n_refs) {
+        TNRef *ref = &c->refs[i];
+
+        if (ref->drained &&
+            (ring == TN_RING_ID_NONE || ref->ring == ring)) {
+            tn_ref_remove(c, ref);  /* the last one moves into slot i */
+        } else {
+            i++;
+        }
     }
 }
 
