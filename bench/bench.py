@@ -2,7 +2,7 @@
 """make bench: measure, then write BENCHMARKS.md.
 
 Parts (all by default, --parts to choose): nic (NIC throughput), paired (the
-target ratios from two guests run at once, one host CPU each), trace (trace
+target ratios from two guests run at once on the same host CPU), trace (trace
 cost: the trace-writer benchmark; the per-packet figures come from nic),
 checker (make -C harness/dmacheck bench, and dmacheck on a real trace from
 nic), latency (one scenario start to verdict, in phases), matrix (the default
@@ -131,7 +131,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3, help="boots per NIC configuration")
     ap.add_argument("--seconds", type=float, default=5, help="measurement window per test")
     ap.add_argument("--paired-rounds", type=int, default=4,
-                    help="simultaneous boots per pair (CPUs swapped every round)")
+                    help="simultaneous boots per pair (on host CPU 1, 0, 1, 0, ...)")
     ap.add_argument("--latency-runs", type=int, default=5)
     ap.add_argument("--scenario", default="boot-clean")
     ap.add_argument("--output", type=Path, default=paths.TOP / "BENCHMARKS.md")

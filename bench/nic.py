@@ -130,8 +130,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float = 180,
-         cpu: int | None = None) -> dict:
-    """One guest boot running every test of TESTS once for @cfg (on host CPU @cpu only)."""
+         cpu: int | None = None, host_cpu: int | None = None) -> dict:
+    """One guest boot running every test of TESTS once for @cfg: QEMU on host
+    CPU @cpu only, the tn-hostnet ends on @host_cpu (default: @cpu)."""
     key, _, model, driver, props, driver_params = cfg
     workdir.mkdir(parents=True, exist_ok=True)
     for old in ("results.txt", "console.log", "trace.bin", "qmp.sock"):
@@ -168,7 +169,7 @@ def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float =
                             host.stop()
                         host = HostEnd(["sink", f"127.0.0.1:{port_a}"] if direction == "tx" else
                                        ["source", f"127.0.0.1:{port_b}", str(size), "0", MAC],
-                                       cpu)
+                                       cpu if host_cpu is None else host_cpu)
                         ready_size = _size(trace)
                         ready_cpu = cpu_seconds(proc.pid)
                     elif len(w) >= 6 and w[:2] == ["TNR", "blast"]:
@@ -244,25 +245,27 @@ PAIRS = [("tracenic-trace", "tracenic"), ("tracenic-trace", "e1000")]
 
 
 def run_paired(outdir: Path, rounds: int, seconds: float, accel: str, log) -> dict:
-    """A and B of each pair boot at the same time, each pinned to its own host
-    CPU (swapped every round), and the ratio A/B is taken test by test.
+    """A and B of each pair boot at the same time, both pinned to the same host
+    CPU (the other CPU in the next round), their tn-hostnet ends to the other
+    CPU, and the ratio A/B is taken test by test.
 
-    Whatever else the host runs slows both alike, so the ratio holds still
-    where the sequential figures move by tens of percent from one round to
-    the next; the price is one core per guest instead of two.
+    The two guests share one CPU's time and speed, so whatever else the host
+    runs slows both alike and a difference in speed between the host's CPUs
+    cannot enter the ratio; sequential figures move by tens of percent from
+    one round to the next.  The price is half a core per guest.
     """
     if (os.cpu_count() or 1) < 2:
         return {"skipped": "paired runs need 2 host CPUs", "runs": [], "failures": []}
     cfgs = {c[0]: c for c in CONFIGS}
     runs, failures = [], []
     for rnd in range(1, rounds + 1):
+        cpu = rnd % 2
         for a, b in PAIRS:
             out = {}
-            cpus = {a: rnd % 2, b: 1 - rnd % 2}
 
             def one(key, tag):
                 out[tag] = boot(outdir / f"{a}-vs-{b}-{rnd}-{tag}", cfgs[key], seconds, accel,
-                                cpu=cpus[key])
+                                cpu=cpu, host_cpu=1 - cpu)
 
             threads = [threading.Thread(target=one, args=(k, t)) for k, t in ((a, "a"), (b, "b"))]
             for t in threads:
@@ -273,15 +276,18 @@ def run_paired(outdir: Path, rounds: int, seconds: float, accel: str, log) -> di
                 failures += r["failures"]
                 if r["trace"]:
                     Path(r["trace"]).unlink(missing_ok=True)
-            pa = {(t["direction"], t["size"]): t["pps"] for t in out["a"]["tests"]}
-            pb = {(t["direction"], t["size"]): t["pps"] for t in out["b"]["tests"]}
+            ta = {(t["direction"], t["size"]): t for t in out["a"]["tests"]}
+            tb = {(t["direction"], t["size"]): t for t in out["b"]["tests"]}
             for d, s in TESTS:
-                if pa.get((d, s)) and pb.get((d, s)):
+                x, y = ta.get((d, s), {}), tb.get((d, s), {})
+                if x.get("pps") and y.get("pps"):
                     runs.append({"a": a, "b": b, "round": rnd, "direction": d, "size": s,
-                                 "a_pps": pa[(d, s)], "b_pps": pb[(d, s)],
-                                 "ratio": pa[(d, s)] / pb[(d, s)], "a_cpu": cpus[a]})
-                    log(f"  paired round {rnd} {a} / {b} {d} {s:5} B: "
-                        f"{pa[(d, s)]:8.0f} / {pb[(d, s)]:8.0f} = {runs[-1]['ratio']:.3f}")
+                                 "a_pps": x["pps"], "b_pps": y["pps"],
+                                 "ratio": x["pps"] / y["pps"], "cpu": cpu,
+                                 "a_cpu_us": x.get("cpu_us_per_pkt"),
+                                 "b_cpu_us": y.get("cpu_us_per_pkt")})
+                    log(f"  paired round {rnd} (CPU {cpu}) {a} / {b} {d} {s:5} B: "
+                        f"{x['pps']:8.0f} / {y['pps']:8.0f} = {runs[-1]['ratio']:.3f}")
     return {"rounds": rounds, "seconds": seconds, "pairs": PAIRS, "runs": runs,
             "failures": failures}
 

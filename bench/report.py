@@ -127,13 +127,13 @@ def nic_section(nic: dict) -> str:
 def paired_section(paired: dict) -> str:
     if paired.get("skipped"):
         return f"Not run: {paired['skipped']}.\n"
-    ratios = paired_ratios(paired)
-    heads = ["ratio (packets/s)"] + [f"{d.upper()} {s} B" for d, s in TESTS]
-    rows = []
-    for a, b in paired["pairs"]:
-        rows.append([f"{a} / {b}"] + [
-            "–" if (a, b, d, s) not in ratios else f"{ratios[(a, b, d, s)]:.2f}"
-            for d, s in TESTS])
+    heads = ["A / B"] + [f"{d.upper()} {s} B" for d, s in TESTS]
+
+    def ratio_rows(ratios):
+        return [[f"{a} / {b}"] + ["–" if (a, b, d, s) not in ratios else
+                                   f"{ratios[(a, b, d, s)]:.2f}" for d, s in TESTS]
+                for a, b in paired["pairs"]]
+
     runs = []
     for a, b in paired["pairs"]:
         for d, s in TESTS:
@@ -145,15 +145,19 @@ def paired_section(paired: dict) -> str:
                                        for r in v),
                              ", ".join(f"{r['ratio']:.2f}" for r in v)])
     text = ("The sequential figures above move with whatever else the host runs. Here the two "
-            "configurations of each pair boot **at the same time**, each pinned to one host "
-            "CPU with its QEMU and its tn-hostnet (`taskset`), the CPUs swapped every round: "
-            "a slowdown of the host hits both alike, and the ratio, taken test by test, holds "
-            f"still. {paired['rounds']} rounds, {paired['seconds']:g} s windows. Absolute "
-            "figures are for one core per guest (lower than above, where a guest has both).\n\n"
-            "A/B, the geometric mean over the rounds (with the CPUs swapped every round it "
-            "cancels a difference in speed between the two host CPUs, which is large here: "
-            f"a guest ran {cpu_factor(paired) or 0:.2f}× as fast on CPU 1 as on CPU 0, "
-            "the same guest, the same test):\n\n" + table(heads, rows) +
+            "configurations of each pair boot **at the same time, both pinned to the same host "
+            "CPU** (`taskset`; their tn-hostnet ends on the other CPU), and the next round "
+            "uses the other CPU: both guests get the same share of the same CPU, so a slowdown "
+            "of the host hits both alike and the ratio, taken test by test, holds still "
+            f"(within a few percent from round to round). {paired['rounds']} rounds, "
+            f"{paired['seconds']:g} s windows. Absolute figures are for half a core per guest "
+            "(lower than above, where a guest has both).\n\n"
+            "Packets/s, A/B, the geometric mean over the rounds:\n\n" +
+            table(heads, ratio_rows(paired_ratios(paired))) +
+            "\nFrames per second of QEMU CPU time (user + system, whole process), A/B, the "
+            "same way: the cost side of the same runs. It agrees with the packets/s ratio "
+            "when both QEMUs are busy all the time:\n\n" +
+            table(heads, ratio_rows(paired_ratios(paired, "cost"))) +
             "\nEvery round, kpps A/B and the ratio:\n\n" +
             table(["pair", "test", "kpps A/B", "ratios"], runs, "llll"))
     if paired.get("failures"):
@@ -230,32 +234,29 @@ def matrix_section(mx: dict) -> str:
                   [[n, f"{s:.1f}", "PASS" if ok else "FAIL"] for n, s, ok in mx["scenarios"]]))
 
 
-def paired_ratios(paired: dict) -> dict:
-    """{(a, b, direction, size): A/B packets/s, the geometric mean over the rounds}
+def paired_ratios(paired: dict, what: str = "pps") -> dict:
+    """{(a, b, direction, size): A/B, the geometric mean over the rounds}
 
-    If a host CPU runs a guest f times faster than the other CPU does, a round
-    measures (A/B)·f and the next, with the CPUs swapped, (A/B)/f: the
-    geometric mean of the two is A/B whatever f is (a median is not).  Only
-    rounds that come in swapped pairs count, so the CPUs weigh the same.
+    @what "pps": packets/s; "cost": frames per QEMU CPU-second.  Only rounds
+    that come in pairs, one on each host CPU, count, so the CPUs weigh the
+    same.
     """
+    def value(r):
+        if what == "pps":
+            return r["ratio"]
+        return r["b_cpu_us"] / r["a_cpu_us"] if r.get("a_cpu_us") and r.get("b_cpu_us") else None
+
     out = {}
     for r in paired.get("runs", []):
         out.setdefault((r["a"], r["b"], r["direction"], r["size"]), []).append(r)
     ratios = {}
     for k, runs in out.items():
-        by_cpu = [[r["ratio"] for r in runs if r["a_cpu"] == c] for c in (0, 1)]
+        by_cpu = [[x for r in runs if r["cpu"] == c for x in [value(r)] if x] for c in (0, 1)]
         n = min(len(v) for v in by_cpu)
         if n:
             logs = [math.log(x) for v in by_cpu for x in v[:n]]
             ratios[k] = math.exp(sum(logs) / len(logs))
     return ratios
-
-
-def cpu_factor(paired: dict) -> float | None:
-    """How much faster a guest ran on host CPU 1 than on CPU 0 (geometric mean)."""
-    logs = [math.log(r["ratio"]) * (1 if r["a_cpu"] == 1 else -1)
-            for r in paired.get("runs", [])]
-    return math.exp(sum(logs) / len(logs)) if logs else None
 
 
 def nic_target_rows(ratio, how: str) -> list[list[str]]:
