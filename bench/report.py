@@ -143,7 +143,10 @@ def paired_section(paired: dict) -> str:
                 runs.append([f"{a} / {b}", f"{d.upper()} {s} B",
                              ", ".join(f"{r['a_pps'] / 1e3:.1f}/{r['b_pps'] / 1e3:.1f}"
                                        for r in v),
-                             ", ".join(f"{r['ratio']:.2f}" for r in v)])
+                             ", ".join(f"{r['ratio']:.2f}" for r in v),
+                             ", ".join(f"{r['b_cpu_us'] / r['a_cpu_us']:.2f}"
+                                       if r.get("a_cpu_us") and r.get("b_cpu_us") else "–"
+                                       for r in v)])
     text = ("The sequential figures above move with whatever else the host runs. Here the two "
             "configurations of each pair boot **at the same time, both pinned to the same host "
             "CPU** (`taskset`; their tn-hostnet ends on the other CPU), and the next round "
@@ -152,14 +155,21 @@ def paired_section(paired: dict) -> str:
             f"(within a few percent from round to round). {paired['rounds']} rounds, "
             f"{paired['seconds']:g} s windows. Absolute figures are for half a core per guest "
             "(lower than above, where a guest has both).\n\n"
-            "Packets/s, A/B, the geometric mean over the rounds:\n\n" +
-            table(heads, ratio_rows(paired_ratios(paired))) +
-            "\nFrames per second of QEMU CPU time (user + system, whole process), A/B, the "
-            "same way: the cost side of the same runs. It agrees with the packets/s ratio "
-            "when both QEMUs are busy all the time:\n\n" +
+            "Frames per second of QEMU CPU time (user + system, whole process, per test), "
+            "A/B, the geometric mean over the rounds. **The targets above are read from "
+            "this table**: while a guest sends as fast as it can, or the host offers more "
+            "frames than it takes, its QEMU is busy all the time, so frames per CPU-second "
+            "is its throughput on a core of its own; and unlike packets/s it does not depend "
+            "on how the two guests' test windows happen to overlap:\n\n" +
             table(heads, ratio_rows(paired_ratios(paired, "cost"))) +
-            "\nEvery round, kpps A/B and the ratio:\n\n" +
-            table(["pair", "test", "kpps A/B", "ratios"], runs, "llll"))
+            "\nPackets/s, A/B, the same way. Where the two guests' windows do not line up "
+            "(one boots faster, or ends its last test earlier) one of them has the CPU to "
+            "itself for a while, so these move more than the table above:\n\n" +
+            table(heads, ratio_rows(paired_ratios(paired))) +
+            "\nEvery round (host CPU 1, 0, 1, ...): kpps A/B, their ratio, and the ratio of "
+            "frames per CPU-second:\n\n" +
+            table(["pair", "test", "kpps A/B", "packets/s ratios", "CPU-cost ratios"], runs,
+                  "lllll"))
     if paired.get("failures"):
         text += "\nFailures:\n\n" + "".join(f"- {f}\n" for f in paired["failures"])
     return text
@@ -285,8 +295,9 @@ def targets(results: dict) -> list[list[str]]:
     rows = []
     paired = results.get("paired")
     if paired and not paired.get("skipped"):
-        pr = paired_ratios(paired)
-        rows += nic_target_rows(lambda a, b, d, s: pr.get((a, b, d, s)), "paired runs")
+        pr = paired_ratios(paired, "cost")
+        rows += nic_target_rows(lambda a, b, d, s: pr.get((a, b, d, s)),
+                                "paired runs, frames per CPU-second")
     nic = results.get("nic")
     if nic:
         m = nic_medians(nic)
