@@ -38,6 +38,16 @@
  * for interrupts since the send path reclaims (tx_irq_every).
  */
 #define TN_DEFAULT_ITR_US 50
+/*
+ * While RX is busy (over TN_ITR_BUSY_PPS frames a second) interrupts come at
+ * most every itr_busy_us instead, as e1000's dynamic ITR does, so that a
+ * poll finds a batch: under TCG, 250 us moved 1.2x as many RX frames (64
+ * and 1500 B) as 50 us for the same CPU time.  TX is left out: it is
+ * reclaimed by the send path, and a longer gap cost it 4 %.
+ */
+#define TN_DEFAULT_ITR_BUSY_US 250
+#define TN_ITR_BUSY_PPS 20000
+#define TN_ITR_SAMPLE_JIFFIES (HZ / 16)
 
 static char *bugs = "";
 module_param(bugs, charp, 0444);
@@ -93,6 +103,11 @@ module_param(itr_us, uint, 0444);
 MODULE_PARM_DESC(itr_us,
 		 "interrupt moderation: minimum us between two interrupts of a vector (0 = none)");
 
+static unsigned int itr_busy_us = TN_DEFAULT_ITR_BUSY_US;
+module_param(itr_busy_us, uint, 0444);
+MODULE_PARM_DESC(itr_busy_us,
+		 "interrupt moderation while RX is busy (0 = always itr_us)");
+
 struct tn_tx_slot {
 	struct sk_buff *skb;
 	u32 map_id;
@@ -122,6 +137,9 @@ struct tn_adapter {
 	void *rx_pool_buf;		/* rx-pool-buffer: slot 0's buffer in pool memory */
 	u32 tx_next, tx_clean, rx_next;
 	u32 tx_since_irq;		/* frames posted since the last one with TN_DESC_IRQ */
+	u32 itr_now;			/* ITR_US as last written */
+	u32 itr_rx_frames;		/* RX frames since itr_since */
+	unsigned long itr_since;
 	spinlock_t tx_lock;
 	struct timer_list tx_timer;	/* reclaims frames posted without TN_DESC_IRQ */
 	void *stats_block;		/* NdisAllocateMemory NONCACHED: exercises that free path */
@@ -448,6 +466,25 @@ static int tn_rx(struct tn_adapter *ad, int budget)
 	return done;
 }
 
+/* Interrupt moderation by RX load (itr_busy_us); called from the DPC. */
+static void tn_itr_adapt(struct tn_adapter *ad, int rx_frames)
+{
+	unsigned long elapsed = jiffies - ad->itr_since;
+	u32 want;
+
+	ad->itr_rx_frames += rx_frames;
+	if (!itr_busy_us || elapsed < TN_ITR_SAMPLE_JIFFIES)
+		return;
+	want = (u64)ad->itr_rx_frames * HZ > (u64)TN_ITR_BUSY_PPS * elapsed ?
+	       itr_busy_us : itr_us;
+	if (want != ad->itr_now) {
+		ad->itr_now = want;
+		tn_w(ad, TN_REG_ITR_US, want);
+	}
+	ad->itr_rx_frames = 0;
+	ad->itr_since = jiffies;
+}
+
 /* MiniportInterruptDPC: runs at DISPATCH_LEVEL (NAPI softirq). */
 static int tn_dpc(struct napi_struct *napi, int budget)
 {
@@ -461,6 +498,7 @@ static int tn_dpc(struct napi_struct *napi, int budget)
 	if (READ_ONCE(ad->tx_clean) != READ_ONCE(ad->tx_next) && !timer_pending(&ad->tx_timer))
 		mod_timer(&ad->tx_timer, jiffies + 1);
 	done = tn_rx(ad, budget);
+	tn_itr_adapt(ad, done);
 	if (tn_bug(ad, TN_BUG_FREE_AT_DISPATCH) && ad->scratch) {
 		/* Contiguous memory must be freed at PASSIVE_LEVEL, not in a DPC. */
 		NdisFreeMemory(&ad->ndis, ad->scratch, PAGE_SIZE, NDIS_MEMORY_CONTIGUOUS);
@@ -474,6 +512,9 @@ static int tn_dpc(struct napi_struct *napi, int budget)
 /* Interrupts on; CTRL.RST clears ITR_US, IAM and IMS, so the reset path calls this too. */
 static void tn_irqs_on(struct tn_adapter *ad)
 {
+	ad->itr_now = itr_us;
+	ad->itr_rx_frames = 0;
+	ad->itr_since = jiffies;
 	tn_w(ad, TN_REG_ITR_US, itr_us);
 	/* Saves the handler's IMC and ICR writes: two exits per interrupt under TCG. */
 	tn_w(ad, TN_REG_IAM, ad->iam ? TN_INT_RX | TN_INT_TX : 0);
