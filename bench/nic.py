@@ -38,8 +38,8 @@ CONFIGS = [
     ("e1000e", "e1000e", "e1000e", "e1000e", {"romfile": ""}, ""),
     ("virtio-net", "virtio-net-pci", "virtio-net-pci", "virtio_net", {"romfile": ""}, ""),
     ("tracenic-trace-perframe", "tracenic, trace + check on, driver tx_irq_every=1 iam=0 "
-     "ledger_compact=0", "tracenic", "tracenic", {"trace": "@TRACE@", "check": "on"},
-     "tx_irq_every=1 iam=0 ledger_compact=0"),
+     "ledger_compact=0 itr_busy_us=0", "tracenic", "tracenic",
+     {"trace": "@TRACE@", "check": "on"}, "tx_irq_every=1 iam=0 ledger_compact=0 itr_busy_us=0"),
 ]
 TESTS = [("tx", 64), ("tx", 1500), ("rx", 64), ("rx", 1500)]
 EXTRA_QEMU_ARGS: list[str] = []     # for experiments, e.g. ["-icount", "shift=0"]
