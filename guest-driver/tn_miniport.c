@@ -314,6 +314,10 @@ static int tn_tx_reclaim(struct tn_adapter *ad, bool all)
 	return done;
 }
 
+/*
+ * @all: the rings are going down.  The queue then stays stopped: waking it
+ * would let the qdisc post its waiting frames to a ring about to be freed.
+ */
 static int tn_tx_complete(struct tn_adapter *ad, bool all)
 {
 	bool wake;
@@ -321,7 +325,7 @@ static int tn_tx_complete(struct tn_adapter *ad, bool all)
 
 	spin_lock(&ad->tx_lock);
 	done = tn_tx_reclaim(ad, all);
-	wake = tn_tx_free_slots(ad) >= TN_TX_MAX_ELEMENTS;
+	wake = !all && tn_tx_free_slots(ad) >= TN_TX_MAX_ELEMENTS;
 	spin_unlock(&ad->tx_lock);
 	if (wake && netif_queue_stopped(ad->netdev))
 		netif_wake_queue(ad->netdev);
@@ -658,7 +662,8 @@ static int tn_close(struct net_device *netdev)
 {
 	struct tn_adapter *ad = netdev_priv(netdev);
 
-	netif_stop_queue(netdev);
+	/* Unlike netif_stop_queue(), waits for a tn_send() under way. */
+	netif_tx_disable(netdev);
 	tn_w(ad, TN_REG_IMC, TN_INT_ALL);
 	napi_disable(&ad->napi);
 	del_timer_sync(&ad->tx_timer);
@@ -704,7 +709,7 @@ static int tn_reset(struct tn_adapter *ad)
 
 	tn_ledger_mark(&ad->ledger, TN_MARK_RESET_BEGIN, 0);
 	if (running) {
-		netif_stop_queue(ad->netdev);
+		netif_tx_disable(ad->netdev);
 		napi_disable(&ad->napi);
 	}
 	mutex_lock(&ad->ops_lock);

@@ -117,6 +117,14 @@ run_step() { # name, args...
 		# traffic that keeps going through the next steps (down, unload ...)
 		ping -q 10.0.2.2 >/dev/null 2>&1 &
 		;;
+	bgflood)
+		# N pings of SIZE bytes every millisecond, through the following steps:
+		# frames wait in the qdisc while the driver closes and reopens its rings
+		i=0
+		while [ $i -lt "${1:-1}" ]; do
+			ping -q -i 0.001 -s "${2:-56}" 10.0.2.2 >/dev/null 2>&1 &
+			i=$((i + 1))
+		done ;;
 	mtu)
 		ip link set "$IF" mtu "$1" ;;
 	rings)

@@ -30,7 +30,7 @@ from pathlib import Path
 # step name -> (min args, max args); "load" takes any number of param=value words.
 STEPS = {
     "load": (0, 99), "up": (0, 0), "ping": (0, 1), "tx": (0, 2), "rx": (1, 2),
-    "bgping": (0, 0), "mtu": (1, 1), "rings": (2, 2), "reset": (0, 0), "down": (0, 0),
+    "bgping": (0, 0), "bgflood": (0, 2), "mtu": (1, 1), "rings": (2, 2), "reset": (0, 0), "down": (0, 0),
     "unload": (0, 0), "sleep": (1, 1), "panic": (0, 0), "hang": (0, 0),
 }
 BACKENDS = ("qemu", "libvirt")
