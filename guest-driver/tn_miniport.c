@@ -7,7 +7,9 @@
  *   MiniportHaltEx          tn_halt()         (PCI remove)
  *   MiniportResetEx         tn_reset()        (debugfs "reset")
  *   MiniportSendNetBufferLists  tn_send()     (ndo_start_xmit)
- *   NdisMSendNetBufferListsComplete / ReturnNetBufferLists  tn_tx_complete()
+ *   NdisMSendNetBufferListsComplete  tn_tx_complete()
+ *   NdisMIndicateReceiveNetBufferLists  tn_rx()   (receive buffers lent, not copied)
+ *   MiniportReturnNetBufferLists  tn_rx_repost()  (the stack dropped its page reference)
  *   MiniportInterrupt       tn_isr_*()        (hard IRQ)
  *   MiniportInterruptDPC    tn_dpc()          (NAPI poll)
  *
@@ -113,6 +115,19 @@ struct tn_tx_slot {
 	u32 map_id;
 };
 
+/*
+ * A receive buffer: its own page (compound for jumbo frames), mapped once.
+ * The device writes at TN_RX_HEADROOM; the frame is built in place
+ * (build_skb), so the end of the page holds the skb_shared_info.
+ */
+struct tn_rx_buf {
+	struct page *page;
+	dma_addr_t dma;		/* of the buffer, TN_RX_HEADROOM into the page */
+	u32 map_id;
+};
+
+#define TN_RX_HEADROOM (NET_SKB_PAD + NET_IP_ALIGN)
+
 struct tn_adapter {
 	struct pci_dev *pdev;
 	struct net_device *netdev;
@@ -130,18 +145,20 @@ struct tn_adapter {
 	u32 tx_size, rx_size, rx_buf_len;
 	struct tn_desc *tx_desc, *rx_desc;
 	dma_addr_t tx_desc_pa, rx_desc_pa;
-	void *rx_bufs;
-	dma_addr_t rx_bufs_pa;
+	struct tn_rx_buf *rx_bufs;	/* pool memory: software context */
+	unsigned int rx_order;		/* of each buffer's pages */
 	struct tn_tx_slot *tx_slots;	/* pool memory: software context */
 	void *tx_coalesce;		/* NdisAllocateMemory, no flags: fragmented pages */
 	void *rx_pool_buf;		/* rx-pool-buffer: slot 0's buffer in pool memory */
-	u32 tx_next, tx_clean, rx_next;
+	u32 tx_next, tx_clean;
+	u32 rx_next, rx_fill;		/* next slot to complete, next to post (TAIL) */
 	u32 tx_since_irq;		/* frames posted since the last one with TN_DESC_IRQ */
 	u32 itr_now;			/* ITR_US as last written */
 	u32 itr_rx_frames;		/* RX frames since itr_since */
 	unsigned long itr_since;
 	spinlock_t tx_lock;
-	struct timer_list tx_timer;	/* reclaims frames posted without TN_DESC_IRQ */
+	/* Schedules a poll: TX frames posted without TN_DESC_IRQ, RX slots left empty. */
+	struct timer_list poll_timer;
 	void *stats_block;		/* NdisAllocateMemory NONCACHED: exercises that free path */
 	void *scratch;			/* NdisAllocateMemory CONTIGUOUS */
 	bool rings_up;
@@ -199,7 +216,7 @@ static void tn_post_rx(struct tn_adapter *ad, u32 slot)
 		/* MmGetPhysicalAddress of pool memory: never mapped for the device. */
 		d->addr = cpu_to_le64(virt_to_phys(ad->rx_pool_buf));
 	else
-		d->addr = cpu_to_le64(ad->rx_bufs_pa + (u64)slot * ad->rx_buf_len);
+		d->addr = cpu_to_le64(ad->rx_bufs[slot].dma);
 	d->len = cpu_to_le16(ad->rx_buf_len);
 	d->wb_len = 0;
 	d->wb_status = 0;
@@ -207,21 +224,54 @@ static void tn_post_rx(struct tn_adapter *ad, u32 slot)
 	d->flags = cpu_to_le16(TN_DESC_OWN);
 }
 
+static int tn_rx_buf_alloc(struct tn_adapter *ad, struct tn_rx_buf *b, gfp_t gfp)
+{
+	b->page = alloc_pages(gfp | __GFP_COMP | __GFP_NOWARN, ad->rx_order);
+	if (!b->page)
+		return -ENOMEM;
+	b->dma = TnMapBuffer(&ad->ndis, page_address(b->page) + TN_RX_HEADROOM, ad->rx_buf_len,
+			     DMA_FROM_DEVICE, &b->map_id);
+	if (b->dma == DMA_MAPPING_ERROR) {
+		put_page(b->page);
+		b->page = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Unmaps the buffer and drops the driver's reference; the stack may hold others. */
+static void tn_rx_buf_free(struct tn_adapter *ad, struct tn_rx_buf *b)
+{
+	if (!b->page)
+		return;
+	TnUnmapBuffer(&ad->ndis, b->map_id);
+	put_page(b->page);
+	b->page = NULL;
+}
+
 static int tn_alloc_rings(struct tn_adapter *ad)
 {
 	struct tn_ndis *nd = &ad->ndis;
+	u32 i;
 
 	ad->rx_buf_len = ALIGN(ad->netdev->mtu + ETH_HLEN + VLAN_HLEN, 512);
+	ad->rx_order = get_order(SKB_DATA_ALIGN(TN_RX_HEADROOM + ad->rx_buf_len) +
+				 SKB_DATA_ALIGN(sizeof(struct skb_shared_info)));
 	NdisMAllocateSharedMemory(nd, ad->tx_size * sizeof(struct tn_desc), false,
 				  (void **)&ad->tx_desc, &ad->tx_desc_pa);
 	NdisMAllocateSharedMemory(nd, ad->rx_size * sizeof(struct tn_desc), false,
 				  (void **)&ad->rx_desc, &ad->rx_desc_pa);
-	NdisMAllocateSharedMemory(nd, ad->rx_size * ad->rx_buf_len, true, &ad->rx_bufs,
-				  &ad->rx_bufs_pa);
+	ad->rx_bufs = NdisAllocateMemoryWithTagPriority(nd, ad->rx_size * sizeof(*ad->rx_bufs),
+							TN_TAG, NormalPoolPriority);
 	ad->tx_slots = NdisAllocateMemoryWithTagPriority(nd, ad->tx_size * sizeof(*ad->tx_slots),
 							 TN_TAG, NormalPoolPriority);
+	if (ad->rx_bufs)	/* before any failure: tn_free_rx_buffers() reads it */
+		memset(ad->rx_bufs, 0, ad->rx_size * sizeof(*ad->rx_bufs));
 	if (!ad->tx_desc || !ad->rx_desc || !ad->rx_bufs || !ad->tx_slots)
 		return -ENOMEM;
+	for (i = 0; i < ad->rx_size; i++)
+		if (tn_rx_buf_alloc(ad, &ad->rx_bufs[i], GFP_KERNEL))
+			return -ENOMEM;
 	if ((tx_coalesce || tn_bug(ad, TN_BUG_SG_AS_CONTIGUOUS)) &&
 	    NdisAllocateMemory(nd, &ad->tx_coalesce, (ad->tx_size + 1) * PAGE_SIZE, 0, ~0ull) !=
 	    NDIS_STATUS_SUCCESS)
@@ -240,12 +290,16 @@ static int tn_alloc_rings(struct tn_adapter *ad)
 
 static void tn_free_rx_buffers(struct tn_adapter *ad)
 {
+	u32 i;
+
 	if (ad->rx_pool_buf)
 		NdisFreeMemory(&ad->ndis, ad->rx_pool_buf, 0, 0);
 	ad->rx_pool_buf = NULL;
-	if (ad->rx_bufs)
-		NdisMFreeSharedMemory(&ad->ndis, ad->rx_size * ad->rx_buf_len, true, ad->rx_bufs,
-				      ad->rx_bufs_pa);
+	if (!ad->rx_bufs)
+		return;
+	for (i = 0; i < ad->rx_size; i++)
+		tn_rx_buf_free(ad, &ad->rx_bufs[i]);
+	NdisFreeMemory(&ad->ndis, ad->rx_bufs, 0, 0);
 	ad->rx_bufs = NULL;
 }
 
@@ -332,10 +386,10 @@ static int tn_tx_complete(struct tn_adapter *ad, bool all)
 	return done;
 }
 
-/* The end of a burst: frames posted without TN_DESC_IRQ get reclaimed by NAPI. */
-static void tn_tx_timer(struct timer_list *t)
+/* The end of a TX burst (no TN_DESC_IRQ), or RX slots to post again: NAPI does both. */
+static void tn_poll_timer(struct timer_list *t)
 {
-	struct tn_adapter *ad = from_timer(ad, t, tx_timer);
+	struct tn_adapter *ad = from_timer(ad, t, poll_timer);
 
 	napi_schedule(&ad->napi);
 }
@@ -351,6 +405,7 @@ static int tn_rings_up(struct tn_adapter *ad)
 		return ret;
 	}
 	ad->tx_next = ad->tx_clean = ad->rx_next = 0;
+	ad->rx_fill = ad->rx_size - 1;
 	ad->tx_since_irq = 0;
 	tn_program_ring(ad, TN_TX_RING, ad->tx_desc_pa, ad->tx_size);
 	tn_program_ring(ad, TN_RX_RING, ad->rx_desc_pa, ad->rx_size);
@@ -428,11 +483,82 @@ static irqreturn_t tn_isr_legacy(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
+/*
+ * MiniportReturnNetBufferLists, in effect: posts the empty slots again, up
+ * to the one before the next to complete.  A buffer the stack has given
+ * back (its page reference dropped) goes back to the device as it is,
+ * still mapped; one the stack still holds is unmapped (the device finished
+ * with it) and left to the stack, and a new page takes the slot.  Without
+ * memory the slot stays empty and a poll retries.
+ */
+static void tn_rx_refill(struct tn_adapter *ad)
+{
+	u32 mask = ad->rx_size - 1, last = (ad->rx_next + mask) & mask, from = ad->rx_fill;
+
+	while (ad->rx_fill != last) {
+		struct tn_rx_buf *b = &ad->rx_bufs[ad->rx_fill];
+
+		if (b->page && page_ref_count(b->page) == 1) {
+			dma_sync_single_for_device(ad->ndis.dev, b->dma, ad->rx_buf_len,
+						   DMA_FROM_DEVICE);
+		} else {
+			tn_rx_buf_free(ad, b);
+			if (tn_rx_buf_alloc(ad, b, GFP_ATOMIC)) {
+				mod_timer(&ad->poll_timer, jiffies + 1);
+				break;
+			}
+		}
+		tn_post_rx(ad, ad->rx_fill);
+		ad->rx_fill = (ad->rx_fill + 1) & mask;
+	}
+	if (ad->rx_fill != from) {
+		wmb();	/* descriptors visible before TAIL moves */
+		tn_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), ad->rx_fill);
+	}
+}
+
+static struct sk_buff *tn_rx_copy(struct tn_adapter *ad, const void *data, u32 len)
+{
+	struct sk_buff *skb = napi_alloc_skb(&ad->napi, len);
+
+	if (skb)
+		skb_put_data(skb, data, len);
+	return skb;
+}
+
+/*
+ * NdisMIndicateReceiveNetBufferLists: the frame in slot @s as an skb built
+ * in its buffer; the driver keeps its own page reference, and
+ * tn_rx_refill() tells from the page's count whether the stack gave it back.
+ */
+static struct sk_buff *tn_rx_indicate(struct tn_adapter *ad, u32 s, u32 len)
+{
+	struct tn_rx_buf *b = &ad->rx_bufs[s];
+	struct sk_buff *skb;
+
+	if (s == 0 && ad->rx_pool_buf)
+		return tn_rx_copy(ad, ad->rx_pool_buf, len);
+	dma_sync_single_for_cpu(ad->ndis.dev, b->dma, len, DMA_FROM_DEVICE);
+	skb = napi_build_skb(page_address(b->page), PAGE_SIZE << ad->rx_order);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, TN_RX_HEADROOM);
+	skb_put(skb, len);
+	page_ref_inc(b->page);
+	return skb;
+}
+
+/*
+ * Completed slots are posted again by the next poll, not here: GRO hands
+ * frames on to the stack in batches, at the latest when the poll ends, so
+ * by the next poll the stack has dropped most of them and their pages are
+ * reused as they are.
+ */
 static int tn_rx(struct tn_adapter *ad, int budget)
 {
 	int done = 0;
 
-	while (done < budget) {
+	while (done < budget && ad->rx_next != ad->rx_fill) {
 		u32 s = ad->rx_next;
 		struct tn_desc *d = &ad->rx_desc[s];
 		u16 flags = le16_to_cpu(READ_ONCE(d->flags));
@@ -445,10 +571,8 @@ static int tn_rx(struct tn_adapter *ad, int budget)
 		if ((flags & (TN_DESC_ERR | TN_DESC_EOP)) != TN_DESC_EOP) {
 			ad->netdev->stats.rx_errors++;	/* multi-buffer frames are not posted */
 		} else {
-			skb = napi_alloc_skb(&ad->napi, len);
+			skb = tn_rx_indicate(ad, s, len);
 			if (skb) {
-				skb_put_data(skb, s == 0 && ad->rx_pool_buf ? ad->rx_pool_buf :
-					     ad->rx_bufs + (size_t)s * ad->rx_buf_len, len);
 				skb->protocol = eth_type_trans(skb, ad->netdev);
 				ad->netdev->stats.rx_packets++;
 				ad->netdev->stats.rx_bytes += len;
@@ -457,15 +581,8 @@ static int tn_rx(struct tn_adapter *ad, int budget)
 				ad->netdev->stats.rx_dropped++;
 			}
 		}
-		/* Repost: the slot one behind the tail becomes the new last one. */
-		tn_post_rx(ad, (s + ad->rx_size - 1) & (ad->rx_size - 1));
 		ad->rx_next = (s + 1) & (ad->rx_size - 1);
 		done++;
-	}
-	if (done) {
-		wmb();	/* reposted descriptors visible before TAIL moves */
-		tn_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_TAIL),
-		     (ad->rx_next + ad->rx_size - 1) & (ad->rx_size - 1));
 	}
 	return done;
 }
@@ -499,8 +616,9 @@ static int tn_dpc(struct napi_struct *napi, int budget)
 		tn_w(ad, TN_REG_ICR, TN_INT_RX | TN_INT_TX);
 	tn_tx_complete(ad, false);
 	/* Frames the device has not finished yet (a slow device): look again later. */
-	if (READ_ONCE(ad->tx_clean) != READ_ONCE(ad->tx_next) && !timer_pending(&ad->tx_timer))
-		mod_timer(&ad->tx_timer, jiffies + 1);
+	if (READ_ONCE(ad->tx_clean) != READ_ONCE(ad->tx_next) && !timer_pending(&ad->poll_timer))
+		mod_timer(&ad->poll_timer, jiffies + 1);
+	tn_rx_refill(ad);
 	done = tn_rx(ad, budget);
 	tn_itr_adapt(ad, done);
 	if (tn_bug(ad, TN_BUG_FREE_AT_DISPATCH) && ad->scratch) {
@@ -633,8 +751,8 @@ static netdev_tx_t tn_send(struct sk_buff *skb, struct net_device *netdev)
 	if (tn_tx_free_slots(ad) < TN_TX_MAX_ELEMENTS)
 		netif_stop_queue(netdev);
 	spin_unlock_bh(&ad->tx_lock);
-	if (!irq && !timer_pending(&ad->tx_timer))
-		mod_timer(&ad->tx_timer, jiffies + 1);
+	if (!irq && !timer_pending(&ad->poll_timer))
+		mod_timer(&ad->poll_timer, jiffies + 1);
 	return NETDEV_TX_OK;
 }
 
@@ -666,7 +784,7 @@ static int tn_close(struct net_device *netdev)
 	netif_tx_disable(netdev);
 	tn_w(ad, TN_REG_IMC, TN_INT_ALL);
 	napi_disable(&ad->napi);
-	del_timer_sync(&ad->tx_timer);
+	del_timer_sync(&ad->poll_timer);
 	mutex_lock(&ad->ops_lock);
 	tn_rings_down(ad);
 	mutex_unlock(&ad->ops_lock);
@@ -850,7 +968,7 @@ static int tn_initialize(struct pci_dev *pdev, const struct pci_device_id *id)
 	ad->rx_size = rx_ring;
 	mutex_init(&ad->ops_lock);
 	spin_lock_init(&ad->tx_lock);
-	timer_setup(&ad->tx_timer, tn_tx_timer, 0);
+	timer_setup(&ad->poll_timer, tn_poll_timer, 0);
 	ret = tn_parse_bugs(bugs, &ad->bugs);
 	if (ret) {
 		dev_err(&pdev->dev, "unknown bug mode in bugs=\"%s\"; see docs/bugs.md\n", bugs);
