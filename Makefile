@@ -41,7 +41,7 @@ bench-tools: deps build/bench/tn-hostnet
 bench-image: images
 	@images/build.sh --bench
 
-bench: qemu images dmacheck bench-tools bench-image
+bench: qemu images dmacheck trafficgen bench-tools bench-image
 	@$(PYTHON) bench/bench.py $(BENCH_ARGS)
 
 # pytest's exit status 5 (no tests collected) is a failure here.

@@ -184,6 +184,15 @@ def test_report_says_when_a_target_is_missed():
     assert "missed by 2.75 s" in lat
 
 
+def test_report_matrix_target_says_failed_scenarios_and_time_apart():
+    r = fake_results()
+    row = [ln for ln in report.render(r).splitlines() if ln.startswith("| default matrix")][0]
+    assert row.rstrip(" |").endswith("| met"), row
+    r["matrix"].update(failed=1, wall=700.0)
+    row = [ln for ln in report.render(r).splitlines() if ln.startswith("| default matrix")][0]
+    assert "not met: 1 scenario(s) failed (time missed by 100 s)" in row, row
+
+
 def test_table_alignment():
     t = report.table(["a", "bb"], [["x", 1], ["yyy", 22]])
     assert t.splitlines() == ["| a   | bb |", "|-----|---:|", "| x   |  1 |", "| yyy | 22 |"]
