@@ -126,6 +126,13 @@ def nic_section(nic: dict) -> str:
     return text
 
 
+def cpu_shares(r: dict) -> str:
+    """The fraction of a CPU each QEMU of a paired run used while testing."""
+    if not (r.get("a_cpu_us") and r.get("b_cpu_us")):
+        return "–"
+    return f"{r['a_pps'] * r['a_cpu_us'] / 1e6:.2f}/{r['b_pps'] * r['b_cpu_us'] / 1e6:.2f}"
+
+
 def paired_section(paired: dict) -> str:
     if paired.get("skipped"):
         return f"Not run: {paired['skipped']}.\n"
@@ -148,7 +155,8 @@ def paired_section(paired: dict) -> str:
                              ", ".join(f"{r['ratio']:.2f}" for r in v),
                              ", ".join(f"{r['b_cpu_us'] / r['a_cpu_us']:.2f}"
                                        if r.get("a_cpu_us") and r.get("b_cpu_us") else "–"
-                                       for r in v)])
+                                       for r in v),
+                             ", ".join(cpu_shares(r) for r in v)])
     text = ("The sequential figures above move with whatever else the host runs. Here the two "
             "configurations of each pair boot **at the same time, both pinned to the same host "
             "CPU** (`taskset`; their tn-hostnet ends on the other CPU), and the next round "
@@ -169,10 +177,14 @@ def paired_section(paired: dict) -> str:
             "(one boots faster) one of them has the CPU to itself for a while, so these move "
             "more than the table above:\n\n" +
             table(heads, ratio_rows(paired_ratios(paired))) +
-            "\nEvery round (host CPU 1, 0, 1, ...): kpps A/B, their ratio, and the ratio of "
-            "frames per CPU-second:\n\n" +
-            table(["pair", "test", "kpps A/B", "packets/s ratios", "CPU-cost ratios"], runs,
-                  "lllll"))
+            "\nEvery round (host CPU 1, 0, 1, ...): kpps A/B, their ratio, the ratio of "
+            "frames per CPU-second, and the share of a CPU each QEMU had during its test "
+            "(packets/s × CPU time per frame). Where the two shares differ, the guests' test "
+            "windows did not coincide (one driver brings its link up later, and its guest "
+            "then runs on alone), and the packets/s ratio is the CPU-cost ratio times the "
+            "ratio of the shares:\n\n" +
+            table(["pair", "test", "kpps A/B", "packets/s ratios", "CPU-cost ratios",
+                   "CPU shares A/B"], runs, "llllll"))
     if paired.get("failures"):
         text += "\nFailures:\n\n" + "".join(f"- {f}\n" for f in paired["failures"])
     return text

@@ -242,3 +242,10 @@ def test_report_paired_runs_weigh_both_cpus_alike():
               if ln.split("|")[1].strip().endswith("paired runs, frames per CPU-second")]
     assert len(seq) == 5 and len(paired) == 5 and min(seq) > max(paired)
     assert all(rows[i].rstrip(" |").endswith("not judged: the paired row decides") for i in seq)
+
+
+def test_cpu_shares_show_skewed_windows():
+    # 60k pps at 10 us/frame is 0.60 of a CPU; 80k at 10 us, 0.80: windows did not coincide.
+    r = {"a_pps": 60e3, "a_cpu_us": 10.0, "b_pps": 80e3, "b_cpu_us": 10.0}
+    assert report.cpu_shares(r) == "0.60/0.80"
+    assert report.cpu_shares({"a_pps": 1.0, "b_pps": 1.0}) == "–"
