@@ -10,6 +10,7 @@ stops the host end in between by watching results.txt.
 """
 import itertools
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -104,6 +105,20 @@ class HostEnd:
         if args[0] == "sink":      # traffic may start as soon as the socket is bound
             self.proc.stdout.readline()
 
+    def wait_hello(self, timeout: float) -> bool:
+        """Until the sink saw tn-blast's hello: the guest waits for its go."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self.proc.stdout], [], [], end - time.monotonic())
+            if not ready:
+                break
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("tn-hostnet: hello"):
+                return True
+        return False
+
     def stop(self) -> dict:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -132,9 +147,13 @@ def cpu_seconds(pid: int) -> float:
 
 def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float = 180,
          cpu: int | None = None, host_cpu: int | None = None,
-         tests: list | None = None) -> dict:
+         tests: list | None = None, start_together: threading.Barrier | None = None) -> dict:
     """One guest boot running each of @tests (default: TESTS) once for @cfg:
-    QEMU on host CPU @cpu only, the tn-hostnet ends on @host_cpu (default: @cpu)."""
+    QEMU on host CPU @cpu only, the tn-hostnet ends on @host_cpu (default: @cpu).
+
+    The host starts each test window: RX when its source starts, TX with a
+    go (a short burst the guest waits for).  With @start_together, a barrier
+    shared with another boot, both wait for each other's guest first."""
     tests_run = TESTS if tests is None else tests
     key, _, model, driver, props, driver_params = cfg
     workdir.mkdir(parents=True, exist_ok=True)
@@ -170,9 +189,23 @@ def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float =
                         direction, size = w[3], int(w[4])
                         if host:
                             host.stop()
-                        host = HostEnd(["sink", f"127.0.0.1:{port_a}"] if direction == "tx" else
-                                       ["source", f"127.0.0.1:{port_b}", str(size), "0", MAC],
-                                       cpu if host_cpu is None else host_cpu)
+                        hcpu = cpu if host_cpu is None else host_cpu
+                        if direction == "tx":
+                            host = HostEnd(["sink", f"127.0.0.1:{port_a}"], hcpu)
+                            if not host.wait_hello(30):
+                                failures.append(f"{key}: no hello from tn-blast tx in 30 s")
+                        if start_together:
+                            try:
+                                start_together.wait(timeout=timeout)
+                            except threading.BrokenBarrierError:
+                                pass    # the other boot failed: its pair is dropped
+                        if direction == "tx":   # the go: a 20 ms burst
+                            subprocess.run(pin(hcpu) + [str(HOSTNET), "source",
+                                                        f"127.0.0.1:{port_b}", "64", "0.02", MAC],
+                                           capture_output=True, timeout=10)
+                        else:
+                            host = HostEnd(["source", f"127.0.0.1:{port_b}", str(size), "0",
+                                            MAC], hcpu)
                         ready_size = _size(trace)
                         ready_cpu = cpu_seconds(proc.pid)
                     elif len(w) >= 6 and w[:2] == ["TNR", "blast"]:
@@ -203,6 +236,8 @@ def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float =
                     break
                 time.sleep(0.02)
         finally:
+            if start_together:
+                start_together.abort()      # never leave the other boot waiting
             if host:
                 host.stop()
             if proc.poll() is None:
@@ -251,9 +286,9 @@ def run_paired(outdir: Path, rounds: int, seconds: float, accel: str, log) -> di
     """A and B of each pair boot at the same time, both pinned to the same host
     CPU (the other CPU in the next round), their tn-hostnet ends to the other
     CPU, and the ratio A/B is taken test by test.  Each test has boots of its
-    own, so the two windows start within the difference of two boot times;
-    with all tests in one boot the differences added up and, by the last
-    test, one guest ran alone for a good part of its window.
+    own, and the host starts both guests' windows together once both are
+    ready: with all tests in one boot the differences in boot and link-up
+    time added up, and one guest ran alone for a good part of its window.
 
     The two guests share one CPU's time and speed, so whatever else the host
     runs slows both alike and a difference in speed between the host's CPUs
@@ -268,10 +303,12 @@ def run_paired(outdir: Path, rounds: int, seconds: float, accel: str, log) -> di
         cpu = rnd % 2
         for (a, b), (d, s) in itertools.product(PAIRS, TESTS):
             out = {}
+            together = threading.Barrier(2)
 
             def one(key, tag):
                 out[tag] = boot(outdir / f"{a}-vs-{b}-{d}{s}-{rnd}-{tag}", cfgs[key], seconds,
-                                accel, cpu=cpu, host_cpu=1 - cpu, tests=[(d, s)])
+                                accel, cpu=cpu, host_cpu=1 - cpu, tests=[(d, s)],
+                                start_together=together)
 
             threads = [threading.Thread(target=one, args=(k, t)) for k, t in ((a, "a"), (b, "b"))]
             for t in threads:

@@ -163,7 +163,7 @@ def paired_section(paired: dict) -> str:
             "uses the other CPU: both guests get the same share of the same CPU, so a slowdown "
             "of the host hits both alike and the ratio, taken test by test, holds still "
             f"(within a few percent from round to round). Each test has a pair of boots of "
-            f"its own, so the two windows start together. {paired['rounds']} rounds, "
+            f"its own, and the host starts both guests' windows at once when both are ready. {paired['rounds']} rounds, "
             f"{paired['seconds']:g} s windows. Absolute figures are for half a core per guest "
             "(lower than above, where a guest has both).\n\n"
             "Frames per second of QEMU CPU time (user + system, whole process, per test), "
@@ -174,8 +174,8 @@ def paired_section(paired: dict) -> str:
             "on how the two guests' test windows happen to overlap:\n\n" +
             table(heads, ratio_rows(paired_ratios(paired, "cost"))) +
             "\nPackets/s, A/B, the same way. Where the two guests' windows do not line up "
-            "(one boots faster) one of them has the CPU to itself for a while, so these move "
-            "more than the table above:\n\n" +
+            "one of them has the CPU to itself for a while (see the CPU shares below), so "
+            "these can move more than the table above:\n\n" +
             table(heads, ratio_rows(paired_ratios(paired))) +
             "\nEvery round (host CPU 1, 0, 1, ...): kpps A/B, their ratio, the ratio of "
             "frames per CPU-second, and the share of a CPU each QEMU had during its test "

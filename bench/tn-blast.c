@@ -4,10 +4,13 @@
  * or count what it receives, and report packets/s from the interface's own
  * counters.
  *
- *   tn-blast tx IF SIZE SECONDS [WARMUP]
+ *   tn-blast tx IF SIZE SECONDS [WARMUP [go]]
  *       AF_PACKET raw socket on IF, PACKET_QDISC_BYPASS, sendmmsg batches of
  *       SIZE-byte frames (ethertype 0x88b5, broadcast); the figure is the
- *       delta of /sys/class/net/IF/statistics/tx_packets.
+ *       delta of /sys/class/net/IF/statistics/tx_packets.  With "go" it
+ *       first sends one frame (its hello) and waits (up to 20 s) for a frame
+ *       from the host: the host starts the test, so that two guests measured
+ *       side by side start together.
  *   tn-blast rx IF SIZE SECONDS [WARMUP]
  *       Waits (up to 20 s) until rx_packets moves, i.e. the host started
  *       sending, then measures the delta of rx_packets.
@@ -117,6 +120,21 @@ static void send_until(int fd, struct mmsghdr *msgs, double until)
 	}
 }
 
+/* Until rx_packets of @ifname moves from @c0: the host's traffic (or its go) arrived. */
+static int wait_for_rx(const char *ifname, unsigned long long c0)
+{
+	double give_up = now_s() + 20;
+
+	while (counter(ifname, "rx_packets") == c0) {
+		if (now_s() > give_up) {
+			fprintf(stderr, "tn-blast: nothing received on %s in 20 s\n", ifname);
+			return -1;
+		}
+		usleep(1000);
+	}
+	return 0;
+}
+
 static void wait_until(double until)
 {
 	while (now_s() < until)
@@ -136,8 +154,8 @@ int main(int argc, char **argv)
 	long size;
 	int fd = -1;
 
-	if (argc < 5 || argc > 6) {
-		fprintf(stderr, "usage: tn-blast tx|rx IF SIZE SECONDS [WARMUP]\n");
+	if (argc < 5 || argc > 7 || (argc == 7 && strcmp(argv[6], "go"))) {
+		fprintf(stderr, "usage: tn-blast tx|rx IF SIZE SECONDS [WARMUP [go]]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -162,6 +180,16 @@ int main(int argc, char **argv)
 		iov.iov_base = frame;
 		iov.iov_len = size;
 		tn_frame_batch(msgs, BATCH, &iov);
+		if (argc == 7) {
+			c0 = counter(ifname, "rx_packets");
+			/* The hello comes after the baseline: the go cannot arrive before it. */
+			if (send(fd, frame, size, 0) != size) {
+				perror("tn-blast: hello");
+				return 1;
+			}
+			if (wait_for_rx(ifname, c0))
+				return 1;
+		}
 		c0 = counter(ifname, name);
 		t0 = now_s();
 		send_until(fd, msgs, t0 + warmup);
@@ -171,16 +199,8 @@ int main(int argc, char **argv)
 		c2 = counter(ifname, name);
 		t2 = now_s();
 	} else {
-		double give_up = now_s() + 20;
-
-		c0 = counter(ifname, name);
-		while (counter(ifname, name) == c0) {
-			if (now_s() > give_up) {
-				fprintf(stderr, "tn-blast: nothing received on %s in 20 s\n", ifname);
-				return 1;
-			}
-			usleep(1000);
-		}
+		if (wait_for_rx(ifname, counter(ifname, "rx_packets")))
+			return 1;
 		c0 = counter(ifname, name);
 		t0 = now_s();
 		wait_until(t0 + warmup);
