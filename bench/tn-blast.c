@@ -8,8 +8,8 @@
  *       AF_PACKET raw socket on IF, PACKET_QDISC_BYPASS, sendmmsg batches of
  *       SIZE-byte frames (ethertype 0x88b5, broadcast); the figure is the
  *       delta of /sys/class/net/IF/statistics/tx_packets.  With "go" it
- *       first sends one frame (its hello) and waits (up to 20 s) for a frame
- *       from the host: the host starts the test, so that two guests measured
+ *       first sends a frame every 100 ms (its hello) until one arrives from
+ *       the host (up to 20 s): the host starts the test, so that two guests measured
  *       side by side start together.
  *   tn-blast rx IF SIZE SECONDS [WARMUP]
  *       Waits (up to 20 s) until rx_packets moves, i.e. the host started
@@ -135,6 +135,36 @@ static int wait_for_rx(const char *ifname, unsigned long long c0)
 	return 0;
 }
 
+/*
+ * A hello every 100 ms (the host's sink may not be listening yet), until
+ * the go arrives.  The baseline comes first: the go cannot be missed.
+ */
+static int wait_for_go(int fd, const char *ifname)
+{
+	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	unsigned long long c0 = counter(ifname, "rx_packets");
+	double give_up = now_s() + 20, next = 0;
+	uint8_t hello[64];
+
+	/* Source ending in TN_HELLO_SRC: a late frame of an earlier test is no hello. */
+	tn_frame_fill(hello, sizeof(hello), broadcast, TN_HELLO_SRC);
+	while (counter(ifname, "rx_packets") == c0) {
+		if (now_s() > give_up) {
+			fprintf(stderr, "tn-blast: no go from the host on %s in 20 s\n", ifname);
+			return -1;
+		}
+		if (now_s() >= next) {
+			if (send(fd, hello, sizeof(hello), 0) != (ssize_t)sizeof(hello)) {
+				perror("tn-blast: hello");
+				return -1;
+			}
+			next = now_s() + 0.1;
+		}
+		usleep(1000);
+	}
+	return 0;
+}
+
 static void wait_until(double until)
 {
 	while (now_s() < until)
@@ -180,16 +210,8 @@ int main(int argc, char **argv)
 		iov.iov_base = frame;
 		iov.iov_len = size;
 		tn_frame_batch(msgs, BATCH, &iov);
-		if (argc == 7) {
-			c0 = counter(ifname, "rx_packets");
-			/* The hello comes after the baseline: the go cannot arrive before it. */
-			if (send(fd, frame, size, 0) != size) {
-				perror("tn-blast: hello");
-				return 1;
-			}
-			if (wait_for_rx(ifname, c0))
-				return 1;
-		}
+		if (argc == 7 && wait_for_go(fd, ifname))
+			return 1;
 		c0 = counter(ifname, name);
 		t0 = now_s();
 		send_until(fd, msgs, t0 + warmup);

@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+/* The last source byte of tn-blast's hello (the guest waits for the host's go). */
+#define TN_HELLO_SRC 0x68
+
 /*
  * @dst, a locally administered source ending in @src_last, the local
  * experimental ethertype 0x88b5 (the receiver drops it cheaply), a counting

@@ -156,8 +156,9 @@ static int sink(const struct sockaddr_in *sa)
 		for (i = 0; i < n && !hello; i++) {
 			const uint8_t *f = bufs[i];
 
-			/* tn-blast's hello (ethertype 0x88b5): the guest waits for its go. */
-			if (msgs[i].msg_len >= 14 && f[12] == 0x88 && f[13] == 0xb5) {
+			/* tn-blast's hello: the guest waits for its go. */
+			if (msgs[i].msg_len >= 14 && f[11] == TN_HELLO_SRC && f[12] == 0x88 &&
+			    f[13] == 0xb5) {
 				printf("tn-hostnet: hello from the guest\n");
 				fflush(stdout);
 				hello = 1;
