@@ -120,41 +120,27 @@ static void send_until(int fd, struct mmsghdr *msgs, double until)
 	}
 }
 
-/* Until rx_packets of @ifname moves from @c0: the host's traffic (or its go) arrived. */
-static int wait_for_rx(const char *ifname, unsigned long long c0)
-{
-	double give_up = now_s() + 20;
-
-	while (counter(ifname, "rx_packets") == c0) {
-		if (now_s() > give_up) {
-			fprintf(stderr, "tn-blast: nothing received on %s in 20 s\n", ifname);
-			return -1;
-		}
-		usleep(1000);
-	}
-	return 0;
-}
-
 /*
- * A hello every 100 ms (the host's sink may not be listening yet), until
- * the go arrives.  The baseline comes first: the go cannot be missed.
+ * Until rx_packets of @ifname moves from @c0: the host's traffic (or its go)
+ * arrived.  With @hello_fd >= 0, a hello every 100 ms meanwhile (the host's
+ * sink may not be listening yet); its source ends in TN_HELLO_SRC, so a late
+ * frame of an earlier test is no hello.
  */
-static int wait_for_go(int fd, const char *ifname)
+static int wait_for_rx(const char *ifname, unsigned long long c0, int hello_fd)
 {
 	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	unsigned long long c0 = counter(ifname, "rx_packets");
 	double give_up = now_s() + 20, next = 0;
 	uint8_t hello[64];
 
-	/* Source ending in TN_HELLO_SRC: a late frame of an earlier test is no hello. */
 	tn_frame_fill(hello, sizeof(hello), broadcast, TN_HELLO_SRC);
 	while (counter(ifname, "rx_packets") == c0) {
 		if (now_s() > give_up) {
-			fprintf(stderr, "tn-blast: no go from the host on %s in 20 s\n", ifname);
+			fprintf(stderr, "tn-blast: %s on %s in 20 s\n",
+				hello_fd >= 0 ? "no go from the host" : "nothing received", ifname);
 			return -1;
 		}
-		if (now_s() >= next) {
-			if (send(fd, hello, sizeof(hello), 0) != (ssize_t)sizeof(hello)) {
+		if (hello_fd >= 0 && now_s() >= next) {
+			if (send(hello_fd, hello, sizeof(hello), 0) != (ssize_t)sizeof(hello)) {
 				perror("tn-blast: hello");
 				return -1;
 			}
@@ -210,7 +196,8 @@ int main(int argc, char **argv)
 		iov.iov_base = frame;
 		iov.iov_len = size;
 		tn_frame_batch(msgs, BATCH, &iov);
-		if (argc == 7 && wait_for_go(fd, ifname))
+		/* The baseline before the first hello: the go cannot be missed. */
+		if (argc == 7 && wait_for_rx(ifname, counter(ifname, "rx_packets"), fd))
 			return 1;
 		c0 = counter(ifname, name);
 		t0 = now_s();
@@ -221,7 +208,7 @@ int main(int argc, char **argv)
 		c2 = counter(ifname, name);
 		t2 = now_s();
 	} else {
-		if (wait_for_rx(ifname, counter(ifname, "rx_packets")))
+		if (wait_for_rx(ifname, counter(ifname, "rx_packets"), -1))
 			return 1;
 		c0 = counter(ifname, name);
 		t0 = now_s();
