@@ -780,10 +780,15 @@ static int tn_close(struct net_device *netdev)
 {
 	struct tn_adapter *ad = netdev_priv(netdev);
 
+	tn_w(ad, TN_REG_IMC, TN_INT_ALL);
+	/*
+	 * NAPI before the queue: a poll under way can wake the queue after
+	 * netif_tx_disable(), and tn_send() would then post frames to rings
+	 * tn_rings_down() has already reclaimed (mapped and leaked) or freed.
+	 */
+	napi_disable(&ad->napi);
 	/* Unlike netif_stop_queue(), waits for a tn_send() under way. */
 	netif_tx_disable(netdev);
-	tn_w(ad, TN_REG_IMC, TN_INT_ALL);
-	napi_disable(&ad->napi);
 	del_timer_sync(&ad->poll_timer);
 	mutex_lock(&ad->ops_lock);
 	tn_rings_down(ad);
@@ -827,8 +832,8 @@ static int tn_reset(struct tn_adapter *ad)
 
 	tn_ledger_mark(&ad->ledger, TN_MARK_RESET_BEGIN, 0);
 	if (running) {
+		napi_disable(&ad->napi);	/* first: see tn_close() */
 		netif_tx_disable(ad->netdev);
-		napi_disable(&ad->napi);
 	}
 	mutex_lock(&ad->ops_lock);
 	tn_w(ad, TN_REG_CTRL, TN_CTRL_RST);
