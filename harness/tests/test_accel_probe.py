@@ -1,0 +1,58 @@
+"""The KVM probe runs once per host boot and QEMU build, not once per run."""
+import json
+import types
+
+import pytest
+
+from tracenic import vm
+
+
+@pytest.fixture
+def probe(tmp_path, monkeypatch):
+    """pick_accel() with its cache in tmp_path, /dev/kvm usable and a fake probe boot;
+    .works says whether that boot succeeds, .boots lists the probe boots' timeouts."""
+    state = types.SimpleNamespace(works=False, boots=[])
+
+    def fake_run_vm(machine, steps, workdir, timeout, accel):
+        state.boots.append(timeout)
+        return types.SimpleNamespace(completed=state.works, exit_code=0)
+
+    monkeypatch.setattr(vm, "ACCEL_CACHE", tmp_path / "accel-probe.json")
+    monkeypatch.setattr(vm, "run_vm", fake_run_vm)
+    monkeypatch.setattr(vm.os, "access", lambda path, mode: path == "/dev/kvm")
+    monkeypatch.setattr(vm, "_accel_cache", {})
+    return state
+
+
+def fresh_process():
+    vm._accel_cache.clear()
+
+
+def test_probe_verdict_is_kept_across_processes(probe, tmp_path):
+    assert vm.pick_accel(tmp_path) == "tcg"
+    assert probe.boots == [vm.KVM_PROBE_SECONDS]
+    fresh_process()
+    assert vm.pick_accel(tmp_path) == "tcg"
+    assert len(probe.boots) == 1, "a second process probed again despite the saved verdict"
+
+
+def test_working_kvm_is_found_and_kept(probe, tmp_path):
+    probe.works = True
+    assert vm.pick_accel(tmp_path) == "kvm"
+    fresh_process()
+    assert vm.pick_accel(tmp_path) == "kvm" and len(probe.boots) == 1
+
+
+def test_verdict_from_another_boot_or_qemu_build_is_ignored(probe, tmp_path, monkeypatch):
+    vm.ACCEL_CACHE.write_text(json.dumps({"key": {"boot_id": "an earlier boot", "qemu": None},
+                                          "accel": "kvm"}))
+    assert vm.pick_accel(tmp_path) == "tcg" and len(probe.boots) == 1
+    fresh_process()
+    monkeypatch.setattr(vm, "_probe_key", lambda: {"boot_id": "x", "qemu": [1, 2]})
+    assert vm.pick_accel(tmp_path) == "tcg" and len(probe.boots) == 2
+
+
+def test_unreadable_cache_means_probing(probe, tmp_path):
+    vm.ACCEL_CACHE.write_text("{not json")
+    assert vm.pick_accel(tmp_path) == "tcg" and len(probe.boots) == 1
+    assert json.loads(vm.ACCEL_CACHE.read_text())["accel"] == "tcg"
