@@ -17,6 +17,7 @@ run_guest(workdir, steps, device_props, timeout, firmware, iommu, accel) is
 the short form for a plain QEMU run with default machine settings.
 """
 import dataclasses
+import grp
 import json
 import os
 import shutil
@@ -465,6 +466,27 @@ def ensure_local_libvirtd(uri: str) -> list[str]:
                        "(see /var/log/libvirt/libvirtd.log or run `libvirtd` by hand)")
 
 
+def libvirt_kvm_note(uri: str) -> str:
+    """A note when libvirt will re-probe QEMU at every domain start on this machine.
+
+    libvirt keeps QEMU's capabilities only while /dev/kvm is as usable to its
+    QEMU user (group kvm) as when it probed them; a /dev/kvm left at 0600
+    root (no udev, as in containers) fails that check every time.
+    """
+    if uri not in ("qemu:///system", "qemu:///system?"):
+        return ""
+    try:
+        st = os.stat("/dev/kvm")
+        kvm_gid = grp.getgrnam("kvm").gr_gid
+    except (OSError, KeyError):
+        return ""
+    if st.st_mode & 0o006 or (st.st_gid == kvm_gid and st.st_mode & 0o060 == 0o060):
+        return ""
+    return ("libvirt re-probes QEMU's capabilities at every domain start here (about 48 s on "
+            "the 2-core machine): /dev/kvm is not open to group kvm, libvirt's QEMU user; "
+            "`chgrp kvm /dev/kvm && chmod 0660 /dev/kvm` does what udev does on a normal host")
+
+
 def _connectable(path: Path) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -516,6 +538,8 @@ class _LibvirtRun:
         libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
         ensure_local_libvirtd(self.uri)
         notes, errors = [], []
+        slow_start = libvirt_kvm_note(self.uri)
+        notes += [slow_start] if slow_start else []
         conn = libvirt.open(self.uri)
         timed_out = False
         try:

@@ -1,5 +1,8 @@
-"""The KVM probe runs once per host boot and QEMU build, not once per run."""
+"""What the harness concludes from /dev/kvm: the KVM probe runs once per host boot and
+QEMU build, and a /dev/kvm that makes libvirt re-probe QEMU at every start is named."""
+import grp
 import json
+import os
 import types
 
 import pytest
@@ -56,3 +59,27 @@ def test_unreadable_cache_means_probing(probe, tmp_path):
     vm.ACCEL_CACHE.write_text("{not json")
     assert vm.pick_accel(tmp_path) == "tcg" and len(probe.boots) == 1
     assert json.loads(vm.ACCEL_CACHE.read_text())["accel"] == "tcg"
+
+
+@pytest.mark.parametrize("mode, group, slow", [
+    (0o600, "root", True),      # containers without udev: libvirt re-probes every start
+    (0o660, "kvm", False),      # what udev sets up
+    (0o660, "root", True),
+    (0o666, "root", False),
+])
+def test_libvirt_reprobe_note(monkeypatch, mode, group, slow):
+    kvm = grp.getgrnam("kvm").gr_gid
+    gid = kvm if group == "kvm" else 0
+    real_stat = os.stat
+
+    def fake_stat(path, *a, **kw):
+        if path == "/dev/kvm":
+            return types.SimpleNamespace(st_mode=0o20000 | mode, st_gid=gid)
+        return real_stat(path, *a, **kw)
+
+    monkeypatch.setattr(vm.os, "stat", fake_stat)
+    note = vm.libvirt_kvm_note("qemu:///system")
+    assert bool(note) == slow, note
+    if slow:
+        assert "chmod 0660 /dev/kvm" in note
+    assert vm.libvirt_kvm_note("qemu+ssh://lab-host/system") == ""
