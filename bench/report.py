@@ -5,6 +5,7 @@ build/bench/results.json: "machine", "command", and one key per part
 ("nic", "trace", "checker", "latency", "matrix"), each optional.
 """
 import math
+import re
 import statistics
 
 TESTS = [("tx", 64), ("tx", 1500), ("rx", 64), ("rx", 1500)]
@@ -12,6 +13,7 @@ TESTS = [("tx", 64), ("tx", 1500), ("rx", 64), ("rx", 1500)]
 TRACE_COST_MAX, TRACE_COST_GOAL = 0.10, 0.05
 LATENCY_MAX, LATENCY_GOAL = 5.0, 3.0
 MATRIX_MAX = 600.0
+CHECKER_MIN, CHECKER_GOAL = 20.0, 50.0     # M events/s
 
 
 def median(values):
@@ -219,6 +221,59 @@ def trace_section(nic: dict | None, trace: dict) -> str:
     return text
 
 
+CHECKER_LINE = re.compile(
+    r"live allocations\s+(?P<live>\d+): (?P<records>\d+) records, .*?= (?P<meps>[\d.]+) M "
+    r"events/s on one core \(runs [\d.]+-[\d.]+\), (?:(?P<ratio>[\d.]+) x the CPU time of "
+    r"reading the trace \((?P<read>[\d.]+) M records/s\), )?peak RSS (?P<rss>\d+) MiB")
+
+
+def checker_runs(output: str) -> list[dict]:
+    """The figures of each `live allocations` line of harness/dmacheck's bench output."""
+    runs = []
+    for m in CHECKER_LINE.finditer(output):
+        runs.append({"live": int(m["live"]), "records": int(m["records"]),
+                     "meps": float(m["meps"]), "rss_mib": int(m["rss"]),
+                     "read_ratio": float(m["ratio"]) if m["ratio"] else None})
+    return runs
+
+
+def fmt_events(n: int) -> str:
+    exp = round(math.log10(n)) if n > 0 else 0
+    return f"10^{exp}" if abs(n - 10 ** exp) <= 10 ** exp // 100 else f"{n:,}"
+
+
+def checker_target_rows(output: str) -> list[list[str]]:
+    runs = checker_runs(output)
+    if not runs:
+        return []
+    worst = min(runs, key=lambda r: r["meps"])
+    where = f"{fmt_events(worst['records'])} events, {worst['live']:,} live"
+    speed = "; ".join(f"{fmt_events(r['records'])} events, {r['live']:,} live: {r['meps']:.1f}"
+                      for r in runs)
+    rows = [[f"dmacheck ≥ {CHECKER_MIN:g} M events/s (goal {CHECKER_GOAL:g} M)",
+             f"worst {worst['meps']:.1f} M ({where}); {speed}",
+             "met, goal met" if worst["meps"] >= CHECKER_GOAL else
+             "met" if worst["meps"] >= CHECKER_MIN else
+             f"missed by {CHECKER_MIN - worst['meps']:.1f} M events/s at {where}"]]
+    by_live: dict[int, list[dict]] = {}
+    for r in runs:
+        by_live.setdefault(r["live"], []).append(r)
+    pairs = {live: sorted(rs, key=lambda r: r["records"]) for live, rs in by_live.items()
+             if len({r["records"] for r in rs}) > 1}
+    if pairs:
+        grows = [live for live, rs in pairs.items()
+                 if rs[-1]["rss_mib"] > max(rs[0]["rss_mib"] * 1.1, rs[0]["rss_mib"] + 1)]
+        rows.append(["dmacheck memory independent of trace length",
+                     "peak RSS " + "; ".join(
+                         f"{live:,} live: " + " / ".join(
+                             f"{r['rss_mib']} MiB ({fmt_events(r['records'])})" for r in rs)
+                         for live, rs in sorted(pairs.items())),
+                     "met" if not grows else
+                     "missed: grows with the trace at " + ", ".join(f"{x:,}" for x in grows)
+                     + " live"])
+    return rows
+
+
 def checker_section(checker: dict) -> str:
     text = (f"`{checker['command']}` ({checker['seconds']:.0f} s), its output as printed:\n\n"
             "```\n" + checker["output"].rstrip() + "\n```\n")
@@ -327,6 +382,9 @@ def targets(results: dict) -> list[list[str]]:
             for row in seq_rows:
                 row[2] = "not judged: the paired row decides"
         rows += seq_rows
+    checker = results.get("checker")
+    if checker:
+        rows += checker_target_rows(checker.get("output", ""))
     lat = results.get("latency")
     if lat:
         t = median([r["total"] for r in lat["runs"] if r["ok"]])

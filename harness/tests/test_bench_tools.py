@@ -193,6 +193,39 @@ def test_report_matrix_target_says_failed_scenarios_and_time_apart():
     assert "not met: 1 scenario(s) failed (time missed by 100 s)" in row, row
 
 
+CHECKER_OUTPUT = """\
+live allocations     10: 10000004 records, 0.30 s CPU (0.31 s wall) = 33.0 M events/s on one core \
+(runs 30.1-35.2), 3.1 x the CPU time of reading the trace (102.0 M records/s), peak RSS 4 MiB \
+(trace file 457 MiB)
+live allocations 100000: 10000004 records, 0.60 s CPU (0.62 s wall) = 16.5 M events/s on one core \
+(runs 15.0-17.0), 6.2 x the CPU time of reading the trace (101.0 M records/s), peak RSS 49 MiB \
+(trace file 457 MiB)
+live allocations     10: 100000005 records, 3.00 s CPU (3.10 s wall) = 33.3 M events/s on one core \
+(runs 30.0-34.0), peak RSS 4 MiB (trace file 4577 MiB)
+live allocations 100000: 100000005 records, 5.80 s CPU (5.90 s wall) = 17.2 M events/s on one core \
+(runs 16.0-18.0), peak RSS 60 MiB (trace file 4577 MiB)
+"""
+
+
+def test_report_checker_targets_name_the_worst_case_and_memory_growth():
+    runs = report.checker_runs(CHECKER_OUTPUT)
+    assert [(r["live"], r["records"], r["meps"], r["rss_mib"], r["read_ratio"]) for r in runs] == [
+        (10, 10000004, 33.0, 4, 3.1), (100000, 10000004, 16.5, 49, 6.2),
+        (10, 100000005, 33.3, 4, None), (100000, 100000005, 17.2, 60, None)]
+    speed, memory = report.checker_target_rows(CHECKER_OUTPUT)
+    assert speed[2] == "missed by 3.5 M events/s at 10^7 events, 100,000 live", speed
+    assert memory[1] == ("peak RSS 10 live: 4 MiB (10^7) / 4 MiB (10^8); "
+                         "100,000 live: 49 MiB (10^7) / 60 MiB (10^8)")
+    assert memory[2] == "missed: grows with the trace at 100,000 live"
+    flat = CHECKER_OUTPUT.replace("16.5 M", "21.5 M").replace("17.2 M", "22.0 M").replace(
+        "peak RSS 60", "peak RSS 49")
+    speed, memory = report.checker_target_rows(flat)
+    assert speed[2] == "met" and memory[2] == "met"
+    r = fake_results()
+    r["checker"] = {"command": "make -C harness/dmacheck bench", "output": flat, "seconds": 9}
+    assert "| dmacheck memory independent of trace length" in report.render(r)
+
+
 def test_table_alignment():
     t = report.table(["a", "bb"], [["x", 1], ["yyy", 22]])
     assert t.splitlines() == ["| a   | bb |", "|-----|---:|", "| x   |  1 |", "| yyy | 22 |"]

@@ -10,7 +10,12 @@
  * real dmacheck binary, as a user would run it.  The figures are that
  * process's own CPU time (user + system, so reading the file counts) and
  * peak RSS, the median of RUNS runs, so neither the trace generation nor
- * other load on the machine counts.
+ * other load on the machine counts.  Each run is paired with a baseline
+ * measured the same way right after it: a process that only reads the trace
+ * and touches every record.  The ratio of the two times is what the checker
+ * costs beyond reading its input, and it holds when the host's speed swings
+ * (its events/s figure alone moved between 26 and 42 M here from one
+ * invocation to the next).
  *
  * Usage: bench OUTDIR DMACHECK [events [live [runs]]]   (live 0: all three)
  */
@@ -123,6 +128,37 @@ static int run_checker(const char *dmacheck, const char *path, double *cpu, long
 	return WEXITSTATUS(status);
 }
 
+/* The baseline: CPU seconds a process takes to read @path and touch every record. */
+static int run_read_baseline(const char *path, double *cpu)
+{
+	struct rusage ru;
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		static uint8_t buf[TN_TRACE_REC_SIZE * 21845];	/* whole records, about 1 MiB */
+		uint64_t sum = 0;
+		FILE *f = fopen(path, "rb");
+		size_t n, i;
+
+		if (!f || fread(buf, 1, TN_TRACE_HEADER_SIZE, f) != TN_TRACE_HEADER_SIZE)
+			_exit(127);
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			for (i = 0; i + TN_TRACE_REC_SIZE <= n; i += TN_TRACE_REC_SIZE)
+				sum += buf[i] ^ buf[i + 8];	/* time and type bytes */
+		_exit(sum == 1 ? 1 : 0);	/* uses sum: the loop cannot be dropped */
+	}
+	if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) > 1)
+		return -1;
+	*cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	return 0;
+}
+
 static int by_value(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -160,7 +196,7 @@ int main(int argc, char **argv)
 	       "REF_TAKE, buffer DMA, REF_DROP, write-back, UNMAP, DMA into a long-lived "
 	       "allocation; median of %u runs\n", (unsigned long long)events, runs);
 	for (k = 0; k < 3; k++) {
-		double cpu[MAX_RUNS], t0, wall;
+		double cpu[MAX_RUNS], base[MAX_RUNS], ratio[MAX_RUNS], t0, wall;
 		long rss = 0, r;
 		uint64_t nrec;
 		unsigned i;
@@ -173,6 +209,7 @@ int main(int argc, char **argv)
 		/* Once to bring the file into the page cache, then measured. */
 		if (run_checker(argv[2], path, &cpu[0], &r) < 0)
 			return 2;
+		wall = 0;
 		t0 = now_s();
 		for (i = 0; i < runs; i++) {
 			st = run_checker(argv[2], path, &cpu[i], &r);
@@ -182,14 +219,24 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			rss = r > rss ? r : rss;
+			wall += now_s() - t0;
+			if (run_read_baseline(path, &base[i]) < 0) {
+				fprintf(stderr, "bench: the read baseline failed on %s\n", path);
+				return 2;
+			}
+			ratio[i] = cpu[i] / (base[i] > 1e-3 ? base[i] : 1e-3);
+			t0 = now_s();
 		}
-		wall = (now_s() - t0) / runs;
+		wall /= runs;
 		qsort(cpu, runs, sizeof(cpu[0]), by_value);
+		qsort(base, runs, sizeof(base[0]), by_value);
+		qsort(ratio, runs, sizeof(ratio[0]), by_value);
 		printf("live allocations %6u: %llu records, %.2f s CPU (%.2f s wall) = %.1f M "
-		       "events/s on one core (runs %.1f-%.1f), peak RSS %ld MiB (trace file "
-		       "%llu MiB)\n", lives[k], (unsigned long long)nrec, cpu[runs / 2], wall,
+		       "events/s on one core (runs %.1f-%.1f), %.1f x the CPU time of reading "
+		       "the trace (%.1f M records/s), peak RSS %ld MiB (trace file %llu MiB)\n",
+		       lives[k], (unsigned long long)nrec, cpu[runs / 2], wall,
 		       nrec / cpu[runs / 2] / 1e6, nrec / cpu[runs - 1] / 1e6, nrec / cpu[0] / 1e6,
-		       rss / 1024,
+		       ratio[runs / 2], nrec / base[runs / 2] / 1e6, rss / 1024,
 		       (unsigned long long)(TN_TRACE_HEADER_SIZE + nrec * TN_TRACE_REC_SIZE) >> 20);
 	}
 	unlink(path);
