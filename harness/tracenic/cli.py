@@ -79,6 +79,8 @@ def cmd_run(args) -> int:
         print(f"  [{done[0]:2}/{total}] {'PASS' if r['ok'] else 'FAIL'} {r['name']:28} "
               f"{r['seconds']:6.1f} s  "
               f"{r['why'] or 'dmacheck: ' + (', '.join(r['got']) or 'clean')}", flush=True)
+        for note in r.get("notes", []):     # e.g. why a run took long: read it here, not later
+            print(f"        note: {note}", flush=True)
 
     start = time.monotonic()
     results = nightly.run_all(scenarios, report_dir, args.jobs, progress, args.libvirt_uri,
