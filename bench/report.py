@@ -224,7 +224,7 @@ def trace_section(nic: dict | None, trace: dict) -> str:
 CHECKER_LINE = re.compile(
     r"live allocations\s+(?P<live>\d+): (?P<records>\d+) records, .*?= (?P<meps>[\d.]+) M "
     r"events/s on one core \(runs [\d.]+-[\d.]+\), (?:(?P<ratio>[\d.]+) x the CPU time of "
-    r"reading the trace \((?P<read>[\d.]+) M records/s\), )?peak RSS (?P<rss>\d+) MiB")
+    r"reading the trace \([\d.]+ M records/s\), )?peak RSS (?P<rss>\d+) MiB")
 
 
 def checker_runs(output: str) -> list[dict]:

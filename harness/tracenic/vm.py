@@ -443,13 +443,18 @@ def _paused(qmp: Qmp) -> bool:
 LIBVIRT_SOCKET = Path("/run/libvirt/libvirt-sock")
 
 
+def is_local_system(uri: str) -> bool:
+    """qemu:///system of this machine (not a remote host's, not qemu:///session)."""
+    return uri in ("qemu:///system", "qemu:///system?")
+
+
 def ensure_local_libvirtd(uri: str) -> list[str]:
     """Start virtlogd and libvirtd when the URI is this machine's and none runs.
 
     Returns what it started (so a test fixture can say so); remote URIs
     (qemu+ssh://host/system) are left alone: their hosts run their daemons.
     """
-    if uri not in ("qemu:///system", "qemu:///system?"):
+    if not is_local_system(uri):
         return []
     if LIBVIRT_SOCKET.exists() and _connectable(LIBVIRT_SOCKET):
         return []
@@ -473,7 +478,7 @@ def libvirt_kvm_note(uri: str) -> str:
     QEMU user (group kvm) as when it probed them; a /dev/kvm left at 0600
     root (no udev, as in containers) fails that check every time.
     """
-    if uri not in ("qemu:///system", "qemu:///system?"):
+    if not is_local_system(uri):
         return ""
     try:
         st = os.stat("/dev/kvm")

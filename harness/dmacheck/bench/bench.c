@@ -102,11 +102,23 @@ static int write_trace(const char *path, uint64_t events, uint32_t live, uint64_
 	return 0;
 }
 
-/* Run DMACHECK on @path; its exit status, CPU seconds and peak RSS. */
-static int run_checker(const char *dmacheck, const char *path, double *cpu, long *rss_kib)
+/* Wait for child @pid: its exit status (-1 if it did not exit), CPU seconds and peak RSS. */
+static int wait_child(pid_t pid, double *cpu, long *rss_kib)
 {
 	struct rusage ru;
 	int status;
+
+	if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status))
+		return -1;
+	*cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	*rss_kib = ru.ru_maxrss;
+	return WEXITSTATUS(status);
+}
+
+/* Run DMACHECK on @path; its exit status, CPU seconds and peak RSS. */
+static int run_checker(const char *dmacheck, const char *path, double *cpu, long *rss_kib)
+{
 	pid_t pid;
 
 	fflush(stdout);		/* or the child's freopen writes our buffer out again */
@@ -120,19 +132,13 @@ static int run_checker(const char *dmacheck, const char *path, double *cpu, long
 		execl(dmacheck, dmacheck, path, (char *)NULL);
 		_exit(127);
 	}
-	if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status))
-		return -1;
-	*cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	*rss_kib = ru.ru_maxrss;
-	return WEXITSTATUS(status);
+	return wait_child(pid, cpu, rss_kib);
 }
 
 /* The baseline: CPU seconds a process takes to read @path and touch every record. */
 static int run_read_baseline(const char *path, double *cpu)
 {
-	struct rusage ru;
-	int status;
+	long rss_kib;
 	pid_t pid;
 
 	fflush(stdout);
@@ -152,11 +158,7 @@ static int run_read_baseline(const char *path, double *cpu)
 				sum += buf[i] ^ buf[i + 8];	/* time and type bytes */
 		_exit(sum == 1 ? 1 : 0);	/* uses sum: the loop cannot be dropped */
 	}
-	if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) > 1)
-		return -1;
-	*cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	return 0;
+	return wait_child(pid, cpu, &rss_kib) > 1 ? -1 : 0;
 }
 
 static int by_value(const void *a, const void *b)
