@@ -15,9 +15,9 @@ void *idmap_get(const struct idmap *m, uint32_t id)
 	if (!m->cap || id == 0)
 		return NULL;
 	for (i = slot(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == id)
-			return m->vals[i];
-		if (m->keys[i] == 0)
+		if (m->e[i].key == id)
+			return m->e[i].val;
+		if (m->e[i].key == 0)
 			return NULL;
 	}
 }
@@ -25,28 +25,21 @@ void *idmap_get(const struct idmap *m, uint32_t id)
 static int grow(struct idmap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 64, i;
-	uint32_t *keys = calloc(cap, sizeof(*keys));
-	void **vals = calloc(cap, sizeof(*vals));
+	struct idmap_entry *e = calloc(cap, sizeof(*e));
 
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
+	if (!e)
 		return -1;
-	}
 	for (i = 0; i < m->cap; i++) {
 		size_t j;
 
-		if (m->keys[i] == 0)
+		if (m->e[i].key == 0)
 			continue;
-		for (j = slot(m->keys[i], cap); keys[j]; j = (j + 1) & (cap - 1))
+		for (j = slot(m->e[i].key, cap); e[j].key; j = (j + 1) & (cap - 1))
 			;
-		keys[j] = m->keys[i];
-		vals[j] = m->vals[i];
+		e[j] = m->e[i];
 	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
+	free(m->e);
+	m->e = e;
 	m->cap = cap;
 	return 0;
 }
@@ -59,14 +52,14 @@ int idmap_put(struct idmap *m, uint32_t id, void *val)
 		return -1;
 	if ((m->used + 1) * 2 > m->cap && grow(m))
 		return -1;
-	for (i = slot(id, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == id) {
-			m->vals[i] = val;
+	for (i = slot(id, m->cap); m->e[i].key; i = (i + 1) & (m->cap - 1)) {
+		if (m->e[i].key == id) {
+			m->e[i].val = val;
 			return 0;
 		}
 	}
-	m->keys[i] = id;
-	m->vals[i] = val;
+	m->e[i].key = id;
+	m->e[i].val = val;
 	m->used++;
 	return 0;
 }
@@ -78,22 +71,21 @@ void *idmap_del(struct idmap *m, uint32_t id)
 
 	if (!m->cap || id == 0)
 		return NULL;
-	for (i = slot(id, m->cap); m->keys[i] != id; i = (i + 1) & mask)
-		if (m->keys[i] == 0)
+	for (i = slot(id, m->cap); m->e[i].key != id; i = (i + 1) & mask)
+		if (m->e[i].key == 0)
 			return NULL;
-	val = m->vals[i];
+	val = m->e[i].val;
 	/* Move back every later entry of the cluster whose home is not in (i, j]. */
-	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-		size_t k = slot(m->keys[j], m->cap);
+	for (j = (i + 1) & mask; m->e[j].key; j = (j + 1) & mask) {
+		size_t k = slot(m->e[j].key, m->cap);
 
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
-		m->keys[i] = m->keys[j];
-		m->vals[i] = m->vals[j];
+		m->e[i] = m->e[j];
 		i = j;
 	}
-	m->keys[i] = 0;
-	m->vals[i] = NULL;
+	m->e[i].key = 0;
+	m->e[i].val = NULL;
 	m->used--;
 	return val;
 }
@@ -103,9 +95,9 @@ void *idmap_next(const struct idmap *m, size_t *pos, uint32_t *id)
 	while (*pos < m->cap) {
 		size_t i = (*pos)++;
 
-		if (m->keys[i]) {
-			*id = m->keys[i];
-			return m->vals[i];
+		if (m->e[i].key) {
+			*id = m->e[i].key;
+			return m->e[i].val;
 		}
 	}
 	return NULL;
@@ -113,9 +105,7 @@ void *idmap_next(const struct idmap *m, size_t *pos, uint32_t *id)
 
 void idmap_free(struct idmap *m)
 {
-	free(m->keys);
-	free(m->vals);
-	m->keys = NULL;
-	m->vals = NULL;
+	free(m->e);
+	m->e = NULL;
 	m->cap = m->used = 0;
 }

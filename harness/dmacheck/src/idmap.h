@@ -2,7 +2,8 @@
  * Open-addressing map from a 32-bit id to a pointer (id 0 is never stored).
  * Deletion shifts the following entries back instead of leaving tombstones,
  * so the table's size follows the live entries even when every id is used
- * once (per-packet mapping ids).
+ * once (per-packet mapping ids).  A key and its value share an entry, so a
+ * lookup in a table too big for the CPU caches misses them once, not twice.
  */
 #ifndef DMACHECK_IDMAP_H
 #define DMACHECK_IDMAP_H
@@ -10,9 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct idmap_entry {
+	uint32_t key;		/* 0: empty */
+	void *val;
+};
+
 struct idmap {
-	uint32_t *keys;
-	void **vals;
+	struct idmap_entry *e;
 	size_t cap, used;
 };
 

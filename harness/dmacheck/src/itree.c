@@ -3,24 +3,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Recompute @n's maxima from its own interval and its children's; true if they changed. */
+/* Recompute @n's maximum from its own interval and its children's; true if it changed. */
 static bool update(struct inode *n)
 {
 	const struct inode *l = n->left, *r = n->right;
-	bool changed = false;
-	unsigned k;
+	uint64_t m = n->end;
 
-	for (k = 0; k < ITREE_KINDS; k++) {
-		uint64_t m = n->kind == k ? n->end : 0;
-
-		if (l && l->max_end[k] > m)
-			m = l->max_end[k];
-		if (r && r->max_end[k] > m)
-			m = r->max_end[k];
-		changed |= n->max_end[k] != m;
-		n->max_end[k] = m;
-	}
-	return changed;
+	if (l && l->max_end > m)
+		m = l->max_end;
+	if (r && r->max_end > m)
+		m = r->max_end;
+	if (n->max_end == m)
+		return false;
+	n->max_end = m;
+	return true;
 }
 
 /* @n got new children: adopt them and recompute. */
@@ -68,7 +64,7 @@ static void split(struct inode *t, const struct inode *k, struct inode **l, stru
 
 /*
  * Descend while the nodes outrank the new one (each of them gains it in its
- * subtree, so its maximum for the new kind can only grow), then split the
+ * subtree, so its maximum can only grow), then split the
  * rest around it.
  */
 void itree_insert(struct itree *t, struct inode *n)
@@ -79,8 +75,8 @@ void itree_insert(struct itree *t, struct inode *n)
 	n->seq = t->next_seq++;
 	while (*link && (*link)->prio >= n->prio) {
 		parent = *link;
-		if (parent->max_end[n->kind] < n->end)
-			parent->max_end[n->kind] = n->end;
+		if (parent->max_end < n->end)
+			parent->max_end = n->end;
 		link = key_less(n, parent) ? &parent->left : &parent->right;
 	}
 	split(*link, n, &n->left, &n->right);
@@ -142,9 +138,9 @@ static int visit(struct inode *n, unsigned k, uint64_t a, uint64_t b, itree_visi
 	int stop;
 
 	while (n) {
-		if (n->max_end[k] <= a)
+		if (n->max_end <= a)
 			return 0;
-		if (n->left && n->left->max_end[k] > a && (stop = visit(n->left, k, a, b, fn, ctx)))
+		if (n->left && n->left->max_end > a && (stop = visit(n->left, k, a, b, fn, ctx)))
 			return stop;
 		if (n->start >= b)
 			return 0;

@@ -1,11 +1,18 @@
 /*
- * Interval treap: ordered by start address, each node has a kind and knows,
- * per kind, the largest end in its subtree, so "all intervals of kind k
- * overlapping [a, b)" costs O((m + 1) log n) for m answers, however many
- * intervals of other kinds lie there.  Priorities are random, so the depth
- * is O(log n) with high probability whatever the input.  Parent links let a
- * node whose kind or end changed fix the maxima above it without a search,
- * stopping at the first ancestor they leave unchanged.
+ * Interval treap: ordered by start address, each node knows the largest end
+ * in its subtree, so "all intervals of kind k overlapping [a, b)" costs
+ * O((m + 1) log n) where m counts the overlapping intervals of every kind
+ * (the others are passed over).  Priorities are random, so the depth is
+ * O(log n) with high probability whatever the input.
+ *
+ * One maximum for all kinds, not one per kind, because the commonest change
+ * is a kind change in place (space.c: a recycled buffer turns from freed to
+ * live and back every packet): with no maximum depending on the kind, that
+ * change touches no other node.  The price is that a search also walks the
+ * intervals of other kinds that overlap it, which are few: a buffer is
+ * rarely overlapped by more than its pool allocation.  Parent links let a
+ * node whose end changed fix the maxima above it without a search, stopping
+ * at the first ancestor they leave unchanged.
  */
 #ifndef DMACHECK_ITREE_H
 #define DMACHECK_ITREE_H
@@ -17,7 +24,7 @@
 struct inode {
 	uint64_t start, end;	/* [start, end) */
 	struct inode *left, *right, *parent;
-	uint64_t max_end[ITREE_KINDS];	/* per kind: max end in this subtree, 0 if none */
+	uint64_t max_end;	/* the largest end in this subtree */
 	void *owner;		/* what the interval belongs to */
 	uint32_t prio;
 	uint32_t seq;		/* tie-break for equal starts */
@@ -37,7 +44,7 @@ typedef int (*itree_visit)(struct inode *n, void *ctx);	/* nonzero stops */
 /* Insert @n with its start, end and kind set. */
 void itree_insert(struct itree *t, struct inode *n);
 void itree_remove(struct itree *t, struct inode *n);
-/* @n's kind or end changed in place (not its start): fix the maxima above it. */
+/* @n's end changed in place (not its start): fix the maxima above it.  A kind change needs nothing. */
 void itree_changed(struct itree *t, struct inode *n);
 /* Visit the nodes of @kind overlapping [a, b) in address order; returns the visitor's stop value. */
 int itree_overlaps(const struct itree *t, unsigned kind, uint64_t a, uint64_t b, itree_visit fn,

@@ -178,9 +178,8 @@ struct inode *space_add(struct space *s, uint64_t a, uint64_t b, unsigned kind, 
 		void *old = n->owner;
 
 		recent_forget(s, n);
-		n->kind = (uint8_t)kind;
+		n->kind = (uint8_t)kind;	/* the tree's maxima do not depend on it */
 		n->owner = owner;
-		itree_changed(&s->tree, n);
 		s->n_freed--;
 		s->ops->drop(s->ctx, old);
 	} else {
@@ -209,7 +208,6 @@ int space_free(struct space *s, struct inode *n)
 	/* n is still live, so the cover leaves it alone. */
 	ret = space_cover(s, n->start, n->end);
 	n->kind = SP_FREED;
-	itree_changed(&s->tree, n);
 	if (++s->n_freed * 2 > s->recent_size)
 		recent_reserve(s);
 	recent_put(s, n);

@@ -7,8 +7,8 @@
  * One tree because the commonest churn is a per-packet mapping at a recycled
  * address: UNMAP turns the extent's node into a freed piece in place, and the
  * next MAP of the same bytes turns that piece back into a live extent, with
- * no node allocated, freed or rebalanced.  The tree keeps a maximum end per
- * kind, so a search for one kind is not slowed down by the others.
+ * no node allocated, freed or rebalanced, and no other node touched (the
+ * tree's maxima do not depend on the kind; see itree.h).
  *
  * The freed set grows at a free and shrinks whenever new memory covers freed
  * bytes, so its size is bounded by the guest memory the driver freed and
