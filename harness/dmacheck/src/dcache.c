@@ -1,33 +1,12 @@
 /* The DMA lookup cache; see dcache.h. */
-#define _DEFAULT_SOURCE	/* madvise */
 #include "dcache.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-#define HUGE_PAGE (2u << 20)
+#include "bigmem.h"
 
 _Static_assert(sizeof(struct dcache_entry) == 32, "two entries fill one 64-byte line");
-
-/*
- * Lookups land at random in the table: from 2 MiB on, ask for huge pages, or
- * every lookup also misses the TLB (twice over in a virtual machine).
- */
-static void *big_alloc(size_t size)
-{
-	size_t align = size >= HUGE_PAGE ? HUGE_PAGE : 64;
-	void *p = aligned_alloc(align, (size + align - 1) / align * align);
-
-	if (!p)
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	if (align == HUGE_PAGE)
-		madvise(p, size, MADV_HUGEPAGE);
-#endif
-	memset(p, 0, size);
-	return p;
-}
 
 void dcache_put(struct dcache *c, struct inode *n, uint64_t addr)
 {
@@ -94,7 +73,7 @@ int dcache_reserve(struct dcache *c, uint64_t live)
 		return 0;
 	for (i = 1; i < nsets; i *= 2)
 		shift--;
-	c->e = big_alloc(2 * nsets * sizeof(*c->e));
+	c->e = big_calloc(2 * nsets * sizeof(*c->e));
 	if (!c->e) {
 		*c = old;
 		return -1;

@@ -1,12 +1,10 @@
 /* The id map: linear probing, at most half full, backward-shift deletion. */
 #include "idmap.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
-static size_t slot(uint32_t id, size_t cap)
-{
-	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
-}
+#include "bigmem.h"
 
 void *idmap_get(const struct idmap *m, uint32_t id)
 {
@@ -14,7 +12,7 @@ void *idmap_get(const struct idmap *m, uint32_t id)
 
 	if (!m->cap || id == 0)
 		return NULL;
-	for (i = slot(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
+	for (i = idmap_slot(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
 		if (m->e[i].key == id)
 			return m->e[i].val;
 		if (m->e[i].key == 0)
@@ -25,7 +23,7 @@ void *idmap_get(const struct idmap *m, uint32_t id)
 static int grow(struct idmap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 64, i;
-	struct idmap_entry *e = calloc(cap, sizeof(*e));
+	struct idmap_entry *e = cap <= SIZE_MAX / sizeof(*e) ? big_calloc(cap * sizeof(*e)) : NULL;
 
 	if (!e)
 		return -1;
@@ -34,7 +32,7 @@ static int grow(struct idmap *m)
 
 		if (m->e[i].key == 0)
 			continue;
-		for (j = slot(m->e[i].key, cap); e[j].key; j = (j + 1) & (cap - 1))
+		for (j = idmap_slot(m->e[i].key, cap); e[j].key; j = (j + 1) & (cap - 1))
 			;
 		e[j] = m->e[i];
 	}
@@ -52,7 +50,7 @@ int idmap_put(struct idmap *m, uint32_t id, void *val)
 		return -1;
 	if ((m->used + 1) * 2 > m->cap && grow(m))
 		return -1;
-	for (i = slot(id, m->cap); m->e[i].key; i = (i + 1) & (m->cap - 1)) {
+	for (i = idmap_slot(id, m->cap); m->e[i].key; i = (i + 1) & (m->cap - 1)) {
 		if (m->e[i].key == id) {
 			m->e[i].val = val;
 			return 0;
@@ -71,13 +69,13 @@ void *idmap_del(struct idmap *m, uint32_t id)
 
 	if (!m->cap || id == 0)
 		return NULL;
-	for (i = slot(id, m->cap); m->e[i].key != id; i = (i + 1) & mask)
+	for (i = idmap_slot(id, m->cap); m->e[i].key != id; i = (i + 1) & mask)
 		if (m->e[i].key == 0)
 			return NULL;
 	val = m->e[i].val;
 	/* Move back every later entry of the cluster whose home is not in (i, j]. */
 	for (j = (i + 1) & mask; m->e[j].key; j = (j + 1) & mask) {
-		size_t k = slot(m->e[j].key, m->cap);
+		size_t k = idmap_slot(m->e[j].key, m->cap);
 
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
