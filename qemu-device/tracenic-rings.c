@@ -239,8 +239,11 @@ static void tn_drain_timer_cb(void *opaque)
 static void tn_wb_timer_cb(void *opaque)
 {
     TNRing *r = opaque;
+    TracenicState *s = TRACENIC(r->owner);
 
-    tn_flush_writebacks(TRACENIC(r->owner), r);
+    tn_callback_begin(s);
+    tn_flush_writebacks(s, r);
+    tn_callback_end(s);
 }
 
 /* --- TX ------------------------------------------------------------------- */
@@ -487,6 +490,7 @@ static void tn_inflight_timer_cb(void *opaque)
     if (!n) {
         return;
     }
+    tn_callback_begin(s);
     r->n_inflight = 0;
     if (r->id == TN_RING_ID_TX) {
         tn_tx_send_frame(s, n, false);
@@ -503,6 +507,7 @@ static void tn_inflight_timer_cb(void *opaque)
     if (s->resetting) {
         tn_reset_maybe_finish(s);
     }
+    tn_callback_end(s);
 }
 
 /* --- Register writes ------------------------------------------------------ */

@@ -36,10 +36,21 @@ static const uint32_t tn_vector_causes[TN_MSIX_VECTORS] = {
 
 void tn_emit(TracenicState *s, struct tn_rec *rec)
 {
-    if (s->trace) {
-        rec->time_ns = cpu_to_le64(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
-        tn_trace_put(s->trace, rec);
+    int64_t now;
+
+    if (!s->trace) {
+        return;
     }
+    if (!s->callback_depth) {
+        now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    } else {
+        if (s->callback_time_ns < 0) {
+            s->callback_time_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+        }
+        now = s->callback_time_ns;
+    }
+    rec->time_ns = cpu_to_le64(now);
+    tn_trace_put(s->trace, rec);
 }
 
 void tn_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
@@ -220,6 +231,7 @@ static void tn_itr_timer_cb(void *opaque)
     uint32_t pending = s->pending_vectors;
     int vec;
 
+    tn_callback_begin(s);
     for (vec = 0; vec < TN_MSIX_VECTORS; vec++) {
         if ((pending & (1u << vec)) &&
             (s->icr & s->ims & tn_vector_causes[vec])) {
@@ -228,6 +240,7 @@ static void tn_itr_timer_cb(void *opaque)
             s->pending_vectors &= ~(1u << vec);
         }
     }
+    tn_callback_end(s);
 }
 
 void tn_raise(TracenicState *s, uint32_t cause)
@@ -328,7 +341,11 @@ static void tn_start_reset(TracenicState *s)
 
 static void tn_kick_bh(void *opaque)
 {
-    tn_tx_kick(opaque);
+    TracenicState *s = opaque;
+
+    tn_callback_begin(s);
+    tn_tx_kick(s);
+    tn_callback_end(s);
 }
 
 /* --- Registers ------------------------------------------------------------ */
@@ -583,11 +600,14 @@ static void tn_write32(TracenicState *s, hwaddr addr, uint32_t val)
 static uint64_t tn_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
     TracenicState *s = opaque;
-    uint64_t val = tn_read32(s, addr);
+    uint64_t val;
 
+    tn_callback_begin(s);
+    val = tn_read32(s, addr);
     if (size == 8) {
         val |= (uint64_t)tn_read32(s, addr + 4) << 32;
     }
+    tn_callback_end(s);
     trace_tracenic_mmio_read(addr, size, val);
     return val;
 }
@@ -598,11 +618,13 @@ static void tn_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     TracenicState *s = opaque;
 
     trace_tracenic_mmio_write(addr, size, val);
+    tn_callback_begin(s);
     /* A 64-bit access is the low register, then the high one. */
     tn_write32(s, addr, val);
     if (size == 8) {
         tn_write32(s, addr + 4, val >> 32);
     }
+    tn_callback_end(s);
 }
 
 static const MemoryRegionOps tn_mmio_ops = {
@@ -654,7 +676,13 @@ static bool tn_nc_can_receive(NetClientState *nc)
 static ssize_t tn_nc_receive(NetClientState *nc, const uint8_t *buf,
                              size_t size)
 {
-    return tn_receive(qemu_get_nic_opaque(nc), buf, size);
+    TracenicState *s = qemu_get_nic_opaque(nc);
+    ssize_t ret;
+
+    tn_callback_begin(s);
+    ret = tn_receive(s, buf, size);
+    tn_callback_end(s);
+    return ret;
 }
 
 static void tn_set_link_status(NetClientState *nc)

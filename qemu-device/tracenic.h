@@ -129,10 +129,30 @@ struct TracenicState {
     uint64_t dma_bytes;
     uint32_t violations;
     TNCheck *checker;
+    /*
+     * Inside a device callback (tn_callback_begin/end) every record takes the
+     * time of the callback's first record: the callback runs under the BQL,
+     * so no other device event can fall between them, and a TX frame's eight
+     * records cost one clock read instead of eight.  -1: not read yet.
+     */
+    unsigned callback_depth;
+    int64_t callback_time_ns;
 };
 
 /* tracenic.c */
 void tn_emit(TracenicState *s, struct tn_rec *rec);
+
+static inline void tn_callback_begin(TracenicState *s)
+{
+    if (!s->callback_depth++) {
+        s->callback_time_ns = -1;
+    }
+}
+
+static inline void tn_callback_end(TracenicState *s)
+{
+    s->callback_depth--;
+}
 void tn_raise(TracenicState *s, uint32_t cause);
 void tn_update_quiesced(TracenicState *s);
 void tn_reset_maybe_finish(TracenicState *s);
