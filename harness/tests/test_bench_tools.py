@@ -282,3 +282,16 @@ def test_cpu_shares_show_skewed_windows():
     r = {"a_pps": 60e3, "a_cpu_us": 10.0, "b_pps": 80e3, "b_cpu_us": 10.0}
     assert report.cpu_shares(r) == "0.60/0.80"
     assert report.cpu_shares({"a_pps": 1.0, "b_pps": 1.0}) == "–"
+
+
+def test_paired_ab_reads_test_names_and_refuses_others():
+    import paired_ab
+    assert paired_ab.parse_test("tx64") == ("tx", 64)
+    assert paired_ab.parse_test("rx1500") == ("rx", 1500)
+    for bad in ("tx65", "rx", "TX64", "tx64 "):
+        with pytest.raises(ValueError, match="tx64, tx1500, rx64 or rx1500"):
+            paired_ab.parse_test(bad)
+    # A missing binary is refused before anything boots.
+    p = subprocess.run([sys.executable, str(BENCH / "paired_ab.py"), "--qemu", "/nonexistent/q"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "no QEMU binary at /nonexistent/q" in p.stderr
