@@ -8,17 +8,23 @@
 
 #define HUGE_PAGE (2u << 20)
 
-void *big_calloc(size_t size)
+void *big_alloc(size_t size)
 {
 	size_t align = size >= HUGE_PAGE ? HUGE_PAGE : 64;
 	void *p = aligned_alloc(align, (size + align - 1) / align * align);
 
-	if (!p)
-		return NULL;
 #ifdef MADV_HUGEPAGE
-	if (align == HUGE_PAGE)
+	if (p && align == HUGE_PAGE)
 		madvise(p, size, MADV_HUGEPAGE);
 #endif
-	memset(p, 0, size);
+	return p;
+}
+
+void *big_calloc(size_t size)
+{
+	void *p = big_alloc(size);
+
+	if (p)
+		memset(p, 0, size);
 	return p;
 }

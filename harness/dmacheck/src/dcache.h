@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bigmem.h"
 #include "itree.h"
 
 #define DCACHE_PAGE_SHIFT 12
@@ -61,17 +62,11 @@ static inline const struct dcache_entry *dcache_find(struct dcache *c, uint64_t 
 	return &s[0];
 }
 
-#if defined(__GNUC__)
-#define DCACHE_PREFETCH(p) __builtin_prefetch(p)
-#else
-#define DCACHE_PREFETCH(p) ((void)(p))
-#endif
-
 /* Start loading the set a DMA at @addr will look in (a hint; nothing changes). */
 static inline void dcache_prefetch(const struct dcache *c, uint64_t addr)
 {
 	if (c->e)
-		DCACHE_PREFETCH(dcache_set(c, addr));
+		BIG_PREFETCH(dcache_set(c, addr));
 }
 
 /* The owner dcache_find would answer, without touching recency; for prefetching. */

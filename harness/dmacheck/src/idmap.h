@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bigmem.h"
+
 struct idmap_entry {
 	uint32_t key;		/* 0: empty */
 	void *val;
@@ -34,17 +36,12 @@ static inline size_t idmap_slot(uint32_t id, size_t cap)
  */
 static inline void idmap_prefetch(const struct idmap *m, uint32_t id)
 {
-#if defined(__GNUC__)
 	if (m->cap) {
 		const char *p = (const char *)&m->e[idmap_slot(id, m->cap)];
 
-		__builtin_prefetch(p);
-		__builtin_prefetch(p + 64);
+		BIG_PREFETCH(p);
+		BIG_PREFETCH(p + 64);
 	}
-#else
-	(void)m;
-	(void)id;
-#endif
 }
 
 void *idmap_get(const struct idmap *m, uint32_t id);

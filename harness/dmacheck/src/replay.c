@@ -1046,8 +1046,8 @@ int dc_feed(struct dc_replay *dr, const struct tn_rec *rec, size_t n, char *err,
 		}
 		if (i + AHEAD_REGION < n && is_dma(t = &rec[i + AHEAD_REGION]) &&
 		    (g = dcache_peek(&r->space.cache, t->u.dma.addr, t->u.dma.addr + t->u.dma.len))) {
-			DCACHE_PREFETCH(g);
-			DCACHE_PREFETCH(g + 63);
+			BIG_PREFETCH(g);
+			BIG_PREFETCH(g + 63);
 		}
 		if (replay_record(r, &rec[i], err, errlen))
 			return -1;

@@ -1,9 +1,9 @@
 /* Free-list allocator; see slab.h. */
-#define _DEFAULT_SOURCE	/* madvise */
 #include "slab.h"
 
 #include <stdlib.h>
-#include <sys/mman.h>
+
+#include "bigmem.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SLAB_MALLOC 1
@@ -66,13 +66,9 @@ void *slab_alloc(struct slab *s)
 
 		if (size < 2 * n)
 			size = 2 * n;
-		c = size == SLAB_HUGE ? aligned_alloc(SLAB_HUGE, size) : malloc(size);
+		c = big_alloc(size);
 		if (!c)
 			return NULL;
-#ifdef MADV_HUGEPAGE
-		if (size == SLAB_HUGE)
-			madvise(c, size, MADV_HUGEPAGE);
-#endif
 		*(void **)c = s->chunks;
 		s->chunks = c;
 		s->next = c + n;
