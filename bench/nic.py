@@ -105,8 +105,9 @@ class HostEnd:
         if args[0] == "sink":      # traffic may start as soon as the socket is bound
             self.proc.stdout.readline()
 
-    def wait_hello(self, timeout: float) -> bool:
-        """Until the sink saw tn-blast's hello: the guest waits for its go."""
+    def wait_armed(self, timeout: float) -> bool:
+        """Until the sink saw tn-blast's armed frame: the guest has received
+        the sink's answer to its hello and now waits for its go."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             ready, _, _ = select.select([self.proc.stdout], [], [], end - time.monotonic())
@@ -115,7 +116,7 @@ class HostEnd:
             line = self.proc.stdout.readline()
             if not line:
                 break
-            if line.startswith("tn-hostnet: hello"):
+            if line.startswith("tn-hostnet: guest armed"):
                 return True
         return False
 
@@ -151,9 +152,10 @@ def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float =
     """One guest boot running each of @tests (default: TESTS) once for @cfg:
     QEMU on host CPU @cpu only, the tn-hostnet ends on @host_cpu (default: @cpu).
 
-    The host starts each test window: RX when its source starts, TX with a
-    go (a short burst the guest waits for).  With @start_together, a barrier
-    shared with another boot, both wait for each other's guest first."""
+    The host starts each test window once the guest's start handshake (see
+    tn-blast.c) has shown that frames reach it: RX when its source starts, TX
+    with a go (a short burst).  With @start_together, a barrier shared with
+    another boot, both wait for each other's guest first."""
     tests_run = TESTS if tests is None else tests
     key, _, model, driver, props, driver_params = cfg
     workdir.mkdir(parents=True, exist_ok=True)
@@ -190,10 +192,11 @@ def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float =
                         if host:
                             host.stop()
                         hcpu = cpu if host_cpu is None else host_cpu
-                        if direction == "tx":
-                            host = HostEnd(["sink", f"127.0.0.1:{port_a}"], hcpu)
-                            if not host.wait_hello(30):
-                                failures.append(f"{key}: no hello from tn-blast tx in 30 s")
+                        # Its figures for tx; for rx only the handshake.
+                        host = HostEnd(["sink", f"127.0.0.1:{port_a}"], hcpu)
+                        if not host.wait_armed(30):
+                            failures.append(f"{key}: tn-blast {direction} not armed in 30 s "
+                                            f"(see {workdir}/console.log)")
                         if start_together:
                             try:
                                 start_together.wait(timeout=timeout)
@@ -204,6 +207,7 @@ def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float =
                                                         f"127.0.0.1:{port_b}", "64", "0.02", MAC],
                                            capture_output=True, timeout=10)
                         else:
+                            host.stop()
                             host = HostEnd(["source", f"127.0.0.1:{port_b}", str(size), "0",
                                             MAC], hcpu)
                         ready_size = _size(trace)

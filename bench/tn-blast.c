@@ -7,14 +7,16 @@
  *   tn-blast tx IF SIZE SECONDS [WARMUP [go]]
  *       AF_PACKET raw socket on IF, PACKET_QDISC_BYPASS, sendmmsg batches of
  *       SIZE-byte frames (ethertype 0x88b5, broadcast); the figure is the
- *       delta of /sys/class/net/IF/statistics/tx_packets.  With "go" it
- *       first sends a frame every 100 ms (its hello) until one arrives from
- *       the host (up to 20 s): the host starts the test, so that two guests measured
- *       side by side start together.
- *   tn-blast rx IF SIZE SECONDS [WARMUP]
+ *       delta of /sys/class/net/IF/statistics/tx_packets.
+ *   tn-blast rx IF SIZE SECONDS [WARMUP [go]]
  *       Waits (up to 20 s) until rx_packets moves, i.e. the host started
  *       sending, then measures the delta of rx_packets.
  *
+ * With "go" the host starts the window, so that two guests measured side
+ * by side start together: first a hello every 100 ms until the host's
+ * answer arrives (frames reach the guest now: QEMU's e1000 holds received
+ * frames back for a second after each RCTL write), then an armed frame
+ * every 100 ms until the go, the host's traffic (rx) or a short burst (tx).
  * Both skip WARMUP seconds (default 0.5) before the SECONDS window and print
  * one line: "pps=.. mbps=.. packets=.. seconds=.. total=.. total_seconds=..",
  * where total/total_seconds cover warm-up and window together; tx adds
@@ -121,32 +123,53 @@ static void send_until(int fd, struct mmsghdr *msgs, double until)
 }
 
 /*
- * Until rx_packets of @ifname moves from @c0: the host's traffic (or its go)
- * arrived.  With @hello_fd >= 0, a hello every 100 ms meanwhile (the host's
- * sink may not be listening yet); its source ends in TN_HELLO_SRC, so a late
- * frame of an earlier test is no hello.
+ * Until rx_packets of @ifname moves from @c0 (up to @patience seconds); with
+ * @fd >= 0 a frame from source @src_last every 100 ms meanwhile, so that a
+ * host end that starts listening late still hears one.
  */
-static int wait_for_rx(const char *ifname, unsigned long long c0, int hello_fd)
+static int wait_for_rx(const char *ifname, unsigned long long c0, int fd, uint8_t src_last,
+		       double patience)
 {
 	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	double give_up = now_s() + 20, next = 0;
-	uint8_t hello[64];
+	double give_up = now_s() + patience, next = 0;
+	uint8_t frame[64];
 
-	tn_frame_fill(hello, sizeof(hello), broadcast, TN_HELLO_SRC);
+	tn_frame_fill(frame, sizeof(frame), broadcast, src_last);
 	while (counter(ifname, "rx_packets") == c0) {
-		if (now_s() > give_up) {
-			fprintf(stderr, "tn-blast: %s on %s in 20 s\n",
-				hello_fd >= 0 ? "no go from the host" : "nothing received", ifname);
+		if (now_s() > give_up)
 			return -1;
-		}
-		if (hello_fd >= 0 && now_s() >= next) {
-			if (send(hello_fd, hello, sizeof(hello), 0) != (ssize_t)sizeof(hello)) {
-				perror("tn-blast: hello");
+		if (fd >= 0 && now_s() >= next) {
+			if (send(fd, frame, sizeof(frame), 0) != (ssize_t)sizeof(frame)) {
+				perror("tn-blast: handshake frame");
 				return -1;
 			}
 			next = now_s() + 0.1;
 		}
 		usleep(1000);
+	}
+	return 0;
+}
+
+/* The start handshake ("go" above); 0 once the host's go has arrived. */
+static int handshake(const char *ifname, int fd)
+{
+	unsigned long long c;
+
+	if (wait_for_rx(ifname, counter(ifname, "rx_packets"), fd, TN_HELLO_SRC, 20)) {
+		fprintf(stderr, "tn-blast: no answer from the host to hellos on %s in 20 s\n",
+			ifname);
+		return -1;
+	}
+	/* Answers to earlier hellos may still be on their way: not the go. */
+	do {
+		c = counter(ifname, "rx_packets");
+		usleep(50000);
+	} while (counter(ifname, "rx_packets") != c);
+	/* The host waits for the other guest of a pair as well. */
+	if (wait_for_rx(ifname, c, fd, TN_ARMED_SRC, 120)) {
+		fprintf(stderr, "tn-blast: armed on %s, but no go from the host in 120 s\n",
+			ifname);
+		return -1;
 	}
 	return 0;
 }
@@ -168,7 +191,7 @@ int main(int argc, char **argv)
 	unsigned int ifindex;
 	const char *name;
 	long size;
-	int fd = -1;
+	int fd = -1, go;
 
 	if (argc < 5 || argc > 7 || (argc == 7 && strcmp(argv[6], "go"))) {
 		fprintf(stderr, "usage: tn-blast tx|rx IF SIZE SECONDS [WARMUP [go]]\n");
@@ -188,17 +211,18 @@ int main(int argc, char **argv)
 	}
 	name = !strcmp(dir, "tx") ? "tx_packets" : "rx_packets";
 
-	if (!strcmp(dir, "tx")) {
+	go = argc == 7;
+	if (!strcmp(dir, "tx") || go)
 		fd = open_tx(ifname, ifindex);
+	if (go && handshake(ifname, fd))
+		return 1;
+	if (!strcmp(dir, "tx")) {
 		static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 		tn_frame_fill(frame, size, broadcast, 0x02);
 		iov.iov_base = frame;
 		iov.iov_len = size;
 		tn_frame_batch(msgs, BATCH, &iov);
-		/* The baseline before the first hello: the go cannot be missed. */
-		if (argc == 7 && wait_for_rx(ifname, counter(ifname, "rx_packets"), fd))
-			return 1;
 		c0 = counter(ifname, name);
 		t0 = now_s();
 		send_until(fd, msgs, t0 + warmup);
@@ -208,8 +232,10 @@ int main(int argc, char **argv)
 		c2 = counter(ifname, name);
 		t2 = now_s();
 	} else {
-		if (wait_for_rx(ifname, counter(ifname, "rx_packets"), -1))
+		if (!go && wait_for_rx(ifname, counter(ifname, "rx_packets"), -1, 0, 20)) {
+			fprintf(stderr, "tn-blast: nothing received on %s in 20 s\n", ifname);
 			return 1;
+		}
 		c0 = counter(ifname, name);
 		t0 = now_s();
 		wait_until(t0 + warmup);
@@ -222,7 +248,7 @@ int main(int argc, char **argv)
 	printf("pps=%.0f mbps=%.1f packets=%llu seconds=%.3f total=%llu total_seconds=%.3f",
 	       (c2 - c1) / (t2 - t1), (c2 - c1) * size * 8.0 / (t2 - t1) / 1e6, c2 - c1, t2 - t1,
 	       c2 - c0, t2 - t0);
-	if (fd >= 0)
+	if (!strcmp(dir, "tx"))
 		printf(" accepted=%llu refused=%llu", accepted, refused);
 	printf("\n");
 	if (fd >= 0)

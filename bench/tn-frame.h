@@ -11,8 +11,14 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-/* The last source byte of tn-blast's hello (the guest waits for the host's go). */
+/*
+ * The last source byte of the start handshake's frames (tn-blast's "go"):
+ * the guest's hello, which the host answers, shows that frames reach the
+ * guest; its armed frame tells the host that it now waits for the go.
+ */
 #define TN_HELLO_SRC 0x68
+#define TN_ANSWER_SRC 0x6b
+#define TN_ARMED_SRC 0x61
 
 /*
  * @dst, a locally administered source ending in @src_last, the local

@@ -6,6 +6,9 @@
  *   tn-hostnet sink ADDR:PORT [SECONDS]
  *       Bind ADDR:PORT (where QEMU's "-netdev socket,udp=ADDR:PORT" sends the
  *       guest's frames) and count datagrams until SIGINT/SIGTERM or SECONDS.
+ *       It answers each hello of tn-blast's start handshake with one frame
+ *       to the sender and prints "tn-hostnet: guest armed" at the guest's
+ *       first armed frame: the guest has received, and waits for its go.
  *   tn-hostnet source ADDR:PORT SIZE [SECONDS] [DSTMAC]
  *       Send SIZE-byte Ethernet frames (ethertype 0x88b5, to DSTMAC, default
  *       52:54:00:12:34:56) to ADDR:PORT (QEMU's "localaddr=") until
@@ -119,11 +122,14 @@ static void setup_signals(double seconds)
 static int sink(const struct sockaddr_in *sa)
 {
 	static uint8_t bufs[BATCH][MAX_FRAME];
+	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct sockaddr_in from[BATCH];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	uint64_t packets = 0, bytes = 0;
 	double first = 0, last = 0;
-	int fd, i, rcvbuf = 4 << 20, hello = 0;
+	int fd, i, rcvbuf = 4 << 20, armed = 0;
+	uint8_t answer[64];
 
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0 || bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
@@ -137,7 +143,10 @@ static int sink(const struct sockaddr_in *sa)
 		memset(&msgs[i], 0, sizeof(msgs[i]));
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &from[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
 	}
+	tn_frame_fill(answer, sizeof(answer), broadcast, TN_ANSWER_SRC);
 	/* Ready: the caller may start the traffic once it has read this line. */
 	printf("tn-hostnet: sink ready\n");
 	fflush(stdout);
@@ -153,17 +162,23 @@ static int sink(const struct sockaddr_in *sa)
 		last = now_s();
 		if (!packets)
 			first = last;
-		for (i = 0; i < n && !hello; i++) {
+		for (i = 0; i < n && !armed; i++) {
 			const uint8_t *f = bufs[i];
 
-			/* tn-blast's hello: the guest waits for its go. */
-			if (msgs[i].msg_len >= 14 && f[11] == TN_HELLO_SRC && f[12] == 0x88 &&
-			    f[13] == 0xb5) {
-				printf("tn-hostnet: hello from the guest\n");
+			if (msgs[i].msg_len < 14 || f[12] != 0x88 || f[13] != 0xb5)
+				continue;
+			if (f[11] == TN_HELLO_SRC &&
+			    sendto(fd, answer, sizeof(answer), 0, (struct sockaddr *)&from[i],
+				   msgs[i].msg_hdr.msg_namelen) < 0)
+				perror("tn-hostnet: answer to the guest's hello");
+			if (f[11] == TN_ARMED_SRC) {
+				printf("tn-hostnet: guest armed\n");
 				fflush(stdout);
-				hello = 1;
+				armed = 1;
 			}
 		}
+		for (i = 0; i < n; i++)
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
 		for (i = 0; i < n; i++)
 			bytes += msgs[i].msg_len;
 		packets += n;

@@ -89,11 +89,8 @@ netload() { # driver [param=value ...] (parameters of the driver's own module)
 blast() { # driver tx|rx size seconds
 	netif=$(if_of_driver "$1") || { echo "no interface driven by $1" >/tmp/ping.out; return 1; }
 	say "blast-ready $1 $2 $3 $4"
-	# tx waits for the host's go, rx for its traffic: the host starts the window
-	go=
-	[ "$2" = tx ] && go="0.5 go"
-	# shellcheck disable=SC2086
-	/bin/tn-blast "$2" "$netif" "$3" "$4" $go >/tmp/blast.out 2>/tmp/ping.out || return 1
+	# the host starts the window once the guest has shown it receives (its go)
+	/bin/tn-blast "$2" "$netif" "$3" "$4" 0.5 go >/tmp/blast.out 2>/tmp/ping.out || return 1
 	say "blast $1 $2 $3 $(cat /tmp/blast.out)"
 }
 
