@@ -357,49 +357,38 @@ void tn_check_release(TracenicState *s, uint32_t id)
     g_hash_table_remove(c->regions, key);
 }
 
-/* Are all bytes of [a, b) inside live extents? */
-static bool tn_covered(const TNExtentSet *set, uint64_t a, uint64_t b)
-{
-    size_t i = tn_set_scan_start(set, a);
-    uint64_t done = a;
-    bool progress = true;
-
-    /* Extents may overlap; sweep until no extent extends the covered prefix. */
-    while (done < b && progress) {
-        size_t j;
-
-        progress = false;
-        for (j = i; j < set->n && set->v[j].start <= done; j++) {
-            uint64_t end = set->v[j].start + set->v[j].len;
-
-            if (!set->v[j].freed && end > done) {
-                done = end;
-                progress = true;
-            }
-        }
-    }
-    return done >= b;
-}
-
+/*
+ * One pass over the extents that may overlap [addr, addr + len), in order of
+ * start: any freed one that overlaps is a DMA-after-free; otherwise the live
+ * ones must cover every byte (sorted by start, each live extent that begins
+ * inside the covered prefix extends it, and a gap ends it for good).
+ */
 void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
                   uint64_t addr, uint32_t len)
 {
     TNCheck *c = s->checker;
-    uint64_t b = addr + len;
+    const TNExtentSet *set = &c->set;
+    uint64_t b = addr + len, done = addr;
     size_t i;
 
     if (c->suspended || !len) {
         return;
     }
-    for (i = c->n_freed ? tn_set_scan_start(&c->set, addr) : c->set.n;
-         i < c->set.n && c->set.v[i].start < b; i++) {
-        if (c->set.v[i].freed && tn_overlaps(&c->set.v[i], addr, b)) {
-            tn_violation(s, TN_VIO_DMA_AFTER_FREE, c->set.v[i].id, addr, len,
-                         cause, ring, 0);
-            return;
+    for (i = tn_set_scan_start(set, addr); i < set->n && set->v[i].start < b;
+         i++) {
+        const TNExtent *e = &set->v[i];
+
+        if (e->freed) {
+            if (tn_overlaps(e, addr, b)) {
+                tn_violation(s, TN_VIO_DMA_AFTER_FREE, e->id, addr, len,
+                             cause, ring, 0);
+                return;
+            }
+        } else if (e->start <= done && e->start + e->len > done) {
+            done = e->start + e->len;
         }
     }
-    if (!tn_covered(&c->set, addr, b)) {
+    if (done < b) {
         tn_violation(s, TN_VIO_WILD_DMA, 0, addr, len, cause, ring, 0);
     }
 }

@@ -647,6 +647,42 @@ static void test_violations_log(void)
     tn_stop(t);
 }
 
+/*
+ * The online check's coverage rule: a transfer is clean when live extents
+ * cover every byte, however many it spans (here two regions side by side
+ * and one that overlaps both), and wild as soon as one byte is uncovered.
+ */
+static void test_check_coverage(void)
+{
+    TN *t = tn_start("check=on");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 1024);
+    uint8_t got[512];
+    Trace tr;
+    ssize_t i;
+
+    alloc_shared(t, 1, ring, 8 * 16);
+    alloc_shared(t, 2, buf, 256);           /* [buf, +256) */
+    alloc_shared(t, 3, buf + 256, 256);     /* [+256, +512) */
+    alloc_shared(t, 4, buf + 128, 256);     /* [+128, +384), overlaps both */
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, buf + 64, 384, TN_DESC_EOP);       /* 2, 4 and 3 */
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    sock_recv_frame(t, got, sizeof(got));
+    put_desc(t, ring, 1, buf + 448, 128, TN_DESC_EOP);      /* 64 B past 3 */
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 2);
+    sock_recv_frame(t, got, sizeof(got));
+
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_VIO_WILD_DMA);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmphex(tr.rec[i].u.violation.addr, ==, buf + 448);
+    g_assert_cmpuint(tr.rec[i].u.violation.len, ==, 128);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_VIOLATION, -1), ==, 1);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
 static void test_violation_stop(void)
 {
     TN *t = tn_start("check=on,on-violation=stop");
@@ -1713,6 +1749,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tracenic/iam", test_iam);
     qtest_add_func("/tracenic/violations-log", test_violations_log);
     qtest_add_func("/tracenic/violation-stop", test_violation_stop);
+    qtest_add_func("/tracenic/check-coverage", test_check_coverage);
     qtest_add_func("/tracenic/bus-master-off", test_bus_master_off);
     qtest_add_func("/tracenic/hostile", test_hostile);
     qtest_add_func("/tracenic/msix", test_msix);
