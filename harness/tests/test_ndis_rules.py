@@ -116,8 +116,9 @@ def test_free_semantics(table_run, row):
 
     # 2. the memory went back, whatever the flags said.  (Only the free is
     # measured: an allocation that refills the per-CPU page lists can move the
-    # count either way; a free of 2 MiB shows as +2044..2060 KiB here.)
-    assert int(got_free["free_delta_kb"]) >= footprint // 1024 * 9 // 10, got_free
+    # count either way; a free of 2 MiB shows as +2044..2060 KiB here, once
+    # +1804 KiB.  Memory that did not go back shows as about 0.)
+    assert int(got_free["free_delta_kb"]) >= footprint // 1024 * 8 // 10, got_free
 
     # 3. noncached memory is really uncached while live, write-back again once freed
     noncached = alloc.startswith("memory") and int(alloc.split()[1]) & NONCACHED
