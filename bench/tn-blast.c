@@ -130,11 +130,10 @@ static void send_until(int fd, struct mmsghdr *msgs, double until)
 static int wait_for_rx(const char *ifname, unsigned long long c0, int fd, uint8_t src_last,
 		       double patience)
 {
-	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	double give_up = now_s() + patience, next = 0;
 	uint8_t frame[64];
 
-	tn_frame_fill(frame, sizeof(frame), broadcast, src_last);
+	tn_frame_fill(frame, sizeof(frame), tn_broadcast, src_last);
 	while (counter(ifname, "rx_packets") == c0) {
 		if (now_s() > give_up)
 			return -1;
@@ -217,9 +216,7 @@ int main(int argc, char **argv)
 	if (go && handshake(ifname, fd))
 		return 1;
 	if (!strcmp(dir, "tx")) {
-		static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-		tn_frame_fill(frame, size, broadcast, 0x02);
+		tn_frame_fill(frame, size, tn_broadcast, 0x02);
 		iov.iov_base = frame;
 		iov.iov_len = size;
 		tn_frame_batch(msgs, BATCH, &iov);

@@ -20,6 +20,8 @@
 #define TN_ANSWER_SRC 0x6b
 #define TN_ARMED_SRC 0x61
 
+static const uint8_t tn_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
 /*
  * @dst, a locally administered source ending in @src_last, the local
  * experimental ethertype 0x88b5 (the receiver drops it cheaply), a counting

@@ -127,7 +127,6 @@ static void setup_signals(double seconds)
 static int sink(const struct sockaddr_in *sa, bool busy)
 {
 	static uint8_t bufs[BATCH][MAX_FRAME];
-	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	struct sockaddr_in from[BATCH];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
@@ -151,7 +150,7 @@ static int sink(const struct sockaddr_in *sa, bool busy)
 		msgs[i].msg_hdr.msg_name = &from[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
 	}
-	tn_frame_fill(answer, sizeof(answer), broadcast, TN_ANSWER_SRC);
+	tn_frame_fill(answer, sizeof(answer), tn_broadcast, TN_ANSWER_SRC);
 	/* Ready: the caller may start the traffic once it has read this line. */
 	printf("tn-hostnet: sink ready\n");
 	fflush(stdout);
@@ -182,10 +181,10 @@ static int sink(const struct sockaddr_in *sa, bool busy)
 				armed = 1;
 			}
 		}
-		for (i = 0; i < n; i++)
-			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			bytes += msgs[i].msg_len;
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
 		packets += n;
 	}
 	printf("tn-hostnet: sink packets=%llu bytes=%llu seconds=%.6f pps=%.0f\n",
