@@ -67,6 +67,41 @@ TN_STATIC_ASSERT(TN_LG_ID % 8 == 0 && TN_LG_LENGTH == TN_LG_ID + 4 &&
 #define TN_LG_CMD_MARK		6
 #define TN_LG_CMD_MAP_ONE	7
 
+/*
+ * The staging registers each command reads, as TN_LGR_* bits: the one table
+ * the device's decoder, the guest's writer (which stages only what a command
+ * reads and what changed) and the tests share.
+ */
+#define TN_LGR_VA		(1u << 0)
+#define TN_LGR_BUS		(1u << 1)
+#define TN_LGR_ID		(1u << 2)
+#define TN_LGR_LENGTH		(1u << 3)
+#define TN_LGR_FLAGS		(1u << 4)
+#define TN_LGR_TAG		(1u << 5)
+#define TN_LGR_SITE		(1u << 6)
+#define TN_LGR_INFO		(1u << 7)
+#define TN_LGR_ALL		0xffu
+
+/* The TN_LGR_* registers @cmd reads; TN_LGR_ALL for an unknown command. */
+static inline unsigned int tn_ledger_cmd_reads(unsigned int cmd)
+{
+	static const unsigned char reads[] = {
+		[TN_LG_CMD_ALLOC] = TN_LGR_ID | TN_LGR_VA | TN_LGR_LENGTH | TN_LGR_FLAGS |
+				    TN_LGR_TAG | TN_LGR_SITE | TN_LGR_INFO,
+		[TN_LG_CMD_EXTENT] = TN_LGR_ID | TN_LGR_BUS | TN_LGR_LENGTH | TN_LGR_INFO,
+		[TN_LG_CMD_FREE] = TN_LGR_ID | TN_LGR_VA | TN_LGR_LENGTH | TN_LGR_FLAGS |
+				   TN_LGR_SITE | TN_LGR_INFO,
+		[TN_LG_CMD_MAP] = TN_LGR_ID | TN_LGR_VA | TN_LGR_LENGTH | TN_LGR_SITE |
+				  TN_LGR_INFO,
+		[TN_LG_CMD_UNMAP] = TN_LGR_ID | TN_LGR_LENGTH | TN_LGR_SITE | TN_LGR_INFO,
+		[TN_LG_CMD_MARK] = TN_LGR_VA | TN_LGR_INFO,
+		[TN_LG_CMD_MAP_ONE] = TN_LGR_ID | TN_LGR_VA | TN_LGR_BUS | TN_LGR_LENGTH |
+				      TN_LGR_SITE | TN_LGR_INFO,
+	};
+
+	return cmd < sizeof(reads) && reads[cmd] ? reads[cmd] : TN_LGR_ALL;
+}
+
 /* Allocation APIs (ALLOC code). */
 #define TN_API_POOL		1	/* NdisAllocateMemoryWithTagPriority: pool, not device-visible */
 #define TN_API_MEMORY		2	/* NdisAllocateMemory: flags CONTIGUOUS/NONCACHED or 0 */
