@@ -19,7 +19,11 @@
 	((unsigned long)(v) < sizeof(table) / sizeof((table)[0]) && (table)[v] ? \
 	 (table)[v] : "unknown")
 
-/* Record types (tn_rec.type), as --dump prints them. */
+/*
+ * Record types (tn_rec.type), as --dump prints them.  A type the format does
+ * not define prints as "?", not "unknown": dmacheck --dump prints each record
+ * before it rejects the trace, and has always written an undefined type so.
+ */
 static inline const char *tn_rec_type_name(unsigned int type)
 {
 	static const char *const n[] = {
@@ -43,7 +47,7 @@ static inline const char *tn_rec_type_name(unsigned int type)
 		[TN_REC_END] = "end",
 	};
 
-	return TN_NAME_OF(n, type);
+	return type < sizeof(n) / sizeof(n[0]) && n[type] ? n[type] : "?";
 }
 
 /* DMA causes (kind of DMA records). */
