@@ -7,8 +7,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "rules.h"
 #include "tracenic/ledger.h"
+#include "tracenic/names.h"
+#include "tracenic/rules.h"
 #include "tracenic/trace.h"
 
 #define DC_MAX_EXTENTS_SHOWN 4
@@ -40,7 +41,7 @@ struct dc_ref_info {
 };
 
 struct dc_violation {
-	enum rule rule;
+	enum tn_rule rule;
 	uint64_t time_ns, record;	/* first occurrence */
 	uint64_t count;			/* occurrences merged into this one */
 	bool has_region;
@@ -80,7 +81,7 @@ struct dc_result {
 	bool complete, truncated, write_error;
 	uint64_t end_dropped;
 	size_t partial_tail;		/* bytes of a final incomplete record */
-	uint64_t rule_count[R_COUNT];
+	uint64_t rule_count[TN_RULE_COUNT];
 	struct dc_violation *v;
 	size_t nv, capv;
 	uint64_t not_itemised;		/* occurrences beyond DC_MAX_VIOLATIONS distinct ones */
@@ -109,7 +110,7 @@ void dc_result_free(struct dc_result *res);
 
 /* The free-argument rules (free-flags, free-length, free-api, free-irql) of one FREE
  * of @g; @report makes the violation (with region and free facts) for the detail. */
-typedef struct dc_violation *(*dc_free_report)(void *ctx, enum rule rule);
+typedef struct dc_violation *(*dc_free_report)(void *ctx, enum tn_rule rule);
 void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 			dc_free_report report, void *ctx);
 
@@ -117,8 +118,5 @@ void dc_report_text(FILE *out, const struct dc_result *res);
 void dc_report_json(FILE *out, const struct dc_result *res);
 void dc_report_stats(FILE *out, const struct dc_result *res);
 void dc_dump_record(FILE *out, uint64_t index, const struct tn_rec *r);
-const char *dc_cause_name(unsigned cause);
-const char *dc_api_name(unsigned api);
-const char *dc_site_str(char buf[static 24], uint32_t site);
 
 #endif

@@ -3,30 +3,22 @@
 
 #include "dmacheck.h"
 
-static const char *const type_names[] = {
-	"?", "dma-read", "dma-write", "dma-failed", "alloc", "extent", "free", "map",
-	"unmap", "mark", "ref-take", "ref-drop", "state", "irq", "violation",
-	"ledger-error", "truncated", "write-error", "end",
-};
-
 void dc_dump_record(FILE *o, uint64_t i, const struct tn_rec *r)
 {
-	const char *type = r->type <= TN_REC_TYPE_MAX ? type_names[r->type] : "?";
-
 	fprintf(o, "{\"i\":%" PRIu64 ",\"t\":%" PRIu64 ",\"type\":\"%s\",\"kind\":%u,\"idx\":%u,"
-		"\"id\":%u", i, r->time_ns, type, r->kind, r->idx, r->id);
+		"\"id\":%u", i, r->time_ns, tn_rec_type_name(r->type), r->kind, r->idx, r->id);
 	switch (r->type) {
 	case TN_REC_DMA_READ:
 	case TN_REC_DMA_WRITE:
 	case TN_REC_DMA_FAILED:
 		fprintf(o, ",\"cause\":\"%s\",\"addr\":%" PRIu64 ",\"len\":%u,\"ring\":%u,"
-			"\"write\":%u,\"reason\":%u,\"result\":%u", dc_cause_name(r->kind),
+			"\"write\":%u,\"reason\":%u,\"result\":%u", tn_cause_name(r->kind),
 			r->u.dma.addr, r->u.dma.len, r->u.dma.ring, r->u.dma.write, r->u.dma.reason,
 			r->u.dma.result);
 		break;
 	case TN_REC_ALLOC:
 		fprintf(o, ",\"api\":\"%s\",\"va\":%" PRIu64 ",\"length\":%u,\"flags\":%u,\"tag\":%u,"
-			"\"site\":%u,\"n_extents\":%u,\"irql\":%u", dc_api_name(r->kind), r->u.alloc.va,
+			"\"site\":%u,\"n_extents\":%u,\"irql\":%u", tn_api_name(r->kind), r->u.alloc.va,
 			r->u.alloc.length, r->u.alloc.flags, r->u.alloc.tag, r->u.alloc.site,
 			r->u.alloc.n_extents, r->u.alloc.irql);
 		break;

@@ -19,13 +19,13 @@ void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 	switch (g->api) {
 	case TN_API_POOL:
 		if (t->kind != TN_FREE_API_FREE_MEMORY) {
-			v = report(ctx, R_FREE_API);
+			v = report(ctx, TN_RULE_FREE_API);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "NdisAllocateMemoryWithTagPriority "
 					 "memory must be freed with NdisFreeMemory");
 		}
 		if (pflags) {
-			v = report(ctx, R_FREE_FLAGS);
+			v = report(ctx, TN_RULE_FREE_FLAGS);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; it must be "
 					 "zero for NdisAllocateMemoryWithTagPriority memory", pflags);
@@ -33,20 +33,20 @@ void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 		break;
 	case TN_API_MEMORY:
 		if (t->kind != TN_FREE_API_FREE_MEMORY) {
-			v = report(ctx, R_FREE_API);
+			v = report(ctx, TN_RULE_FREE_API);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "NdisAllocateMemory memory must be "
 					 "freed with NdisFreeMemory");
 		}
 		if (pflags != aflags) {
-			v = report(ctx, R_FREE_FLAGS);
+			v = report(ctx, TN_RULE_FREE_FLAGS);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; the memory "
 					 "was allocated with 0x%x", pflags, aflags);
 		}
 		/* Length is ignored only when the caller's MemoryFlags are zero. */
 		if (pflags && plen != alen) {
-			v = report(ctx, R_FREE_LENGTH);
+			v = report(ctx, TN_RULE_FREE_LENGTH);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "Length %u passed; the memory was "
 					 "allocated with length %u", plen, alen);
@@ -54,13 +54,13 @@ void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 		break;
 	case TN_API_SHARED:
 		if (t->kind != TN_FREE_API_FREE_SHARED) {
-			v = report(ctx, R_FREE_API);
+			v = report(ctx, TN_RULE_FREE_API);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "NdisMAllocateSharedMemory memory "
 					 "must be freed with NdisMFreeSharedMemory");
 		}
 		if ((pflags ^ aflags) & TN_FLAG_SHARED_CACHED) {
-			v = report(ctx, R_FREE_FLAGS);
+			v = report(ctx, TN_RULE_FREE_FLAGS);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "Cached=%s passed; the memory was "
 					 "allocated with Cached=%s",
@@ -68,7 +68,7 @@ void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 					 aflags & TN_FLAG_SHARED_CACHED ? "TRUE" : "FALSE");
 		}
 		if (plen != alen) {
-			v = report(ctx, R_FREE_LENGTH);
+			v = report(ctx, TN_RULE_FREE_LENGTH);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "Length %u passed; the shared memory "
 					 "was allocated with length %u", plen, alen);
@@ -80,22 +80,22 @@ void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 	contiguous = g->api == TN_API_MEMORY && (aflags & TN_NDIS_MEMORY_CONTIGUOUS);
 	noncached = g->api == TN_API_MEMORY && (aflags & TN_NDIS_MEMORY_NONCACHED);
 	if (g->api == TN_API_SHARED && irql != TN_IRQL_PASSIVE) {
-		v = report(ctx, R_FREE_IRQL);
+		v = report(ctx, TN_RULE_FREE_IRQL);
 		if (v)
 			snprintf(v->detail, sizeof(v->detail), "NdisMFreeSharedMemory called at %s; "
 				 "it must be called at PASSIVE_LEVEL", tn_irql_name(irql));
 	} else if (contiguous && irql != TN_IRQL_PASSIVE) {
-		v = report(ctx, R_FREE_IRQL);
+		v = report(ctx, TN_RULE_FREE_IRQL);
 		if (v)
 			snprintf(v->detail, sizeof(v->detail), "contiguous memory freed at %s; it must "
 				 "be freed at PASSIVE_LEVEL", tn_irql_name(irql));
 	} else if (noncached && irql >= TN_IRQL_DISPATCH) {
-		v = report(ctx, R_FREE_IRQL);
+		v = report(ctx, TN_RULE_FREE_IRQL);
 		if (v)
 			snprintf(v->detail, sizeof(v->detail), "noncached memory freed at %s; it must "
 				 "be freed below DISPATCH_LEVEL", tn_irql_name(irql));
 	} else if (irql > TN_IRQL_DISPATCH) {
-		v = report(ctx, R_FREE_IRQL);
+		v = report(ctx, TN_RULE_FREE_IRQL);
 		if (v)
 			snprintf(v->detail, sizeof(v->detail), "memory freed at %s; it must be freed "
 				 "at or below DISPATCH_LEVEL", tn_irql_name(irql));

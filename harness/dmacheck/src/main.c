@@ -119,8 +119,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--perfetto") && i + 1 < argc) {
 			perfetto = argv[++i];
 		} else if (!strcmp(argv[i], "--list-rules")) {
-			for (i = 0; i < R_COUNT; i++)
-				printf("%-20s %s\n", rule_info[i].name, rule_info[i].summary);
+			for (i = TN_RULE_NONE + 1; i < TN_RULE_COUNT; i++)
+				printf("%-20s %s\n", tn_rule_info(i).name, tn_rule_info(i).summary);
 			return 0;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			return usage(stdout, 0);

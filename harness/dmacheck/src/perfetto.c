@@ -40,7 +40,7 @@ struct perfetto *perfetto_open(FILE *out, uint64_t dma_max)
 	for (api = TN_API_POOL; api <= TN_API_MAP; api++) {
 		sep(p);
 		fprintf(out, "{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\","
-			"\"args\":{\"name\":\"%s\"}}", api, dc_api_name(api));
+			"\"args\":{\"name\":\"%s\"}}", api, tn_api_name(api));
 	}
 	sep(p);
 	fprintf(out, "{\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"name\":\"thread_name\","
@@ -81,7 +81,7 @@ void perfetto_dma(struct perfetto *p, uint64_t ns, const struct tn_rec *t)
 	sep(p);
 	fprintf(p->out, "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,"
 		"\"name\":\"%s%s\",\"args\":{\"addr\":\"0x%llx\",\"len\":%u,\"desc\":%u}}",
-		TID_DMA, us(ns), dc_cause_name(t->kind),
+		TID_DMA, us(ns), tn_cause_name(t->kind),
 		t->type == TN_REC_DMA_FAILED ? " (failed)" : "",
 		(unsigned long long)t->u.dma.addr, t->u.dma.len, t->idx);
 }

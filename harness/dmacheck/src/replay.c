@@ -127,9 +127,11 @@ static struct dc_violation *seen_lookup(struct replay *r, uint64_t key, bool *fr
 /*
  * New violation, or the existing one with the same @key (rule, region,
  * cause): a driver that DMAs into one freed buffer a thousand times has one
- * bug, reported once with a count.
+ * bug, reported once with a count.  The rule (never 0) fills the key's top
+ * six bits, so one key never merges two rules.
  */
-static struct dc_violation *violation(struct replay *r, enum rule rule, uint64_t key)
+TN_STATIC_ASSERT(TN_RULE_COUNT <= 64, "a rule number fits the violation key's top six bits");
+static struct dc_violation *violation(struct replay *r, enum tn_rule rule, uint64_t key)
 {
 	struct dc_result *res = r->res;
 	struct dc_violation *v;
@@ -138,7 +140,7 @@ static struct dc_violation *violation(struct replay *r, enum rule rule, uint64_t
 	res->rule_count[rule]++;
 	if (res->nv >= DC_MAX_VIOLATIONS) {
 		/* Memory stays bounded on a hostile or hopeless trace: count, do not itemise. */
-		v = key ? seen_find(r, key | (uint64_t)(rule + 1) << 58) : NULL;
+		v = key ? seen_find(r, key | (uint64_t)rule << 58) : NULL;
 		if (v)
 			v->count++;
 		else
@@ -146,7 +148,7 @@ static struct dc_violation *violation(struct replay *r, enum rule rule, uint64_t
 		return NULL;
 	}
 	if (key) {
-		v = seen_lookup(r, key | (uint64_t)(rule + 1) << 58, &fresh);
+		v = seen_lookup(r, key | (uint64_t)rule << 58, &fresh);
 		if (!fresh) {
 			v->count++;
 			return NULL;
@@ -170,7 +172,7 @@ static struct dc_violation *violation(struct replay *r, enum rule rule, uint64_t
 	v->record = r->index;
 	v->count = 1;
 	if (r->pf)
-		perfetto_violation(r->pf, r->now, rule_info[rule].name);
+		perfetto_violation(r->pf, r->now, tn_rule_name(rule));
 	return v;
 }
 
@@ -240,7 +242,7 @@ static void on_alloc_or_map(struct replay *r, const struct tn_rec *t, bool is_ma
 	old = idmap_get(&r->regions, t->id);
 	if (old) {
 		/* An id reused while live: the old region is lost to us. */
-		struct dc_violation *v = violation(r, is_map ? R_MAP_LEAK : R_LEAK, 0);
+		struct dc_violation *v = violation(r, is_map ? TN_RULE_MAP_LEAK : TN_RULE_LEAK, 0);
 
 		set_region(v, old);
 		if (v)
@@ -346,7 +348,7 @@ struct ref_scan {
 static struct dc_violation *not_quiesced(struct ref_scan *c)
 {
 	if (!c->v) {
-		c->v = violation(c->r, R_FREE_NOT_QUIESCED, 0);
+		c->v = violation(c->r, TN_RULE_FREE_NOT_QUIESCED, 0);
 		set_region(c->v, c->g);
 		if (c->v)
 			set_device(c->r, c->v);
@@ -432,7 +434,7 @@ struct free_ctx {
 	const struct tn_rec *t;
 };
 
-static struct dc_violation *free_violation(struct replay *r, enum rule rule,
+static struct dc_violation *free_violation(struct replay *r, enum tn_rule rule,
 					   const struct region *g, const struct tn_rec *t)
 {
 	struct dc_violation *v = violation(r, rule, 0);
@@ -456,7 +458,7 @@ static struct dc_violation *free_violation(struct replay *r, enum rule rule,
 }
 
 /* free_args.c reports through this: a violation carrying the region and the free. */
-static struct dc_violation *free_args_report(void *ctx, enum rule rule)
+static struct dc_violation *free_args_report(void *ctx, enum tn_rule rule)
 {
 	struct free_ctx *f = ctx;
 
@@ -501,12 +503,12 @@ static void on_free(struct replay *r, const struct tn_rec *t)
 		struct region *f = idmap_get(&r->freed_ids, t->id);
 
 		if (f && !f->is_map) {
-			v = free_violation(r, R_DOUBLE_FREE, f, t);
+			v = free_violation(r, TN_RULE_DOUBLE_FREE, f, t);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "id %u was already freed at %llu ns",
 					 t->id, (unsigned long long)f->info.free_ns);
 		} else {
-			v = free_violation(r, R_FREE_UNKNOWN, NULL, t);
+			v = free_violation(r, TN_RULE_FREE_UNKNOWN, NULL, t);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "no live allocation has id %u "
 					 "(VA 0x%llx); if it was freed before, its memory has "
@@ -518,7 +520,7 @@ static void on_free(struct replay *r, const struct tn_rec *t)
 		bool inside = t->u.free.va > g->info.va &&
 			      t->u.free.va < g->info.va + g->info.length;
 
-		v = free_violation(r, inside ? R_FREE_INTERIOR : R_FREE_UNKNOWN, g, t);
+		v = free_violation(r, inside ? TN_RULE_FREE_INTERIOR : TN_RULE_FREE_UNKNOWN, g, t);
 		if (v)
 			snprintf(v->detail, sizeof(v->detail), "VA 0x%llx passed; the allocation "
 				 "starts at 0x%llx", (unsigned long long)t->u.free.va,
@@ -539,7 +541,7 @@ static void on_unmap(struct replay *r, const struct tn_rec *t)
 	struct dc_violation *v;
 
 	if (!g || !g->is_map) {
-		v = violation(r, R_UNMAP_UNKNOWN, 0);
+		v = violation(r, TN_RULE_UNMAP_UNKNOWN, 0);
 		if (v)
 			snprintf(v->detail, sizeof(v->detail), "no live mapping has id %u", t->id);
 		return;
@@ -555,7 +557,7 @@ static void on_halt_end(struct replay *r)
 	struct region *g;
 
 	while ((g = idmap_next(&r->regions, &pos, &id))) {
-		struct dc_violation *v = violation(r, g->is_map ? R_MAP_LEAK : R_LEAK,
+		struct dc_violation *v = violation(r, g->is_map ? TN_RULE_MAP_LEAK : TN_RULE_LEAK,
 						   (uint64_t)id << 8);
 
 		set_region(v, g);
@@ -593,12 +595,12 @@ static void name_overrun(struct replay *r, struct dc_violation *v, uint64_t a)
 	len = strlen(v->detail);
 	snprintf(v->detail + len, sizeof(v->detail) - len,
 		 ", directly after the end of %s id %u's extent 0x%llx+%llu (%u extent%s)",
-		 dc_api_name(g->info.api), g->info.id, (unsigned long long)n->start,
+		 tn_api_name(g->info.api), g->info.id, (unsigned long long)n->start,
 		 (unsigned long long)(n->end - n->start), g->info.n_extents,
 		 g->info.n_extents == 1 ? "" : "s");
 }
 
-static void dma_violation(struct replay *r, enum rule rule, const struct tn_rec *t,
+static void dma_violation(struct replay *r, enum tn_rule rule, const struct tn_rec *t,
 			  const struct region *g, uint64_t a, uint64_t b)
 {
 	uint64_t key = g ? (uint64_t)g->info.id << 8 | t->kind : (a >> 12) << 8 | t->kind;
@@ -619,7 +621,7 @@ static void dma_violation(struct replay *r, enum rule rule, const struct tn_rec 
 	snprintf(v->detail, sizeof(v->detail), "bytes 0x%llx-0x%llx%s",
 		 (unsigned long long)a, (unsigned long long)b - 1,
 		 v->dma.failed ? " (the access failed: an IOMMU or the bus blocked it)" : "");
-	if (rule == R_WILD_DMA)
+	if (rule == TN_RULE_WILD_DMA)
 		name_overrun(r, v, a);
 }
 
@@ -651,8 +653,8 @@ struct dma_ctx {
  */
 static void dma_class(void *p, unsigned cls, struct inode *n, uint64_t a, uint64_t b)
 {
-	static const enum rule rule[] = {
-		[SP_FREED] = R_DMA_AFTER_FREE, [SP_PHYS] = R_DMA_NON_DMA_MEMORY, [SP_WILD] = R_WILD_DMA,
+	static const enum tn_rule rule[] = {
+		[SP_FREED] = TN_RULE_DMA_AFTER_FREE, [SP_PHYS] = TN_RULE_DMA_NON_DMA_MEMORY, [SP_WILD] = TN_RULE_WILD_DMA,
 	};
 	struct dma_ctx *c = p;
 
@@ -1072,7 +1074,7 @@ int dc_finish(struct dc_replay *dr, size_t partial_tail, bool failed)
 	res->partial_tail = partial_tail;
 	if (!failed) {
 		if (!res->complete || partial_tail) {
-			struct dc_violation *v = violation(r, R_TRACE_INCOMPLETE, 0);
+			struct dc_violation *v = violation(r, TN_RULE_TRACE_INCOMPLETE, 0);
 
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "%s%llu whole records checked",
@@ -1080,7 +1082,7 @@ int dc_finish(struct dc_replay *dr, size_t partial_tail, bool failed)
 					 (unsigned long long)r->index);
 		}
 		if (res->truncated) {
-			struct dc_violation *v = violation(r, R_TRACE_TRUNCATED, 0);
+			struct dc_violation *v = violation(r, TN_RULE_TRACE_TRUNCATED, 0);
 
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "%llu records were dropped at the "
@@ -1088,7 +1090,7 @@ int dc_finish(struct dc_replay *dr, size_t partial_tail, bool failed)
 					 (unsigned long long)res->end_dropped);
 		}
 		if (res->write_error) {
-			struct dc_violation *v = violation(r, R_TRACE_WRITE_ERROR, 0);
+			struct dc_violation *v = violation(r, TN_RULE_TRACE_WRITE_ERROR, 0);
 
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "%llu records were lost; the "

@@ -4,21 +4,14 @@
 #include "dmacheck.h"
 #include "tracenic/ledger.h"
 
-static const char *ref_kind(unsigned k)
+/* "2:163" for TN_SITE_ID(2, 163); a plain number for ids without a file part. */
+static const char *site_str(char buf[static 24], uint32_t site)
 {
-	return k == TN_REF_RING ? "ring" : k == TN_REF_PREFETCH ? "prefetched buffer" :
-	       k == TN_REF_INFLIGHT ? "in-flight transfer" : "unknown";
-}
-
-static const char *ring_name(unsigned r)
-{
-	return r == TN_RING_ID_TX ? "TX" : r == TN_RING_ID_RX ? "RX" : "-";
-}
-
-static const char *free_api(unsigned a)
-{
-	return a == TN_FREE_API_FREE_MEMORY ? "NdisFreeMemory" :
-	       a == TN_FREE_API_FREE_SHARED ? "NdisMFreeSharedMemory" : "unknown";
+	if (TN_SITE_FILE(site))
+		snprintf(buf, 24, "%u:%u", (unsigned)TN_SITE_FILE(site), (unsigned)TN_SITE_LINE(site));
+	else
+		snprintf(buf, 24, "%u", (unsigned)site);
+	return buf;
 }
 
 static void text_region(FILE *o, const struct dc_region_info *g, bool show_state)
@@ -27,18 +20,17 @@ static void text_region(FILE *o, const struct dc_region_info *g, bool show_state
 	unsigned i;
 
 	fprintf(o, "  region   id %u, %s, flags 0x%x, length %u, tag 0x%08x, VA 0x%" PRIx64 "\n",
-		g->id, dc_api_name(g->api), g->flags, g->length, g->tag, g->va);
+		g->id, tn_api_name(g->api), g->flags, g->length, g->tag, g->va);
 	for (i = 0; i < g->n_extents && i < DC_MAX_EXTENTS_SHOWN; i++)
 		fprintf(o, "           extent %u: 0x%" PRIx64 "+%u (%s)\n", i, g->ext[i].addr,
-			g->ext[i].len, g->ext[i].kind == TN_EXT_PHYS ? "CPU-physical, not device-visible"
-								     : "bus address");
+			g->ext[i].len, tn_ext_kind_name(g->ext[i].kind));
 	if (g->n_extents > DC_MAX_EXTENTS_SHOWN)
 		fprintf(o, "           ... %u extents in all\n", g->n_extents);
 	fprintf(o, "           allocated at %" PRIu64 " ns by site %s", g->alloc_ns,
-		dc_site_str(site, g->alloc_site));
+		site_str(site, g->alloc_site));
 	if (g->freed)
 		fprintf(o, "; freed at %" PRIu64 " ns by site %s", g->free_ns,
-			dc_site_str(site, g->free_site));
+			site_str(site, g->free_site));
 	fputc('\n', o);
 	if (g->freed && show_state)
 		fprintf(o, "  device   at the free: %s, TX ring %s, RX ring %s, %u device reference%s "
@@ -70,8 +62,8 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 		const struct dc_violation *v = &res->v[i];
 		char site[24];
 
-		fprintf(o, "%s: VIOLATION %s: %s\n", res->path, rule_info[v->rule].name,
-			rule_info[v->rule].summary);
+		fprintf(o, "%s: VIOLATION %s: %s\n", res->path, tn_rule_name(v->rule),
+			tn_rule_info(v->rule).summary);
 		fprintf(o, "  when     %" PRIu64 " ns (record %" PRIu64 ")", v->time_ns, v->record);
 		if (v->count > 1)
 			fprintf(o, "; %" PRIu64 " occurrences", v->count);
@@ -83,13 +75,13 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 		if (v->has_dma)
 			fprintf(o, "  DMA      %s%s %s of 0x%" PRIx64 "+%u, %s ring descriptor %u\n",
 				v->dma.failed ? "failed " : "", v->dma.write ? "write" : "read",
-				dc_cause_name(v->dma.cause), v->dma.addr, v->dma.len,
-				ring_name(v->dma.ring), v->dma.desc);
+				tn_cause_name(v->dma.cause), v->dma.addr, v->dma.len,
+				tn_ring_name(v->dma.ring), v->dma.desc);
 		if (v->has_free)
 			fprintf(o, "  free     %s(VA 0x%" PRIx64 ", Length %u, flags 0x%x) at %s "
-				"from site %s\n", free_api(v->free.api), v->free.va, v->free.length,
+				"from site %s\n", tn_free_api_name(v->free.api), v->free.va, v->free.length,
 				v->free.flags, tn_irql_name(v->free.irql),
-				dc_site_str(site, v->free.site));
+				site_str(site, v->free.site));
 		if (v->has_device) {
 			unsigned k;
 
@@ -102,7 +94,7 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 
 				fprintf(o, "           holding ref %u: %s, %s ring descriptor %u, "
 					"0x%" PRIx64 "+%u, taken at %" PRIu64 " ns", f->id,
-					ref_kind(f->kind), ring_name(f->ring), f->idx, f->addr, f->len,
+					tn_ref_kind_name(f->kind), tn_ring_name(f->ring), f->idx, f->addr, f->len,
 					f->taken_ns);
 				if (f->unobserved)
 					fprintf(o, "; dropped by the drain at %" PRIu64 " ns, which the "
@@ -115,14 +107,14 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 		fprintf(o, "%s: %" PRIu64 " further occurrences beyond the first %d distinct violations "
 			"are counted below but not itemised\n", res->path, res->not_itemised,
 			DC_MAX_VIOLATIONS);
-	for (r = 0; r < R_COUNT; r++)
+	for (r = TN_RULE_NONE + 1; r < TN_RULE_COUNT; r++)
 		total += res->rule_count[r];
 	fprintf(o, "%s: %s: %" PRIu64 " records, %zu distinct violation%s (%" PRIu64
 		" occurrences)", res->path, res->nv ? "VIOLATIONS" : "clean", res->records,
 		res->nv, res->nv == 1 ? "" : "s", total);
-	for (r = 0; r < R_COUNT; r++)
+	for (r = TN_RULE_NONE + 1; r < TN_RULE_COUNT; r++)
 		if (res->rule_count[r])
-			fprintf(o, ", %s %" PRIu64, rule_info[r].name, res->rule_count[r]);
+			fprintf(o, ", %s %" PRIu64, tn_rule_name(r), res->rule_count[r]);
 	fputc('\n', o);
 }
 
@@ -132,7 +124,7 @@ static void json_region(FILE *o, const struct dc_region_info *g)
 
 	fprintf(o, "\"region\":{\"id\":%u,\"api\":\"%s\",\"flags\":%u,\"length\":%u,\"tag\":%u,"
 		"\"va\":%" PRIu64 ",\"alloc_ns\":%" PRIu64 ",\"alloc_site\":%u,\"free_ns\":%" PRIu64
-		",\"free_site\":%u,\"n_extents\":%u,\"extents\":[", g->id, dc_api_name(g->api),
+		",\"free_site\":%u,\"n_extents\":%u,\"extents\":[", g->id, tn_api_name(g->api),
 		g->flags, g->length, g->tag, g->va, g->alloc_ns, g->alloc_site, g->free_ns,
 		g->free_site, g->n_extents);
 	for (i = 0; i < g->n_extents && i < DC_MAX_EXTENTS_SHOWN; i++)
@@ -178,7 +170,7 @@ static void json_stats(FILE *o, const struct dc_stats *st)
 			if (!st->bytes[api][c])
 				continue;
 			fprintf(o, "%s{\"api\":\"%s\",\"cause\":\"%s\",\"bytes\":%" PRIu64 "}",
-				first ? "" : ",", api ? dc_api_name(api) : "none", dc_cause_name(c),
+				first ? "" : ",", api ? tn_api_name(api) : "none", tn_cause_name(c),
 				st->bytes[api][c]);
 			first = false;
 		}
@@ -188,13 +180,13 @@ static void json_stats(FILE *o, const struct dc_stats *st)
 
 		fprintf(o, "%s{\"id\":%u,\"api\":\"%s\",\"va\":%" PRIu64 ",\"length\":%u,"
 			"\"freed\":%s,\"bytes\":%" PRIu64 ",\"by_cause\":{", i ? "," : "", t->info.id,
-			dc_api_name(t->info.api), t->info.va, t->info.length,
+			tn_api_name(t->info.api), t->info.va, t->info.length,
 			t->info.freed ? "true" : "false", t->total);
 		first = true;
 		for (c = 1; c <= TN_CAUSE_MAX; c++) {
 			if (!t->bytes[c])
 				continue;
-			fprintf(o, "%s\"%s\":%" PRIu64, first ? "" : ",", dc_cause_name(c), t->bytes[c]);
+			fprintf(o, "%s\"%s\":%" PRIu64, first ? "" : ",", tn_cause_name(c), t->bytes[c]);
 			first = false;
 		}
 		fputs("}}", o);
@@ -215,10 +207,10 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 		res->records, res->complete ? "true" : "false", res->truncated ? "true" : "false",
 		res->write_error ? "true" : "false", res->nv ? "violations" : "clean",
 		res->not_itemised);
-	for (r = 0; r < R_COUNT; r++) {
+	for (r = TN_RULE_NONE + 1; r < TN_RULE_COUNT; r++) {
 		if (!res->rule_count[r])
 			continue;
-		fprintf(o, "%s\"%s\":%" PRIu64, first ? "" : ",", rule_info[r].name, res->rule_count[r]);
+		fprintf(o, "%s\"%s\":%" PRIu64, first ? "" : ",", tn_rule_name(r), res->rule_count[r]);
 		first = false;
 	}
 	fputs("},\"violations\":[", o);
@@ -226,7 +218,7 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 		const struct dc_violation *v = &res->v[i];
 
 		fprintf(o, "%s\n{\"rule\":\"%s\",\"time_ns\":%" PRIu64 ",\"record\":%" PRIu64
-			",\"count\":%" PRIu64 ",\"detail\":\"%s\"", i ? "," : "", rule_info[v->rule].name,
+			",\"count\":%" PRIu64 ",\"detail\":\"%s\"", i ? "," : "", tn_rule_name(v->rule),
 			v->time_ns, v->record, v->count, v->detail);
 		if (v->has_region) {
 			fputc(',', o);
@@ -234,12 +226,12 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 		}
 		if (v->has_dma)
 			fprintf(o, ",\"dma\":{\"cause\":\"%s\",\"write\":%s,\"failed\":%s,\"ring\":\"%s\","
-				"\"desc\":%u,\"addr\":%" PRIu64 ",\"len\":%u}", dc_cause_name(v->dma.cause),
+				"\"desc\":%u,\"addr\":%" PRIu64 ",\"len\":%u}", tn_cause_name(v->dma.cause),
 				v->dma.write ? "true" : "false", v->dma.failed ? "true" : "false",
-				ring_name(v->dma.ring), v->dma.desc, v->dma.addr, v->dma.len);
+				tn_ring_name(v->dma.ring), v->dma.desc, v->dma.addr, v->dma.len);
 		if (v->has_free)
 			fprintf(o, ",\"free\":{\"api\":\"%s\",\"va\":%" PRIu64 ",\"length\":%u,\"flags\":%u,"
-				"\"irql\":%u,\"site\":%u}", free_api(v->free.api), v->free.va,
+				"\"irql\":%u,\"site\":%u}", tn_free_api_name(v->free.api), v->free.va,
 				v->free.length, v->free.flags, v->free.irql, v->free.site);
 		if (v->has_device) {
 			unsigned k;
@@ -254,7 +246,7 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 				fprintf(o, "%s{\"id\":%u,\"kind\":\"%s\",\"ring\":\"%s\",\"desc\":%u,"
 					"\"addr\":%" PRIu64 ",\"len\":%u,\"taken_ns\":%" PRIu64
 					",\"unobserved_drain_ns\":%" PRIu64 "}",
-					k ? "," : "", f->id, ref_kind(f->kind), ring_name(f->ring), f->idx,
+					k ? "," : "", f->id, tn_ref_kind_name(f->kind), tn_ring_name(f->ring), f->idx,
 					f->addr, f->len, f->taken_ns, f->drained_ns);
 			}
 			fputs("]}", o);
@@ -279,7 +271,7 @@ void dc_report_stats(FILE *o, const struct dc_result *res)
 		for (c = 1; c <= TN_CAUSE_MAX; c++)
 			if (res->stats.bytes[api][c])
 				fprintf(o, "%-36s %-14s %14" PRIu64 "\n",
-					api ? dc_api_name(api) : "(no live device-visible region)", dc_cause_name(c),
+					api ? tn_api_name(api) : "(no live device-visible region)", tn_cause_name(c),
 					res->stats.bytes[api][c]);
 	fprintf(o, "%" PRIu64 " regions received DMA; the %u with the most:\n",
 		res->stats.regions_with_dma, res->stats.n_top);
@@ -287,11 +279,11 @@ void dc_report_stats(FILE *o, const struct dc_result *res)
 		const struct dc_region_stat *t = &res->stats.top[i];
 
 		fprintf(o, "  id %u, %s, length %u, VA 0x%" PRIx64 ", %s: %" PRIu64 " bytes",
-			t->info.id, dc_api_name(t->info.api), t->info.length, t->info.va,
+			t->info.id, tn_api_name(t->info.api), t->info.length, t->info.va,
 			t->info.freed ? "freed" : "live at the end", t->total);
 		for (c = 1; c <= TN_CAUSE_MAX; c++)
 			if (t->bytes[c])
-				fprintf(o, ", %s %" PRIu64, dc_cause_name(c), t->bytes[c]);
+				fprintf(o, ", %s %" PRIu64, tn_cause_name(c), t->bytes[c]);
 		fputc('\n', o);
 	}
 }

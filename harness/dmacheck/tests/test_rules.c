@@ -36,10 +36,10 @@ static void save(const char *name, const struct tb *b)
 	}
 }
 
-/* Expect exactly the rules listed (R_COUNT-terminated), no others. */
+/* Expect exactly the rules listed (TN_RULE_COUNT-terminated), no others. */
 static void expect(const char *name, struct tb *b, ...)
 {
-	bool want[R_COUNT] = { false };
+	bool want[TN_RULE_COUNT] = { false };
 	struct dc_result res;
 	char err[512];
 	bool ok = true;
@@ -47,7 +47,7 @@ static void expect(const char *name, struct tb *b, ...)
 	int r;
 
 	va_start(ap, b);
-	while ((r = va_arg(ap, int)) != R_COUNT)
+	while ((r = va_arg(ap, int)) != TN_RULE_COUNT)
 		want[r] = true;
 	va_end(ap);
 	save(name, b);
@@ -57,9 +57,9 @@ static void expect(const char *name, struct tb *b, ...)
 		free(b->buf);
 		return;
 	}
-	for (r = 0; r < R_COUNT; r++) {
+	for (r = TN_RULE_NONE + 1; r < TN_RULE_COUNT; r++) {
 		if (want[r] != (res.rule_count[r] > 0)) {
-			printf("FAIL %s: rule %s %s\n", name, rule_info[r].name,
+			printf("FAIL %s: rule %s %s\n", name, tn_rule_name(r),
 			       want[r] ? "did not fire" : "fired unexpectedly");
 			ok = false;
 		}
@@ -117,7 +117,7 @@ static void expect_invalid(const char *name, const uint8_t *data, size_t len, co
 	dc_result_free(&res);
 }
 
-#define END R_COUNT
+#define END TN_RULE_COUNT
 
 static void dma_rules(void)
 {
@@ -131,7 +131,7 @@ static void dma_rules(void)
 	b.now = 20;
 	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x1010, 64);
 	tb_end(&b);
-	expect("dma-after-free", &b, R_DMA_AFTER_FREE, END);
+	expect("dma-after-free", &b, TN_RULE_DMA_AFTER_FREE, END);
 
 	/* Twin: the bytes were allocated again before the DMA. */
 	tb_init(&b);
@@ -158,7 +158,7 @@ static void dma_rules(void)
 	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_TX_BUF_READ, 0x8000, 1514);
 	((struct tn_rec *)(b.buf + b.len) - 1)->u.dma.reason = TN_DMA_FAIL_MEMTX;
 	tb_end(&b);
-	expect("dma-after-unmap-iommu-blocked", &b, R_DMA_AFTER_FREE, END);
+	expect("dma-after-unmap-iommu-blocked", &b, TN_RULE_DMA_AFTER_FREE, END);
 
 	/* Twin: bus mastering was off: the device never issued the access. */
 	tb_init(&b);
@@ -177,7 +177,7 @@ static void dma_rules(void)
 	tb_unmap(&b, 2, 2048);
 	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x10000, 64);
 	tb_end(&b);
-	expect("dma-after-free-same-page", &b, R_DMA_AFTER_FREE, END);
+	expect("dma-after-free-same-page", &b, TN_RULE_DMA_AFTER_FREE, END);
 
 	/* A freed 4 KiB region, then a 512-byte one on its first bytes freed too:
 	 * the tail still belongs to the first region's free. */
@@ -188,7 +188,7 @@ static void dma_rules(void)
 	tb_free(&b, 2, FS, 0x30000, 512, 0, PASSIVE);
 	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x30800, 64);
 	tb_end(&b);
-	expect("dma-after-free-layered", &b, R_DMA_AFTER_FREE, END);
+	expect("dma-after-free-layered", &b, TN_RULE_DMA_AFTER_FREE, END);
 
 	/* Freed long ago: 100000 other map/unmap pairs in between. */
 	tb_init(&b);
@@ -200,7 +200,7 @@ static void dma_rules(void)
 	}
 	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x10000, 64);
 	tb_end(&b);
-	expect("dma-after-free-long-ago", &b, R_DMA_AFTER_FREE, END);
+	expect("dma-after-free-long-ago", &b, TN_RULE_DMA_AFTER_FREE, END);
 
 	/* Half of a freed region covered again; the DMA spans both halves. */
 	tb_init(&b);
@@ -209,7 +209,7 @@ static void dma_rules(void)
 	tb_alloc1(&b, 2, SH, 0x20000, 4096, 0, BUS);
 	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x20f00, 0x200);
 	tb_end(&b);
-	expect("dma-after-free-half-reused", &b, R_DMA_AFTER_FREE, END);
+	expect("dma-after-free-half-reused", &b, TN_RULE_DMA_AFTER_FREE, END);
 
 	/* Twin: the DMA stays in the reused half. */
 	tb_init(&b);
@@ -226,7 +226,7 @@ static void dma_rules(void)
 	tb_unmap(&b, 1, 2048);
 	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x50800, 1);
 	tb_end(&b);
-	expect("dma-after-free-twin-byte-after-is-wild", &b, R_WILD_DMA, END);
+	expect("dma-after-free-twin-byte-after-is-wild", &b, TN_RULE_WILD_DMA, END);
 
 	/* A pool buffer mapped per packet (identity bus address): DMA through the
 	 * mapping is fine, after its UNMAP it is after-free, not non-DMA memory. */
@@ -237,7 +237,7 @@ static void dma_rules(void)
 	tb_unmap(&b, 2, 2048);
 	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x60000, 1514);
 	tb_end(&b);
-	expect("dma-after-unmap-of-pool-buffer", &b, R_DMA_AFTER_FREE, END);
+	expect("dma-after-unmap-of-pool-buffer", &b, TN_RULE_DMA_AFTER_FREE, END);
 
 	/* Twin: only the DMA while mapped. */
 	tb_init(&b);
@@ -257,7 +257,7 @@ static void dma_rules(void)
 	tb_free(&b, 1, FM, 0x0, 5000 * 4096, 0, PASSIVE);
 	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000000ull + 2500ull * 8192, 64);
 	tb_end(&b);
-	expect("dma-after-free-5000-extents", &b, R_DMA_AFTER_FREE, END);
+	expect("dma-after-free-5000-extents", &b, TN_RULE_DMA_AFTER_FREE, END);
 
 	/* Overrun past the end of a buffer. */
 	tb_init(&b);
@@ -268,7 +268,7 @@ static void dma_rules(void)
 	expect_detail("wild-dma-overrun-names-the-buffer", &b,
 		      "directly after the end of NdisMAllocateSharedMemory id 1's extent 0x1000+4096",
 		      false);
-	expect("wild-dma-overrun", &b, R_WILD_DMA, END);
+	expect("wild-dma-overrun", &b, TN_RULE_WILD_DMA, END);
 
 	/* Twin: wild bytes not adjacent to any extent name nothing. */
 	tb_init(&b);
@@ -295,7 +295,7 @@ static void dma_rules(void)
 	expect_detail("wild-dma-noncontiguous-names-the-page", &b,
 		      "after the end of NdisAllocateMemory id 1's extent 0x10000+4096 (2 extents)",
 		      false);
-	expect("wild-dma-noncontiguous", &b, R_WILD_DMA, END);
+	expect("wild-dma-noncontiguous", &b, TN_RULE_WILD_DMA, END);
 
 	/* Twin: the two pages are adjacent, so the range is covered. */
 	tb_init(&b);
@@ -311,7 +311,7 @@ static void dma_rules(void)
 	tb_alloc1(&b, 1, TN_API_POOL, 0x5000, 256, 0, PHYS);
 	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x5000, 128);
 	tb_end(&b);
-	expect("dma-non-dma-memory", &b, R_DMA_NON_DMA_MEMORY, END);
+	expect("dma-non-dma-memory", &b, TN_RULE_DMA_NON_DMA_MEMORY, END);
 
 	/* Twin: shared memory is device-visible. */
 	tb_init(&b);
@@ -336,7 +336,7 @@ static void quiesce_rules(void)
 	tb_ref(&b, 1, 9, TN_REF_PREFETCH, 0x2000, 2048);
 	tb_free(&b, 1, FS, 0x2000, 2048, 0, PASSIVE);
 	tb_end(&b);
-	expect("free-not-quiesced-prefetch", &b, R_FREE_NOT_QUIESCED, END);
+	expect("free-not-quiesced-prefetch", &b, TN_RULE_FREE_NOT_QUIESCED, END);
 
 	/* Freed the ring right after clearing ENABLE, before the drain ended. */
 	tb_init(&b);
@@ -348,7 +348,7 @@ static void quiesce_rules(void)
 	tb_state(&b, TN_ST_RING_DISABLE, TN_RING_ID_RX, 0);
 	tb_free(&b, 1, FS, 0x3000, 4096, 0, PASSIVE);
 	tb_end(&b);
-	expect("free-not-quiesced-ring", &b, R_FREE_NOT_QUIESCED, END);
+	expect("free-not-quiesced-ring", &b, TN_RULE_FREE_NOT_QUIESCED, END);
 
 	/* The drain did finish, but the driver never looked: it won a race. */
 	tb_init(&b);
@@ -363,7 +363,7 @@ static void quiesce_rules(void)
 	tb_state(&b, TN_ST_QUIESCED, 0xff, 1);
 	tb_free(&b, 1, FS, 0x3000, 4096, 0, PASSIVE);
 	tb_end(&b);
-	expect("free-not-quiesced-drain-unobserved", &b, R_FREE_NOT_QUIESCED, END);
+	expect("free-not-quiesced-drain-unobserved", &b, TN_RULE_FREE_NOT_QUIESCED, END);
 
 	/* Twin: the same, but the driver read QUIESCED before freeing. */
 	tb_init(&b);
@@ -416,7 +416,7 @@ static void quiesce_rules(void)
 	tb_state(&b, TN_ST_QUIESCED, 0xff, 0);
 	tb_free(&b, 1, FS, 0x60000, 4096, 0, PASSIVE);
 	tb_end(&b);
-	expect("free-not-quiesced-ring-enabled", &b, R_FREE_NOT_QUIESCED, END);
+	expect("free-not-quiesced-ring-enabled", &b, TN_RULE_FREE_NOT_QUIESCED, END);
 
 	/* Twin: another buffer freed while that ring runs; the ring is elsewhere. */
 	tb_init(&b);
@@ -445,7 +445,7 @@ static void quiesce_rules(void)
 	tb_ref(&b, 1, 7, TN_REF_INFLIGHT, 0x9000, 1514);
 	tb_unmap(&b, 2, 1514);
 	tb_end(&b);
-	expect("free-not-quiesced-inflight", &b, R_FREE_NOT_QUIESCED, END);
+	expect("free-not-quiesced-inflight", &b, TN_RULE_FREE_NOT_QUIESCED, END);
 
 	/* Twin: the reference ends one byte before the mapping. */
 	tb_init(&b);
@@ -483,7 +483,7 @@ static void free_rules(void)
 	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, CONTIG, BUS);
 	tb_free(&b, 1, FM, 0x4000, 8192, 0, PASSIVE);
 	tb_end(&b);
-	expect("free-flags-contiguous-passed-zero", &b, R_FREE_FLAGS, END);
+	expect("free-flags-contiguous-passed-zero", &b, TN_RULE_FREE_FLAGS, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, CONTIG, BUS);
@@ -495,7 +495,7 @@ static void free_rules(void)
 	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 100, 0, PHYS);
 	tb_free(&b, 1, FM, 0x4000, 100, CONTIG, PASSIVE);
 	tb_end(&b);
-	expect("free-flags-pool-nonzero", &b, R_FREE_FLAGS, END);
+	expect("free-flags-pool-nonzero", &b, TN_RULE_FREE_FLAGS, END);
 
 	/* Pool memory: Length is ignored. */
 	tb_init(&b);
@@ -508,7 +508,7 @@ static void free_rules(void)
 	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, CONTIG, BUS);
 	tb_free(&b, 1, FM, 0x4000, 4096, CONTIG, PASSIVE);
 	tb_end(&b);
-	expect("free-length-contiguous", &b, R_FREE_LENGTH, END);
+	expect("free-length-contiguous", &b, TN_RULE_FREE_LENGTH, END);
 
 	/* NdisAllocateMemory with flags 0 and MemoryFlags 0: Length ignored. */
 	tb_init(&b);
@@ -521,25 +521,25 @@ static void free_rules(void)
 	tb_alloc1(&b, 1, SH, 0x4000, 8192, TN_FLAG_SHARED_CACHED, BUS);
 	tb_free(&b, 1, FS, 0x4000, 4096, 0, PASSIVE);
 	tb_end(&b);
-	expect("free-shared-length-and-cached", &b, R_FREE_LENGTH, R_FREE_FLAGS, END);
+	expect("free-shared-length-and-cached", &b, TN_RULE_FREE_LENGTH, TN_RULE_FREE_FLAGS, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, SH, 0x4000, 8192, 0, BUS);
 	tb_free(&b, 1, FM, 0x4000, 8192, 0, PASSIVE);
 	tb_end(&b);
-	expect("free-api-shared-with-freememory", &b, R_FREE_API, END);
+	expect("free-api-shared-with-freememory", &b, TN_RULE_FREE_API, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, CONTIG, BUS);
 	tb_free(&b, 1, FM, 0x4000, 8192, CONTIG, DISPATCH);
 	tb_end(&b);
-	expect("free-irql-contiguous-dispatch", &b, R_FREE_IRQL, END);
+	expect("free-irql-contiguous-dispatch", &b, TN_RULE_FREE_IRQL, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, NONCACHED, BUS);
 	tb_free(&b, 1, FM, 0x4000, 8192, NONCACHED, DISPATCH);
 	tb_end(&b);
-	expect("free-irql-noncached-dispatch", &b, R_FREE_IRQL, END);
+	expect("free-irql-noncached-dispatch", &b, TN_RULE_FREE_IRQL, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, NONCACHED, BUS);
@@ -551,7 +551,7 @@ static void free_rules(void)
 	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
 	tb_free(&b, 1, FM, 0x4000, 64, 0, TN_IRQL_DIRQL);
 	tb_end(&b);
-	expect("free-irql-pool-dirql", &b, R_FREE_IRQL, END);
+	expect("free-irql-pool-dirql", &b, TN_RULE_FREE_IRQL, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
@@ -564,7 +564,7 @@ static void free_rules(void)
 	tb_free(&b, 1, FM, 0x4000, 64, 0, PASSIVE);
 	tb_free(&b, 1, FM, 0x4000, 64, 0, PASSIVE);
 	tb_end(&b);
-	expect("double-free", &b, R_DOUBLE_FREE, END);
+	expect("double-free", &b, TN_RULE_DOUBLE_FREE, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
@@ -577,20 +577,20 @@ static void free_rules(void)
 	tb_init(&b);
 	tb_free(&b, 99, FM, 0x4000, 64, 0, PASSIVE);
 	tb_end(&b);
-	expect("free-unknown", &b, R_FREE_UNKNOWN, END);
+	expect("free-unknown", &b, TN_RULE_FREE_UNKNOWN, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
 	tb_free(&b, 1, FM, 0x4010, 64, 0, PASSIVE);
 	tb_end(&b);
-	expect("free-interior", &b, R_FREE_INTERIOR, END);
+	expect("free-interior", &b, TN_RULE_FREE_INTERIOR, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
 	tb_mark(&b, TN_MARK_HALT_BEGIN);
 	tb_mark(&b, TN_MARK_HALT_END);
 	tb_end(&b);
-	expect("leak", &b, R_LEAK, END);
+	expect("leak", &b, TN_RULE_LEAK, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
@@ -604,12 +604,12 @@ static void free_rules(void)
 	tb_map(&b, 3, 0x7000, 1514);
 	tb_mark(&b, TN_MARK_HALT_END);
 	tb_end(&b);
-	expect("map-leak", &b, R_MAP_LEAK, END);
+	expect("map-leak", &b, TN_RULE_MAP_LEAK, END);
 
 	tb_init(&b);
 	tb_unmap(&b, 3, 1514);
 	tb_end(&b);
-	expect("unmap-unknown", &b, R_UNMAP_UNKNOWN, END);
+	expect("unmap-unknown", &b, TN_RULE_UNMAP_UNKNOWN, END);
 
 	tb_init(&b);
 	tb_map(&b, 3, 0x7000, 1514);
@@ -625,24 +625,24 @@ static void trace_rules(void)
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
-	expect("trace-incomplete", &b, R_TRACE_INCOMPLETE, END);
+	expect("trace-incomplete", &b, TN_RULE_TRACE_INCOMPLETE, END);
 
 	tb_init(&b);
 	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
 	tb_end(&b);
 	b.len += 20;	/* a cut-off record after END is still a cut-off record */
-	expect("trace-incomplete-partial-record", &b, R_TRACE_INCOMPLETE, END);
+	expect("trace-incomplete-partial-record", &b, TN_RULE_TRACE_INCOMPLETE, END);
 
 	tb_init(&b);
 	tb_mark(&b, TN_MARK_STEP);
 	tb_rec(&b, TN_REC_TRUNCATED, 0, 0);
 	tb_end(&b);
-	expect("trace-truncated", &b, R_TRACE_TRUNCATED, END);
+	expect("trace-truncated", &b, TN_RULE_TRACE_TRUNCATED, END);
 
 	tb_init(&b);
 	tb_rec(&b, TN_REC_WRITE_ERROR, 0, 0)->u.write_error.error = 28;
 	tb_end(&b);
-	expect("trace-write-error", &b, R_TRACE_WRITE_ERROR, END);
+	expect("trace-write-error", &b, TN_RULE_TRACE_WRITE_ERROR, END);
 
 	/* Hostile sizes that must be handled, not crash. */
 	tb_init(&b);
@@ -650,7 +650,7 @@ static void trace_rules(void)
 	tb_extent(&b, 1, 0, UINT64_MAX - 10, 0xffffffff, BUS);
 	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, UINT64_MAX - 4, 0xffffffff);
 	tb_end(&b);
-	expect("huge-lengths", &b, R_WILD_DMA, END);
+	expect("huge-lengths", &b, TN_RULE_WILD_DMA, END);
 }
 
 /* A hopeless trace: every distinct violation beyond the cap is counted, not stored. */
@@ -669,7 +669,7 @@ static void violation_cap(void)
 	tb_end(&b);
 	ok = dc_replay(b.buf, b.len, NULL, &res, err, sizeof(err)) == 0 &&
 	     res.nv == DC_MAX_VIOLATIONS && res.not_itemised == 50000 &&
-	     res.rule_count[R_WILD_DMA] == n + 1 && res.v[0].count == 2;
+	     res.rule_count[TN_RULE_WILD_DMA] == n + 1 && res.v[0].count == 2;
 	printf("%s violation-cap (%zu itemised, %llu not)\n", ok ? "ok  " : "FAIL", res.nv,
 	       (unsigned long long)res.not_itemised);
 	ok ? passed++ : failed++;
