@@ -1,104 +1,60 @@
 /*
- * The arguments of a free against the allocation: NdisFreeMemory's
- * MemoryFlags, Length and IRQL rules (docs/rules.md, from the NdisFreeMemory
- * documentation) and NdisMFreeSharedMemory's Length, Cached and IRQL.
+ * The arguments of a free against the allocation: which of free-api,
+ * free-flags, free-length and free-irql a free breaks is decided once, by
+ * tn_ndis_free_rules() (tracenic/ndis_rules.h, docs/rules.md, from the
+ * NdisFreeMemory documentation); this file words the report of each.
  */
 #include "dmacheck.h"
 #include "tracenic/ledger.h"
+#include "tracenic/ndis_rules.h"
 
-/* The NdisFreeMemory / NdisMFreeSharedMemory contract (docs/rules.md). */
+/* "it must be freed below DISPATCH_LEVEL", from the highest IRQL allowed. */
+static const char *irql_limit_words(unsigned max_irql)
+{
+	return max_irql == TN_IRQL_PASSIVE ? "at PASSIVE_LEVEL" :
+	       max_irql == TN_IRQL_APC ? "below DISPATCH_LEVEL" : "at or below DISPATCH_LEVEL";
+}
+
 void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 			dc_free_report report, void *ctx)
 {
-	uint32_t aflags = g->flags, pflags = t->u.free.flags;
-	uint32_t alen = g->length, plen = t->u.free.length;
-	unsigned irql = t->u.free.irql;
+	const struct tn_ndis_free f = {
+		.alloc_api = g->api, .alloc_flags = g->flags, .alloc_length = g->length,
+		.free_api = t->kind, .free_flags = t->u.free.flags, .free_length = t->u.free.length,
+		.irql = t->u.free.irql,
+	};
+	unsigned broken = tn_ndis_free_rules(&f);
 	struct dc_violation *v;
-	bool contiguous, noncached;
 
-	switch (g->api) {
-	case TN_API_POOL:
-		if (t->kind != TN_FREE_API_FREE_MEMORY) {
-			v = report(ctx, TN_RULE_FREE_API);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "NdisAllocateMemoryWithTagPriority "
-					 "memory must be freed with NdisFreeMemory");
-		}
-		if (pflags) {
-			v = report(ctx, TN_RULE_FREE_FLAGS);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; it must be "
-					 "zero for NdisAllocateMemoryWithTagPriority memory", pflags);
-		}
-		break;
-	case TN_API_MEMORY:
-		if (t->kind != TN_FREE_API_FREE_MEMORY) {
-			v = report(ctx, TN_RULE_FREE_API);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "NdisAllocateMemory memory must be "
-					 "freed with NdisFreeMemory");
-		}
-		if (pflags != aflags) {
-			v = report(ctx, TN_RULE_FREE_FLAGS);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; the memory "
-					 "was allocated with 0x%x", pflags, aflags);
-		}
-		/* Length is ignored only when the caller's MemoryFlags are zero. */
-		if (pflags && plen != alen) {
-			v = report(ctx, TN_RULE_FREE_LENGTH);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "Length %u passed; the memory was "
-					 "allocated with length %u", plen, alen);
-		}
-		break;
-	case TN_API_SHARED:
-		if (t->kind != TN_FREE_API_FREE_SHARED) {
-			v = report(ctx, TN_RULE_FREE_API);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "NdisMAllocateSharedMemory memory "
-					 "must be freed with NdisMFreeSharedMemory");
-		}
-		if ((pflags ^ aflags) & TN_FLAG_SHARED_CACHED) {
-			v = report(ctx, TN_RULE_FREE_FLAGS);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "Cached=%s passed; the memory was "
-					 "allocated with Cached=%s",
-					 pflags & TN_FLAG_SHARED_CACHED ? "TRUE" : "FALSE",
-					 aflags & TN_FLAG_SHARED_CACHED ? "TRUE" : "FALSE");
-		}
-		if (plen != alen) {
-			v = report(ctx, TN_RULE_FREE_LENGTH);
-			if (v)
-				snprintf(v->detail, sizeof(v->detail), "Length %u passed; the shared memory "
-					 "was allocated with length %u", plen, alen);
-		}
-		break;
+	/* Reported in this order: the free's function, its flags, its Length, its IRQL. */
+	if ((broken & TN_RULE_BIT(TN_RULE_FREE_API)) && (v = report(ctx, TN_RULE_FREE_API)))
+		snprintf(v->detail, sizeof(v->detail), "%s memory must be freed with %s",
+			 tn_api_name(f.alloc_api), f.alloc_api == TN_API_SHARED ?
+			 tn_free_api_name(TN_FREE_API_FREE_SHARED) :
+			 tn_free_api_name(TN_FREE_API_FREE_MEMORY));
+	if ((broken & TN_RULE_BIT(TN_RULE_FREE_FLAGS)) && (v = report(ctx, TN_RULE_FREE_FLAGS))) {
+		if (f.alloc_api == TN_API_POOL)
+			snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; it must be "
+				 "zero for NdisAllocateMemoryWithTagPriority memory", f.free_flags);
+		else if (f.alloc_api == TN_API_SHARED)
+			snprintf(v->detail, sizeof(v->detail), "Cached=%s passed; the memory was "
+				 "allocated with Cached=%s",
+				 f.free_flags & TN_FLAG_SHARED_CACHED ? "TRUE" : "FALSE",
+				 f.alloc_flags & TN_FLAG_SHARED_CACHED ? "TRUE" : "FALSE");
+		else
+			snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; the memory "
+				 "was allocated with 0x%x", f.free_flags, f.alloc_flags);
 	}
+	if ((broken & TN_RULE_BIT(TN_RULE_FREE_LENGTH)) && (v = report(ctx, TN_RULE_FREE_LENGTH)))
+		snprintf(v->detail, sizeof(v->detail), "Length %u passed; the %smemory was "
+			 "allocated with length %u", f.free_length,
+			 f.alloc_api == TN_API_SHARED ? "shared " : "", f.alloc_length);
+	if ((broken & TN_RULE_BIT(TN_RULE_FREE_IRQL)) && (v = report(ctx, TN_RULE_FREE_IRQL))) {
+		struct tn_ndis_irql_limit l = tn_ndis_free_irql_limit(f.alloc_api, f.alloc_flags);
+		bool call = f.alloc_api == TN_API_SHARED;	/* named by its function */
 
-	/* IRQL follows the memory's real type, whatever flags were passed. */
-	contiguous = g->api == TN_API_MEMORY && (aflags & TN_NDIS_MEMORY_CONTIGUOUS);
-	noncached = g->api == TN_API_MEMORY && (aflags & TN_NDIS_MEMORY_NONCACHED);
-	if (g->api == TN_API_SHARED && irql != TN_IRQL_PASSIVE) {
-		v = report(ctx, TN_RULE_FREE_IRQL);
-		if (v)
-			snprintf(v->detail, sizeof(v->detail), "NdisMFreeSharedMemory called at %s; "
-				 "it must be called at PASSIVE_LEVEL", tn_irql_name(irql));
-	} else if (contiguous && irql != TN_IRQL_PASSIVE) {
-		v = report(ctx, TN_RULE_FREE_IRQL);
-		if (v)
-			snprintf(v->detail, sizeof(v->detail), "contiguous memory freed at %s; it must "
-				 "be freed at PASSIVE_LEVEL", tn_irql_name(irql));
-	} else if (noncached && irql >= TN_IRQL_DISPATCH) {
-		v = report(ctx, TN_RULE_FREE_IRQL);
-		if (v)
-			snprintf(v->detail, sizeof(v->detail), "noncached memory freed at %s; it must "
-				 "be freed below DISPATCH_LEVEL", tn_irql_name(irql));
-	} else if (irql > TN_IRQL_DISPATCH) {
-		v = report(ctx, TN_RULE_FREE_IRQL);
-		if (v)
-			snprintf(v->detail, sizeof(v->detail), "memory freed at %s; it must be freed "
-				 "at or below DISPATCH_LEVEL", tn_irql_name(irql));
+		snprintf(v->detail, sizeof(v->detail), "%s %s at %s; it must be %s %s", l.what,
+			 call ? "called" : "freed", tn_irql_name(f.irql), call ? "called" : "freed",
+			 irql_limit_words(l.max_irql));
 	}
 }
-
