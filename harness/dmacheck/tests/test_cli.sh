@@ -25,7 +25,7 @@ check clean-exit-0 0 "$dc" "$corpus/dma-after-free-twin-realloc.bin"
 check violation-exit-1 1 "$dc" "$corpus/dma-after-free.bin"
 grep -q "VIOLATION dma-after-free" "$tmp/out" || { fail=$((fail + 1)); echo "FAIL text report lacks the rule"; }
 grep -q "freed at" "$tmp/out" || { fail=$((fail + 1)); echo "FAIL text report lacks the free time"; }
-check invalid-exit-2 2 "$dc" "$corpus/invalid-magic.bin"
+check invalid-exit-2 2 "$dc" "$corpus/invalid/invalid-magic.bin"
 grep -q "offset 0" "$tmp/err" || { fail=$((fail + 1)); echo "FAIL invalid input message lacks the offset"; }
 check missing-file-exit-2 2 "$dc" "$tmp/does-not-exist.bin"
 check bad-option-exit-2 2 "$dc" --frobnicate "$corpus/leak.bin"
@@ -69,6 +69,17 @@ cp "$corpus/dma-after-free.bin" "$tmp/we\"ird\\name.bin"
 check json-file-name 1 "$dc" --json "$tmp/we\"ird\\name.bin"
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trace"].endswith("we\"ird\\name.bin"), d["trace"]; r=d["violations"][0]["region"]; assert r["freed"] and "at_free" in r, r' "$tmp/out" ||
 	{ fail=$((fail + 1)); echo "FAIL --json with an odd file name"; }
+
+# The corpus's .expect files say what this dmacheck reports on each trace (other
+# tests read them as the verdict): the rules in --json, and exit 1 or 0.
+for e in "$corpus"/*.expect; do
+	t=${e%.expect}.bin
+	want=1
+	[ -s "$e" ] || want=0
+	check "corpus-$(basename "$t")" $want "$dc" --json "$t"
+	/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); got="".join(r+"\n" for r in d["rules"]); want=open(sys.argv[2]).read(); assert got==want, (got, want)' "$tmp/out" "$e" ||
+		{ fail=$((fail + 1)); echo "FAIL $t: the rules reported differ from $e"; }
+done
 
 echo "dmacheck cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,8 +1,14 @@
 /*
  * One hand-built trace per rule that must fire, and a near-miss twin that
- * must not; plus invalid inputs that must be rejected.  Every trace is also
- * written to CORPUS_DIR (argv[1]) for the CLI test and the fuzzer's seeds.
+ * must not; plus invalid inputs that must be rejected.
+ *
+ * test-rules [--write-corpus DIR] also writes every rule test's trace as
+ * DIR/<test-name>.bin with DIR/<test-name>.expect, the names of the rules
+ * dmacheck must report on it, one a line in rule-number order (empty: clean);
+ * the inputs dmacheck must reject go to DIR/invalid/<test-name>.bin.  The CLI
+ * test, the fuzzer's seeds and the device-agreement test read that corpus.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -20,20 +26,38 @@
 #define CONTIG TN_NDIS_MEMORY_CONTIGUOUS
 #define NONCACHED TN_NDIS_MEMORY_NONCACHED
 
-static const char *corpus;
+static const char *corpus;	/* --write-corpus DIR, or NULL */
 static int passed, failed;
 
-static void save(const char *name, const struct tb *b)
+static void write_file(const char *path, const void *data, size_t len)
 {
-	char path[512];
-	FILE *f;
+	FILE *f = fopen(path, "wb");
 
-	snprintf(path, sizeof(path), "%s/%s.bin", corpus, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(b->buf, 1, b->len, f) != b->len || fclose(f)) {
-		fprintf(stderr, "test-rules: cannot write %s\n", path);
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f)) {
+		fprintf(stderr, "test-rules: cannot write %s: %s; check that the corpus "
+			"directory is writable\n", path, strerror(errno));
 		exit(2);
 	}
+}
+
+/* DIR/<name>.bin and, for a rule test (@want non-NULL), DIR/<name>.expect. */
+static void save(const char *name, const uint8_t *data, size_t len, const bool *want)
+{
+	char path[512], text[512];
+	size_t n = 0;
+	unsigned r;
+
+	if (!corpus)
+		return;
+	snprintf(path, sizeof(path), want ? "%s/%s.bin" : "%s/invalid/%s.bin", corpus, name);
+	write_file(path, data, len);
+	if (!want)
+		return;
+	for (r = TN_RULE_NONE + 1; r < TN_RULE_COUNT; r++)
+		if (want[r])
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\n", tn_rule_name(r));
+	snprintf(path, sizeof(path), "%s/%s.expect", corpus, name);
+	write_file(path, text, n);
 }
 
 /* Expect exactly the rules listed (TN_RULE_COUNT-terminated), no others. */
@@ -50,7 +74,7 @@ static void expect(const char *name, struct tb *b, ...)
 	while ((r = va_arg(ap, int)) != TN_RULE_COUNT)
 		want[r] = true;
 	va_end(ap);
-	save(name, b);
+	save(name, b->buf, b->len, want);
 	if (dc_replay(b->buf, b->len, NULL, &res, err, sizeof(err))) {
 		printf("FAIL %s: rejected: %s\n", name, err);
 		failed++;
@@ -101,9 +125,8 @@ static void expect_invalid(const char *name, const uint8_t *data, size_t len, co
 {
 	struct dc_result res;
 	char err[512] = "";
-	struct tb b = { .buf = (uint8_t *)data, .len = len };
 
-	save(name, &b);
+	save(name, data, len, NULL);
 	if (dc_replay(data, len, NULL, &res, err, sizeof(err)) == 0) {
 		printf("FAIL %s: accepted an invalid trace\n", name);
 		failed++;
@@ -727,8 +750,20 @@ static void invalid_inputs(void)
 
 int main(int argc, char **argv)
 {
-	corpus = argc > 1 ? argv[1] : ".";
-	mkdir(corpus, 0755);
+	char invalid[512];
+
+	if (argc == 3 && !strcmp(argv[1], "--write-corpus")) {
+		corpus = argv[2];
+		snprintf(invalid, sizeof(invalid), "%s/invalid", corpus);
+		if ((mkdir(corpus, 0755) && errno != EEXIST) ||
+		    (mkdir(invalid, 0755) && errno != EEXIST)) {
+			fprintf(stderr, "test-rules: cannot create %s: %s\n", invalid, strerror(errno));
+			return 2;
+		}
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: test-rules [--write-corpus DIR]\n");
+		return 2;
+	}
 	dma_rules();
 	quiesce_rules();
 	free_rules();
