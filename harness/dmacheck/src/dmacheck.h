@@ -56,7 +56,7 @@ struct dc_violation {
 		uint32_t n_refs;	/* overlapping references (up to DC_MAX_REFS_SHOWN kept) */
 		struct dc_ref_info refs[DC_MAX_REFS_SHOWN];
 	} device;
-	char detail[192];
+	char detail[256];
 };
 
 #define DC_TOP_REGIONS 16

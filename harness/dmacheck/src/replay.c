@@ -600,11 +600,18 @@ static void name_overrun(struct replay *r, struct dc_violation *v, uint64_t a)
 		 g->info.n_extents == 1 ? "" : "s");
 }
 
+/*
+ * The @n bytes from @a (n >= 1) broke @rule.  Their last byte may lie past
+ * 2^64 (a DMA at the top of the address space): it is printed as a 65-bit
+ * number.
+ */
 static void dma_violation(struct replay *r, enum tn_rule rule, const struct tn_rec *t,
-			  const struct region *g, uint64_t a, uint64_t b)
+			  const struct region *g, uint64_t a, uint64_t n)
 {
 	uint64_t key = g ? (uint64_t)g->info.id << 8 | t->kind : (a >> 12) << 8 | t->kind;
 	struct dc_violation *v = violation(r, rule, key);
+	uint64_t last = a + (n - 1);	/* mod 2^64: below @a when it lies past 2^64 */
+	char end[24];
 
 	if (!v)
 		return;
@@ -618,8 +625,13 @@ static void dma_violation(struct replay *r, enum tn_rule rule, const struct tn_r
 	v->dma.desc = t->idx;
 	v->dma.addr = t->u.dma.addr;
 	v->dma.len = t->u.dma.len;
-	snprintf(v->detail, sizeof(v->detail), "bytes 0x%llx-0x%llx%s",
-		 (unsigned long long)a, (unsigned long long)b - 1,
+	if (last < a)
+		snprintf(end, sizeof(end), "0x1%016llx", (unsigned long long)last);
+	else
+		snprintf(end, sizeof(end), "0x%llx", (unsigned long long)last);
+	snprintf(v->detail, sizeof(v->detail), "bytes 0x%llx-%s%s%s", (unsigned long long)a, end,
+		 last < a || last == UINT64_MAX ? " (the top of the 64-bit address space, "
+		 "where no extent reaches)" : "",
 		 v->dma.failed ? " (the access failed: an IOMMU or the bus blocked it)" : "");
 	if (rule == TN_RULE_WILD_DMA)
 		name_overrun(r, v, a);
@@ -641,6 +653,7 @@ struct dma_ctx {
 	struct replay *r;
 	const struct tn_rec *t;
 	uint64_t covered;	/* bytes in live device-visible regions (--stats) */
+	uint64_t top;		/* bytes from 2^64 - 1 on, not yet reported */
 };
 
 /*
@@ -650,20 +663,31 @@ struct dma_ctx {
  * (dma-non-dma-memory); else wild-dma.  Freed bytes come before CPU-only ones
  * because a per-packet mapping of pool memory leaves the pool allocation
  * live after its UNMAP: DMA there is after the unmap.
+ *
+ * The last byte of the address space, 2^64 - 1, and the bytes past 2^64 of a
+ * range that runs over the top are wild: the device rejects an extent whose
+ * end does not fit in 64 bits (so none holds that byte) and no memory lies
+ * past it.  They join the wild run just below them, if any, as one report.
  */
 static void dma_class(void *p, unsigned cls, struct inode *n, uint64_t a, uint64_t b)
 {
 	static const enum tn_rule rule[] = {
-		[SP_FREED] = TN_RULE_DMA_AFTER_FREE, [SP_PHYS] = TN_RULE_DMA_NON_DMA_MEMORY, [SP_WILD] = TN_RULE_WILD_DMA,
+		[SP_FREED] = TN_RULE_DMA_AFTER_FREE, [SP_PHYS] = TN_RULE_DMA_NON_DMA_MEMORY,
+		[SP_WILD] = TN_RULE_WILD_DMA,
 	};
 	struct dma_ctx *c = p;
+	uint64_t top = 0;
 
 	if (cls == SP_BUS) {
 		count_dma(c->r, c->t, n->owner, b - a);
 		c->covered += b - a;
-	} else {
-		dma_violation(c->r, rule[cls], c->t, n ? n->owner : NULL, a, b);
+		return;
 	}
+	if (cls == SP_WILD && b == UINT64_MAX) {
+		top = c->top;
+		c->top = 0;
+	}
+	dma_violation(c->r, rule[cls], c->t, n ? n->owner : NULL, a, b - a + top);
 }
 
 static void on_dma(struct replay *r, const struct tn_rec *t)
@@ -679,16 +703,24 @@ static void on_dma(struct replay *r, const struct tn_rec *t)
 	}
 	if (!t->u.dma.len)
 		return;
-	if (b < a)
-		b = UINT64_MAX;
 	if (r->pf)
 		perfetto_dma(r->pf, r->now, t);
+	if (t->u.dma.len > UINT64_MAX - a) {
+		/* It reaches byte 2^64 - 1 or past it: classify the rest, then the top. */
+		struct dma_ctx c = { r, t, 0, t->u.dma.len - (a == UINT64_MAX ? 0 : UINT64_MAX - a) };
+
+		space_classify(&r->space, a, UINT64_MAX, dma_class, &c);
+		if (c.top)
+			dma_violation(r, TN_RULE_WILD_DMA, t, NULL, UINT64_MAX, c.top);
+		count_dma(r, t, NULL, t->u.dma.len - c.covered);
+		return;
+	}
 	/* Most DMA hits a region a recent one hit (the ring, the current buffer). */
 	g = space_find_bus(&r->space, a, b);
 	if (g) {
 		count_dma(r, t, g, t->u.dma.len);
 	} else {
-		struct dma_ctx c = { r, t, 0 };
+		struct dma_ctx c = { r, t, 0, 0 };
 
 		space_classify(&r->space, a, b, dma_class, &c);
 		count_dma(r, t, NULL, t->u.dma.len - c.covered);

@@ -676,6 +676,125 @@ static void trace_rules(void)
 	expect("huge-lengths", &b, TN_RULE_WILD_DMA, END);
 }
 
+/*
+ * The top of the 64-bit address space.  The device rejects an extent whose
+ * end does not fit in 64 bits (bus + length wraps, ending exactly at 2^64
+ * included), so the largest extent ends at 2^64 - 1 and no extent holds the
+ * last byte: every DMA byte from 2^64 - 1 on, past 2^64 too, is wild.
+ */
+#define TOP UINT64_MAX
+
+static void top_of_space(void)
+{
+	static const struct { const char *name; uint8_t type; uint32_t len; } top_byte[] = {
+		{ "wild-dma-top-byte-read", TN_REC_DMA_READ, 1 },
+		{ "wild-dma-top-byte-write", TN_REC_DMA_WRITE, 1 },
+		{ "wild-dma-top-byte-failed", TN_REC_DMA_FAILED, 1 },
+		{ "wild-dma-top-byte-4-gib", TN_REC_DMA_WRITE, 0xffffffff },
+	};
+	struct tb b;
+	unsigned i;
+
+	/* A DMA starting at the last byte, of any kind and length. */
+	for (i = 0; i < sizeof(top_byte) / sizeof(top_byte[0]); i++) {
+		tb_init(&b);
+		tb_alloc1(&b, 1, SH, TOP - 4095, 4095, 0, BUS);
+		tb_dma(&b, top_byte[i].type, TN_CAUSE_RX_BUF_WRITE, TOP, top_byte[i].len);
+		((struct tn_rec *)(b.buf + b.len) - 1)->u.dma.reason = TN_DMA_FAIL_MEMTX;
+		tb_end(&b);
+		expect(top_byte[i].name, &b, TN_RULE_WILD_DMA, END);
+	}
+
+	/* Twin: bus mastering was off, so the device never issued it. */
+	tb_init(&b);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_RX_BUF_WRITE, TOP, 1);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.dma.reason = TN_DMA_FAIL_BUS_MASTER;
+	tb_end(&b);
+	expect("wild-dma-top-byte-twin-bus-master-off", &b, END);
+
+	/* A DMA ending exactly at 2^64 into the largest extent there can be: its last byte. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, TOP - 4095, 4095, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, TOP - 4095, 4096);
+	tb_end(&b);
+	expect_detail("wild-dma-ending-at-2-64-names-the-byte", &b,
+		      "bytes 0xffffffffffffffff-0xffffffffffffffff (the top of the 64-bit address "
+		      "space, where no extent reaches), directly after the end of "
+		      "NdisMAllocateSharedMemory id 1's extent 0xfffffffffffff000+4095", false);
+	expect("wild-dma-ending-at-2-64", &b, TN_RULE_WILD_DMA, END);
+
+	/* Twin: the same DMA one byte shorter stays in the extent. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, TOP - 4095, 4095, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, TOP - 4095, 4095);
+	tb_end(&b);
+	expect("wild-dma-ending-at-2-64-twin-one-byte-shorter", &b, END);
+
+	/* A hand-made extent ending exactly at 2^64, which the device rejects: it covers nothing. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, TOP - 4095, 4096, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, TOP - 4095, 64);
+	tb_end(&b);
+	expect("extent-ending-at-2-64-covers-nothing", &b, TN_RULE_WILD_DMA, END);
+
+	/* A DMA across 2^64 where nothing is: one wild run, its end printed in 65 bits. */
+	tb_init(&b);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, TOP - 15, 64);
+	tb_end(&b);
+	expect_detail("wild-dma-across-2-64-detail", &b,
+		      "bytes 0xfffffffffffffff0-0x1000000000000002f (the top", false);
+	expect("wild-dma-across-2-64", &b, TN_RULE_WILD_DMA, END);
+
+	/* Across 2^64 from freed memory: after-free below the top, wild from it. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, TOP - 4095, 4095, 0, BUS);
+	tb_free(&b, 1, FS, TOP - 4095, 4095, 0, PASSIVE);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, TOP - 15, 64);
+	tb_end(&b);
+	expect("dma-after-free-across-2-64", &b, TN_RULE_DMA_AFTER_FREE, TN_RULE_WILD_DMA, END);
+
+	/* Across 2^64 from pool memory: non-DMA memory below the top, wild from it. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_POOL, TOP - 4095, 4095, 0, PHYS);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, TOP - 15, 64);
+	tb_end(&b);
+	expect("dma-non-dma-memory-across-2-64", &b, TN_RULE_DMA_NON_DMA_MEMORY, TN_RULE_WILD_DMA,
+	       END);
+
+	/* Twin: the same start, ending just below the top, in live shared memory. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, TOP - 4095, 4095, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, TOP - 15, 15);
+	tb_end(&b);
+	expect("dma-across-2-64-twin-below-the-top", &b, END);
+
+	/*
+	 * A hand-made region whose first extent wraps: the device rejects it, and
+	 * then the second as out of order; neither covers memory, and the region's
+	 * FREE is still an ordinary free.
+	 */
+	tb_init(&b);
+	tb_alloc(&b, 1, SH, 0xffff888000001000ull, 8192, 0, 2);
+	tb_extent(&b, 1, 0, TOP - 15, 64, BUS);
+	tb_extent(&b, 1, 1, 0x1000, 4096, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000, 64);
+	tb_free(&b, 1, FS, 0x1000, 8192, 0, PASSIVE);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, TOP - 15, 8);
+	tb_end(&b);
+	expect("extent-wrapping-covers-nothing", &b, TN_RULE_WILD_DMA, END);
+
+	/* Twin: both extents valid: the first DMA is fine, the second after the free. */
+	tb_init(&b);
+	tb_alloc(&b, 1, SH, 0xffff888000001000ull, 8192, 0, 2);
+	tb_extent(&b, 1, 0, TOP - 64, 64, BUS);
+	tb_extent(&b, 1, 1, 0x1000, 4096, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000, 64);
+	tb_free(&b, 1, FS, 0x1000, 8192, 0, PASSIVE);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, TOP - 64, 8);
+	tb_end(&b);
+	expect("extent-wrapping-twin-valid", &b, TN_RULE_DMA_AFTER_FREE, END);
+}
+
 /* A hopeless trace: every distinct violation beyond the cap is counted, not stored. */
 static void violation_cap(void)
 {
@@ -768,6 +887,7 @@ int main(int argc, char **argv)
 	quiesce_rules();
 	free_rules();
 	trace_rules();
+	top_of_space();
 	violation_cap();
 	invalid_inputs();
 	printf("dmacheck: %d passed, %d failed\n", passed, failed);
