@@ -57,6 +57,7 @@ struct replay {
 	struct { uint64_t base, end; bool active; } ring[2];	/* enable .. idle */
 	struct region *pending;		/* ALLOC/MAP waiting for its extents */
 	bool quiesced;
+	bool end_only;		/* only END said records were lost (no TRUNCATED/WRITE_ERROR) */
 	uint64_t now, index;
 	struct dc_result *res;
 	const struct dc_options *opt;
@@ -502,7 +503,15 @@ static void on_free(struct replay *r, const struct tn_rec *t)
 	if (!g || g->is_map) {
 		struct region *f = idmap_get(&r->freed_ids, t->id);
 
-		if (f && !f->is_map) {
+		if (g) {
+			/* Same rule, but say what the id is: a mapping goes with UNMAP. */
+			v = free_violation(r, TN_RULE_FREE_UNKNOWN, NULL, t);
+			if (v)
+				snprintf(v->detail, sizeof(v->detail), "id %u is a live DMA mapping "
+					 "(VA 0x%llx, length %u), not an allocation: a mapping is "
+					 "released with UNMAP, not freed", t->id,
+					 (unsigned long long)g->info.va, g->info.length);
+		} else if (f && !f->is_map) {
 			v = free_violation(r, TN_RULE_DOUBLE_FREE, f, t);
 			if (v)
 				snprintf(v->detail, sizeof(v->detail), "id %u was already freed at %llu ns",
@@ -1026,10 +1035,25 @@ static int replay_record(struct replay *r, const struct tn_rec *t, char *err, si
 		res->complete = true;
 		res->end_dropped = t->u.end.dropped;
 		if (t->u.end.records != r->index) {
+			uint64_t n = t->u.end.records, d = n > r->index ? n - r->index : r->index - n;
+
 			snprintf(err, errlen, "offset %zu: the END record counts %llu records but "
-				 "%llu precede it; records were lost", off,
-				 (unsigned long long)t->u.end.records, (unsigned long long)r->index);
+				 "%llu precede it; %llu %s", off, (unsigned long long)n,
+				 (unsigned long long)r->index, (unsigned long long)d, n > r->index ?
+				 "records were lost from the file" :
+				 "more than it counts: the trace is corrupt");
 			return -1;
+		}
+		/*
+		 * END's counts say records were lost even when the record that says
+		 * where (TRUNCATED, WRITE_ERROR) is missing: never clean.
+		 */
+		if (t->kind == TN_END_WRITE_ERROR && !res->write_error) {
+			res->write_error = true;
+			r->end_only = true;
+		} else if (t->u.end.dropped && !res->truncated && !res->write_error) {
+			res->truncated = true;
+			r->end_only = true;
 		}
 		break;
 	case TN_REC_IRQ:
@@ -1116,7 +1140,11 @@ int dc_finish(struct dc_replay *dr, size_t partial_tail, bool failed)
 		if (res->truncated) {
 			struct dc_violation *v = violation(r, TN_RULE_TRACE_TRUNCATED, 0);
 
-			if (v)
+			if (v && r->end_only)
+				snprintf(v->detail, sizeof(v->detail), "the END record counts %llu "
+					 "dropped records, but no TRUNCATED or WRITE_ERROR record "
+					 "says where they were lost", (unsigned long long)res->end_dropped);
+			else if (v)
 				snprintf(v->detail, sizeof(v->detail), "%llu records were dropped at the "
 					 "size cap; raise trace-max-bytes",
 					 (unsigned long long)res->end_dropped);
@@ -1124,7 +1152,11 @@ int dc_finish(struct dc_replay *dr, size_t partial_tail, bool failed)
 		if (res->write_error) {
 			struct dc_violation *v = violation(r, TN_RULE_TRACE_WRITE_ERROR, 0);
 
-			if (v)
+			if (v && r->end_only)
+				snprintf(v->detail, sizeof(v->detail), "the END record says writing "
+					 "failed (reason write-error, %llu records lost), but no "
+					 "WRITE_ERROR record says where", (unsigned long long)res->end_dropped);
+			else if (v)
 				snprintf(v->detail, sizeof(v->detail), "%llu records were lost; the "
 					 "verdict covers only what was written",
 					 (unsigned long long)res->end_dropped);

@@ -602,6 +602,32 @@ static void free_rules(void)
 	tb_end(&b);
 	expect("free-unknown", &b, TN_RULE_FREE_UNKNOWN, END);
 
+	/* FREE of a live mapping's id: free-unknown, saying it is a mapping. */
+	tb_init(&b);
+	tb_map(&b, 7, 0x7000, 1514);
+	tb_free(&b, 7, FM, 0x7000, 1514, 0, PASSIVE);
+	tb_unmap(&b, 7, 1514);
+	tb_end(&b);
+	expect_detail("free-unknown-of-mapping-detail", &b,
+		      "id 7 is a live DMA mapping (VA 0xffff888000007000, length 1514), not an "
+		      "allocation: a mapping is released with UNMAP", false);
+	expect("free-unknown-of-mapping", &b, TN_RULE_FREE_UNKNOWN, END);
+
+	/* Twin: the mapping released with UNMAP. */
+	tb_init(&b);
+	tb_map(&b, 7, 0x7000, 1514);
+	tb_unmap(&b, 7, 1514);
+	tb_end(&b);
+	expect("free-unknown-of-mapping-twin-unmapped", &b, END);
+
+	/* Twin: a FREE of an id nothing has: the generic words. */
+	tb_init(&b);
+	tb_free(&b, 7, FM, 0x7000, 1514, 0, PASSIVE);
+	tb_end(&b);
+	expect_detail("free-unknown-twin-no-such-id-detail", &b, "no live allocation has id 7",
+		      false);
+	free(b.buf);
+
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_POOL, 0x4000, 64, 0, PHYS);
 	tb_free(&b, 1, FM, 0x4010, 64, 0, PASSIVE);
@@ -666,6 +692,40 @@ static void trace_rules(void)
 	tb_rec(&b, TN_REC_WRITE_ERROR, 0, 0)->u.write_error.error = 28;
 	tb_end(&b);
 	expect("trace-write-error", &b, TN_RULE_TRACE_WRITE_ERROR, END);
+
+	/* END counts dropped records, but the TRUNCATED record is missing: still truncated. */
+	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	tb_end(&b);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.end.dropped = 3;
+	expect_detail("trace-truncated-end-only-detail", &b,
+		      "the END record counts 3 dropped records, but no TRUNCATED", false);
+	expect("trace-truncated-end-only", &b, TN_RULE_TRACE_TRUNCATED, END);
+
+	/* END's reason says writing failed, but the WRITE_ERROR record is missing. */
+	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	tb_end(&b);
+	((struct tn_rec *)(b.buf + b.len) - 1)->kind = TN_END_WRITE_ERROR;
+	expect_detail("trace-write-error-end-only-detail", &b,
+		      "the END record says writing failed", false);
+	expect("trace-write-error-end-only", &b, TN_RULE_TRACE_WRITE_ERROR, END);
+
+	/* Twin: END counts nothing dropped and closed normally. */
+	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	tb_end(&b);
+	expect("trace-end-only-twin-nothing-lost", &b, END);
+
+	/* Twin: TRUNCATED and END agree: one trace-truncated, worded as the size cap. */
+	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	tb_rec(&b, TN_REC_TRUNCATED, 0, 0);
+	tb_end(&b);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.end.dropped = 3;
+	expect_detail("trace-truncated-marked-detail", &b, "3 records were dropped at the size cap",
+		      false);
+	expect("trace-truncated-marked", &b, TN_RULE_TRACE_TRUNCATED, END);
 
 	/* Hostile sizes that must be handled, not crash. */
 	tb_init(&b);
@@ -858,6 +918,13 @@ static void invalid_inputs(void)
 	tb_mark(&b, TN_MARK_STEP);
 	tb_rec(&b, TN_REC_END, TN_END_CLOSE, 0)->u.end.records = 7;
 	expect_invalid("invalid-end-count", b.buf, b.len, "records were lost");
+	free(b.buf);
+
+	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	tb_rec(&b, TN_REC_END, TN_END_CLOSE, 0)->u.end.records = 0;
+	expect_invalid("invalid-end-count-low", b.buf, b.len,
+		       "counts 0 records but 1 precede it; 1 more than it counts");
 	free(b.buf);
 
 	tb_init(&b);
