@@ -79,6 +79,8 @@ struct dc_result {
 	const char *path;
 	uint64_t records, bytes;
 	bool complete, truncated, write_error;
+	bool stopped;			/* no END, but it ends at an on-violation=stop pause */
+	uint32_t trace_flags;		/* the header's TN_TRACE_F_* */
 	uint64_t end_dropped;
 	size_t partial_tail;		/* bytes of a final incomplete record */
 	uint64_t rule_count[TN_RULE_COUNT];
@@ -93,6 +95,13 @@ struct dc_options {
 	FILE *dump;		/* --dump: one JSON object per record */
 	FILE *perfetto;		/* --perfetto FILE */
 	uint64_t perfetto_dma_max;
+	/*
+	 * --stopped-on-violation: the VM was paused by on-violation=stop and then
+	 * killed, so no END is expected: a trace without one is not
+	 * trace-incomplete if its header has TN_TRACE_F_STOP and it holds a
+	 * VIOLATION record (the pause happened).
+	 */
+	bool stopped_on_violation;
 };
 
 /* Validate the header; on error write a sentence to err and return -1. */
@@ -100,7 +109,8 @@ int dc_check_header(const uint8_t *data, size_t len, char *err, size_t errlen);
 /* Streaming replay: open, feed whole records in order, finish (which adds the
  * trace-level verdicts and frees the replay state; @failed skips them). */
 struct dc_replay;
-struct dc_replay *dc_open(const struct dc_options *opt, struct dc_result *res);
+struct dc_replay *dc_open(const struct dc_options *opt, const struct tn_trace_header *h,
+			  struct dc_result *res);
 int dc_feed(struct dc_replay *r, const struct tn_rec *rec, size_t n, char *err, size_t errlen);
 int dc_finish(struct dc_replay *r, size_t partial_tail, bool failed);
 /* Replay a whole trace held in memory; returns -1 on invalid input (err set). */

@@ -947,13 +947,15 @@ static void finish_live_regions(struct replay *r)
 	qsort(r->res->stats.top, r->res->stats.n_top, sizeof(r->res->stats.top[0]), by_total_desc);
 }
 
-struct dc_replay *dc_open(const struct dc_options *opt, struct dc_result *res)
+struct dc_replay *dc_open(const struct dc_options *opt, const struct tn_trace_header *h,
+			  struct dc_result *res)
 {
 	struct replay *r = calloc(1, sizeof(*r));
 
 	memset(res, 0, sizeof(*res));
 	if (!r)
 		return NULL;
+	res->trace_flags = h->flags;
 	r->res = res;
 	r->opt = opt;
 	r->quiesced = true;
@@ -1129,7 +1131,11 @@ int dc_finish(struct dc_replay *dr, size_t partial_tail, bool failed)
 	res->last_time_ns = r->now;
 	res->partial_tail = partial_tail;
 	if (!failed) {
-		if (!res->complete || partial_tail) {
+		/* Paused at the device's first violation, then killed: it ends at the stop. */
+		res->stopped = !res->complete && !partial_tail && r->opt &&
+			       r->opt->stopped_on_violation && (res->trace_flags & TN_TRACE_F_STOP) &&
+			       res->stats.device_violations;
+		if ((!res->complete && !res->stopped) || partial_tail) {
 			struct dc_violation *v = violation(r, TN_RULE_TRACE_INCOMPLETE, 0);
 
 			if (v)
@@ -1181,7 +1187,7 @@ int dc_replay(const uint8_t *data, size_t len, const struct dc_options *opt,
 	memset(res, 0, sizeof(*res));
 	if (dc_check_header(data, len, err, errlen))
 		return -1;
-	r = dc_open(opt, res);
+	r = dc_open(opt, (const void *)data, res);
 	if (!r) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

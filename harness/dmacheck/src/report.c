@@ -53,7 +53,12 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 			res->path, res->truncated ? "the size cap trace-max-bytes was reached"
 						  : "the host could not write the trace",
 			res->end_dropped);
-	if (!res->complete || res->partial_tail)
+	if (res->stopped)
+		fprintf(o, "%s: the trace ends at the stop: the device paused the VM at an online "
+			"violation (on-violation=stop) and the VM was then ended, so there is no END "
+			"record; checked up to record %" PRIu64 " at %" PRIu64 " ns\n", res->path,
+			res->records, res->last_time_ns);
+	else if (!res->complete || res->partial_tail)
 		fprintf(o, "%s: WARNING: the trace has no END record%s: QEMU did not finish (the VM "
 			"died or was killed); checked up to record %" PRIu64 " at %" PRIu64 " ns\n",
 			res->path, res->partial_tail ? " and its last record is cut short" : "",
@@ -203,10 +208,13 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 	fputs("{\"trace\":", o);
 	json_string(o, res->path);
 	fprintf(o, ",\"records\":%" PRIu64 ",\"complete\":%s,\"truncated\":%s,"
-		"\"write_error\":%s,\"verdict\":\"%s\",\"not_itemised\":%" PRIu64 ",\"rules\":{",
+		"\"write_error\":%s,\"verdict\":\"%s\",\"not_itemised\":%" PRIu64,
 		res->records, res->complete ? "true" : "false", res->truncated ? "true" : "false",
 		res->write_error ? "true" : "false", res->nv ? "violations" : "clean",
 		res->not_itemised);
+	if (res->stopped)	/* only with --stopped-on-violation, so plain --json is unchanged */
+		fputs(",\"stopped_on_violation\":true", o);
+	fputs(",\"rules\":{", o);
 	for (r = TN_RULE_NONE + 1; r < TN_RULE_COUNT; r++) {
 		if (!res->rule_count[r])
 			continue;

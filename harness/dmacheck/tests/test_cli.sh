@@ -70,6 +70,48 @@ check json-file-name 1 "$dc" --json "$tmp/we\"ird\\name.bin"
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trace"].endswith("we\"ird\\name.bin"), d["trace"]; r=d["violations"][0]["region"]; assert r["freed"] and "at_free" in r, r' "$tmp/out" ||
 	{ fail=$((fail + 1)); echo "FAIL --json with an odd file name"; }
 
+# One invocation writes every output: the text report (and --stats) on stdout,
+# --json-out FILE and --perfetto FILE, each equal to what a separate run writes.
+for t in dma-after-free dma-after-free-twin-realloc free-not-quiesced-prefetch trace-truncated \
+	 wild-dma-twin-contiguous; do
+	f=$corpus/$t.bin
+	"$dc" --stats "$f" >"$tmp/sep.txt" 2>&1; sep=$?
+	"$dc" --json "$f" >"$tmp/sep.json" 2>&1
+	"$dc" --perfetto "$tmp/sep.pf" "$f" >/dev/null 2>&1
+	"$dc" --stats --json-out "$tmp/one.json" --perfetto "$tmp/one.pf" "$f" >"$tmp/one.txt" 2>&1
+	one=$?
+	if [ "$one" -eq "$sep" ] && cmp -s "$tmp/sep.txt" "$tmp/one.txt" &&
+	   cmp -s "$tmp/sep.json" "$tmp/one.json" && cmp -s "$tmp/sep.pf" "$tmp/one.pf"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL one invocation's outputs of $t differ from separate runs' (exit $one vs $sep)"
+	fi
+done
+rm -f "$tmp/one.json"
+check json-out-invalid 2 "$dc" --json-out "$tmp/one.json" "$corpus/invalid/invalid-magic.bin"
+[ ! -e "$tmp/one.json" ] || { fail=$((fail + 1)); echo "FAIL --json-out left a report of an unreadable trace"; }
+check json-out-unwritable 2 "$dc" --json-out "$tmp/no/such/dir.json" "$corpus/leak.bin"
+grep -q "cannot write" "$tmp/err" || { fail=$((fail + 1)); echo "FAIL --json-out to a bad path does not say so"; }
+
+# --stopped-on-violation: a trace paused at the device's violation and then ended
+# has no END, and is not trace-incomplete for that; the report says it ends at the stop.
+check stopped 1 "$dc" --stopped-on-violation "$corpus/stopped-on-violation.bin"
+grep -q "the trace ends at the stop" "$tmp/out" && ! grep -q "trace-incomplete" "$tmp/out" ||
+	{ fail=$((fail + 1)); echo "FAIL --stopped-on-violation text report"; }
+check stopped-json 1 "$dc" --stopped-on-violation --json "$corpus/stopped-on-violation.bin"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["stopped_on_violation"] is True and list(d["rules"]) == ["dma-after-free"] and not d["complete"], d' "$tmp/out" ||
+	{ fail=$((fail + 1)); echo "FAIL --stopped-on-violation --json"; }
+check stopped-without-option 1 "$dc" --json "$corpus/stopped-on-violation.bin"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert "stopped_on_violation" not in d and "trace-incomplete" in d["rules"], d' "$tmp/out" ||
+	{ fail=$((fail + 1)); echo "FAIL a stopped trace without --stopped-on-violation is not trace-incomplete"; }
+for t in stopped-on-violation-twin-no-violation stopped-on-violation-twin-no-stop-flag \
+	 stopped-on-violation-twin-cut-short; do
+	check "stopped-$t" 1 "$dc" --stopped-on-violation "$corpus/$t.bin"
+	grep -q "trace-incomplete" "$tmp/out" && ! grep -q "ends at the stop" "$tmp/out" ||
+		{ fail=$((fail + 1)); echo "FAIL $t with --stopped-on-violation is not trace-incomplete"; }
+done
+
 # The corpus's .expect files say what this dmacheck reports on each trace (other
 # tests read them as the verdict): the rules in --json, and exit 1 or 0.
 for e in "$corpus"/*.expect; do

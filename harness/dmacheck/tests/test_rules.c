@@ -855,6 +855,88 @@ static void top_of_space(void)
 	expect("extent-wrapping-twin-valid", &b, TN_RULE_DMA_AFTER_FREE, END);
 }
 
+/*
+ * A trace from a VM that on-violation=stop paused and that was then ended:
+ * header flag STOP, a VIOLATION record, no END.  Without the option (the
+ * corpus's .expect) it is trace-incomplete; with --stopped-on-violation it is
+ * not, unless the pause cannot have happened (no STOP flag, no VIOLATION) or
+ * the last record is cut short.
+ */
+static void stopped_trace(struct tb *b, uint32_t flags, bool violation)
+{
+	tb_init(b);
+	((struct tn_trace_header *)b->buf)->flags = flags;
+	tb_map(b, 5, 0x8000, 1514);
+	tb_unmap(b, 5, 1514);
+	tb_dma(b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x8000, 64);
+	if (violation)
+		tb_rec(b, TN_REC_VIOLATION, TN_RULE_DMA_AFTER_FREE, 5)->u.violation.addr = 0x8000;
+}
+
+/* With --stopped-on-violation, exactly @rules (bits) fire and @stopped is as said. */
+static void expect_stopped(const char *name, const struct tb *b, unsigned rules, bool stopped)
+{
+	const struct dc_options opt = { .stopped_on_violation = true };
+	struct dc_result res;
+	char err[512];
+	unsigned got = 0, r;
+
+	if (dc_replay(b->buf, b->len, &opt, &res, err, sizeof(err))) {
+		printf("FAIL %s: rejected: %s\n", name, err);
+		failed++;
+		return;
+	}
+	for (r = TN_RULE_NONE + 1; r < TN_RULE_COUNT; r++)
+		if (res.rule_count[r])
+			got |= 1u << r;
+	if (got == rules && res.stopped == stopped) {
+		printf("ok   %s\n", name);
+		passed++;
+	} else {
+		printf("FAIL %s: rules 0x%x (expected 0x%x), stopped %d (expected %d)\n", name, got,
+		       rules, res.stopped, stopped);
+		failed++;
+	}
+	dc_result_free(&res);
+}
+
+static void stopped_on_violation(void)
+{
+	const uint32_t stop = TN_TRACE_F_CHECK | TN_TRACE_F_STOP;
+	const unsigned daf = 1u << TN_RULE_DMA_AFTER_FREE;
+	const unsigned inc = 1u << TN_RULE_TRACE_INCOMPLETE;
+	struct tb b;
+
+	stopped_trace(&b, stop, true);
+	expect_stopped("stopped-on-violation-ends-at-the-stop", &b, daf, true);
+	expect("stopped-on-violation", &b, TN_RULE_DMA_AFTER_FREE, TN_RULE_TRACE_INCOMPLETE, END);
+
+	/* Twin: the device did not record a violation, so no pause happened. */
+	stopped_trace(&b, stop, false);
+	expect_stopped("stopped-on-violation-twin-no-violation-record", &b, daf | inc, false);
+	expect("stopped-on-violation-twin-no-violation", &b, TN_RULE_DMA_AFTER_FREE,
+	       TN_RULE_TRACE_INCOMPLETE, END);
+
+	/* Twin: on-violation was not stop (header without TN_TRACE_F_STOP). */
+	stopped_trace(&b, TN_TRACE_F_CHECK, true);
+	expect_stopped("stopped-on-violation-twin-no-stop-flag-option", &b, daf | inc, false);
+	expect("stopped-on-violation-twin-no-stop-flag", &b, TN_RULE_DMA_AFTER_FREE,
+	       TN_RULE_TRACE_INCOMPLETE, END);
+
+	/* Twin: the last record is cut short: that is not a pause. */
+	stopped_trace(&b, stop, true);
+	b.len += 20;
+	expect_stopped("stopped-on-violation-twin-cut-short-option", &b, daf | inc, false);
+	expect("stopped-on-violation-twin-cut-short", &b, TN_RULE_DMA_AFTER_FREE,
+	       TN_RULE_TRACE_INCOMPLETE, END);
+
+	/* Twin: the trace has its END after all: an ordinary complete trace. */
+	stopped_trace(&b, stop, true);
+	tb_end(&b);
+	expect_stopped("stopped-on-violation-twin-complete-option", &b, daf, false);
+	expect("stopped-on-violation-twin-complete", &b, TN_RULE_DMA_AFTER_FREE, END);
+}
+
 /* A hopeless trace: every distinct violation beyond the cap is counted, not stored. */
 static void violation_cap(void)
 {
@@ -955,6 +1037,7 @@ int main(int argc, char **argv)
 	free_rules();
 	trace_rules();
 	top_of_space();
+	stopped_on_violation();
 	violation_cap();
 	invalid_inputs();
 	printf("dmacheck: %d passed, %d failed\n", passed, failed);
