@@ -24,10 +24,7 @@ def tools(tmp_path_factory):
     return d
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tracenic.vm import free_udp_port as free_port  # noqa: E402
 
 
 def figures(line):

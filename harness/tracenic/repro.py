@@ -7,18 +7,11 @@ by the device at the stop) is checked, the report and how to attach are
 printed, and the VM stays paused until the user says "cont" or "quit".
 """
 import dataclasses
-import socket
 import sys
 from pathlib import Path
 
 from . import paths, qemu_cmd, verdict, vm
 from .scenario import Scenario
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _violations_only(text: str) -> str:
@@ -41,7 +34,7 @@ How to look at it (the VM stays paused until you answer below):
 
 def run(s: Scenario, workdir: Path, answers=None, out=sys.stdout) -> int:
     """Exit status: 0 no violation, 1 violations (stopped or found offline)."""
-    gdb_port = free_tcp_port()
+    gdb_port = vm.free_tcp_port()
     machine = dataclasses.replace(s.machine, backend="qemu")
     stops = [0]
 
