@@ -12,7 +12,8 @@ drives it (a vm.Watch polling every 5 ms):
   kernel-boot  -> the runner's first line: kernel init, initramfs, init script
   scenario     -> "TNR done": PCI inventory, fw_cfg steps
   power-off    -> QEMU exited (trace closed)
-  check        -> dmacheck's verdict (verdict.check: JSON + timeline + text report)
+  check        -> dmacheck's verdict (verdict.check: one dmacheck run writes the
+               text report, the JSON and the timeline)
 """
 import json
 import subprocess
@@ -80,7 +81,7 @@ class _Phases(vm.Watch):
 
 
 def timed_run(name: str, workdir: Path, accel: str, timeout: float = 60) -> dict:
-    scenario = next(s for s in load_dir(paths.SCENARIOS, verdict.known_rules())
+    scenario = next(s for s in load_dir(paths.SCENARIOS)
                     if s.name == name)
     phases = _Phases(workdir, timeout)
     try:
