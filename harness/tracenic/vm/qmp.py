@@ -58,7 +58,7 @@ class Qmp:
         except asyncio.TimeoutError:
             raise QmpError(f"QMP {what}: no answer within {self.timeout:g} s") from None
         except self._lib.ExecuteError as e:
-            raise QmpError(f"QMP {what}: {e.error.desc}") from None
+            raise QmpError(f"QMP {what}: {e.error.error.desc}") from None
         except (self._lib.QMPError, OSError, EOFError) as e:
             raise QmpError(f"QMP {what}: {e}") from None
 
