@@ -45,7 +45,7 @@ ROWS = [
     ("contig-flags-noncached", f"memory 1 {LEN}", f"free 0 {LEN} 2", {"free-flags"}, LEN),
     ("contig-dispatch", f"memory 1 {LEN}", f"free 0 {LEN} 1 dispatch", {"free-irql"}, LEN),
     ("noncached-ok", f"memory 2 {LEN}", f"free 0 {LEN} 2", set(), LEN),
-    ("noncached-length", f"memory 2 {LEN}", f"free 0 4096 2", {"free-length"}, LEN),
+    ("noncached-length", f"memory 2 {LEN}", "free 0 4096 2", {"free-length"}, LEN),
     ("noncached-flags-zero", f"memory 2 {LEN}", f"free 0 {LEN} 0", {"free-flags"}, LEN),
     ("noncached-dispatch", f"memory 2 {LEN}", f"free 0 {LEN} 2 dispatch", {"free-irql"}, LEN),
     ("contig-noncached-ok", f"memory 3 {LEN}", f"free 0 {LEN} 3", set(), LEN),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from conftest import qemu_processes, tracenic_domains
 from tracenic import paths, scenario
+from tracenic.contract import C
 
 CLI = Path(__file__).resolve().parents[1] / "tracenic-cli"
 PER_SCENARIO = ("console.log", "results.txt", "trace.bin", "dmacheck.txt", "dmacheck.json",
@@ -31,7 +32,7 @@ def test_matrix_every_verdict_as_expected(built, libvirtd, tmp_path):
         assert r["backend"] == s.machine.backend
         for f in PER_SCENARIO:
             assert (tmp_path / r["name"] / f).exists(), f"{r['name']}/{f} missing"
-        assert (tmp_path / r["name"] / "trace.bin").stat().st_size > 128
+        assert (tmp_path / r["name"] / "trace.bin").stat().st_size > C.TN_TRACE_HEADER_SIZE
     # one progress line per scenario, then the total
     lines = [ln for ln in run.stdout.splitlines() if ln.startswith("  [")]
     assert len(lines) == len(expected) and all(" PASS " in ln for ln in lines)
