@@ -15,7 +15,7 @@ driver and dmacheck compile.  It reads
 
 and fails with the header and line of anything of that shape it cannot read.
 
-    const("TN_LG_CMD")                  -> 0x428
+    const("TN_LG_CMD")                  -> the ledger command register's BAR0 offset
     C.TN_LG_CMD                         -> the same, as an attribute
     table("tn_cause_name")              -> {1: "tx-desc-read", ...}
     layout("tn_rec")                    -> {"time_ns": (0, "<Q"), "type": (8, "<B"), ...}
