@@ -16,12 +16,12 @@ def compiled(tmp_path_factory):
     """{key: text} printed by a C program that includes every contract header."""
     h = contract._headers()
     lines = []
-    for name, v in sorted(h.values.items()):
+    for name, v in sorted(h.all_values().items()):
         if isinstance(v, str):
             lines.append(f'printf("%s=%s\\n", "{name}", {name});')
         else:
             lines.append(f'printf("%s=%lld\\n", "{name}", (long long)({name}));')
-    for func, entries in sorted(h.tables.items()):
+    for func, entries in sorted(h.all_tables().items()):
         for k, v in sorted(entries.items()):
             if func == "tn_rule_info":
                 lines.append(f'printf("{func}[{k}]=%s|%s\\n", {func}({k}).name, '
@@ -49,8 +49,8 @@ def compiled(tmp_path_factory):
 
 def test_every_constant_and_enum_member_is_what_gcc_says(compiled):
     h = contract._headers()
-    assert len(h.values) > 150         # regs, ledger, trace, rules: all of them were read
-    for name, v in h.values.items():
+    assert len(h.all_values()) > 150   # regs, ledger, trace, rules: all of them were read
+    for name, v in h.all_values().items():
         assert compiled[name] == str(v), name
     assert contract.const("TN_TRACE_REC_SIZE") == int(compiled["TN_TRACE_REC_SIZE"])
     assert contract.C.TN_RULE_COUNT == int(compiled["TN_RULE_COUNT"])   # an implicit member
@@ -59,8 +59,8 @@ def test_every_constant_and_enum_member_is_what_gcc_says(compiled):
 def test_every_table_entry_is_what_gcc_says(compiled):
     h = contract._headers()
     assert {"tn_cause_name", "tn_rec_type_name", "tn_rule_info",
-            "tn_ledger_cmd_reads"} <= set(h.tables)
-    for func, entries in h.tables.items():
+            "tn_ledger_cmd_reads"} <= set(h.all_tables())
+    for func, entries in h.all_tables().items():
         for k, v in entries.items():
             want = "|".join(v) if isinstance(v, tuple) else str(v)
             assert compiled[f"{func}[{k}]"] == want, (func, k)
@@ -94,7 +94,9 @@ def test_macros_and_struct_layouts_are_what_gcc_says(compiled):
 def test_a_header_it_cannot_read_names_file_and_line(tmp_path, text, message):
     (tmp_path / "bad.h").write_text(text)
     with pytest.raises(contract.ContractError) as e:
-        contract.const("TN_GOOD", tmp_path)
+        h = contract._headers(tmp_path)
+        h.all_values()
+        h.all_tables()
     assert message in str(e.value) and str(tmp_path / "bad.h") in str(e.value), str(e.value)
 
 
@@ -103,3 +105,10 @@ def test_unknown_names_are_clear_errors():
         contract.const("TN_NO_SUCH")
     with pytest.raises(contract.ContractError, match="no function tn_nothing_name"):
         contract.table("tn_nothing_name")
+
+
+def test_one_unreadable_define_leaves_the_others_readable(tmp_path):
+    (tmp_path / "a.h").write_text("#define TN_GOOD (1u << 4)\n#define TN_ODD sizeof(int)\n")
+    assert contract.const("TN_GOOD", tmp_path) == 16
+    with pytest.raises(contract.ContractError, match=r"a\.h:2: cannot read TN_ODD"):
+        contract.const("TN_ODD", tmp_path)

@@ -21,7 +21,8 @@ and fails with the header and line of anything of that shape it cannot read.
     layout("tn_rec")                    -> {"time_ns": (0, "<Q"), "type": (8, "<B"), ...}
     rules()                             -> {"dma-after-free": "the device accessed ...", ...}
 
-Parsed once per process (the headers do not change while it runs).
+Parsed once per process (the headers do not change while it runs); a value is
+computed when first asked for.
 """
 import ast
 import functools
@@ -82,7 +83,7 @@ class _Headers:
         self.raw: dict[str, tuple[str, Path, int]] = {}        # name -> (expression, where)
         self.values: dict[str, int | str] = {}
         self.tables: dict[str, dict[int, object]] = {}
-        self._raw_tables: list[tuple[str, str, object, Path, int]] = []
+        self._raw_tables: dict[str, list[tuple[str, object, Path, int]]] = {}
         self.macros: dict[str, tuple[list[str], str, Path, int]] = {}
         self.structs: dict[str, list[tuple[str, str, str, Path, int]]] = {}
         headers = sorted(directory.glob("*.h"))
@@ -90,15 +91,27 @@ class _Headers:
             raise ContractError(f"{directory}: no contract headers (*.h) here")
         for h in headers:
             self._read(h)
-        for name in self.raw:
-            self.value(name)
-        for func, key, value, h, line in self._raw_tables:
-            index = self._eval(key, h, line, f"the index [{key}] of {func}'s table")
-            if isinstance(value, str) and not _STRINGS.match(value):
-                value = self._eval(value, h, line, f"[{key}] of {func}'s table")
-            elif isinstance(value, str):
-                value = _string_value(value)
-            self.tables.setdefault(func, {})[index] = value
+
+    # Values are computed when first asked for: a new define of another shape in one
+    # header does not stop the harness from reading the rest (test_contract reads all).
+    def table(self, func: str) -> dict[int, object]:
+        if func not in self.tables:
+            out = {}
+            for key, value, h, line in self._raw_tables[func]:
+                index = self._eval(key, h, line, f"the index [{key}] of {func}'s table")
+                if isinstance(value, str) and not _STRINGS.match(value):
+                    value = self._eval(value, h, line, f"[{key}] of {func}'s table")
+                elif isinstance(value, str):
+                    value = _string_value(value)
+                out[index] = value
+            self.tables[func] = out
+        return self.tables[func]
+
+    def all_values(self) -> dict[str, int | str]:
+        return {name: self.value(name) for name in self.raw}
+
+    def all_tables(self) -> dict[str, dict[int, object]]:
+        return {func: self.table(func) for func in self._raw_tables}
 
     # ---- reading -----------------------------------------------------------------------
     def _read(self, h: Path) -> None:
@@ -128,13 +141,10 @@ class _Headers:
                 self.macros[name] = ([p.strip() for p in m.group(2).split(",")], body, h,
                                      start + 1)
                 continue
-            if not body:
-                raise ContractError(f"{h}:{start + 1}: #define {name} has no value; "
-                                    "contract.py reads integer expressions and strings")
             self._define(name, body, h, start + 1)
 
     def _define(self, name: str, expr: str, h: Path, line: int) -> None:
-        if name in self.raw:
+        if name in self.raw and self.raw[name][0] != expr:     # C allows the same again
             where = self.raw[name]
             raise ContractError(f"{h}:{line}: {name} is defined again (first at "
                                 f"{where[1]}:{where[2]})")
@@ -199,7 +209,7 @@ class _Headers:
                     depth2 += {"(": 1, ")": -1}.get(text[end], 0)
                     end += 1
                 value = text[start:end].strip()
-            self._raw_tables.append((func, m.group(1), value, h, line))
+            self._raw_tables.setdefault(func, []).append((m.group(1), value, h, line))
 
     # ---- evaluating --------------------------------------------------------------------
     def value(self, name: str, _seen=()):
@@ -210,6 +220,9 @@ class _Headers:
         expr, h, line = self.raw[name]
         if name in _seen:
             raise ContractError(f"{h}:{line}: {name} is defined in terms of itself")
+        if not expr:
+            raise ContractError(f"{h}:{line}: #define {name} has no value; contract.py reads "
+                                "integer expressions and strings")
         if _STRINGS.match(expr):
             v = _string_value(expr)
         else:
@@ -268,11 +281,11 @@ def const(name: str, directory: Path = paths.INCLUDE) -> int | str:
 
 def table(function: str, directory: Path = paths.INCLUDE) -> dict[int, object]:
     """The designated-initializer table inside @function: {index: value}."""
-    tables = _headers(directory).tables
-    if function not in tables:
+    h = _headers(directory)
+    if function not in h._raw_tables:
         raise ContractError(f"{directory}/*.h: no function {function} with a table "
-                            f"[INDEX] = VALUE (tables: {', '.join(sorted(tables))})")
-    return dict(tables[function])
+                            f"[INDEX] = VALUE (tables: {', '.join(sorted(h._raw_tables))})")
+    return dict(h.table(function))
 
 
 def value_of(function: str, name: str, directory: Path = paths.INCLUDE) -> int:
