@@ -16,7 +16,6 @@ import platform
 import re
 import shlex
 import statistics
-import struct
 import subprocess
 import sys
 import time
@@ -29,7 +28,8 @@ sys.path.insert(0, str(HERE))
 import latency  # noqa: E402
 import nic  # noqa: E402
 import report  # noqa: E402
-from tracenic import paths  # noqa: E402
+from tracenic import contract, paths  # noqa: E402
+from tracenic.contract import C  # noqa: E402
 from tracenic.vm import pick_accel  # noqa: E402
 
 OUT = paths.BUILD / "bench"
@@ -90,12 +90,6 @@ def writer_bench(runs: int = 3, records: int = 10000000) -> dict:
             "baseline_mrec_s": statistics.median(base)}
 
 
-def record_size() -> int:
-    """TN_TRACE_REC_SIZE from the contract header."""
-    text = (paths.TOP / "include" / "tracenic" / "trace.h").read_text()
-    return int(re.search(r"#define\s+TN_TRACE_REC_SIZE\s+(\d+)", text)[1])
-
-
 def checker_bench() -> dict:
     """The synthetic-trace benchmark at 10^7 and 10^8 events (4.5 GiB of trace for the latter)."""
     targets = ["bench BENCH_EVENTS=10000000", "bench-large"]
@@ -114,7 +108,9 @@ def checker_bench() -> dict:
 def check_real_trace(trace: Path) -> dict:
     size = trace.stat().st_size
     with open(trace, "rb") as f:
-        header_size, record_size = struct.unpack_from("<HH", f.read(16), 10)
+        header = f.read(C.TN_TRACE_HEADER_SIZE)
+    header_size = contract.field("tn_trace_header", header, "header_size")
+    record_size = contract.field("tn_trace_header", header, "record_size")
     t0 = time.monotonic()
     p = subprocess.run([str(paths.DMACHECK), "--json", str(trace)], capture_output=True,
                        text=True)
@@ -175,7 +171,7 @@ def main() -> int:
                                            accel, log)
     if "trace" in parts:
         log("bench: trace writer")
-        results["trace"] = {"record_size": record_size(), "writer": writer_bench()}
+        results["trace"] = {"record_size": C.TN_TRACE_REC_SIZE, "writer": writer_bench()}
         log(f"  {results['trace']['writer']['median_mrec_s']:.1f} M records/s")
     if "checker" in parts:
         log("bench: make -C harness/dmacheck bench")

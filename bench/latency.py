@@ -1,114 +1,111 @@
 """Scenario latency: one scenario from QEMU's start to the verdict, in phases,
 and the wall time of the whole default matrix.
 
-A run is what harness/tracenic/nightly.run_one does (the same QEMU command
-line from qemu_cmd.qemu_argv, then verdict.check), with timestamps taken on the
-host while it runs:
+A run is what harness/tracenic/nightly.run_one does (vm.run_vm, then
+verdict.check), with timestamps taken on the host while the harness's loop
+drives it (a vm.Watch polling every 5 ms):
 
-  qemu-start   spawn -> QMP answers query-status (QEMU initialised, guest started)
+  qemu-start   spawned -> QMP answers query-status (QEMU initialised, guest started)
   firmware     -> kernel start: SeaBIOS, the Linux loader, kernel decompression
                (kernel start = when the runner's "TNR uptime" line appeared
                minus the guest uptime it reports)
   kernel-boot  -> the runner's first line: kernel init, initramfs, init script
   scenario     -> "TNR done": PCI inventory, fw_cfg steps
   power-off    -> QEMU exited (trace closed)
-  check        -> dmacheck's verdict (verdict.check: JSON + timeline + text report)
+  check        -> dmacheck's verdict (verdict.check: one dmacheck run writes the
+               text report, the JSON and the timeline)
 """
 import json
-import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from tracenic import paths, verdict
+from tracenic import paths, qemu_cmd, verdict, vm
 from tracenic.scenario import load_dir
-from tracenic import qemu_cmd
+from tracenic.vm import qmp
 
-SCENARIOS = paths.TOP / "harness" / "scenarios"
 PHASES = ["qemu-start", "firmware", "kernel-boot", "scenario", "power-off", "check"]
 
 
-def _qmp_running(sock_path: Path, t0: float, deadline: float) -> float | None:
-    """Seconds from t0 until QMP says the VM is running (main loop is up)."""
-    while time.monotonic() < deadline:
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.settimeout(deadline - time.monotonic())
-                s.connect(str(sock_path))
-                f = s.makefile("rwb", buffering=0)
-                f.readline()                                           # greeting
-                s.sendall(b'{"execute":"qmp_capabilities"}\n')
-                f.readline()
-                s.sendall(b'{"execute":"query-status"}\n')
-                while True:
-                    msg = json.loads(f.readline())
-                    if "return" in msg:
-                        if msg["return"].get("running"):
-                            return time.monotonic() - t0
-                        break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.002)
-    return None
+class _Phases(vm.Watch):
+    """Timestamps of one run, taken while the harness's loop drives it."""
+    poll_seconds = 0.005
+
+    def __init__(self, workdir: Path, timeout: float):
+        self.results = qemu_cmd.file(workdir, "results")
+        self.sock = qemu_cmd.file(workdir, "qmp")
+        self.timeout = timeout
+        self.seen: dict[str, float] = {}
+        self.uptime = None
+        self.ready = None           # seconds until QMP said the VM runs
+        self.t0 = self.last = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._qmp_running)
+
+    def started(self, _vm) -> None:
+        self.t0 = time.monotonic()
+        self.thread.start()
+
+    def _qmp_running(self) -> None:
+        """Until QMP says the VM is running (main loop up), every 2 ms."""
+        deadline = self.t0 + self.timeout
+        while time.monotonic() < deadline and not self.done.is_set():
+            mon = qmp.connect(self.sock, timeout=1.0)
+            if mon is not None:
+                try:
+                    if mon.command("query-status").get("running"):
+                        self.ready = time.monotonic() - self.t0
+                        return
+                except qmp.QmpError:
+                    pass
+                finally:
+                    mon.close()
+            time.sleep(0.002)
+
+    def poll(self) -> None:
+        # Called at every turn and once after QEMU exited: the last call is the exit.
+        self.last = now = time.monotonic() - self.t0
+        if self.results.exists():
+            # Only complete lines: the serial port writes byte by byte.
+            for line in self.results.read_text(errors="replace").split("\n")[:-1]:
+                self.seen.setdefault(" ".join(line.split()[:2]), now)
+                if line.startswith("TNR uptime ") and self.uptime is None:
+                    self.uptime = float(line.split()[2])
+
+    def finish(self) -> None:
+        self.done.set()
+        if self.thread.is_alive():
+            self.thread.join()
 
 
 def timed_run(name: str, workdir: Path, accel: str, timeout: float = 60) -> dict:
-    scenario = next(s for s in load_dir(SCENARIOS, verdict.known_rules()) if s.name == name)
-    workdir.mkdir(parents=True, exist_ok=True)
-    for old in ("results.txt", "console.log", "trace.bin", "qmp.sock"):
-        (workdir / old).unlink(missing_ok=True)     # from an earlier make bench
-    (workdir / "steps.txt").write_text("".join(s + "\n" for s in scenario.steps))
-    if scenario.machine.firmware == "ovmf":
-        shutil.copyfile(paths.OVMF_VARS, qemu_cmd.file(workdir, "ovmf_vars"))
-    cmd = qemu_cmd.qemu_argv(scenario.machine, workdir, accel)
-    results = workdir / "results.txt"
-    seen: dict[str, float] = {}
-    qmp: list = []
-    t0 = time.monotonic()
-    with open(workdir / "qemu-stderr.log", "wb") as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                start_new_session=True)
-        th = threading.Thread(target=lambda: qmp.append(
-            _qmp_running(workdir / "qmp.sock", t0, t0 + timeout)))
-        th.start()
-        uptime = None
-        try:
-            while proc.poll() is None and time.monotonic() - t0 < timeout:
-                if results.exists():
-                    now = time.monotonic() - t0
-                    # Only complete lines: the serial port writes byte by byte.
-                    for line in results.read_text(errors="replace").split("\n")[:-1]:
-                        seen.setdefault(" ".join(line.split()[:2]), now)
-                        if line.startswith("TNR uptime ") and uptime is None:
-                            uptime = float(line.split()[2])
-                time.sleep(0.005)
-            exited = time.monotonic() - t0
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        th.join()
-    v = verdict.check(workdir / "trace.bin", workdir)
-    verdict_at = time.monotonic() - t0
-    ready = qmp[0] if qmp else None
+    scenario = next(s for s in load_dir(paths.SCENARIOS)
+                    if s.name == name)
+    phases = _Phases(workdir, timeout)
+    try:
+        r = vm.run_vm(scenario.machine, scenario.steps, workdir, timeout, accel=accel,
+                      watch=phases)
+    finally:
+        phases.finish()
+    exited = phases.last
+    v = verdict.check(r.trace, workdir)
+    verdict_at = time.monotonic() - phases.t0
+    ready, seen, uptime = phases.ready, phases.seen, phases.uptime
     first = min((t for k, t in seen.items() if k.startswith("TNR ")), default=None)
     up_seen = seen.get("TNR uptime")
     done = seen.get("TNR done")
-    ok = (None not in (ready, first, up_seen, done, uptime) and proc.returncode == 0
+    ok = (None not in (ready, first, up_seen, done, uptime) and r.exit_code == 0
           and v.status == 0 and v.rules == scenario.expect_rules)
-    r = {"ok": ok, "total": verdict_at, "exit_status": proc.returncode,
-         "rules": sorted(v.rules)}
+    r_out = {"ok": ok, "total": verdict_at, "exit_status": r.exit_code,
+             "rules": sorted(v.rules)}
     if ok:
         kernel_start = up_seen - uptime
-        r.update({"qemu-start": ready, "firmware": kernel_start - ready,
-                  "kernel-boot": first - kernel_start, "scenario": done - first,
-                  "power-off": exited - done, "check": verdict_at - exited})
-    return r
+        r_out.update({"qemu-start": ready, "firmware": kernel_start - ready,
+                      "kernel-boot": first - kernel_start, "scenario": done - first,
+                      "power-off": exited - done, "check": verdict_at - exited})
+    return r_out
 
 
 def run(outdir: Path, name: str, runs: int, accel: str, log) -> dict:

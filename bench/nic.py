@@ -6,23 +6,23 @@ same QEMU and accelerator, with the same backend: a UDP socket netdev on
 loopback to tn-hostnet (sink for guest TX, source for guest RX).  One boot
 runs tn-blast for each direction and frame size; the guest's runner reports
 "blast-ready" before and "blast ..." after each, and this module starts and
-stops the host end in between by watching results.txt.
+stops the host end in between by watching results.txt (a vm.Watch); the VM
+itself runs through the harness's one loop, tracenic.vm.drive.
 """
 import itertools
 import os
 import select
 import signal
-import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
 from tracenic import paths
-from tracenic.qemu_cmd import kernel_for
+from tracenic.qemu_cmd import file, firmware_dirs, kernel_for
 from tracenic.qemu_cmd import machine_args as _machine_args
 from tracenic.scenario import Machine
-from tracenic.vm import qmp_quit
+from tracenic.vm import QemuVm, Watch, drive, free_udp_port
 
 MAC = "52:54:00:12:34:56"
 INITRAMFS = paths.BUILD / "images" / "initramfs-bench.cpio.gz"
@@ -47,12 +47,6 @@ TESTS = [("tx", 64), ("tx", 1500), ("rx", 64), ("rx", 1500)]
 EXTRA_QEMU_ARGS: list[str] = []     # for experiments, e.g. ["-icount", "shift=0"]
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def qemu_cmd_machine_args(workdir: Path) -> list[str]:
     """The scenario machine's defaults: SeaBIOS, no IOMMU."""
     return _machine_args(Machine(), workdir)
@@ -62,19 +56,16 @@ def qemu_command(workdir: Path, model: str, props: dict, port_a: int, port_b: in
                  accel: str) -> list[str]:
     device = ",".join([model, "netdev=n0", f"mac={MAC}"] +
                       [f"{k}={v}" for k, v in props.items()])
-    cmd = [str(paths.QEMU)]
-    for d in paths.FIRMWARE_DIRS:
-        cmd += ["-L", d]
-    cmd += qemu_cmd_machine_args(workdir)
+    cmd = [str(paths.QEMU)] + firmware_dirs() + qemu_cmd_machine_args(workdir)
     cmd += ["-accel", accel, "-m", "512", "-nodefaults", "-nographic", "-no-reboot",
             "-kernel", str(kernel_for("seabios")), "-initrd", str(INITRAMFS),
             "-append", "console=ttyS0 panic=-1 quiet",
             "-netdev", f"socket,id=n0,udp=127.0.0.1:{port_a},localaddr=127.0.0.1:{port_b}",
             "-device", device,
-            "-fw_cfg", f"name=opt/tracenic/steps,file={workdir / 'steps.txt'}",
-            "-serial", f"file:{workdir / 'console.log'}",
-            "-serial", f"file:{workdir / 'results.txt'}",
-            "-qmp", f"unix:{workdir / 'qmp.sock'},server=on,wait=off"]
+            "-fw_cfg", f"name=opt/tracenic/steps,file={file(workdir, 'steps')}",
+            "-serial", f"file:{file(workdir, 'console')}",
+            "-serial", f"file:{file(workdir, 'results')}",
+            "-qmp", f"unix:{file(workdir, 'qmp')},server=on,wait=off"]
     return cmd + EXTRA_QEMU_ARGS
 
 
@@ -146,6 +137,85 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class _Blast(Watch):
+    """Follows one boot's results.txt: starts and stops the host end of each
+    test around the guest's blast-ready / blast lines (see boot())."""
+    poll_seconds = 0.02
+
+    def __init__(self, workdir, key, cpu, host_cpu, port_a, port_b, trace, timeout,
+                 start_together):
+        self.results = workdir / "results.txt"
+        self.workdir, self.key, self.trace, self.timeout = workdir, key, trace, timeout
+        self.cpu, self.host_cpu, self.port_a, self.port_b = cpu, host_cpu, port_a, port_b
+        self.start_together = start_together
+        self.tests, self.failures = [], []
+        self.host = None
+        self.ready_size = 0
+        self.ready_cpu = 0.0
+        self.seen = 0
+        self.pid = None
+
+    def started(self, vm) -> None:
+        self.pid = vm.pid
+
+    def poll(self) -> None:
+        # Only complete lines: the serial port writes byte by byte.
+        lines = (self.results.read_text(errors="replace").split("\n")[:-1]
+                 if self.results.exists() else [])
+        for line in lines[self.seen:]:
+            self.seen += 1
+            self.line(line.split())
+
+    def line(self, w: list[str]) -> None:
+        key, cpu = self.key, self.cpu
+        if len(w) >= 6 and w[:2] == ["TNR", "blast-ready"]:
+            direction, size = w[3], int(w[4])
+            if self.host:
+                self.host.stop()
+            hcpu = cpu if self.host_cpu is None else self.host_cpu
+            # Its figures for tx; for rx only the handshake.  On a
+            # host CPU apart from QEMU's, it may take all of it.
+            busy = ["0", "busy"] if self.host_cpu is not None and self.host_cpu != cpu else []
+            self.host = HostEnd(["sink", f"127.0.0.1:{self.port_a}"] + busy, hcpu)
+            if not self.host.wait_armed(30):
+                self.failures.append(f"{key}: tn-blast {direction} not armed in 30 s "
+                                     f"(see {self.workdir}/console.log)")
+            if self.start_together:
+                try:
+                    self.start_together.wait(timeout=self.timeout)
+                except threading.BrokenBarrierError:
+                    pass    # the other boot failed: its pair is dropped
+            if direction == "tx":   # the go: a 20 ms burst
+                subprocess.run(pin(hcpu) + [str(HOSTNET), "source",
+                                            f"127.0.0.1:{self.port_b}", "64", "0.02", MAC],
+                               capture_output=True, timeout=10)
+            else:
+                self.host.stop()
+                self.host = HostEnd(["source", f"127.0.0.1:{self.port_b}", str(size), "0",
+                                     MAC], hcpu)
+            self.ready_size = _size(self.trace)
+            self.ready_cpu = cpu_seconds(self.pid)
+        elif len(w) >= 6 and w[:2] == ["TNR", "blast"]:
+            figures = parse_figures(w[5:])
+            # QEMU's CPU time per frame, warm-up and window together:
+            # unlike packets/s it hardly moves when other jobs
+            # share the host.
+            used = cpu_seconds(self.pid) - self.ready_cpu
+            if figures.get("total"):
+                figures["cpu_us_per_pkt"] = used / figures["total"] * 1e6
+            figures.update(direction=w[3], size=int(w[4]), config=key,
+                           host=self.host.stop() if self.host else {})
+            self.host = None
+            if self.trace:
+                figures["trace_bytes"] = _size(self.trace) - self.ready_size
+            self.tests.append(figures)
+        elif len(w) >= 4 and w[0] == "TNR" and w[3] == "fail":
+            self.failures.append(f"{key}: step {w[2]} failed: {' '.join(w[4:])}")
+            if self.host:
+                self.host.stop()
+                self.host = None
+
+
 def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float = 180,
          cpu: int | None = None, host_cpu: int | None = None,
          tests: list | None = None, start_together: threading.Barrier | None = None) -> dict:
@@ -155,7 +225,8 @@ def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float =
     The host starts each test window once the guest's start handshake (see
     tn-blast.c) has shown that frames reach it: RX when its source starts, TX
     with a go (a short burst).  With @start_together, a barrier shared with
-    another boot, both wait for each other's guest first."""
+    another boot, both wait for each other's guest first.  The VM runs through
+    the harness's loop (tracenic.vm.drive), as every scenario does."""
     tests_run = TESTS if tests is None else tests
     key, _, model, driver, props, driver_params = cfg
     workdir.mkdir(parents=True, exist_ok=True)
@@ -167,92 +238,22 @@ def boot(workdir: Path, cfg: tuple, seconds: float, accel: str, timeout: float =
     (workdir / "steps.txt").write_text("".join(s + "\n" for s in steps))
     port_a, port_b = free_udp_port(), free_udp_port()
     cmd = pin(cpu) + qemu_command(workdir, model, props, port_a, port_b, accel)
-    (workdir / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
-    results_file = workdir / "results.txt"
-    tests, failures = [], []
-    host = None
-    ready_size = 0
-    ready_cpu = 0.0
-    seen = 0
+    blast = _Blast(workdir, key, cpu, host_cpu, port_a, port_b, trace, timeout, start_together)
     start = time.monotonic()
-    with open(workdir / "qemu-stderr.log", "wb") as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                start_new_session=True)
-        try:
-            while True:
-                done = proc.poll() is not None
-                # Only complete lines: the serial port writes byte by byte.
-                lines = (results_file.read_text(errors="replace").split("\n")[:-1]
-                         if results_file.exists() else [])
-                for line in lines[seen:]:
-                    seen += 1
-                    w = line.split()
-                    if len(w) >= 6 and w[:2] == ["TNR", "blast-ready"]:
-                        direction, size = w[3], int(w[4])
-                        if host:
-                            host.stop()
-                        hcpu = cpu if host_cpu is None else host_cpu
-                        # Its figures for tx; for rx only the handshake.  On a
-                        # host CPU apart from QEMU's, it may take all of it.
-                        busy = ["0", "busy"] if host_cpu is not None and host_cpu != cpu else []
-                        host = HostEnd(["sink", f"127.0.0.1:{port_a}"] + busy, hcpu)
-                        if not host.wait_armed(30):
-                            failures.append(f"{key}: tn-blast {direction} not armed in 30 s "
-                                            f"(see {workdir}/console.log)")
-                        if start_together:
-                            try:
-                                start_together.wait(timeout=timeout)
-                            except threading.BrokenBarrierError:
-                                pass    # the other boot failed: its pair is dropped
-                        if direction == "tx":   # the go: a 20 ms burst
-                            subprocess.run(pin(hcpu) + [str(HOSTNET), "source",
-                                                        f"127.0.0.1:{port_b}", "64", "0.02", MAC],
-                                           capture_output=True, timeout=10)
-                        else:
-                            host.stop()
-                            host = HostEnd(["source", f"127.0.0.1:{port_b}", str(size), "0",
-                                            MAC], hcpu)
-                        ready_size = _size(trace)
-                        ready_cpu = cpu_seconds(proc.pid)
-                    elif len(w) >= 6 and w[:2] == ["TNR", "blast"]:
-                        figures = parse_figures(w[5:])
-                        # QEMU's CPU time per frame, warm-up and window together:
-                        # unlike packets/s it hardly moves when other jobs
-                        # share the host.
-                        used = cpu_seconds(proc.pid) - ready_cpu
-                        if figures.get("total"):
-                            figures["cpu_us_per_pkt"] = used / figures["total"] * 1e6
-                        figures.update(direction=w[3], size=int(w[4]), config=key,
-                                       host=host.stop() if host else {})
-                        host = None
-                        if trace:
-                            figures["trace_bytes"] = _size(trace) - ready_size
-                        tests.append(figures)
-                    elif len(w) >= 4 and w[0] == "TNR" and w[3] == "fail":
-                        failures.append(f"{key}: step {w[2]} failed: {' '.join(w[4:])}")
-                        if host:
-                            host.stop()
-                            host = None
-                if done:
-                    break
-                if time.monotonic() - start > timeout:
-                    failures.append(f"{key}: no power-off within {timeout:.0f} s")
-                    qmp_quit(workdir / "qmp.sock")
-                    proc.wait(timeout=10)
-                    break
-                time.sleep(0.02)
-        finally:
-            if start_together:
-                start_together.abort()      # never leave the other boot waiting
-            if host:
-                host.stop()
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    if len(tests) != len(tests_run) and not failures:
-        failures.append(f"{key}: {len(tests)} of {len(tests_run)} tests reported "
-                        f"(QEMU exit status {proc.returncode}; see {workdir}/console.log)")
-    return {"tests": tests, "failures": failures, "trace": str(trace) if trace else None,
+    try:
+        r = drive(QemuVm(workdir, cmd, accel), timeout, watch=blast)
+    finally:
+        if start_together:
+            start_together.abort()      # never leave the other boot waiting
+        if blast.host:
+            blast.host.stop()
+    failures = blast.failures + r.errors
+    if r.timed_out:
+        failures.append(f"{key}: no power-off within {timeout:.0f} s")
+    if len(blast.tests) != len(tests_run) and not failures:
+        failures.append(f"{key}: {len(blast.tests)} of {len(tests_run)} tests reported "
+                        f"(QEMU exit status {r.exit_code}; see {workdir}/console.log)")
+    return {"tests": blast.tests, "failures": failures, "trace": str(trace) if trace else None,
             "trace_size": _size(trace), "seconds": time.monotonic() - start}
 
 

@@ -24,10 +24,10 @@ def tools(tmp_path_factory):
     return d
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tracenic.contract import C  # noqa: E402
+from tracenic.vm import free_udp_port as free_port  # noqa: E402
+
+REC = C.TN_TRACE_REC_SIZE
 
 
 def figures(line):
@@ -161,7 +161,7 @@ def fake_results():
                 runs.append({"config": cfg, "direction": d, "size": s, "round": rnd,
                              "pps": p, "mbps": p * s * 8 / 1e6, "packets": p * 5, "seconds": 5,
                              "total": p * 5.5, "total_seconds": 5.5,
-                             "trace_bytes": p * 5.5 * 48 * 6, "host": {"pps": p}})
+                             "trace_bytes": p * 5.5 * REC * 6, "host": {"pps": p}})
     return {
         "machine": {"cpu": "Fake CPU", "cores": 2, "kernel": "6.1", "accel": "TCG",
                     "qemu": "QEMU emulator version 7.2.0", "guest_kernel": "Debian 6.1",
@@ -172,7 +172,7 @@ def fake_results():
                             ("tracenic-trace", "tracenic, trace + check on"),
                             ("e1000", "e1000"), ("e1000e", "e1000e"),
                             ("virtio-net", "virtio-net-pci")]},
-        "trace": {"record_size": 48},
+        "trace": {"record_size": REC},
         "latency": {"scenario": "boot-clean", "runs": [
             {"ok": True, "qemu-start": 0.1, "firmware": 0.5, "kernel-boot": 1.5 + i / 10,
              "scenario": 0.3, "power-off": 0.1, "check": 0.05, "total": 2.55 + i / 10}

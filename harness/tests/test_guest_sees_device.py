@@ -1,10 +1,10 @@
 """A Linux guest on the project's QEMU sees the tracenic PCI device."""
-import struct
-
-from tracenic import paths
+from tracenic import contract, paths
+from tracenic.contract import C
 from tracenic.vm import run_guest
 
-TN_PCI = ("0x1234", "0x7e5c", "0x020000")    # vendor, device, class (Ethernet)
+# vendor, device as the runner prints them; class 0x020000 is PCI's Ethernet controller
+TN_PCI = (f"0x{C.TN_PCI_VENDOR_ID:04x}", f"0x{C.TN_PCI_DEVICE_ID:04x}", "0x020000")
 
 
 def test_guest_sees_tracenic_and_trace_is_complete(tmp_path):
@@ -16,10 +16,12 @@ def test_guest_sees_tracenic_and_trace_is_complete(tmp_path):
     assert any(tuple(p[1:]) == TN_PCI for p in pci), pci
     # The trace closed properly: header, then records ending with END.
     data = run.trace.read_bytes()
-    assert data[:8] == b"TRACENIC"
-    header_size, record_size = struct.unpack_from("<HH", data, 10)
+    assert contract.field("tn_trace_header", data, "magic") == C.TN_TRACE_MAGIC.encode()
+    header_size = contract.field("tn_trace_header", data, "header_size")
+    record_size = contract.field("tn_trace_header", data, "record_size")
+    assert (header_size, record_size) == (C.TN_TRACE_HEADER_SIZE, C.TN_TRACE_REC_SIZE)
     assert (len(data) - header_size) % record_size == 0
-    assert data[-record_size + 8] == 18   # TN_REC_END
+    assert contract.field("tn_rec", data, "type", len(data) - record_size) == C.TN_REC_END
 
 
 def test_qemu_lists_tracenic_properties():

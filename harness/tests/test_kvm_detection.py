@@ -8,6 +8,7 @@ import types
 import pytest
 
 from tracenic import vm
+from tracenic.vm import accel, libvirt
 
 
 @pytest.fixture
@@ -20,20 +21,20 @@ def probe(tmp_path, monkeypatch):
         state.boots.append(timeout)
         return types.SimpleNamespace(completed=state.works, exit_code=0)
 
-    monkeypatch.setattr(vm, "ACCEL_CACHE", tmp_path / "accel-probe.json")
-    monkeypatch.setattr(vm, "run_vm", fake_run_vm)
-    monkeypatch.setattr(vm.os, "access", lambda path, mode: path == "/dev/kvm")
-    monkeypatch.setattr(vm, "_accel_cache", {})
+    monkeypatch.setattr(accel, "ACCEL_CACHE", tmp_path / "accel-probe.json")
+    monkeypatch.setattr(vm, "run_vm", fake_run_vm)      # the probe boots through vm.run_vm
+    monkeypatch.setattr(accel.os, "access", lambda path, mode: path == "/dev/kvm")
+    monkeypatch.setattr(accel, "_accel_cache", {})
     return state
 
 
 def fresh_process():
-    vm._accel_cache.clear()
+    accel._accel_cache.clear()
 
 
 def test_probe_verdict_is_kept_across_processes(probe, tmp_path):
     assert vm.pick_accel(tmp_path) == "tcg"
-    assert probe.boots == [vm.KVM_PROBE_SECONDS]
+    assert probe.boots == [accel.KVM_PROBE_SECONDS]
     fresh_process()
     assert vm.pick_accel(tmp_path) == "tcg"
     assert len(probe.boots) == 1, "a second process probed again despite the saved verdict"
@@ -47,18 +48,18 @@ def test_working_kvm_is_found_and_kept(probe, tmp_path):
 
 
 def test_verdict_from_another_boot_or_qemu_build_is_ignored(probe, tmp_path, monkeypatch):
-    vm.ACCEL_CACHE.write_text(json.dumps({"key": {"boot_id": "an earlier boot", "qemu": None},
+    accel.ACCEL_CACHE.write_text(json.dumps({"key": {"boot_id": "an earlier boot", "qemu": None},
                                           "accel": "kvm"}))
     assert vm.pick_accel(tmp_path) == "tcg" and len(probe.boots) == 1
     fresh_process()
-    monkeypatch.setattr(vm, "_probe_key", lambda: {"boot_id": "x", "qemu": [1, 2]})
+    monkeypatch.setattr(accel, "_probe_key", lambda: {"boot_id": "x", "qemu": [1, 2]})
     assert vm.pick_accel(tmp_path) == "tcg" and len(probe.boots) == 2
 
 
 def test_unreadable_cache_means_probing(probe, tmp_path):
-    vm.ACCEL_CACHE.write_text("{not json")
+    accel.ACCEL_CACHE.write_text("{not json")
     assert vm.pick_accel(tmp_path) == "tcg" and len(probe.boots) == 1
-    assert json.loads(vm.ACCEL_CACHE.read_text())["accel"] == "tcg"
+    assert json.loads(accel.ACCEL_CACHE.read_text())["accel"] == "tcg"
 
 
 @pytest.mark.parametrize("mode, group, slow", [
@@ -77,9 +78,9 @@ def test_libvirt_reprobe_note(monkeypatch, mode, group, slow):
             return types.SimpleNamespace(st_mode=0o20000 | mode, st_gid=gid)
         return real_stat(path, *a, **kw)
 
-    monkeypatch.setattr(vm.os, "stat", fake_stat)
-    note = vm.libvirt_kvm_note("qemu:///system")
+    monkeypatch.setattr(libvirt.os, "stat", fake_stat)
+    note = libvirt.libvirt_kvm_note("qemu:///system")
     assert bool(note) == slow, note
     if slow:
         assert "chmod 0660 /dev/kvm" in note
-    assert vm.libvirt_kvm_note("qemu+ssh://lab-host/system") == ""
+    assert libvirt.libvirt_kvm_note("qemu+ssh://lab-host/system") == ""

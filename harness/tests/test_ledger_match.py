@@ -10,12 +10,14 @@ import json
 import subprocess
 
 from tracenic import paths, scenario, vm
+from tracenic.contract import C
 
 STEPS = ["load ledger_echo=1", "up", "ping 3", "tx 30 1200", "rx 200 1000", "mtu 3000",
          "ping 2", "rings 64 128", "ping 2", "reset", "ping 2", "down", "up", "ping 1",
          "down", "unload"]
 
-ALLOC, EXTENT, FREE, MAP, UNMAP = 1, 2, 3, 4, 5
+ALLOC, EXTENT, FREE, MAP, UNMAP = (C.TN_LG_CMD_ALLOC, C.TN_LG_CMD_EXTENT, C.TN_LG_CMD_FREE,
+                                   C.TN_LG_CMD_MAP, C.TN_LG_CMD_UNMAP)
 
 
 def _from_echo(e: dict) -> tuple:

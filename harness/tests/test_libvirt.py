@@ -5,11 +5,11 @@ import time
 import xml.etree.ElementTree as ET
 
 from conftest import tracenic_domains
-from tracenic import nightly, paths, scenario, verdict
+from tracenic import nightly, paths, scenario
 
 
 def test_libvirt_scenario_runs_on_qemu_system(built, libvirtd, tmp_path):
-    s = scenario.load(paths.SCENARIOS / "correct-libvirt-ovmf.toml", verdict.known_rules())
+    s = scenario.load(paths.SCENARIOS / "correct-libvirt-ovmf.toml")
     assert s.machine.backend == "libvirt"
     before = tracenic_domains()
     r = nightly.run_one(s, tmp_path, libvirt_uri=libvirtd)

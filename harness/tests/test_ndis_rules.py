@@ -21,11 +21,12 @@ import subprocess
 import pytest
 
 from tracenic import paths, vm
+from tracenic.contract import C
 
 LEN = 2 << 20                   # large enough that the free shows in the free-memory count
-CONTIG, NONCACHED = 1, 2
-SHARED_CACHED = 0x10000         # how the ledger records Cached=TRUE (include/tracenic/ledger.h)
-PASSIVE, DISPATCH = 0, 2
+NONCACHED = C.TN_NDIS_MEMORY_NONCACHED
+SHARED_CACHED = C.TN_FLAG_SHARED_CACHED     # how the ledger records Cached=TRUE
+PASSIVE, DISPATCH = C.TN_IRQL_PASSIVE, C.TN_IRQL_DISPATCH
 
 # (name, alloc command, free command, rules the layer and dmacheck must report,
 #  pages the allocation holds (fragmented memory holds a guard page per page))
@@ -44,7 +45,7 @@ ROWS = [
     ("contig-flags-noncached", f"memory 1 {LEN}", f"free 0 {LEN} 2", {"free-flags"}, LEN),
     ("contig-dispatch", f"memory 1 {LEN}", f"free 0 {LEN} 1 dispatch", {"free-irql"}, LEN),
     ("noncached-ok", f"memory 2 {LEN}", f"free 0 {LEN} 2", set(), LEN),
-    ("noncached-length", f"memory 2 {LEN}", f"free 0 4096 2", {"free-length"}, LEN),
+    ("noncached-length", f"memory 2 {LEN}", "free 0 4096 2", {"free-length"}, LEN),
     ("noncached-flags-zero", f"memory 2 {LEN}", f"free 0 {LEN} 0", {"free-flags"}, LEN),
     ("noncached-dispatch", f"memory 2 {LEN}", f"free 0 {LEN} 2 dispatch", {"free-irql"}, LEN),
     ("contig-noncached-ok", f"memory 3 {LEN}", f"free 0 {LEN} 3", set(), LEN),

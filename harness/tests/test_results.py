@@ -1,9 +1,11 @@
 """Parsing the guest runner's TNR lines."""
 from tracenic import results
+from tracenic.contract import C
 
-SAMPLE = """\
+VENDOR, DEVICE = f"0x{C.TN_PCI_VENDOR_ID:04x}", f"0x{C.TN_PCI_DEVICE_ID:04x}"
+SAMPLE = f"""\
 SeaBIOS noise TNR-not-a-result
-TNR pci 0000:00:02.0 0x1234 0x7e5c 0x020000
+TNR pci 0000:00:02.0 {VENDOR} {DEVICE} 0x020000
 TNR 1 load ok
 TNR 2 ping fail 2 packets transmitted, 0 packets received, 100% packet loss
 TNR ndis RULE free-flags id=3 site=0x10055 flags=0 expected=0x2
@@ -16,7 +18,7 @@ TNR done
 
 def test_parse_everything():
     r = results.parse(SAMPLE)
-    assert r.pci == [("0000:00:02.0", "0x1234", "0x7e5c", "0x020000")]
+    assert r.pci == [("0000:00:02.0", VENDOR, DEVICE, "0x020000")]
     assert [(s.number, s.name, s.ok) for s in r.steps] == [(1, "load", True), (2, "ping", False),
                                                           (3, "up", True)]
     assert r.failed_steps[0].detail.startswith("2 packets transmitted")

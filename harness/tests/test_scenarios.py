@@ -1,7 +1,9 @@
 """Scenario files: the shipped ones load; bad ones fail naming the file and the field."""
+import subprocess
+
 import pytest
 
-from tracenic import paths, scenario, verdict
+from tracenic import contract, paths, scenario
 from tracenic.scenario import ScenarioError
 
 RULES = {"dma-after-free", "leak", "free-not-quiesced", "double-free"}
@@ -9,7 +11,7 @@ GOOD = 'name = "x"\n[expect]\nrules = []\n'
 
 
 def test_shipped_matrix_covers_the_issue(built):
-    loaded = scenario.load_dir(paths.SCENARIOS, verdict.known_rules())
+    loaded = scenario.load_dir(paths.SCENARIOS)
     correct = [s for s in loaded if s.name.startswith("correct-")]
     # the correct driver: clean, on both firmwares, with and without the IOMMU, on both backends
     assert all(not s.expect_rules for s in correct)
@@ -114,5 +116,15 @@ def test_empty_directory_rejected(tmp_path):
 
 
 def test_file_names_match_scenario_names(built):
-    for s in scenario.load_dir(paths.SCENARIOS, verdict.known_rules()):
+    for s in scenario.load_dir(paths.SCENARIOS):
         assert s.name == s.path.stem, f"{s.path}: the file name and 'name' should agree"
+
+
+def test_scenario_rules_are_dmacheck_rules(built):
+    """Scenario files are checked against rules.h; dmacheck lists the same rules, in the
+    same words, so what a scenario expects is what dmacheck can report."""
+    out = subprocess.run([str(paths.DMACHECK), "--list-rules"], capture_output=True, text=True,
+                         check=True).stdout
+    listed = {ln.split(None, 1)[0]: ln.split(None, 1)[1].strip()
+              for ln in out.splitlines() if ln.strip()}
+    assert listed == contract.rules()

@@ -7,24 +7,11 @@ by the device at the stop) is checked, the report and how to attach are
 printed, and the VM stays paused until the user says "cont" or "quit".
 """
 import dataclasses
-import socket
 import sys
 from pathlib import Path
 
 from . import paths, qemu_cmd, verdict, vm
 from .scenario import Scenario
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _violations_only(text: str) -> str:
-    """The trace of a paused VM has no END record yet: that is not a finding."""
-    return "\n".join(ln for ln in text.splitlines()
-                     if "trace-incomplete" not in ln and "has no END record" not in ln)
 
 
 def attach_help(workdir: Path, gdb_port: int) -> str:
@@ -41,7 +28,7 @@ How to look at it (the VM stays paused until you answer below):
 
 def run(s: Scenario, workdir: Path, answers=None, out=sys.stdout) -> int:
     """Exit status: 0 no violation, 1 violations (stopped or found offline)."""
-    gdb_port = free_tcp_port()
+    gdb_port = vm.free_tcp_port()
     machine = dataclasses.replace(s.machine, backend="qemu")
     stops = [0]
 
@@ -55,11 +42,14 @@ def run(s: Scenario, workdir: Path, answers=None, out=sys.stdout) -> int:
 
     def on_stop(partial: vm.VmResult) -> str:
         stops[0] += 1
-        v = verdict.check(partial.trace, workdir)
+        # The paused VM's trace has no END record yet: dmacheck judges it as such.
+        v = verdict.check(partial.trace, workdir, stopped_on_violation=True)
         print(f"\n=== tracenic: the VM stopped on a DMA violation (stop {stops[0]}) ===",
               file=out)
-        print(_violations_only(v.text) or "(dmacheck found nothing yet: the online check "
-              "saw more than the trace so far shows; see qemu-stderr.log)", file=out)
+        print(v.text.rstrip(), file=out)
+        if v.status == 0:
+            print("(dmacheck found nothing yet: the online check saw more than the trace so "
+                  "far shows; see qemu-stderr.log)", file=out)
         print(attach_help(workdir, gdb_port), file=out)
         print("Type 'cont' to resume the guest, or 'quit' (or end of input) to end the run:",
               file=out, flush=True)
@@ -71,8 +61,8 @@ def run(s: Scenario, workdir: Path, answers=None, out=sys.stdout) -> int:
           f"stopping at the first online violation", file=out, flush=True)
     r = vm.run_vm(machine, s.steps, workdir, s.timeout, debug=qemu_cmd.Debug(gdb_port),
                   on_stop=on_stop)
-    v = verdict.check(r.trace, workdir)
-    rules = sorted(v.rules - ({"trace-incomplete"} if r.stopped else set()))
+    v = verdict.check(r.trace, workdir, stopped_on_violation=r.stopped)
+    rules = sorted(v.rules)
     if not r.stopped:
         print("The VM never stopped: no online check fired (dmacheck's offline rules, e.g. "
               "flags, lengths, IRQL and leaks, are only in the final report).", file=out)

@@ -17,7 +17,7 @@
     steps = ["load", "up", "rx 500 1400", "down", "unload"]   # docs/guest-protocol.md
     timeout = 60              # seconds, hard limit for the whole run
     [expect]
-    rules = []                # the exact set of dmacheck rule names; [] means clean
+    rules = []                # the exact set of rule names (rules.h); [] means clean
 
 `rx COUNT SIZE` is the one step the host performs: the harness floods COUNT UDP
 datagrams of SIZE bytes at the guest (loopback -> slirp hostfwd) while the
@@ -26,6 +26,8 @@ guest waits; every other step runs in the guest.
 import dataclasses
 import tomllib
 from pathlib import Path
+
+from . import contract
 
 # step name -> (min args, max args); "load" takes any number of param=value words.
 STEPS = {
@@ -153,7 +155,11 @@ def _device(path, device):
     return dict(device)
 
 
-def load(path: Path, known_rules: set[str]) -> Scenario:
+def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
+    """One scenario file; expect.rules must be rule names of the contract (rules.h),
+    or of @known_rules when given."""
+    if known_rules is None:
+        known_rules = contract.rule_names()
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
@@ -202,13 +208,14 @@ def load(path: Path, known_rules: set[str]) -> Scenario:
     unknown = [r for r in rules if r not in known_rules]
     if unknown:
         raise ScenarioError(f"{path}: field 'expect.rules' names unknown rules {unknown}; "
-                            f"`dmacheck --list-rules` lists them")
+                            f"include/tracenic/rules.h (and `dmacheck --list-rules`) "
+                            f"lists them")
     return Scenario(name=name, description=_field(path, data, "description", str, ""),
                     machine=machine, steps=steps, timeout=timeout,
                     expect_rules=frozenset(rules), path=path, bugs=bugs)
 
 
-def load_dir(directory: Path, known_rules: set[str]) -> list[Scenario]:
+def load_dir(directory: Path, known_rules: set[str] | None = None) -> list[Scenario]:
     scenarios = [load(p, known_rules) for p in sorted(directory.glob("*.toml"))]
     if not scenarios:
         raise ScenarioError(f"{directory}: no scenario files (*.toml)")

@@ -12,10 +12,15 @@ import struct
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from tracenic.contract import C, macro, struct_format  # noqa: E402 - the contract headers
+
 QEMU, DMACHECK, WORK = sys.argv[1:4]
-BAR = 0xfebf0000
-VA = 0xffff888000000000
-TX = 0x100
+BAR = 0xfebf0000                # where this test maps BAR0 (any free MMIO address)
+VA = 0xffff888000000000         # a kernel direct-map address, as the driver reports VAs
+TX = C.TN_TX_RING
+DESC = struct_format("tn_desc")
+DESC_SIZE = struct.calcsize(DESC)
 RING, SLOTS, NBUF = 0x100000, 8, 4
 
 
@@ -29,7 +34,7 @@ class Device:
             text=True, bufsize=1)
         self.cfg(0x10, BAR)
         self.cfg(0x04, 0x6)     # memory space + bus master
-        if self.r(0) != 0x544e4331:
+        if self.r(C.TN_REG_ID) != C.TN_ID_VALUE:
             raise SystemExit("device_traces: BAR0 does not read the tracenic ID")
 
     def cmd(self, line):
@@ -60,29 +65,33 @@ class Device:
         self.cmd("write 0x%x %d 0x%s" % (addr, len(data), data.hex()))
 
     def ledger(self, code, id=0, va=0, bus=0, length=0, flags=0, site=0, info=0, irql=0, ext=0):
-        for off, val in ((0x400, va & 0xffffffff), (0x404, va >> 32),
-                         (0x408, bus & 0xffffffff), (0x40c, bus >> 32), (0x410, id),
-                         (0x414, length), (0x418, flags), (0x41c, 0), (0x420, site),
-                         (0x424, info | irql << 8 | ext << 16)):
+        for off, val in ((C.TN_LG_VA, va & 0xffffffff), (C.TN_LG_VA + 4, va >> 32),
+                         (C.TN_LG_BUS, bus & 0xffffffff), (C.TN_LG_BUS + 4, bus >> 32),
+                         (C.TN_LG_ID, id), (C.TN_LG_LENGTH, length), (C.TN_LG_FLAGS, flags),
+                         (C.TN_LG_TAG, 0), (C.TN_LG_SITE, site),
+                         (C.TN_LG_INFO, macro("TN_LG_INFO_PACK", info, irql, ext))):
             self.w(off, val)
-        self.w(0x428, code)
+        self.w(C.TN_LG_CMD, code)
 
     def alloc_shared(self, id, bus, length):
-        self.ledger(1, id, VA + bus, length=length, site=1, info=3, ext=1)
-        self.ledger(2, id, bus=bus, length=length)
+        self.ledger(C.TN_LG_CMD_ALLOC, id, VA + bus, length=length, site=1, info=C.TN_API_SHARED,
+                    ext=1)
+        self.ledger(C.TN_LG_CMD_EXTENT, id, bus=bus, length=length, info=C.TN_EXT_BUS)
 
     def free_shared(self, id, bus, length):
-        self.ledger(3, id, VA + bus, length=length, site=2, info=2)
+        self.ledger(C.TN_LG_CMD_FREE, id, VA + bus, length=length, site=2,
+                    info=C.TN_FREE_API_FREE_SHARED)
 
     def map(self, id, bus, length):
-        self.ledger(4, id, VA + bus, length=length, site=3, info=1, ext=1)
-        self.ledger(2, id, bus=bus, length=length)
+        self.ledger(C.TN_LG_CMD_MAP, id, VA + bus, length=length, site=3, info=C.TN_DIR_TO_DEVICE,
+                    ext=1)
+        self.ledger(C.TN_LG_CMD_EXTENT, id, bus=bus, length=length, info=C.TN_EXT_BUS)
 
     def unmap(self, id, length):
-        self.ledger(5, id, length=length, site=4)
+        self.ledger(C.TN_LG_CMD_UNMAP, id, length=length, site=4)
 
     def close(self):
-        self.ledger(6, info=4)  # MARK HALT_END
+        self.ledger(C.TN_LG_CMD_MARK, info=C.TN_MARK_HALT_END)
         self.step(100000)
         self.p.terminate()      # QEMU exits normally: the device writes END
         self.p.wait(timeout=30)
@@ -92,18 +101,19 @@ def run(name, bug, props=""):
     """A TX ring of 8 with 4 one-packet frames; @bug says what the driver gets wrong."""
     trace = os.path.join(WORK, "device-%s.bin" % name)
     d = Device(trace, props)
-    d.alloc_shared(1, RING, 16 * SLOTS)
-    d.mem(RING, bytes(16 * SLOTS))
-    d.w(TX + 0x00, RING)
-    d.w(TX + 0x04, 0)
-    d.w(TX + 0x08, SLOTS)
-    d.w(TX + 0x14, 1)
+    d.alloc_shared(1, RING, DESC_SIZE * SLOTS)
+    d.mem(RING, bytes(DESC_SIZE * SLOTS))
+    d.w(TX + C.TN_RING_BASE_LO, RING)
+    d.w(TX + C.TN_RING_BASE_HI, 0)
+    d.w(TX + C.TN_RING_SIZE, SLOTS)
+    d.w(TX + C.TN_RING_CTRL, C.TN_RING_CTRL_ENABLE)
     for i in range(NBUF):
         buf = 0x200000 + i * 2048   # two buffers per page
         d.map(100 + i, buf, 2048)
         d.mem(buf, b"\xab" * 64)
-        d.mem(RING + 16 * i, struct.pack("<QHHHH", buf, 64, 1 | 2 | 4, 0, 0))
-    d.w(TX + 0x10, NBUF)
+        d.mem(RING + DESC_SIZE * i, struct.pack(DESC, buf, 64, C.TN_DESC_OWN | C.TN_DESC_EOP |
+                                                C.TN_DESC_IRQ, 0, 0))
+    d.w(TX + C.TN_RING_TAIL, NBUF)
     if bug == "unmap-before-completion":
         d.step(1000)            # the transfers are still delayed
         for i in range(NBUF):
@@ -113,17 +123,17 @@ def run(name, bug, props=""):
         d.step(1000000)         # all completed: unmapping while the ring runs is fine
         for i in range(NBUF):
             d.unmap(100 + i, 2048)
-    d.w(TX + 0x14, 0)           # request the stop
+    d.w(TX + C.TN_RING_CTRL, 0)     # request the stop
     if bug == "free-ring-before-quiesced":
-        d.free_shared(1, RING, 16 * SLOTS)
+        d.free_shared(1, RING, DESC_SIZE * SLOTS)
     else:
         for _ in range(100):
             d.step(10000)
-            if d.r(0x008) & 2:  # STATUS.QUIESCED
+            if d.r(C.TN_REG_STATUS) & C.TN_STATUS_QUIESCED:
                 break
         else:
             raise SystemExit("device_traces: the device never reported QUIESCED")
-        d.free_shared(1, RING, 16 * SLOTS)
+        d.free_shared(1, RING, DESC_SIZE * SLOTS)
     d.close()
     return trace
 
