@@ -18,6 +18,8 @@
 #include <asm/set_memory.h>
 #include "ndis_mem.h"
 #include "tn_irql.h"
+#include "tracenic/names.h"
+#include "tracenic/ndis_rules.h"
 
 #define TN_FILE_ID 1
 
@@ -351,6 +353,39 @@ static u32 tn_freed_id(struct tn_ndis *nd, void *va)
 	return 0xffffffff;
 }
 
+/*
+ * Log every rule of include/tracenic/ndis_rules.h this free breaks (the one
+ * place the rules are coded; dmacheck judges the trace with the same function).
+ */
+static void tn_free_rules(struct tn_ndis *nd, const struct tn_mem *m, unsigned int free_api,
+			  u32 flags, u32 length, u8 irql, u32 site)
+{
+	const struct tn_ndis_free f = {
+		.alloc_api = m->api, .alloc_flags = m->flags, .alloc_length = m->length,
+		.free_api = free_api, .free_flags = flags, .free_length = length, .irql = irql,
+	};
+	unsigned int broken = tn_ndis_free_rules(&f);
+
+	if (broken & TN_RULE_BIT(TN_RULE_FREE_API))
+		tn_rule(nd, tn_rule_name(TN_RULE_FREE_API), m->id, site, "%s memory freed with %s",
+			tn_api_name(m->api), tn_free_api_name(free_api));
+	if ((broken & TN_RULE_BIT(TN_RULE_FREE_FLAGS)) && m->api == TN_API_SHARED)
+		tn_rule(nd, tn_rule_name(TN_RULE_FREE_FLAGS), m->id, site,
+			"Cached=%d, allocated with Cached=%d", !!(flags & TN_FLAG_SHARED_CACHED),
+			!!(m->flags & TN_FLAG_SHARED_CACHED));
+	else if (broken & TN_RULE_BIT(TN_RULE_FREE_FLAGS))
+		tn_rule(nd, tn_rule_name(TN_RULE_FREE_FLAGS), m->id, site,
+			"MemoryFlags=0x%x, allocated with 0x%x", flags, m->flags);
+	if (broken & TN_RULE_BIT(TN_RULE_FREE_LENGTH))
+		tn_rule(nd, tn_rule_name(TN_RULE_FREE_LENGTH), m->id, site,
+			"Length=%u, allocated %u", length, m->length);
+	if (broken & TN_RULE_BIT(TN_RULE_FREE_IRQL))
+		tn_rule(nd, tn_rule_name(TN_RULE_FREE_IRQL), m->id, site,
+			"%s: freed at %s, allowed at most %s",
+			tn_ndis_free_irql_limit(m->api, m->flags).what, tn_irql_name(irql),
+			tn_irql_name(tn_ndis_free_irql_limit(m->api, m->flags).max_irql));
+}
+
 void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 site)
 {
 	u8 irql = tn_current_irql();
@@ -367,27 +402,7 @@ void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 sit
 	}
 	tn_remember_free(nd, va, m->id);
 	tn_report_free(nd, m->id, va, length, flags, TN_FREE_API_FREE_MEMORY, site, irql);
-	if (m->api == TN_API_SHARED)
-		tn_rule(nd, "free-api", m->id, site, "shared memory freed with NdisFreeMemory");
-	if (m->api == TN_API_POOL && flags)
-		tn_rule(nd, "free-flags", m->id, site,
-			"MemoryFlags=0x%x for pool memory (must be 0)", flags);
-	if (m->api == TN_API_MEMORY && flags != m->flags)
-		tn_rule(nd, "free-flags", m->id, site, "MemoryFlags=0x%x, allocated with 0x%x",
-			flags, m->flags);
-	if (m->api == TN_API_MEMORY && flags && length != m->length)
-		tn_rule(nd, "free-length", m->id, site, "Length=%u, allocated %u", length,
-			m->length);
-	if (m->api == TN_API_MEMORY && (m->flags & NDIS_MEMORY_CONTIGUOUS) &&
-	    irql != TN_IRQL_PASSIVE)
-		tn_rule(nd, "free-irql", m->id, site, "contiguous memory freed at %s",
-			tn_irql_name(irql));
-	else if (m->api == TN_API_MEMORY && (m->flags & NDIS_MEMORY_NONCACHED) &&
-		 irql >= TN_IRQL_DISPATCH)
-		tn_rule(nd, "free-irql", m->id, site, "noncached memory freed at %s",
-			tn_irql_name(irql));
-	else if (irql > TN_IRQL_DISPATCH)
-		tn_rule(nd, "free-irql", m->id, site, "memory freed at %s", tn_irql_name(irql));
+	tn_free_rules(nd, m, TN_FREE_API_FREE_MEMORY, flags, length, irql, site);
 	if (tn_release_sleeps(m) && irql != TN_IRQL_PASSIVE) {
 		/* Finish the release from a worker. */
 		unsigned long f;
@@ -436,15 +451,8 @@ void tn_m_free_shared_memory(struct tn_ndis *nd, u32 length, bool cached, void *
 	}
 	tn_report_free(nd, m->id, va, length, cached ? TN_FLAG_SHARED_CACHED : 0,
 		       TN_FREE_API_FREE_SHARED, site, irql);
-	if (length != m->length)
-		tn_rule(nd, "free-length", m->id, site, "Length=%u, allocated %u", length,
-			m->length);
-	if (!!cached != !!(m->flags & TN_FLAG_SHARED_CACHED))
-		tn_rule(nd, "free-flags", m->id, site, "Cached=%d differs from the allocation",
-			cached);
-	if (irql != TN_IRQL_PASSIVE)
-		tn_rule(nd, "free-irql", m->id, site, "NdisMFreeSharedMemory at %s",
-			tn_irql_name(irql));
+	tn_free_rules(nd, m, TN_FREE_API_FREE_SHARED, cached ? TN_FLAG_SHARED_CACHED : 0, length,
+		      irql, site);
 	tn_release(nd, m);
 }
 

@@ -31,40 +31,6 @@ struct tn_ledger_event {
 	u16 ext;
 };
 
-/* The registers each command reads (include/tracenic/ledger.h). */
-#define TN_LGR_VA	BIT(0)
-#define TN_LGR_BUS	BIT(1)
-#define TN_LGR_ID	BIT(2)
-#define TN_LGR_LENGTH	BIT(3)
-#define TN_LGR_FLAGS	BIT(4)
-#define TN_LGR_TAG	BIT(5)
-#define TN_LGR_SITE	BIT(6)
-#define TN_LGR_INFO	BIT(7)
-
-static inline u8 tn_ledger_reads(u32 cmd)
-{
-	switch (cmd) {
-	case TN_LG_CMD_ALLOC:
-		return TN_LGR_ID | TN_LGR_VA | TN_LGR_LENGTH | TN_LGR_FLAGS | TN_LGR_TAG |
-		       TN_LGR_SITE | TN_LGR_INFO;
-	case TN_LG_CMD_EXTENT:
-		return TN_LGR_ID | TN_LGR_BUS | TN_LGR_LENGTH | TN_LGR_INFO;
-	case TN_LG_CMD_FREE:
-		return TN_LGR_ID | TN_LGR_VA | TN_LGR_LENGTH | TN_LGR_FLAGS | TN_LGR_SITE |
-		       TN_LGR_INFO;
-	case TN_LG_CMD_MAP:
-		return TN_LGR_ID | TN_LGR_VA | TN_LGR_LENGTH | TN_LGR_SITE | TN_LGR_INFO;
-	case TN_LG_CMD_MAP_ONE:
-		return TN_LGR_ID | TN_LGR_VA | TN_LGR_BUS | TN_LGR_LENGTH | TN_LGR_SITE |
-		       TN_LGR_INFO;
-	case TN_LG_CMD_UNMAP:
-		return TN_LGR_ID | TN_LGR_LENGTH | TN_LGR_SITE | TN_LGR_INFO;
-	case TN_LG_CMD_MARK:
-		return TN_LGR_VA | TN_LGR_INFO;
-	}
-	return 0xff;	/* unknown: stage everything */
-}
-
 static inline void tn_ledger_init(struct tn_ledger *lg, void __iomem *regs, bool compact)
 {
 	lg->regs = regs;
@@ -136,7 +102,7 @@ static inline void tn_ledger_write_all(struct tn_ledger *lg, const struct tn_led
 static inline void tn_ledger_send(struct tn_ledger *lg, const struct tn_ledger_event *e)
 {
 	u32 info = TN_LG_INFO_PACK(e->code, e->irql, e->ext);
-	u8 reads = tn_ledger_reads(e->cmd);
+	u8 reads = tn_ledger_cmd_reads(e->cmd);
 	unsigned long flags;
 
 	spin_lock_irqsave(&lg->lock, flags);
