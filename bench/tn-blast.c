@@ -133,7 +133,7 @@ static int wait_for_rx(const char *ifname, unsigned long long c0, int fd, uint8_
 	double give_up = now_s() + patience, next = 0;
 	uint8_t frame[64];
 
-	tn_frame_fill(frame, sizeof(frame), tn_broadcast, src_last);
+	bench_frame_fill(frame, sizeof(frame), bench_broadcast, src_last);
 	while (counter(ifname, "rx_packets") == c0) {
 		if (now_s() > give_up)
 			return -1;
@@ -154,7 +154,7 @@ static int handshake(const char *ifname, int fd)
 {
 	unsigned long long c;
 
-	if (wait_for_rx(ifname, counter(ifname, "rx_packets"), fd, TN_HELLO_SRC, 20)) {
+	if (wait_for_rx(ifname, counter(ifname, "rx_packets"), fd, BENCH_HELLO_SRC, 20)) {
 		fprintf(stderr, "tn-blast: no answer from the host to hellos on %s in 20 s\n",
 			ifname);
 		return -1;
@@ -165,7 +165,7 @@ static int handshake(const char *ifname, int fd)
 		usleep(50000);
 	} while (counter(ifname, "rx_packets") != c);
 	/* The host waits for the other guest of a pair as well. */
-	if (wait_for_rx(ifname, c, fd, TN_ARMED_SRC, 120)) {
+	if (wait_for_rx(ifname, c, fd, BENCH_ARMED_SRC, 120)) {
 		fprintf(stderr, "tn-blast: armed on %s, but no go from the host in 120 s\n",
 			ifname);
 		return -1;
@@ -216,10 +216,10 @@ int main(int argc, char **argv)
 	if (go && handshake(ifname, fd))
 		return 1;
 	if (!strcmp(dir, "tx")) {
-		tn_frame_fill(frame, size, tn_broadcast, 0x02);
+		bench_frame_fill(frame, size, bench_broadcast, 0x02);
 		iov.iov_base = frame;
 		iov.iov_len = size;
-		tn_frame_batch(msgs, BATCH, &iov);
+		bench_frame_batch(msgs, BATCH, &iov);
 		c0 = counter(ifname, name);
 		t0 = now_s();
 		send_until(fd, msgs, t0 + warmup);

@@ -3,8 +3,8 @@
  * The test frame both benchmark ends send (guest tn-blast, host tn-hostnet),
  * and a batch of sendmmsg headers that all point at it.
  */
-#ifndef TN_FRAME_H
-#define TN_FRAME_H
+#ifndef BENCH_FRAME_H
+#define BENCH_FRAME_H
 
 #include <stdint.h>
 #include <string.h>
@@ -16,18 +16,18 @@
  * the guest's hello, which the host answers, shows that frames reach the
  * guest; its armed frame tells the host that it now waits for the go.
  */
-#define TN_HELLO_SRC 0x68
-#define TN_ANSWER_SRC 0x6b
-#define TN_ARMED_SRC 0x61
+#define BENCH_HELLO_SRC 0x68
+#define BENCH_ANSWER_SRC 0x6b
+#define BENCH_ARMED_SRC 0x61
 
-static const uint8_t tn_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t bench_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 /*
  * @dst, a locally administered source ending in @src_last, the local
  * experimental ethertype 0x88b5 (the receiver drops it cheaply), a counting
  * payload.
  */
-static inline void tn_frame_fill(uint8_t *frame, size_t size, const uint8_t dst[6],
+static inline void bench_frame_fill(uint8_t *frame, size_t size, const uint8_t dst[6],
 				 uint8_t src_last)
 {
 	size_t i;
@@ -42,7 +42,7 @@ static inline void tn_frame_fill(uint8_t *frame, size_t size, const uint8_t dst[
 }
 
 /* @n message headers, each sending @iov (the one frame). */
-static inline void tn_frame_batch(struct mmsghdr *msgs, unsigned int n, struct iovec *iov)
+static inline void bench_frame_batch(struct mmsghdr *msgs, unsigned int n, struct iovec *iov)
 {
 	unsigned int i;
 

@@ -150,7 +150,7 @@ static int sink(const struct sockaddr_in *sa, bool busy)
 		msgs[i].msg_hdr.msg_name = &from[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
 	}
-	tn_frame_fill(answer, sizeof(answer), tn_broadcast, TN_ANSWER_SRC);
+	bench_frame_fill(answer, sizeof(answer), bench_broadcast, BENCH_ANSWER_SRC);
 	/* Ready: the caller may start the traffic once it has read this line. */
 	printf("tn-hostnet: sink ready\n");
 	fflush(stdout);
@@ -171,11 +171,11 @@ static int sink(const struct sockaddr_in *sa, bool busy)
 
 			if (msgs[i].msg_len < 14 || f[12] != 0x88 || f[13] != 0xb5)
 				continue;
-			if (f[11] == TN_HELLO_SRC &&
+			if (f[11] == BENCH_HELLO_SRC &&
 			    sendto(fd, answer, sizeof(answer), 0, (struct sockaddr *)&from[i],
 				   msgs[i].msg_hdr.msg_namelen) < 0)
 				perror("tn-hostnet: answer to the guest's hello");
-			if (f[11] == TN_ARMED_SRC) {
+			if (f[11] == BENCH_ARMED_SRC) {
 				printf("tn-hostnet: guest armed\n");
 				fflush(stdout);
 				armed = 1;
@@ -264,10 +264,10 @@ static int source(const struct sockaddr_in *sa, unsigned int size, const uint8_t
 	}
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	prctl(PR_SET_TIMERSLACK, 1000UL);
-	tn_frame_fill(frame, size, dst, 0x01);
+	bench_frame_fill(frame, size, dst, 0x01);
 	iov.iov_base = frame;
 	iov.iov_len = size;
-	tn_frame_batch(msgs, BATCH, &iov);
+	bench_frame_batch(msgs, BATCH, &iov);
 	paced = receiver_queue(sa, &drops0) >= 0;
 	t0 = now_s();
 	while (!stop) {

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * NDIS spin locks on Linux spin locks.  Holding one raises the IRQL model
- * (tn_irql.h) to DISPATCH_LEVEL the way NDIS does: NdisAcquireSpinLock
- * disables bottom halves, so tn_current_irql() sees softirq context; the
+ * (tnm_irql.h) to DISPATCH_LEVEL the way NDIS does: NdisAcquireSpinLock
+ * disables bottom halves, so tnm_current_irql() sees softirq context; the
  * Dpr variants are for code already at DISPATCH_LEVEL (the DPC).
  */
-#ifndef TN_NDIS_LOCK_H
-#define TN_NDIS_LOCK_H
+#ifndef TNM_NDIS_LOCK_H
+#define TNM_NDIS_LOCK_H
 
 #include <linux/spinlock.h>
 

@@ -17,11 +17,13 @@
 #include <linux/vmalloc.h>
 #include <asm/set_memory.h>
 #include "ndis_mem.h"
-#include "tn_irql.h"
+#include "tnm_irql.h"
+#include "tracenic/names.h"
+#include "tracenic/ndis_rules.h"
 
-#define TN_FILE_ID 1
+#define TNM_FILE_ID 1
 
-struct tn_mem {
+struct tnm_mem {
 	struct hlist_node node;
 	struct list_head deferred;
 	u32 id, length, flags, tag;
@@ -33,39 +35,39 @@ struct tn_mem {
 };
 
 /* A per-packet mapping: one element per physically contiguous piece. */
-struct tn_map {
+struct tnm_map {
 	void *va;
 	u32 length;
 	enum dma_data_direction dir;
 	unsigned int nsg;
-	struct tn_sg_element sg[];
+	struct tnm_sg_element sg[];
 };
 
-static void tn_release(struct tn_ndis *nd, struct tn_mem *m);
+static void tnm_release(struct tnm_ndis *nd, struct tnm_mem *m);
 
-static void tn_release_work(struct work_struct *work)
+static void tnm_release_work(struct work_struct *work)
 {
-	struct tn_ndis *nd = container_of(work, struct tn_ndis, release_work);
-	struct tn_mem *m;
+	struct tnm_ndis *nd = container_of(work, struct tnm_ndis, release_work);
+	struct tnm_mem *m;
 	unsigned long f;
 
 	for (;;) {
 		spin_lock_irqsave(&nd->lock, f);
-		m = list_first_entry_or_null(&nd->deferred, struct tn_mem, deferred);
+		m = list_first_entry_or_null(&nd->deferred, struct tnm_mem, deferred);
 		if (m)
 			list_del(&m->deferred);
 		spin_unlock_irqrestore(&nd->lock, f);
 		if (!m)
 			return;
-		tn_release(nd, m);
+		tnm_release(nd, m);
 	}
 }
 
-void tn_ndis_init(struct tn_ndis *nd, struct device *dev, struct tn_ledger *lg, bool strict,
+void tnm_ndis_init(struct tnm_ndis *nd, struct device *dev, struct tnm_ledger *lg, bool strict,
 		  bool echo)
 {
 	INIT_LIST_HEAD(&nd->deferred);
-	INIT_WORK(&nd->release_work, tn_release_work);
+	INIT_WORK(&nd->release_work, tnm_release_work);
 	nd->dev = dev;
 	nd->lg = lg;
 	nd->strict = strict;
@@ -78,7 +80,7 @@ void tn_ndis_init(struct tn_ndis *nd, struct device *dev, struct tn_ledger *lg, 
 	nd->findings = 0;
 }
 
-static void tn_rule(struct tn_ndis *nd, const char *rule, u32 id, u32 site, const char *fmt, ...)
+static void tn_rule(struct tnm_ndis *nd, const char *rule, u32 id, u32 site, const char *fmt, ...)
 {
 	struct va_format vaf;
 	va_list args;
@@ -98,7 +100,7 @@ static void tn_rule(struct tn_ndis *nd, const char *rule, u32 id, u32 site, cons
  * the guest boots "quiet", so the ring buffer, not the console), so a test
  * can compare what the driver did with what the device recorded.
  */
-static void tn_echo(struct tn_ndis *nd, const struct tn_ledger_event *e)
+static void tnm_echo(struct tnm_ndis *nd, const struct tnm_ledger_event *e)
 {
 	if (nd->echo)
 		dev_info(nd->dev,
@@ -107,51 +109,51 @@ static void tn_echo(struct tn_ndis *nd, const struct tn_ledger_event *e)
 			 e->code, e->irql, e->ext);
 }
 
-static void tn_send(struct tn_ndis *nd, const struct tn_ledger_event *e)
+static void tnm_send(struct tnm_ndis *nd, const struct tnm_ledger_event *e)
 {
-	tn_ledger_send(nd->lg, e);
-	tn_echo(nd, e);
+	tnm_ledger_send(nd->lg, e);
+	tnm_echo(nd, e);
 }
 
-static struct tn_ledger_event tn_extent_event(u32 id, u16 index, u8 kind, u64 addr, u32 len)
+static struct tnm_ledger_event tnm_extent_event(u32 id, u16 index, u8 kind, u64 addr, u32 len)
 {
-	return (struct tn_ledger_event){ .cmd = TN_LG_CMD_EXTENT, .id = id, .bus = addr,
+	return (struct tnm_ledger_event){ .cmd = TN_LG_CMD_EXTENT, .id = id, .bus = addr,
 					 .length = len, .code = kind, .ext = index };
 }
 
-static void tn_send_extent(struct tn_ndis *nd, u32 id, u16 index, u8 kind, u64 addr, u32 len)
+static void tnm_send_extent(struct tnm_ndis *nd, u32 id, u16 index, u8 kind, u64 addr, u32 len)
 {
-	struct tn_ledger_event e = tn_extent_event(id, index, kind, addr, len);
+	struct tnm_ledger_event e = tnm_extent_event(id, index, kind, addr, len);
 
-	tn_send(nd, &e);
+	tnm_send(nd, &e);
 }
 
 /* ALLOC, then one EXTENT per physically contiguous piece of @m. */
-static void tn_report_alloc(struct tn_ndis *nd, struct tn_mem *m, u8 ext_kind, u64 ext_addr,
+static void tnm_report_alloc(struct tnm_ndis *nd, struct tnm_mem *m, u8 ext_kind, u64 ext_addr,
 			    u32 site, u8 irql)
 {
-	struct tn_ledger_event e = {
+	struct tnm_ledger_event e = {
 		.cmd = TN_LG_CMD_ALLOC, .id = m->id, .va = (unsigned long)m->va,
 		.length = m->length, .flags = m->flags, .tag = m->tag, .site = site,
 		.code = m->api, .irql = irql, .ext = m->pages ? m->npages : 1,
 	};
 	unsigned int i;
 
-	tn_send(nd, &e);
+	tnm_send(nd, &e);
 	nd->stats.allocs++;
 	if (!m->pages) {
-		tn_send_extent(nd, m->id, 0, ext_kind, ext_addr, m->length);
+		tnm_send_extent(nd, m->id, 0, ext_kind, ext_addr, m->length);
 		return;
 	}
 	for (i = 0; i < m->npages; i++)
-		tn_send_extent(nd, m->id, i, ext_kind, page_to_phys(m->pages[i]),
+		tnm_send_extent(nd, m->id, i, ext_kind, page_to_phys(m->pages[i]),
 			       min_t(u32, PAGE_SIZE, m->length - i * PAGE_SIZE));
 }
 
-static struct tn_mem *tn_track(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 tag,
+static struct tnm_mem *tnm_track(struct tnm_ndis *nd, void *va, u32 length, u32 flags, u32 tag,
 			       u8 api)
 {
-	struct tn_mem *m = kzalloc(sizeof(*m), GFP_ATOMIC);
+	struct tnm_mem *m = kzalloc(sizeof(*m), GFP_ATOMIC);
 	unsigned long f;
 
 	if (!m)
@@ -168,9 +170,9 @@ static struct tn_mem *tn_track(struct tn_ndis *nd, void *va, u32 length, u32 fla
 	return m;
 }
 
-static struct tn_mem *tn_untrack(struct tn_ndis *nd, void *va)
+static struct tnm_mem *tnm_untrack(struct tnm_ndis *nd, void *va)
 {
-	struct tn_mem *m;
+	struct tnm_mem *m;
 	unsigned long f;
 
 	spin_lock_irqsave(&nd->lock, f);
@@ -185,23 +187,23 @@ static struct tn_mem *tn_untrack(struct tn_ndis *nd, void *va)
 	return NULL;
 }
 
-void *tn_allocate_memory_with_tag_priority(struct tn_ndis *nd, u32 length, u32 tag,
+void *tnm_allocate_memory_with_tag_priority(struct tnm_ndis *nd, u32 length, u32 tag,
 					   enum ex_pool_priority priority, u32 site)
 {
-	u8 irql = tn_current_irql();
-	struct tn_mem *m;
+	u8 irql = tnm_current_irql();
+	struct tnm_mem *m;
 	void *va;
 
 	va = kmalloc(length, irql >= TN_IRQL_DISPATCH ? GFP_ATOMIC : GFP_KERNEL);
 	if (!va)
 		return NULL;
-	m = tn_track(nd, va, length, 0, tag, TN_API_POOL);
+	m = tnm_track(nd, va, length, 0, tag, TN_API_POOL);
 	if (!m) {
 		kfree(va);
 		return NULL;
 	}
 	/* Pool memory is never device-visible: report its CPU physical address. */
-	tn_report_alloc(nd, m, TN_EXT_PHYS, virt_to_phys(va), site, irql);
+	tnm_report_alloc(nd, m, TN_EXT_PHYS, virt_to_phys(va), site, irql);
 	return va;
 }
 
@@ -212,7 +214,7 @@ void *tn_allocate_memory_with_tag_priority(struct tn_ndis *nd, u32 length, u32 t
  * pages of such memory are ever physically adjacent: each comes from an
  * order-1 block whose second page is held back, unreported, until the free.
  */
-static void *tn_alloc_fragmented(u32 length, gfp_t gfp, struct page ***pagesp,
+static void *tnm_alloc_fragmented(u32 length, gfp_t gfp, struct page ***pagesp,
 				 unsigned int *npagesp)
 {
 	unsigned int i, n = DIV_ROUND_UP(length, PAGE_SIZE);
@@ -239,7 +241,7 @@ out:
 	return va;
 }
 
-static void tn_free_fragmented(void *va, struct page **pages, unsigned int n)
+static void tnm_free_fragmented(void *va, struct page **pages, unsigned int n)
 {
 	vunmap(va);
 	while (n--)
@@ -247,14 +249,14 @@ static void tn_free_fragmented(void *va, struct page **pages, unsigned int n)
 	kfree(pages);
 }
 
-u32 tn_allocate_memory(struct tn_ndis *nd, void **va, u32 length, u32 flags,
+u32 tnm_allocate_memory(struct tnm_ndis *nd, void **va, u32 length, u32 flags,
 		       u64 highest_acceptable_address, u32 site)
 {
-	u8 irql = tn_current_irql();
+	u8 irql = tnm_current_irql();
 	gfp_t gfp = (irql >= TN_IRQL_DISPATCH ? GFP_ATOMIC : GFP_KERNEL) | __GFP_ZERO;
 	struct page **pages = NULL;
 	unsigned int npages = 0;
-	struct tn_mem *m;
+	struct tnm_mem *m;
 	void *p;
 
 	*va = NULL;
@@ -274,31 +276,31 @@ u32 tn_allocate_memory(struct tn_ndis *nd, void **va, u32 length, u32 flags,
 			p = NULL;
 		}
 	} else if (length > PAGE_SIZE && irql == TN_IRQL_PASSIVE) {
-		p = tn_alloc_fragmented(length, gfp, &pages, &npages);
+		p = tnm_alloc_fragmented(length, gfp, &pages, &npages);
 	} else {
 		p = kzalloc(length, gfp);
 	}
 	if (!p)
 		return NDIS_STATUS_RESOURCES;
-	m = tn_track(nd, p, length, flags, 0, TN_API_MEMORY);
+	m = tnm_track(nd, p, length, flags, 0, TN_API_MEMORY);
 	if (!m) {
 		if (flags & (NDIS_MEMORY_CONTIGUOUS | NDIS_MEMORY_NONCACHED))
 			free_pages_exact(p, length);
 		else if (pages)
-			tn_free_fragmented(p, pages, npages);
+			tnm_free_fragmented(p, pages, npages);
 		else
 			kfree(p);
 		return NDIS_STATUS_RESOURCES;
 	}
 	m->pages = pages;
 	m->npages = npages;
-	tn_report_alloc(nd, m, TN_EXT_PHYS, pages ? 0 : virt_to_phys(p), site, irql);
+	tnm_report_alloc(nd, m, TN_EXT_PHYS, pages ? 0 : virt_to_phys(p), site, irql);
 	*va = p;
 	return NDIS_STATUS_SUCCESS;
 }
 
 /* Release memory by its real type, whatever the caller claimed. */
-static void tn_release(struct tn_ndis *nd, struct tn_mem *m)
+static void tnm_release(struct tnm_ndis *nd, struct tnm_mem *m)
 {
 	if (m->api == TN_API_SHARED) {
 		dma_free_coherent(nd->dev, m->length, m->va, m->pa);
@@ -308,7 +310,7 @@ static void tn_release(struct tn_ndis *nd, struct tn_mem *m)
 			set_memory_wb((unsigned long)m->va, PAGE_ALIGN(m->length) >> PAGE_SHIFT);
 		free_pages_exact(m->va, m->length);
 	} else if (m->pages) {
-		tn_free_fragmented(m->va, m->pages, m->npages);
+		tnm_free_fragmented(m->va, m->pages, m->npages);
 	} else {
 		kfree(m->va);
 	}
@@ -316,24 +318,24 @@ static void tn_release(struct tn_ndis *nd, struct tn_mem *m)
 }
 
 /* Releases that may sleep (page attributes, vunmap) cannot run in atomic context. */
-static bool tn_release_sleeps(const struct tn_mem *m)
+static bool tnm_release_sleeps(const struct tnm_mem *m)
 {
 	return m->api == TN_API_MEMORY && ((m->flags & NDIS_MEMORY_NONCACHED) || m->pages);
 }
 
-static void tn_report_free(struct tn_ndis *nd, u32 id, void *va, u32 length, u32 flags,
+static void tnm_report_free(struct tnm_ndis *nd, u32 id, void *va, u32 length, u32 flags,
 			   u8 api, u32 site, u8 irql)
 {
-	struct tn_ledger_event e = {
+	struct tnm_ledger_event e = {
 		.cmd = TN_LG_CMD_FREE, .id = id, .va = (unsigned long)va, .length = length,
 		.flags = flags, .site = site, .code = api, .irql = irql,
 	};
 
-	tn_send(nd, &e);
+	tnm_send(nd, &e);
 	nd->stats.frees++;
 }
 
-static void tn_remember_free(struct tn_ndis *nd, void *va, u32 id)
+static void tnm_remember_free(struct tnm_ndis *nd, void *va, u32 id)
 {
 	nd->freed[nd->freed_next % ARRAY_SIZE(nd->freed)].va = va;
 	nd->freed[nd->freed_next % ARRAY_SIZE(nd->freed)].id = id;
@@ -341,7 +343,7 @@ static void tn_remember_free(struct tn_ndis *nd, void *va, u32 id)
 }
 
 /* The id a recently freed VA had, or 0xffffffff (never allocated). */
-static u32 tn_freed_id(struct tn_ndis *nd, void *va)
+static u32 tnm_freed_id(struct tnm_ndis *nd, void *va)
 {
 	unsigned int i;
 
@@ -351,44 +353,57 @@ static u32 tn_freed_id(struct tn_ndis *nd, void *va)
 	return 0xffffffff;
 }
 
-void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 site)
+/*
+ * Log every rule of include/tracenic/ndis_rules.h this free breaks (the one
+ * place the rules are coded; dmacheck judges the trace with the same function).
+ */
+static void tnm_free_rules(struct tnm_ndis *nd, const struct tnm_mem *m, unsigned int free_api,
+			  u32 flags, u32 length, u8 irql, u32 site)
 {
-	u8 irql = tn_current_irql();
-	struct tn_mem *m = tn_untrack(nd, va);
+	const struct tn_ndis_free f = {
+		.alloc_api = m->api, .alloc_flags = m->flags, .alloc_length = m->length,
+		.free_api = free_api, .free_flags = flags, .free_length = length, .irql = irql,
+	};
+	unsigned int broken = tn_ndis_free_rules(&f);
+
+	if (broken & TN_RULE_BIT(TN_RULE_FREE_API))
+		tn_rule(nd, tn_rule_name(TN_RULE_FREE_API), m->id, site, "%s memory freed with %s",
+			tn_api_name(m->api), tn_free_api_name(free_api));
+	if ((broken & TN_RULE_BIT(TN_RULE_FREE_FLAGS)) && m->api == TN_API_SHARED)
+		tn_rule(nd, tn_rule_name(TN_RULE_FREE_FLAGS), m->id, site,
+			"Cached=%d, allocated with Cached=%d", !!(flags & TN_FLAG_SHARED_CACHED),
+			!!(m->flags & TN_FLAG_SHARED_CACHED));
+	else if (broken & TN_RULE_BIT(TN_RULE_FREE_FLAGS))
+		tn_rule(nd, tn_rule_name(TN_RULE_FREE_FLAGS), m->id, site,
+			"MemoryFlags=0x%x, allocated with 0x%x", flags, m->flags);
+	if (broken & TN_RULE_BIT(TN_RULE_FREE_LENGTH))
+		tn_rule(nd, tn_rule_name(TN_RULE_FREE_LENGTH), m->id, site,
+			"Length=%u, allocated %u", length, m->length);
+	if (broken & TN_RULE_BIT(TN_RULE_FREE_IRQL))
+		tn_rule(nd, tn_rule_name(TN_RULE_FREE_IRQL), m->id, site,
+			"%s: freed at %s, allowed at most %s",
+			tn_ndis_free_irql_limit(m->api, m->flags).what, tn_irql_name(irql),
+			tn_irql_name(tn_ndis_free_irql_limit(m->api, m->flags).max_irql));
+}
+
+void tnm_free_memory(struct tnm_ndis *nd, void *va, u32 length, u32 flags, u32 site)
+{
+	u8 irql = tnm_current_irql();
+	struct tnm_mem *m = tnm_untrack(nd, va);
 
 	if (!m) {
-		u32 id = tn_freed_id(nd, va);
+		u32 id = tnm_freed_id(nd, va);
 
 		/* Still reported, so the checker sees the double or unknown free. */
-		tn_report_free(nd, id, va, length, flags, TN_FREE_API_FREE_MEMORY, site, irql);
+		tnm_report_free(nd, id, va, length, flags, TN_FREE_API_FREE_MEMORY, site, irql);
 		tn_rule(nd, id == 0xffffffff ? "free-unknown" : "double-free", id, site,
 			"va=%p is not a live allocation; not freed", va);
 		return;
 	}
-	tn_remember_free(nd, va, m->id);
-	tn_report_free(nd, m->id, va, length, flags, TN_FREE_API_FREE_MEMORY, site, irql);
-	if (m->api == TN_API_SHARED)
-		tn_rule(nd, "free-api", m->id, site, "shared memory freed with NdisFreeMemory");
-	if (m->api == TN_API_POOL && flags)
-		tn_rule(nd, "free-flags", m->id, site,
-			"MemoryFlags=0x%x for pool memory (must be 0)", flags);
-	if (m->api == TN_API_MEMORY && flags != m->flags)
-		tn_rule(nd, "free-flags", m->id, site, "MemoryFlags=0x%x, allocated with 0x%x",
-			flags, m->flags);
-	if (m->api == TN_API_MEMORY && flags && length != m->length)
-		tn_rule(nd, "free-length", m->id, site, "Length=%u, allocated %u", length,
-			m->length);
-	if (m->api == TN_API_MEMORY && (m->flags & NDIS_MEMORY_CONTIGUOUS) &&
-	    irql != TN_IRQL_PASSIVE)
-		tn_rule(nd, "free-irql", m->id, site, "contiguous memory freed at %s",
-			tn_irql_name(irql));
-	else if (m->api == TN_API_MEMORY && (m->flags & NDIS_MEMORY_NONCACHED) &&
-		 irql >= TN_IRQL_DISPATCH)
-		tn_rule(nd, "free-irql", m->id, site, "noncached memory freed at %s",
-			tn_irql_name(irql));
-	else if (irql > TN_IRQL_DISPATCH)
-		tn_rule(nd, "free-irql", m->id, site, "memory freed at %s", tn_irql_name(irql));
-	if (tn_release_sleeps(m) && irql != TN_IRQL_PASSIVE) {
+	tnm_remember_free(nd, va, m->id);
+	tnm_report_free(nd, m->id, va, length, flags, TN_FREE_API_FREE_MEMORY, site, irql);
+	tnm_free_rules(nd, m, TN_FREE_API_FREE_MEMORY, flags, length, irql, site);
+	if (tnm_release_sleeps(m) && irql != TN_IRQL_PASSIVE) {
 		/* Finish the release from a worker. */
 		unsigned long f;
 
@@ -398,57 +413,50 @@ void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 sit
 		schedule_work(&nd->release_work);
 		return;
 	}
-	tn_release(nd, m);
+	tnm_release(nd, m);
 }
 
-void tn_m_allocate_shared_memory(struct tn_ndis *nd, u32 length, bool cached, void **va,
+void tnm_m_allocate_shared_memory(struct tnm_ndis *nd, u32 length, bool cached, void **va,
 				 dma_addr_t *pa, u32 site)
 {
-	u8 irql = tn_current_irql();
-	struct tn_mem *m;
+	u8 irql = tnm_current_irql();
+	struct tnm_mem *m;
 	void *p;
 
 	*va = NULL;
 	p = dma_alloc_coherent(nd->dev, length, pa, GFP_KERNEL);
 	if (!p)
 		return;
-	m = tn_track(nd, p, length, cached ? TN_FLAG_SHARED_CACHED : 0, 0, TN_API_SHARED);
+	m = tnm_track(nd, p, length, cached ? TN_FLAG_SHARED_CACHED : 0, 0, TN_API_SHARED);
 	if (!m) {
 		dma_free_coherent(nd->dev, length, p, *pa);
 		return;
 	}
 	m->pa = *pa;
-	tn_report_alloc(nd, m, TN_EXT_BUS, *pa, site, irql);
+	tnm_report_alloc(nd, m, TN_EXT_BUS, *pa, site, irql);
 	*va = p;
 }
 
-void tn_m_free_shared_memory(struct tn_ndis *nd, u32 length, bool cached, void *va,
+void tnm_m_free_shared_memory(struct tnm_ndis *nd, u32 length, bool cached, void *va,
 			     dma_addr_t pa, u32 site)
 {
-	u8 irql = tn_current_irql();
-	struct tn_mem *m = tn_untrack(nd, va);
+	u8 irql = tnm_current_irql();
+	struct tnm_mem *m = tnm_untrack(nd, va);
 
 	if (!m) {
-		tn_report_free(nd, 0xffffffff, va, length, cached ? TN_FLAG_SHARED_CACHED : 0,
+		tnm_report_free(nd, 0xffffffff, va, length, cached ? TN_FLAG_SHARED_CACHED : 0,
 			       TN_FREE_API_FREE_SHARED, site, irql);
 		tn_rule(nd, "free-unknown", 0, site, "shared va=%px is not live; not freed", va);
 		return;
 	}
-	tn_report_free(nd, m->id, va, length, cached ? TN_FLAG_SHARED_CACHED : 0,
+	tnm_report_free(nd, m->id, va, length, cached ? TN_FLAG_SHARED_CACHED : 0,
 		       TN_FREE_API_FREE_SHARED, site, irql);
-	if (length != m->length)
-		tn_rule(nd, "free-length", m->id, site, "Length=%u, allocated %u", length,
-			m->length);
-	if (!!cached != !!(m->flags & TN_FLAG_SHARED_CACHED))
-		tn_rule(nd, "free-flags", m->id, site, "Cached=%d differs from the allocation",
-			cached);
-	if (irql != TN_IRQL_PASSIVE)
-		tn_rule(nd, "free-irql", m->id, site, "NdisMFreeSharedMemory at %s",
-			tn_irql_name(irql));
-	tn_release(nd, m);
+	tnm_free_rules(nd, m, TN_FREE_API_FREE_SHARED, cached ? TN_FLAG_SHARED_CACHED : 0, length,
+		      irql, site);
+	tnm_release(nd, m);
 }
 
-static void tn_unmap_pieces(struct tn_ndis *nd, const struct tn_sg_element *sg,
+static void tnm_unmap_pieces(struct tnm_ndis *nd, const struct tnm_sg_element *sg,
 			    unsigned int n, enum dma_data_direction dir)
 {
 	while (n--)
@@ -460,13 +468,13 @@ static void tn_unmap_pieces(struct tn_ndis *nd, const struct tn_sg_element *sg,
  * NdisMAllocateNetBufferSGList hands a miniport a scatter/gather list.
  * Returns the number of elements written to @sg, 0 on failure.
  */
-unsigned int tn_map_buffer_sg(struct tn_ndis *nd, void *va, u32 length,
+unsigned int tnm_map_buffer_sg(struct tnm_ndis *nd, void *va, u32 length,
 			      enum dma_data_direction dir, u32 *map_id,
-			      struct tn_sg_element *sg, unsigned int max_sg, u32 site)
+			      struct tnm_sg_element *sg, unsigned int max_sg, u32 site)
 {
-	struct tn_ledger_event e;
+	struct tnm_ledger_event e;
 	unsigned int i, n = 0;
-	struct tn_map *mp;
+	struct tnm_map *mp;
 	u32 done, id;
 
 	*map_id = 0;
@@ -478,13 +486,13 @@ unsigned int tn_map_buffer_sg(struct tn_ndis *nd, void *va, u32 length,
 		struct page *pg = is_vmalloc_addr(p) ? vmalloc_to_page(p) : virt_to_page(p);
 
 		if (n == max_sg) {
-			tn_unmap_pieces(nd, sg, n, dir);
+			tnm_unmap_pieces(nd, sg, n, dir);
 			return 0;
 		}
 		sg[n].length = piece;
 		sg[n].addr = dma_map_page(nd->dev, pg, offset_in_page(p), piece, dir);
 		if (dma_mapping_error(nd->dev, sg[n].addr)) {
-			tn_unmap_pieces(nd, sg, n, dir);
+			tnm_unmap_pieces(nd, sg, n, dir);
 			return 0;
 		}
 		done += piece;
@@ -492,7 +500,7 @@ unsigned int tn_map_buffer_sg(struct tn_ndis *nd, void *va, u32 length,
 	mp = kmalloc(struct_size(mp, sg, n), GFP_ATOMIC);
 	if (!mp || xa_alloc(&nd->maps, &id, mp, xa_limit_31b, GFP_ATOMIC)) {
 		kfree(mp);
-		tn_unmap_pieces(nd, sg, n, dir);
+		tnm_unmap_pieces(nd, sg, n, dir);
 		return 0;
 	}
 	mp->va = va;
@@ -502,9 +510,9 @@ unsigned int tn_map_buffer_sg(struct tn_ndis *nd, void *va, u32 length,
 	memcpy(mp->sg, sg, n * sizeof(*sg));
 	/* Mapping ids live above allocation ids' range so the two never collide. */
 	id |= 0x80000000u;
-	e = (struct tn_ledger_event){
+	e = (struct tnm_ledger_event){
 		.cmd = TN_LG_CMD_MAP, .id = id, .va = (unsigned long)va, .length = length,
-		.site = site, .irql = tn_current_irql(), .ext = n,
+		.site = site, .irql = tnm_current_irql(), .ext = n,
 		.code = dir == DMA_TO_DEVICE ? TN_DIR_TO_DEVICE :
 			dir == DMA_FROM_DEVICE ? TN_DIR_FROM_DEVICE : TN_DIR_BIDIRECTIONAL,
 	};
@@ -512,53 +520,53 @@ unsigned int tn_map_buffer_sg(struct tn_ndis *nd, void *va, u32 length,
 		/* One piece: MAP_ONE records the same MAP and EXTENT, in one command. */
 		e.cmd = TN_LG_CMD_MAP_ONE;
 		e.bus = sg[0].addr;
-		tn_ledger_send(nd->lg, &e);
+		tnm_ledger_send(nd->lg, &e);
 		e.cmd = TN_LG_CMD_MAP;
-		tn_echo(nd, &e);
-		e = tn_extent_event(id, 0, TN_EXT_BUS, sg[0].addr, length);
-		tn_echo(nd, &e);
+		tnm_echo(nd, &e);
+		e = tnm_extent_event(id, 0, TN_EXT_BUS, sg[0].addr, length);
+		tnm_echo(nd, &e);
 	} else {
-		tn_send(nd, &e);
+		tnm_send(nd, &e);
 		for (i = 0; i < n; i++)
-			tn_send_extent(nd, id, i, TN_EXT_BUS, sg[i].addr, sg[i].length);
+			tnm_send_extent(nd, id, i, TN_EXT_BUS, sg[i].addr, sg[i].length);
 	}
 	nd->stats.maps++;
 	*map_id = id;
 	return n;
 }
 
-dma_addr_t tn_map_buffer(struct tn_ndis *nd, void *va, u32 length,
+dma_addr_t tnm_map_buffer(struct tnm_ndis *nd, void *va, u32 length,
 			 enum dma_data_direction dir, u32 *map_id, u32 site)
 {
-	struct tn_sg_element sg;
+	struct tnm_sg_element sg;
 
-	return tn_map_buffer_sg(nd, va, length, dir, map_id, &sg, 1, site) ? sg.addr :
+	return tnm_map_buffer_sg(nd, va, length, dir, map_id, &sg, 1, site) ? sg.addr :
 									       DMA_MAPPING_ERROR;
 }
 
-void tn_unmap_buffer(struct tn_ndis *nd, u32 map_id, u32 site)
+void tnm_unmap_buffer(struct tnm_ndis *nd, u32 map_id, u32 site)
 {
-	struct tn_map *mp = xa_erase(&nd->maps, map_id & 0x7fffffffu);
-	struct tn_ledger_event e = {
-		.cmd = TN_LG_CMD_UNMAP, .id = map_id, .site = site, .irql = tn_current_irql(),
+	struct tnm_map *mp = xa_erase(&nd->maps, map_id & 0x7fffffffu);
+	struct tnm_ledger_event e = {
+		.cmd = TN_LG_CMD_UNMAP, .id = map_id, .site = site, .irql = tnm_current_irql(),
 	};
 
 	if (mp)
 		e.length = mp->length;
-	tn_send(nd, &e);
+	tnm_send(nd, &e);
 	nd->stats.unmaps++;
 	if (!mp) {
 		tn_rule(nd, "unmap-unknown", map_id, site, "no such mapping");
 		return;
 	}
-	tn_unmap_pieces(nd, mp->sg, mp->nsg, mp->dir);
+	tnm_unmap_pieces(nd, mp->sg, mp->nsg, mp->dir);
 	kfree(mp);
 }
 
 /* The ledger id of a live allocation, 0 if @va is none. */
-u32 tn_ndis_id_of(struct tn_ndis *nd, void *va)
+u32 tnm_ndis_id_of(struct tnm_ndis *nd, void *va)
 {
-	struct tn_mem *m;
+	struct tnm_mem *m;
 	unsigned long f;
 	u32 id = 0;
 
@@ -571,17 +579,17 @@ u32 tn_ndis_id_of(struct tn_ndis *nd, void *va)
 }
 
 /* Wait for releases deferred from DISPATCH_LEVEL. */
-void tn_ndis_flush(struct tn_ndis *nd)
+void tnm_ndis_flush(struct tnm_ndis *nd)
 {
 	flush_work(&nd->release_work);
 }
 
 /* One line a test can set against the trace: what this layer did and what is left. */
-void tn_ndis_summary(struct tn_ndis *nd)
+void tnm_ndis_summary(struct tnm_ndis *nd)
 {
 	unsigned int live = 0, live_maps = 0;
-	struct tn_mem *m;
-	struct tn_map *mp;
+	struct tnm_mem *m;
+	struct tnm_map *mp;
 	unsigned long idx;
 	int bkt;
 
@@ -594,21 +602,21 @@ void tn_ndis_summary(struct tn_ndis *nd)
 		nd->stats.unmaps, live, live_maps, nd->findings);
 }
 
-void tn_ndis_reclaim_leaks(struct tn_ndis *nd)
+void tnm_ndis_reclaim_leaks(struct tnm_ndis *nd)
 {
 	struct hlist_node *tmp;
-	struct tn_mem *m;
-	struct tn_map *mp;
+	struct tnm_mem *m;
+	struct tnm_map *mp;
 	unsigned long idx;
 	int bkt;
 
 	flush_work(&nd->release_work);
 	hash_for_each_safe(nd->by_va, bkt, tmp, m, node) {
 		hash_del(&m->node);
-		tn_release(nd, m);
+		tnm_release(nd, m);
 	}
 	xa_for_each(&nd->maps, idx, mp) {
-		tn_unmap_pieces(nd, mp->sg, mp->nsg, mp->dir);
+		tnm_unmap_pieces(nd, mp->sg, mp->nsg, mp->dir);
 		kfree(mp);
 	}
 	xa_destroy(&nd->maps);

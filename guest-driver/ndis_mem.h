@@ -5,8 +5,8 @@
  * ledger before the memory is released, with the caller's Length and
  * MemoryFlags exactly as passed, the IRQL and a call-site id.
  */
-#ifndef TN_NDIS_MEM_H
-#define TN_NDIS_MEM_H
+#ifndef TNM_NDIS_MEM_H
+#define TNM_NDIS_MEM_H
 
 #include <linux/dma-direction.h>
 #include <linux/hashtable.h>
@@ -15,7 +15,7 @@
 #include <linux/xarray.h>
 
 struct dentry;
-#include "tn_ledger.h"
+#include "tnm_ledger.h"
 
 #define NDIS_MEMORY_CONTIGUOUS	TN_NDIS_MEMORY_CONTIGUOUS
 #define NDIS_MEMORY_NONCACHED	TN_NDIS_MEMORY_NONCACHED
@@ -29,15 +29,15 @@ enum ex_pool_priority {
 };
 
 /* One element of a scatter/gather list (SCATTER_GATHER_ELEMENT). */
-struct tn_sg_element {
+struct tnm_sg_element {
 	dma_addr_t addr;
 	u32 length;
 };
 
 /* The memory layer of one adapter: its NdisMiniportHandle, in effect. */
-struct tn_ndis {
+struct tnm_ndis {
 	struct device *dev;
-	struct tn_ledger *lg;
+	struct tnm_ledger *lg;
 	spinlock_t lock;
 	DECLARE_HASHTABLE(by_va, 8);	/* live allocations */
 	struct xarray maps;		/* live per-packet mappings by id */
@@ -52,49 +52,49 @@ struct tn_ndis {
 	unsigned int findings;
 };
 
-void tn_ndis_init(struct tn_ndis *nd, struct device *dev, struct tn_ledger *lg, bool strict,
+void tnm_ndis_init(struct tnm_ndis *nd, struct device *dev, struct tnm_ledger *lg, bool strict,
 		  bool echo);
-u32 tn_ndis_id_of(struct tn_ndis *nd, void *va);
-void tn_ndis_flush(struct tn_ndis *nd);
+u32 tnm_ndis_id_of(struct tnm_ndis *nd, void *va);
+void tnm_ndis_flush(struct tnm_ndis *nd);
 /* debugfs "ndis" under @dir: allocate and free from user space (ndis_selftest.c). */
-int tn_ndis_selftest_init(struct tn_ndis *nd, struct dentry *dir);
+int tnm_ndis_selftest_init(struct tnm_ndis *nd, struct dentry *dir);
 /* Log "tracenic-ndis: SUMMARY ..." (counts and what is still live). */
-void tn_ndis_summary(struct tn_ndis *nd);
+void tnm_ndis_summary(struct tnm_ndis *nd);
 /* Free what is left (Halt after a leak), reporting nothing: the leak stands. */
-void tn_ndis_reclaim_leaks(struct tn_ndis *nd);
+void tnm_ndis_reclaim_leaks(struct tnm_ndis *nd);
 
 /* Call sites: a file number and the line, so reports point at the code. */
-#define TN_SITE() TN_SITE_ID(TN_FILE_ID, __LINE__)
+#define TNM_SITE() TN_SITE_ID(TNM_FILE_ID, __LINE__)
 
-void *tn_allocate_memory_with_tag_priority(struct tn_ndis *nd, u32 length, u32 tag,
+void *tnm_allocate_memory_with_tag_priority(struct tnm_ndis *nd, u32 length, u32 tag,
 					   enum ex_pool_priority priority, u32 site);
-u32 tn_allocate_memory(struct tn_ndis *nd, void **va, u32 length, u32 flags,
+u32 tnm_allocate_memory(struct tnm_ndis *nd, void **va, u32 length, u32 flags,
 		       u64 highest_acceptable_address, u32 site);
-void tn_free_memory(struct tn_ndis *nd, void *va, u32 length, u32 flags, u32 site);
-void tn_m_allocate_shared_memory(struct tn_ndis *nd, u32 length, bool cached, void **va,
+void tnm_free_memory(struct tnm_ndis *nd, void *va, u32 length, u32 flags, u32 site);
+void tnm_m_allocate_shared_memory(struct tnm_ndis *nd, u32 length, bool cached, void **va,
 				 dma_addr_t *pa, u32 site);
-void tn_m_free_shared_memory(struct tn_ndis *nd, u32 length, bool cached, void *va,
+void tnm_m_free_shared_memory(struct tnm_ndis *nd, u32 length, bool cached, void *va,
 			     dma_addr_t pa, u32 site);
 /* Per-packet DMA mapping (what NdisMAllocateNetBufferSGList gives a miniport). */
-dma_addr_t tn_map_buffer(struct tn_ndis *nd, void *va, u32 length,
+dma_addr_t tnm_map_buffer(struct tnm_ndis *nd, void *va, u32 length,
 			 enum dma_data_direction dir, u32 *map_id, u32 site);
-unsigned int tn_map_buffer_sg(struct tn_ndis *nd, void *va, u32 length,
+unsigned int tnm_map_buffer_sg(struct tnm_ndis *nd, void *va, u32 length,
 			      enum dma_data_direction dir, u32 *map_id,
-			      struct tn_sg_element *sg, unsigned int max_sg, u32 site);
-void tn_unmap_buffer(struct tn_ndis *nd, u32 map_id, u32 site);
+			      struct tnm_sg_element *sg, unsigned int max_sg, u32 site);
+void tnm_unmap_buffer(struct tnm_ndis *nd, u32 map_id, u32 site);
 
 #define NdisAllocateMemoryWithTagPriority(nd, len, tag, prio) \
-	tn_allocate_memory_with_tag_priority(nd, len, tag, prio, TN_SITE())
+	tnm_allocate_memory_with_tag_priority(nd, len, tag, prio, TNM_SITE())
 #define NdisAllocateMemory(nd, va, len, flags, highest) \
-	tn_allocate_memory(nd, va, len, flags, highest, TN_SITE())
-#define NdisFreeMemory(nd, va, len, flags) tn_free_memory(nd, va, len, flags, TN_SITE())
+	tnm_allocate_memory(nd, va, len, flags, highest, TNM_SITE())
+#define NdisFreeMemory(nd, va, len, flags) tnm_free_memory(nd, va, len, flags, TNM_SITE())
 #define NdisMAllocateSharedMemory(nd, len, cached, va, pa) \
-	tn_m_allocate_shared_memory(nd, len, cached, va, pa, TN_SITE())
+	tnm_m_allocate_shared_memory(nd, len, cached, va, pa, TNM_SITE())
 #define NdisMFreeSharedMemory(nd, len, cached, va, pa) \
-	tn_m_free_shared_memory(nd, len, cached, va, pa, TN_SITE())
-#define TnMapBuffer(nd, va, len, dir, id) tn_map_buffer(nd, va, len, dir, id, TN_SITE())
+	tnm_m_free_shared_memory(nd, len, cached, va, pa, TNM_SITE())
+#define TnMapBuffer(nd, va, len, dir, id) tnm_map_buffer(nd, va, len, dir, id, TNM_SITE())
 #define TnMapBufferSg(nd, va, len, dir, id, sg, max) \
-	tn_map_buffer_sg(nd, va, len, dir, id, sg, max, TN_SITE())
-#define TnUnmapBuffer(nd, id) tn_unmap_buffer(nd, id, TN_SITE())
+	tnm_map_buffer_sg(nd, va, len, dir, id, sg, max, TNM_SITE())
+#define TnUnmapBuffer(nd, id) tnm_unmap_buffer(nd, id, TNM_SITE())
 
 #endif

@@ -41,7 +41,7 @@ if [ ! -f "$kroot/.extracted" ]; then
 fi
 cp -f "$kroot/boot/vmlinuz-$abi-amd64" "$out/vmlinuz"
 echo "$abi" >"$out/kernel-abi.txt"
-# The uncompressed kernel for PVH direct boot of SeaBIOS guests (vm.py): no
+# The uncompressed kernel for PVH direct boot of SeaBIOS guests (harness/tracenic/qemu_cmd.py): no
 # decompression inside the guest, about 2.5 s less per boot under TCG.
 if ! grep -qx 'CONFIG_PVH=y' "$kroot/boot/config-$abi-amd64" 2>/dev/null; then
 	rm -f "$out/vmlinux"
@@ -64,6 +64,21 @@ for app in $("$stage/bin/busybox" --list); do
 done
 cp "$here/init" "$stage/init"
 cp "$here/runner.sh" "$stage/bin/tn-runner"
+# The contract values the runner needs, read from include/tracenic/ (their
+# only source), as shell assignments it sources.
+contract() { # header name...
+	hdr=$top/include/tracenic/$1
+	shift
+	for name; do
+		val=$(sed -n "s/^#define[[:space:]]\{1,\}$name[[:space:]]\{1,\}\(0x[0-9a-fA-F]\{1,\}\|[0-9]\{1,\}\)[[:space:]]*\(\/\*.*\)\{0,1\}$/\1/p" "$hdr")
+		[ -n "$val" ] || {
+			echo "images: $hdr has no plain numeric '#define $name'; the runner needs it" >&2
+			exit 1
+		}
+		echo "$name=$val"
+	done
+}
+contract regs.h TN_PCI_VENDOR_ID TN_PCI_DEVICE_ID >"$stage/etc/tracenic-contract.sh"
 chmod +x "$stage/init" "$stage/bin/tn-runner"
 
 # A kernel module, uncompressed for busybox insmod.

@@ -4,7 +4,7 @@
 Under TCG, the bzImage's own decompressor (Debian's is XZ, 8 MB -> 65 MB)
 takes about 2.5 s of every boot.  QEMU loads an ELF vmlinux with a PVH entry
 note (CONFIG_PVH) directly, SeaBIOS then only jumps to it; harness/tracenic/
-vm.py boots this file for SeaBIOS guests.  Exits 1, writing nothing, if the
+harness/tracenic/qemu_cmd.py boots this file for SeaBIOS guests.  Exits 1, writing nothing, if the
 payload is not XZ or not an ELF.
 
 Usage: extract-vmlinux.py BZIMAGE OUTPUT

@@ -6,6 +6,8 @@ out=/dev/ttyS1
 [ -c "$out" ] || out=/dev/console
 IF=
 seen=0
+# TN_PCI_VENDOR_ID, TN_PCI_DEVICE_ID: written by images/build.sh from the headers.
+. /etc/tracenic-contract.sh
 
 say() {
 	echo "TNR $*" >"$out"
@@ -44,10 +46,12 @@ page_uncached() {
 	echo $(((0x${flags:-0} >> 39) & 1))
 }
 
+# The tracenic NIC, by the PCI ids of include/tracenic/regs.h.
 find_if() {
 	for netif in /sys/class/net/*; do
-		[ "$(cat "$netif/device/vendor" 2>/dev/null)" = 0x1234 ] &&
-			[ "$(cat "$netif/device/device" 2>/dev/null)" = 0x7e5c ] && IF=${netif##*/} && return 0
+		[ $(($(cat "$netif/device/vendor" 2>/dev/null || echo -1))) -eq $((TN_PCI_VENDOR_ID)) ] &&
+			[ $(($(cat "$netif/device/device" 2>/dev/null || echo -1))) -eq $((TN_PCI_DEVICE_ID)) ] &&
+			IF=${netif##*/} && return 0
 	done
 	return 1
 }

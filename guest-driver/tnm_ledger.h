@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Reporting memory lifecycle events to the device (include/tracenic/ledger.h). */
-#ifndef TN_LEDGER_H
-#define TN_LEDGER_H
+#ifndef TNM_LEDGER_H
+#define TNM_LEDGER_H
 
 #include <linux/io.h>
 #include <linux/spinlock.h>
 #include "tracenic/ledger.h"
 
-struct tn_ledger {
+struct tnm_ledger {
 	void __iomem *regs;	/* BAR0 */
 	spinlock_t lock;	/* one command's register writes at a time */
 	/*
@@ -24,48 +24,14 @@ struct tn_ledger {
 	bool compact;		/* as above, and MAP_ONE; off: every register, every time */
 };
 
-struct tn_ledger_event {
+struct tnm_ledger_event {
 	u32 cmd, id, length, flags, tag, site;
 	u64 va, bus;
 	u8 code, irql;
 	u16 ext;
 };
 
-/* The registers each command reads (include/tracenic/ledger.h). */
-#define TN_LGR_VA	BIT(0)
-#define TN_LGR_BUS	BIT(1)
-#define TN_LGR_ID	BIT(2)
-#define TN_LGR_LENGTH	BIT(3)
-#define TN_LGR_FLAGS	BIT(4)
-#define TN_LGR_TAG	BIT(5)
-#define TN_LGR_SITE	BIT(6)
-#define TN_LGR_INFO	BIT(7)
-
-static inline u8 tn_ledger_reads(u32 cmd)
-{
-	switch (cmd) {
-	case TN_LG_CMD_ALLOC:
-		return TN_LGR_ID | TN_LGR_VA | TN_LGR_LENGTH | TN_LGR_FLAGS | TN_LGR_TAG |
-		       TN_LGR_SITE | TN_LGR_INFO;
-	case TN_LG_CMD_EXTENT:
-		return TN_LGR_ID | TN_LGR_BUS | TN_LGR_LENGTH | TN_LGR_INFO;
-	case TN_LG_CMD_FREE:
-		return TN_LGR_ID | TN_LGR_VA | TN_LGR_LENGTH | TN_LGR_FLAGS | TN_LGR_SITE |
-		       TN_LGR_INFO;
-	case TN_LG_CMD_MAP:
-		return TN_LGR_ID | TN_LGR_VA | TN_LGR_LENGTH | TN_LGR_SITE | TN_LGR_INFO;
-	case TN_LG_CMD_MAP_ONE:
-		return TN_LGR_ID | TN_LGR_VA | TN_LGR_BUS | TN_LGR_LENGTH | TN_LGR_SITE |
-		       TN_LGR_INFO;
-	case TN_LG_CMD_UNMAP:
-		return TN_LGR_ID | TN_LGR_LENGTH | TN_LGR_SITE | TN_LGR_INFO;
-	case TN_LG_CMD_MARK:
-		return TN_LGR_VA | TN_LGR_INFO;
-	}
-	return 0xff;	/* unknown: stage everything */
-}
-
-static inline void tn_ledger_init(struct tn_ledger *lg, void __iomem *regs, bool compact)
+static inline void tnm_ledger_init(struct tnm_ledger *lg, void __iomem *regs, bool compact)
 {
 	lg->regs = regs;
 	lg->known = 0;
@@ -74,15 +40,15 @@ static inline void tn_ledger_init(struct tn_ledger *lg, void __iomem *regs, bool
 }
 
 /* Does the command need register @bit written with @val? */
-static inline bool tn_lg_stale(const struct tn_ledger *lg, u8 reads, u8 bit, u64 cur, u64 val)
+static inline bool tnm_lg_stale(const struct tnm_ledger *lg, u8 reads, u8 bit, u64 cur, u64 val)
 {
 	return (reads & bit) && (!(lg->known & bit) || cur != val);
 }
 
-static inline void tn_lg_stage64(struct tn_ledger *lg, u8 reads, u8 bit, u64 *cur, u64 val,
+static inline void tnm_lg_stage64(struct tnm_ledger *lg, u8 reads, u8 bit, u64 *cur, u64 val,
 				 u32 reg)
 {
-	if (tn_lg_stale(lg, reads, bit, *cur, val)) {
+	if (tnm_lg_stale(lg, reads, bit, *cur, val)) {
 		writeq(val, lg->regs + reg);
 		*cur = val;
 		lg->known |= bit;
@@ -93,11 +59,11 @@ static inline void tn_lg_stage64(struct tn_ledger *lg, u8 reads, u8 bit, u64 *cu
  * An 8-byte aligned pair of 32-bit registers in one 64-bit write; a half
  * the command does not read keeps the value it holds.
  */
-static inline void tn_lg_stage_pair(struct tn_ledger *lg, u8 reads, u8 lo_bit, u32 *lo_cur,
+static inline void tnm_lg_stage_pair(struct tnm_ledger *lg, u8 reads, u8 lo_bit, u32 *lo_cur,
 				    u32 lo, u8 hi_bit, u32 *hi_cur, u32 hi, u32 reg)
 {
-	if (!tn_lg_stale(lg, reads, lo_bit, *lo_cur, lo) &&
-	    !tn_lg_stale(lg, reads, hi_bit, *hi_cur, hi))
+	if (!tnm_lg_stale(lg, reads, lo_bit, *lo_cur, lo) &&
+	    !tnm_lg_stale(lg, reads, hi_bit, *hi_cur, hi))
 		return;
 	if (!(reads & lo_bit) && (lg->known & lo_bit))
 		lo = *lo_cur;
@@ -110,7 +76,7 @@ static inline void tn_lg_stage_pair(struct tn_ledger *lg, u8 reads, u8 lo_bit, u
 }
 
 /* The protocol at its plainest: every register the command reads, then the command. */
-static inline void tn_ledger_write_all(struct tn_ledger *lg, const struct tn_ledger_event *e,
+static inline void tnm_ledger_write_all(struct tnm_ledger *lg, const struct tnm_ledger_event *e,
 				       u8 reads, u32 info)
 {
 	if (reads & TN_LGR_VA)
@@ -133,35 +99,35 @@ static inline void tn_ledger_write_all(struct tn_ledger *lg, const struct tn_led
 }
 
 /* Writes the registers the command reads that changed, then the command. */
-static inline void tn_ledger_send(struct tn_ledger *lg, const struct tn_ledger_event *e)
+static inline void tnm_ledger_send(struct tnm_ledger *lg, const struct tnm_ledger_event *e)
 {
 	u32 info = TN_LG_INFO_PACK(e->code, e->irql, e->ext);
-	u8 reads = tn_ledger_reads(e->cmd);
+	u8 reads = tn_ledger_cmd_reads(e->cmd);
 	unsigned long flags;
 
 	spin_lock_irqsave(&lg->lock, flags);
 	if (!lg->compact) {
-		tn_ledger_write_all(lg, e, reads, info);
+		tnm_ledger_write_all(lg, e, reads, info);
 		spin_unlock_irqrestore(&lg->lock, flags);
 		return;
 	}
-	tn_lg_stage64(lg, reads, TN_LGR_VA, &lg->va, e->va, TN_LG_VA);
-	tn_lg_stage64(lg, reads, TN_LGR_BUS, &lg->bus, e->bus, TN_LG_BUS);
-	tn_lg_stage_pair(lg, reads, TN_LGR_ID, &lg->id, e->id,
+	tnm_lg_stage64(lg, reads, TN_LGR_VA, &lg->va, e->va, TN_LG_VA);
+	tnm_lg_stage64(lg, reads, TN_LGR_BUS, &lg->bus, e->bus, TN_LG_BUS);
+	tnm_lg_stage_pair(lg, reads, TN_LGR_ID, &lg->id, e->id,
 			 TN_LGR_LENGTH, &lg->length, e->length, TN_LG_ID);
-	tn_lg_stage_pair(lg, reads, TN_LGR_FLAGS, &lg->flags, e->flags,
+	tnm_lg_stage_pair(lg, reads, TN_LGR_FLAGS, &lg->flags, e->flags,
 			 TN_LGR_TAG, &lg->tag, e->tag, TN_LG_FLAGS);
-	tn_lg_stage_pair(lg, reads, TN_LGR_SITE, &lg->site, e->site,
+	tnm_lg_stage_pair(lg, reads, TN_LGR_SITE, &lg->site, e->site,
 			 TN_LGR_INFO, &lg->info, info, TN_LG_SITE);
 	writel(e->cmd, lg->regs + TN_LG_CMD);
 	spin_unlock_irqrestore(&lg->lock, flags);
 }
 
-static inline void tn_ledger_mark(struct tn_ledger *lg, u8 code, u64 value)
+static inline void tnm_ledger_mark(struct tnm_ledger *lg, u8 code, u64 value)
 {
-	struct tn_ledger_event e = { .cmd = TN_LG_CMD_MARK, .code = code, .va = value };
+	struct tnm_ledger_event e = { .cmd = TN_LG_CMD_MARK, .code = code, .va = value };
 
-	tn_ledger_send(lg, &e);
+	tnm_ledger_send(lg, &e);
 }
 
 #endif

@@ -6,14 +6,14 @@
  * DISPATCH_LEVEL; plain process context is PASSIVE_LEVEL.  NDIS-style raises
  * (NdisAcquireSpinLock = spin_lock_bh) show up through the same tests.
  */
-#ifndef TN_IRQL_H
-#define TN_IRQL_H
+#ifndef TNM_IRQL_H
+#define TNM_IRQL_H
 
 #include <linux/preempt.h>
 #include <linux/irqflags.h>
 #include "tracenic/ledger.h"
 
-static inline u8 tn_current_irql(void)
+static inline u8 tnm_current_irql(void)
 {
 	if (in_hardirq() || in_nmi())
 		return TN_IRQL_DIRQL;

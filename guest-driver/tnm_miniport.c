@@ -3,15 +3,15 @@
  * tracenic miniport: a Linux network driver for the tracenic NIC, laid out
  * like an NDIS miniport so an NDIS engineer finds the usual entry points:
  *
- *   MiniportInitializeEx    tn_initialize()   (PCI probe)
- *   MiniportHaltEx          tn_halt()         (PCI remove)
- *   MiniportResetEx         tn_reset()        (debugfs "reset")
- *   MiniportSendNetBufferLists  tn_send()     (ndo_start_xmit)
- *   NdisMSendNetBufferListsComplete  tn_tx_complete()
- *   NdisMIndicateReceiveNetBufferLists  tn_rx()   (receive buffers lent, not copied)
- *   MiniportReturnNetBufferLists  tn_rx_repost()  (the stack dropped its page reference)
- *   MiniportInterrupt       tn_isr_*()        (hard IRQ)
- *   MiniportInterruptDPC    tn_dpc()          (NAPI poll)
+ *   MiniportInitializeEx    tnm_initialize()   (PCI probe)
+ *   MiniportHaltEx          tnm_halt()         (PCI remove)
+ *   MiniportResetEx         tnm_reset()        (debugfs "reset")
+ *   MiniportSendNetBufferLists  tnm_send()     (ndo_start_xmit)
+ *   NdisMSendNetBufferListsComplete  tnm_tx_complete()
+ *   NdisMIndicateReceiveNetBufferLists  tnm_rx()   (receive buffers lent, not copied)
+ *   MiniportReturnNetBufferLists  tnm_rx_repost()  (the stack dropped its page reference)
+ *   MiniportInterrupt       tnm_isr_*()        (hard IRQ)
+ *   MiniportInterruptDPC    tnm_dpc()          (NAPI poll)
  *
  * All memory comes from the NDIS memory layer (ndis_mem.c), which reports
  * it to the device's ledger.  Teardown follows the device's quiesce
@@ -28,28 +28,28 @@
 #include <linux/rtnetlink.h>
 #include "tracenic/regs.h"
 #include "ndis_mem.h"
-#include "tn_bugs.h"
+#include "tnm_bugs.h"
 
-#define TN_FILE_ID 2
-#define TN_TAG 0x6e436e54	/* 'TnCn' */
-#define TN_QUIESCE_TIMEOUT_US 100000
-#define TN_DEFAULT_RING 256
+#define TNM_FILE_ID 2
+#define TNM_TAG 0x6e436e54	/* 'TnCn' */
+#define TNM_QUIESCE_TIMEOUT_US 100000
+#define TNM_DEFAULT_RING 256
 /*
  * At most one interrupt per vector every 50 us.  RX gains most (under TCG
  * 64 B frames went from 63 to 68-79 kpps in A/B runs); TX does not wait
  * for interrupts since the send path reclaims (tx_irq_every).
  */
-#define TN_DEFAULT_ITR_US 50
+#define TNM_DEFAULT_ITR_US 50
 /*
- * While RX is busy (over TN_ITR_BUSY_PPS frames a second) interrupts come at
+ * While RX is busy (over TNM_ITR_BUSY_PPS frames a second) interrupts come at
  * most every itr_busy_us instead, as e1000's dynamic ITR does, so that a
  * poll finds a batch: under TCG, 250 us moved 1.2x as many RX frames (64
  * and 1500 B) as 50 us for the same CPU time.  TX is left out: it is
  * reclaimed by the send path, and a longer gap cost it 4 %.
  */
-#define TN_DEFAULT_ITR_BUSY_US 250
-#define TN_ITR_BUSY_PPS 20000
-#define TN_ITR_SAMPLE_JIFFIES (HZ / 16)
+#define TNM_DEFAULT_ITR_BUSY_US 250
+#define TNM_ITR_BUSY_PPS 20000
+#define TNM_ITR_SAMPLE_JIFFIES (HZ / 16)
 
 static char *bugs = "";
 module_param(bugs, charp, 0444);
@@ -57,7 +57,7 @@ MODULE_PARM_DESC(bugs, "comma-separated seeded bug modes (docs/bugs.md)");
 static bool strict;
 module_param(strict, bool, 0444);
 MODULE_PARM_DESC(strict, "stop the guest like a bugcheck on an NDIS rule break");
-static unsigned int tx_ring = TN_DEFAULT_RING, rx_ring = TN_DEFAULT_RING;
+static unsigned int tx_ring = TNM_DEFAULT_RING, rx_ring = TNM_DEFAULT_RING;
 module_param(tx_ring, uint, 0444);
 module_param(rx_ring, uint, 0444);
 static bool tx_coalesce;
@@ -83,9 +83,9 @@ MODULE_PARM_DESC(selftest, "debugfs \"ndis\": allocate and free through the NDIS
  * many bytes before its page ends, so every frame longer than that spans two
  * physically separate pages - the case a driver must post as two elements.
  */
-#define TN_COALESCE_HEAD 32
+#define TNM_COALESCE_HEAD 32
 /* Descriptors one frame can take: two when it spans two coalescing pages. */
-#define TN_TX_MAX_ELEMENTS 2
+#define TNM_TX_MAX_ELEMENTS 2
 
 /*
  * TX completion: a frame asks for an interrupt only every tx_irq_every frames
@@ -93,47 +93,47 @@ MODULE_PARM_DESC(selftest, "debugfs \"ndis\": allocate and free through the NDIS
  * device has finished, and a one-jiffy timer reclaims the tail of a burst.
  * One interrupt per frame cost a third of TX throughput under TCG.
  */
-#define TN_DEFAULT_TX_IRQ_EVERY 32
+#define TNM_DEFAULT_TX_IRQ_EVERY 32
 
-static unsigned int tx_irq_every = TN_DEFAULT_TX_IRQ_EVERY;
+static unsigned int tx_irq_every = TNM_DEFAULT_TX_IRQ_EVERY;
 module_param(tx_irq_every, uint, 0444);
 MODULE_PARM_DESC(tx_irq_every,
 		 "request a TX completion interrupt every N frames (1 = every frame)");
 
-static unsigned int itr_us = TN_DEFAULT_ITR_US;
+static unsigned int itr_us = TNM_DEFAULT_ITR_US;
 module_param(itr_us, uint, 0444);
 MODULE_PARM_DESC(itr_us,
 		 "interrupt moderation: minimum us between two interrupts of a vector (0 = none)");
 
-static unsigned int itr_busy_us = TN_DEFAULT_ITR_BUSY_US;
+static unsigned int itr_busy_us = TNM_DEFAULT_ITR_BUSY_US;
 module_param(itr_busy_us, uint, 0444);
 MODULE_PARM_DESC(itr_busy_us,
 		 "interrupt moderation while RX is busy (0 = always itr_us)");
 
-struct tn_tx_slot {
+struct tnm_tx_slot {
 	struct sk_buff *skb;
 	u32 map_id;
 };
 
 /*
  * A receive buffer: its own page (compound for jumbo frames), mapped once.
- * The device writes at TN_RX_HEADROOM; the frame is built in place
+ * The device writes at TNM_RX_HEADROOM; the frame is built in place
  * (build_skb), so the end of the page holds the skb_shared_info.
  */
-struct tn_rx_buf {
+struct tnm_rx_buf {
 	struct page *page;
-	dma_addr_t dma;		/* of the buffer, TN_RX_HEADROOM into the page */
+	dma_addr_t dma;		/* of the buffer, TNM_RX_HEADROOM into the page */
 	u32 map_id;
 };
 
-#define TN_RX_HEADROOM (NET_SKB_PAD + NET_IP_ALIGN)
+#define TNM_RX_HEADROOM (NET_SKB_PAD + NET_IP_ALIGN)
 
-struct tn_adapter {
+struct tnm_adapter {
 	struct pci_dev *pdev;
 	struct net_device *netdev;
 	void __iomem *regs;
-	struct tn_ledger ledger;
-	struct tn_ndis ndis;
+	struct tnm_ledger ledger;
+	struct tnm_ndis ndis;
 	struct napi_struct napi;
 	unsigned long bugs;
 	bool msix;
@@ -145,9 +145,9 @@ struct tn_adapter {
 	u32 tx_size, rx_size, rx_buf_len;
 	struct tn_desc *tx_desc, *rx_desc;
 	dma_addr_t tx_desc_pa, rx_desc_pa;
-	struct tn_rx_buf *rx_bufs;	/* pool memory: software context */
+	struct tnm_rx_buf *rx_bufs;	/* pool memory: software context */
 	unsigned int rx_order;		/* of each buffer's pages */
-	struct tn_tx_slot *tx_slots;	/* pool memory: software context */
+	struct tnm_tx_slot *tx_slots;	/* pool memory: software context */
 	void *tx_coalesce;		/* NdisAllocateMemory, no flags: fragmented pages */
 	void *rx_pool_buf;		/* rx-pool-buffer: slot 0's buffer in pool memory */
 	u32 tx_next, tx_clean;
@@ -164,51 +164,51 @@ struct tn_adapter {
 	bool rings_up;
 };
 
-static void tn_w(struct tn_adapter *ad, u32 reg, u32 val)
+static void tnm_w(struct tnm_adapter *ad, u32 reg, u32 val)
 {
 	writel(val, ad->regs + reg);
 }
 
-static u32 tn_r(struct tn_adapter *ad, u32 reg)
+static u32 tnm_r(struct tnm_adapter *ad, u32 reg)
 {
 	return readl(ad->regs + reg);
 }
 
-static bool tn_bug(struct tn_adapter *ad, enum tn_bug b)
+static bool tnm_bug(struct tnm_adapter *ad, enum tnm_bug b)
 {
 	return test_bit(b, &ad->bugs);
 }
 
 /* --- DMA quiesce --------------------------------------------------------- */
 
-static int tn_wait_quiesced(struct tn_adapter *ad)
+static int tnm_wait_quiesced(struct tnm_adapter *ad)
 {
 	u32 st;
 	int ret = readl_poll_timeout(ad->regs + TN_REG_STATUS, st, st & TN_STATUS_QUIESCED,
-				     10, TN_QUIESCE_TIMEOUT_US);
+				     10, TNM_QUIESCE_TIMEOUT_US);
 
 	if (ret)
 		netdev_err(ad->netdev,
 			   "the device did not report QUIESCED within %u us (STATUS 0x%x); its memory is kept, not freed\n",
-			   TN_QUIESCE_TIMEOUT_US, st);
+			   TNM_QUIESCE_TIMEOUT_US, st);
 	return ret;
 }
 
 /* Stop all DMA and wait until the device holds no reference to our memory. */
-static int tn_stop_dma(struct tn_adapter *ad)
+static int tnm_stop_dma(struct tnm_adapter *ad)
 {
-	if (!tn_bug(ad, TN_BUG_NO_DISABLE)) {
-		tn_w(ad, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
-		tn_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_CTRL), 0);
+	if (!tnm_bug(ad, TNM_BUG_NO_DISABLE)) {
+		tnm_w(ad, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
+		tnm_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_CTRL), 0);
 	}
-	if (tn_bug(ad, TN_BUG_NO_QUIESCE_POLL) || tn_bug(ad, TN_BUG_NO_DISABLE))
+	if (tnm_bug(ad, TNM_BUG_NO_QUIESCE_POLL) || tnm_bug(ad, TNM_BUG_NO_DISABLE))
 		return 0;
-	return tn_wait_quiesced(ad);
+	return tnm_wait_quiesced(ad);
 }
 
 /* --- Rings ----------------------------------------------------------------- */
 
-static void tn_post_rx(struct tn_adapter *ad, u32 slot)
+static void tnm_post_rx(struct tnm_adapter *ad, u32 slot)
 {
 	struct tn_desc *d = &ad->rx_desc[slot];
 
@@ -224,12 +224,12 @@ static void tn_post_rx(struct tn_adapter *ad, u32 slot)
 	d->flags = cpu_to_le16(TN_DESC_OWN);
 }
 
-static int tn_rx_buf_alloc(struct tn_adapter *ad, struct tn_rx_buf *b, gfp_t gfp)
+static int tnm_rx_buf_alloc(struct tnm_adapter *ad, struct tnm_rx_buf *b, gfp_t gfp)
 {
 	b->page = alloc_pages(gfp | __GFP_COMP | __GFP_NOWARN, ad->rx_order);
 	if (!b->page)
 		return -ENOMEM;
-	b->dma = TnMapBuffer(&ad->ndis, page_address(b->page) + TN_RX_HEADROOM, ad->rx_buf_len,
+	b->dma = TnMapBuffer(&ad->ndis, page_address(b->page) + TNM_RX_HEADROOM, ad->rx_buf_len,
 			     DMA_FROM_DEVICE, &b->map_id);
 	if (b->dma == DMA_MAPPING_ERROR) {
 		put_page(b->page);
@@ -240,7 +240,7 @@ static int tn_rx_buf_alloc(struct tn_adapter *ad, struct tn_rx_buf *b, gfp_t gfp
 }
 
 /* Unmaps the buffer and drops the driver's reference; the stack may hold others. */
-static void tn_rx_buf_free(struct tn_adapter *ad, struct tn_rx_buf *b)
+static void tnm_rx_buf_free(struct tnm_adapter *ad, struct tnm_rx_buf *b)
 {
 	if (!b->page)
 		return;
@@ -249,35 +249,35 @@ static void tn_rx_buf_free(struct tn_adapter *ad, struct tn_rx_buf *b)
 	b->page = NULL;
 }
 
-static int tn_alloc_rings(struct tn_adapter *ad)
+static int tnm_alloc_rings(struct tnm_adapter *ad)
 {
-	struct tn_ndis *nd = &ad->ndis;
+	struct tnm_ndis *nd = &ad->ndis;
 	u32 i;
 
 	ad->rx_buf_len = ALIGN(ad->netdev->mtu + ETH_HLEN + VLAN_HLEN, 512);
-	ad->rx_order = get_order(SKB_DATA_ALIGN(TN_RX_HEADROOM + ad->rx_buf_len) +
+	ad->rx_order = get_order(SKB_DATA_ALIGN(TNM_RX_HEADROOM + ad->rx_buf_len) +
 				 SKB_DATA_ALIGN(sizeof(struct skb_shared_info)));
 	NdisMAllocateSharedMemory(nd, ad->tx_size * sizeof(struct tn_desc), false,
 				  (void **)&ad->tx_desc, &ad->tx_desc_pa);
 	NdisMAllocateSharedMemory(nd, ad->rx_size * sizeof(struct tn_desc), false,
 				  (void **)&ad->rx_desc, &ad->rx_desc_pa);
 	ad->rx_bufs = NdisAllocateMemoryWithTagPriority(nd, ad->rx_size * sizeof(*ad->rx_bufs),
-							TN_TAG, NormalPoolPriority);
+							TNM_TAG, NormalPoolPriority);
 	ad->tx_slots = NdisAllocateMemoryWithTagPriority(nd, ad->tx_size * sizeof(*ad->tx_slots),
-							 TN_TAG, NormalPoolPriority);
-	if (ad->rx_bufs)	/* before any failure: tn_free_rx_buffers() reads it */
+							 TNM_TAG, NormalPoolPriority);
+	if (ad->rx_bufs)	/* before any failure: tnm_free_rx_buffers() reads it */
 		memset(ad->rx_bufs, 0, ad->rx_size * sizeof(*ad->rx_bufs));
 	if (!ad->tx_desc || !ad->rx_desc || !ad->rx_bufs || !ad->tx_slots)
 		return -ENOMEM;
 	for (i = 0; i < ad->rx_size; i++)
-		if (tn_rx_buf_alloc(ad, &ad->rx_bufs[i], GFP_KERNEL))
+		if (tnm_rx_buf_alloc(ad, &ad->rx_bufs[i], GFP_KERNEL))
 			return -ENOMEM;
-	if ((tx_coalesce || tn_bug(ad, TN_BUG_SG_AS_CONTIGUOUS)) &&
+	if ((tx_coalesce || tnm_bug(ad, TNM_BUG_SG_AS_CONTIGUOUS)) &&
 	    NdisAllocateMemory(nd, &ad->tx_coalesce, (ad->tx_size + 1) * PAGE_SIZE, 0, ~0ull) !=
 	    NDIS_STATUS_SUCCESS)
 		return -ENOMEM;
-	if (tn_bug(ad, TN_BUG_RX_POOL_BUFFER)) {
-		ad->rx_pool_buf = NdisAllocateMemoryWithTagPriority(nd, ad->rx_buf_len, TN_TAG,
+	if (tnm_bug(ad, TNM_BUG_RX_POOL_BUFFER)) {
+		ad->rx_pool_buf = NdisAllocateMemoryWithTagPriority(nd, ad->rx_buf_len, TNM_TAG,
 								    NormalPoolPriority);
 		if (!ad->rx_pool_buf)
 			return -ENOMEM;
@@ -288,7 +288,7 @@ static int tn_alloc_rings(struct tn_adapter *ad)
 	return 0;
 }
 
-static void tn_free_rx_buffers(struct tn_adapter *ad)
+static void tnm_free_rx_buffers(struct tnm_adapter *ad)
 {
 	u32 i;
 
@@ -298,16 +298,16 @@ static void tn_free_rx_buffers(struct tn_adapter *ad)
 	if (!ad->rx_bufs)
 		return;
 	for (i = 0; i < ad->rx_size; i++)
-		tn_rx_buf_free(ad, &ad->rx_bufs[i]);
+		tnm_rx_buf_free(ad, &ad->rx_bufs[i]);
 	NdisFreeMemory(&ad->ndis, ad->rx_bufs, 0, 0);
 	ad->rx_bufs = NULL;
 }
 
-static void tn_free_rings(struct tn_adapter *ad)
+static void tnm_free_rings(struct tnm_adapter *ad)
 {
-	struct tn_ndis *nd = &ad->ndis;
+	struct tnm_ndis *nd = &ad->ndis;
 
-	tn_free_rx_buffers(ad);
+	tnm_free_rx_buffers(ad);
 	if (ad->tx_desc)
 		NdisMFreeSharedMemory(nd, ad->tx_size * sizeof(struct tn_desc), false, ad->tx_desc,
 				      ad->tx_desc_pa);
@@ -315,7 +315,7 @@ static void tn_free_rings(struct tn_adapter *ad)
 		NdisMFreeSharedMemory(nd, ad->rx_size * sizeof(struct tn_desc), false, ad->rx_desc,
 				      ad->rx_desc_pa);
 	if (ad->tx_slots)
-		NdisFreeMemory(nd, ad->tx_slots, 0, tn_bug(ad, TN_BUG_POOL_FLAGS) ?
+		NdisFreeMemory(nd, ad->tx_slots, 0, tnm_bug(ad, TNM_BUG_POOL_FLAGS) ?
 			       NDIS_MEMORY_CONTIGUOUS : 0);
 	if (ad->tx_coalesce)
 		NdisFreeMemory(nd, ad->tx_coalesce, (ad->tx_size + 1) * PAGE_SIZE, 0);
@@ -325,15 +325,15 @@ static void tn_free_rings(struct tn_adapter *ad)
 	ad->tx_slots = NULL;
 }
 
-static void tn_program_ring(struct tn_adapter *ad, u32 ring, dma_addr_t base, u32 size)
+static void tnm_program_ring(struct tnm_adapter *ad, u32 ring, dma_addr_t base, u32 size)
 {
-	tn_w(ad, TN_RING_REG(ring, TN_RING_BASE_LO), lower_32_bits(base));
-	tn_w(ad, TN_RING_REG(ring, TN_RING_BASE_HI), upper_32_bits(base));
-	tn_w(ad, TN_RING_REG(ring, TN_RING_SIZE), size);
-	tn_w(ad, TN_RING_REG(ring, TN_RING_CTRL), TN_RING_CTRL_ENABLE);
+	tnm_w(ad, TN_RING_REG(ring, TN_RING_BASE_LO), lower_32_bits(base));
+	tnm_w(ad, TN_RING_REG(ring, TN_RING_BASE_HI), upper_32_bits(base));
+	tnm_w(ad, TN_RING_REG(ring, TN_RING_SIZE), size);
+	tnm_w(ad, TN_RING_REG(ring, TN_RING_CTRL), TN_RING_CTRL_ENABLE);
 }
 
-static u32 tn_tx_free_slots(struct tn_adapter *ad)
+static u32 tnm_tx_free_slots(struct tnm_adapter *ad)
 {
 	return (ad->tx_clean - ad->tx_next - 1) & (ad->tx_size - 1);
 }
@@ -342,17 +342,17 @@ static u32 tn_tx_free_slots(struct tn_adapter *ad)
  * TX descriptors the device is done with (all: every posted one, after the
  * device quiesced): unmap and complete the packets.  Caller holds tx_lock.
  */
-static int tn_tx_reclaim(struct tn_adapter *ad, bool all)
+static int tnm_tx_reclaim(struct tnm_adapter *ad, bool all)
 {
 	int done = 0;
 
 	while (ad->tx_clean != ad->tx_next) {
 		u32 s = ad->tx_clean;
-		struct tn_tx_slot *slot = &ad->tx_slots[s];
+		struct tnm_tx_slot *slot = &ad->tx_slots[s];
 
 		if (!all && !(le16_to_cpu(READ_ONCE(ad->tx_desc[s].flags)) & TN_DESC_DONE))
 			break;
-		if (slot->map_id && !tn_bug(ad, TN_BUG_TX_EARLY_UNMAP))
+		if (slot->map_id && !tnm_bug(ad, TNM_BUG_TX_EARLY_UNMAP))
 			TnUnmapBuffer(&ad->ndis, slot->map_id);
 		slot->map_id = 0;
 		if (slot->skb) {
@@ -372,14 +372,14 @@ static int tn_tx_reclaim(struct tn_adapter *ad, bool all)
  * @all: the rings are going down.  The queue then stays stopped: waking it
  * would let the qdisc post its waiting frames to a ring about to be freed.
  */
-static int tn_tx_complete(struct tn_adapter *ad, bool all)
+static int tnm_tx_complete(struct tnm_adapter *ad, bool all)
 {
 	bool wake;
 	int done;
 
 	spin_lock(&ad->tx_lock);
-	done = tn_tx_reclaim(ad, all);
-	wake = !all && tn_tx_free_slots(ad) >= TN_TX_MAX_ELEMENTS;
+	done = tnm_tx_reclaim(ad, all);
+	wake = !all && tnm_tx_free_slots(ad) >= TNM_TX_MAX_ELEMENTS;
 	spin_unlock(&ad->tx_lock);
 	if (wake && netif_queue_stopped(ad->netdev))
 		netif_wake_queue(ad->netdev);
@@ -387,99 +387,99 @@ static int tn_tx_complete(struct tn_adapter *ad, bool all)
 }
 
 /* The end of a TX burst (no TN_DESC_IRQ), or RX slots to post again: NAPI does both. */
-static void tn_poll_timer(struct timer_list *t)
+static void tnm_poll_timer(struct timer_list *t)
 {
-	struct tn_adapter *ad = from_timer(ad, t, poll_timer);
+	struct tnm_adapter *ad = from_timer(ad, t, poll_timer);
 
 	napi_schedule(&ad->napi);
 }
 
-static int tn_rings_up(struct tn_adapter *ad)
+static int tnm_rings_up(struct tnm_adapter *ad)
 {
 	u32 i;
 	int ret;
 
-	ret = tn_alloc_rings(ad);
+	ret = tnm_alloc_rings(ad);
 	if (ret) {
-		tn_free_rings(ad);
+		tnm_free_rings(ad);
 		return ret;
 	}
 	ad->tx_next = ad->tx_clean = ad->rx_next = 0;
 	ad->rx_fill = ad->rx_size - 1;
 	ad->tx_since_irq = 0;
-	tn_program_ring(ad, TN_TX_RING, ad->tx_desc_pa, ad->tx_size);
-	tn_program_ring(ad, TN_RX_RING, ad->rx_desc_pa, ad->rx_size);
+	tnm_program_ring(ad, TN_TX_RING, ad->tx_desc_pa, ad->tx_size);
+	tnm_program_ring(ad, TN_RX_RING, ad->rx_desc_pa, ad->rx_size);
 	for (i = 0; i < ad->rx_size - 1; i++)
-		tn_post_rx(ad, i);
+		tnm_post_rx(ad, i);
 	wmb();	/* descriptors visible before the TAIL write hands them over */
-	tn_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), ad->rx_size - 1);
+	tnm_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), ad->rx_size - 1);
 	ad->rings_up = true;
 	return 0;
 }
 
-static void tn_rings_down(struct tn_adapter *ad)
+static void tnm_rings_down(struct tnm_adapter *ad)
 {
 	if (!ad->rings_up)
 		return;
 	ad->rings_up = false;
-	if (tn_stop_dma(ad)) {
+	if (tnm_stop_dma(ad)) {
 		/* The device may still DMA: leaking is the only safe choice. */
 		ad->tx_desc = ad->rx_desc = NULL;
 		ad->rx_bufs = ad->rx_pool_buf = ad->tx_coalesce = NULL;
 		return;
 	}
-	if (!tn_bug(ad, TN_BUG_TX_EARLY_UNMAP))
-		tn_tx_complete(ad, true);
-	tn_free_rings(ad);
+	if (!tnm_bug(ad, TNM_BUG_TX_EARLY_UNMAP))
+		tnm_tx_complete(ad, true);
+	tnm_free_rings(ad);
 }
 
 /* --- Interrupts: MiniportInterrupt and MiniportInterruptDPC ---------------- */
 
-static irqreturn_t tn_isr_rxtx(int irq, void *data)
+static irqreturn_t tnm_isr_rxtx(int irq, void *data)
 {
-	struct tn_adapter *ad = data;
+	struct tnm_adapter *ad = data;
 
 	/* With MSI-X and IAM the device masked and cleared the causes itself. */
 	if (!ad->iam)
-		tn_w(ad, TN_REG_IMC, TN_INT_RX | TN_INT_TX);
+		tnm_w(ad, TN_REG_IMC, TN_INT_RX | TN_INT_TX);
 	napi_schedule(&ad->napi);
 	return IRQ_HANDLED;
 }
 
-static void tn_handle_other(struct tn_adapter *ad, u32 icr)
+static void tnm_handle_other(struct tnm_adapter *ad, u32 icr)
 {
 	if (icr & TN_INT_LINK) {
-		if (tn_r(ad, TN_REG_STATUS) & TN_STATUS_LINK_UP)
+		if (tnm_r(ad, TN_REG_STATUS) & TN_STATUS_LINK_UP)
 			netif_carrier_on(ad->netdev);
 		else
 			netif_carrier_off(ad->netdev);
 	}
 	if (icr & TN_INT_ERROR)
 		netdev_warn(ad->netdev, "device reported a programming error, ERR=%u\n",
-			    tn_r(ad, TN_REG_ERR));
+			    tnm_r(ad, TN_REG_ERR));
 }
 
-static irqreturn_t tn_isr_other(int irq, void *data)
+static irqreturn_t tnm_isr_other(int irq, void *data)
 {
-	struct tn_adapter *ad = data;
-	u32 icr = tn_r(ad, TN_REG_ICR) & (TN_INT_LINK | TN_INT_ERROR | TN_INT_VIOLATION);
+	struct tnm_adapter *ad = data;
+	u32 icr = tnm_r(ad, TN_REG_ICR) & (TN_INT_LINK | TN_INT_ERROR | TN_INT_VIOLATION);
 
-	tn_w(ad, TN_REG_ICR, icr);
-	tn_handle_other(ad, icr);
+	tnm_w(ad, TN_REG_ICR, icr);
+	tnm_handle_other(ad, icr);
 	return IRQ_HANDLED;
 }
 
-static irqreturn_t tn_isr_legacy(int irq, void *data)
+static irqreturn_t tnm_isr_legacy(int irq, void *data)
 {
-	struct tn_adapter *ad = data;
-	u32 icr = tn_r(ad, TN_REG_ICR) & tn_r(ad, TN_REG_IMS);
+	struct tnm_adapter *ad = data;
+	u32 icr = tnm_r(ad, TN_REG_ICR) & tnm_r(ad, TN_REG_IMS);
 
 	if (!icr)
 		return IRQ_NONE;
-	tn_w(ad, TN_REG_ICR, icr & ~(TN_INT_RX | TN_INT_TX));
-	tn_handle_other(ad, icr);
+	tnm_w(ad, TN_REG_ICR, icr & ~(TN_INT_RX | TN_INT_TX));
+	tnm_handle_other(ad, icr);
 	if (icr & (TN_INT_RX | TN_INT_TX))
-		tn_isr_rxtx(irq, data);
+		tnm_isr_rxtx(irq, data);
 	return IRQ_HANDLED;
 }
 
@@ -491,33 +491,33 @@ static irqreturn_t tn_isr_legacy(int irq, void *data)
  * with it) and left to the stack, and a new page takes the slot.  Without
  * memory the slot stays empty and a poll retries.
  */
-static void tn_rx_refill(struct tn_adapter *ad)
+static void tnm_rx_refill(struct tnm_adapter *ad)
 {
 	u32 mask = ad->rx_size - 1, last = (ad->rx_next + mask) & mask, from = ad->rx_fill;
 
 	while (ad->rx_fill != last) {
-		struct tn_rx_buf *b = &ad->rx_bufs[ad->rx_fill];
+		struct tnm_rx_buf *b = &ad->rx_bufs[ad->rx_fill];
 
 		if (b->page && page_ref_count(b->page) == 1) {
 			dma_sync_single_for_device(ad->ndis.dev, b->dma, ad->rx_buf_len,
 						   DMA_FROM_DEVICE);
 		} else {
-			tn_rx_buf_free(ad, b);
-			if (tn_rx_buf_alloc(ad, b, GFP_ATOMIC)) {
+			tnm_rx_buf_free(ad, b);
+			if (tnm_rx_buf_alloc(ad, b, GFP_ATOMIC)) {
 				mod_timer(&ad->poll_timer, jiffies + 1);
 				break;
 			}
 		}
-		tn_post_rx(ad, ad->rx_fill);
+		tnm_post_rx(ad, ad->rx_fill);
 		ad->rx_fill = (ad->rx_fill + 1) & mask;
 	}
 	if (ad->rx_fill != from) {
 		wmb();	/* descriptors visible before TAIL moves */
-		tn_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), ad->rx_fill);
+		tnm_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), ad->rx_fill);
 	}
 }
 
-static struct sk_buff *tn_rx_copy(struct tn_adapter *ad, const void *data, u32 len)
+static struct sk_buff *tnm_rx_copy(struct tnm_adapter *ad, const void *data, u32 len)
 {
 	struct sk_buff *skb = napi_alloc_skb(&ad->napi, len);
 
@@ -529,20 +529,20 @@ static struct sk_buff *tn_rx_copy(struct tn_adapter *ad, const void *data, u32 l
 /*
  * NdisMIndicateReceiveNetBufferLists: the frame in slot @s as an skb built
  * in its buffer; the driver keeps its own page reference, and
- * tn_rx_refill() tells from the page's count whether the stack gave it back.
+ * tnm_rx_refill() tells from the page's count whether the stack gave it back.
  */
-static struct sk_buff *tn_rx_indicate(struct tn_adapter *ad, u32 s, u32 len)
+static struct sk_buff *tnm_rx_indicate(struct tnm_adapter *ad, u32 s, u32 len)
 {
-	struct tn_rx_buf *b = &ad->rx_bufs[s];
+	struct tnm_rx_buf *b = &ad->rx_bufs[s];
 	struct sk_buff *skb;
 
 	if (s == 0 && ad->rx_pool_buf)
-		return tn_rx_copy(ad, ad->rx_pool_buf, len);
+		return tnm_rx_copy(ad, ad->rx_pool_buf, len);
 	dma_sync_single_for_cpu(ad->ndis.dev, b->dma, len, DMA_FROM_DEVICE);
 	skb = napi_build_skb(page_address(b->page), PAGE_SIZE << ad->rx_order);
 	if (!skb)
 		return NULL;
-	skb_reserve(skb, TN_RX_HEADROOM);
+	skb_reserve(skb, TNM_RX_HEADROOM);
 	skb_put(skb, len);
 	page_ref_inc(b->page);
 	return skb;
@@ -554,7 +554,7 @@ static struct sk_buff *tn_rx_indicate(struct tn_adapter *ad, u32 s, u32 len)
  * by the next poll the stack has dropped most of them and their pages are
  * reused as they are.
  */
-static int tn_rx(struct tn_adapter *ad, int budget)
+static int tnm_rx(struct tnm_adapter *ad, int budget)
 {
 	int done = 0;
 
@@ -571,7 +571,7 @@ static int tn_rx(struct tn_adapter *ad, int budget)
 		if ((flags & (TN_DESC_ERR | TN_DESC_EOP)) != TN_DESC_EOP) {
 			ad->netdev->stats.rx_errors++;	/* multi-buffer frames are not posted */
 		} else {
-			skb = tn_rx_indicate(ad, s, len);
+			skb = tnm_rx_indicate(ad, s, len);
 			if (skb) {
 				skb->protocol = eth_type_trans(skb, ad->netdev);
 				ad->netdev->stats.rx_packets++;
@@ -588,59 +588,59 @@ static int tn_rx(struct tn_adapter *ad, int budget)
 }
 
 /* Interrupt moderation by RX load (itr_busy_us); called from the DPC. */
-static void tn_itr_adapt(struct tn_adapter *ad, int rx_frames)
+static void tnm_itr_adapt(struct tnm_adapter *ad, int rx_frames)
 {
 	unsigned long elapsed = jiffies - ad->itr_since;
 	u32 want;
 
 	ad->itr_rx_frames += rx_frames;
-	if (!itr_busy_us || elapsed < TN_ITR_SAMPLE_JIFFIES)
+	if (!itr_busy_us || elapsed < TNM_ITR_SAMPLE_JIFFIES)
 		return;
-	want = (u64)ad->itr_rx_frames * HZ > (u64)TN_ITR_BUSY_PPS * elapsed ?
+	want = (u64)ad->itr_rx_frames * HZ > (u64)TNM_ITR_BUSY_PPS * elapsed ?
 	       itr_busy_us : itr_us;
 	if (want != ad->itr_now) {
 		ad->itr_now = want;
-		tn_w(ad, TN_REG_ITR_US, want);
+		tnm_w(ad, TN_REG_ITR_US, want);
 	}
 	ad->itr_rx_frames = 0;
 	ad->itr_since = jiffies;
 }
 
 /* MiniportInterruptDPC: runs at DISPATCH_LEVEL (NAPI softirq). */
-static int tn_dpc(struct napi_struct *napi, int budget)
+static int tnm_dpc(struct napi_struct *napi, int budget)
 {
-	struct tn_adapter *ad = container_of(napi, struct tn_adapter, napi);
+	struct tnm_adapter *ad = container_of(napi, struct tnm_adapter, napi);
 	int done;
 
 	if (!ad->iam)
-		tn_w(ad, TN_REG_ICR, TN_INT_RX | TN_INT_TX);
-	tn_tx_complete(ad, false);
+		tnm_w(ad, TN_REG_ICR, TN_INT_RX | TN_INT_TX);
+	tnm_tx_complete(ad, false);
 	/* Frames the device has not finished yet (a slow device): look again later. */
 	if (READ_ONCE(ad->tx_clean) != READ_ONCE(ad->tx_next) && !timer_pending(&ad->poll_timer))
 		mod_timer(&ad->poll_timer, jiffies + 1);
-	tn_rx_refill(ad);
-	done = tn_rx(ad, budget);
-	tn_itr_adapt(ad, done);
-	if (tn_bug(ad, TN_BUG_FREE_AT_DISPATCH) && ad->scratch) {
+	tnm_rx_refill(ad);
+	done = tnm_rx(ad, budget);
+	tnm_itr_adapt(ad, done);
+	if (tnm_bug(ad, TNM_BUG_FREE_AT_DISPATCH) && ad->scratch) {
 		/* Contiguous memory must be freed at PASSIVE_LEVEL, not in a DPC. */
 		NdisFreeMemory(&ad->ndis, ad->scratch, PAGE_SIZE, NDIS_MEMORY_CONTIGUOUS);
 		ad->scratch = NULL;
 	}
 	if (done < budget && napi_complete_done(napi, done))
-		tn_w(ad, TN_REG_IMS, TN_INT_RX | TN_INT_TX);
+		tnm_w(ad, TN_REG_IMS, TN_INT_RX | TN_INT_TX);
 	return done;
 }
 
 /* Interrupts on; CTRL.RST clears ITR_US, IAM and IMS, so the reset path calls this too. */
-static void tn_irqs_on(struct tn_adapter *ad)
+static void tnm_irqs_on(struct tnm_adapter *ad)
 {
 	ad->itr_now = itr_us;
 	ad->itr_rx_frames = 0;
 	ad->itr_since = jiffies;
-	tn_w(ad, TN_REG_ITR_US, itr_us);
+	tnm_w(ad, TN_REG_ITR_US, itr_us);
 	/* Saves the handler's IMC and ICR writes: two exits per interrupt under TCG. */
-	tn_w(ad, TN_REG_IAM, ad->iam ? TN_INT_RX | TN_INT_TX : 0);
-	tn_w(ad, TN_REG_IMS, TN_INT_RX | TN_INT_TX | TN_INT_LINK | TN_INT_ERROR);
+	tnm_w(ad, TN_REG_IAM, ad->iam ? TN_INT_RX | TN_INT_TX : 0);
+	tnm_w(ad, TN_REG_IMS, TN_INT_RX | TN_INT_TX | TN_INT_LINK | TN_INT_ERROR);
 }
 
 /* --- MiniportSendNetBufferLists -------------------------------------------- */
@@ -649,7 +649,7 @@ static void tn_irqs_on(struct tn_adapter *ad)
  * Posts @n descriptors from slot @s on; the frame's skb and mapping go with
  * the last, which asks for an interrupt if @irq.
  */
-static void tn_post_tx(struct tn_adapter *ad, u32 s, const struct tn_sg_element *sg, u32 n,
+static void tnm_post_tx(struct tnm_adapter *ad, u32 s, const struct tnm_sg_element *sg, u32 n,
 		       struct sk_buff *skb, u32 map_id, bool irq)
 {
 	u32 i;
@@ -678,10 +678,10 @@ static void tn_post_tx(struct tn_adapter *ad, u32 s, const struct tn_sg_element 
  * the ring is nearly full: the queue may stop, and only that interrupt's
  * completion would wake it.
  */
-static bool tn_tx_want_irq(struct tn_adapter *ad, u32 n)
+static bool tnm_tx_want_irq(struct tnm_adapter *ad, u32 n)
 {
 	if (++ad->tx_since_irq >= max(tx_irq_every, 1u) ||
-	    tn_tx_free_slots(ad) < n + ad->tx_size / 4) {
+	    tnm_tx_free_slots(ad) < n + ad->tx_size / 4) {
 		ad->tx_since_irq = 0;
 		return true;
 	}
@@ -692,18 +692,18 @@ static bool tn_tx_want_irq(struct tn_adapter *ad, u32 n)
  * Maps the frame: the skb itself, or (tx_coalesce) a copy in the
  * coalescing buffer that spans two pages.  Returns the element count.
  */
-static u32 tn_map_tx(struct tn_adapter *ad, struct sk_buff *skb, u32 s,
-		     struct tn_sg_element *sg, u32 *map_id)
+static u32 tnm_map_tx(struct tnm_adapter *ad, struct sk_buff *skb, u32 s,
+		     struct tnm_sg_element *sg, u32 *map_id)
 {
 	void *copy;
 	u32 n;
 
 	if (!ad->tx_coalesce)
 		return TnMapBufferSg(&ad->ndis, skb->data, skb->len, DMA_TO_DEVICE, map_id, sg, 1);
-	copy = ad->tx_coalesce + (size_t)(s + 1) * PAGE_SIZE - TN_COALESCE_HEAD;
+	copy = ad->tx_coalesce + (size_t)(s + 1) * PAGE_SIZE - TNM_COALESCE_HEAD;
 	skb_copy_bits(skb, 0, copy, skb->len);
 	n = TnMapBufferSg(&ad->ndis, copy, skb->len, DMA_TO_DEVICE, map_id, sg, 2);
-	if (n > 1 && tn_bug(ad, TN_BUG_SG_AS_CONTIGUOUS)) {
+	if (n > 1 && tnm_bug(ad, TNM_BUG_SG_AS_CONTIGUOUS)) {
 		/* The first element's address with the whole length, as if contiguous. */
 		sg[0].length = skb->len;
 		n = 1;
@@ -711,10 +711,10 @@ static u32 tn_map_tx(struct tn_adapter *ad, struct sk_buff *skb, u32 s,
 	return n;
 }
 
-static netdev_tx_t tn_send(struct sk_buff *skb, struct net_device *netdev)
+static netdev_tx_t tnm_send(struct sk_buff *skb, struct net_device *netdev)
 {
-	struct tn_adapter *ad = netdev_priv(netdev);
-	struct tn_sg_element sg[TN_TX_MAX_ELEMENTS];
+	struct tnm_adapter *ad = netdev_priv(netdev);
+	struct tnm_sg_element sg[TNM_TX_MAX_ELEMENTS];
 	u32 s, n, id;
 	bool irq;
 
@@ -725,30 +725,30 @@ static netdev_tx_t tn_send(struct sk_buff *skb, struct net_device *netdev)
 	}
 	spin_lock_bh(&ad->tx_lock);
 	/* Earlier frames the device finished: no interrupt needed for them. */
-	tn_tx_reclaim(ad, false);
+	tnm_tx_reclaim(ad, false);
 	s = ad->tx_next;
-	if (tn_tx_free_slots(ad) < TN_TX_MAX_ELEMENTS) {
+	if (tnm_tx_free_slots(ad) < TNM_TX_MAX_ELEMENTS) {
 		netif_stop_queue(netdev);
 		spin_unlock_bh(&ad->tx_lock);
 		return NETDEV_TX_BUSY;
 	}
-	n = tn_map_tx(ad, skb, s, sg, &id);
+	n = tnm_map_tx(ad, skb, s, sg, &id);
 	if (!n) {
 		spin_unlock_bh(&ad->tx_lock);
 		dev_kfree_skb_any(skb);
 		netdev->stats.tx_dropped++;
 		return NETDEV_TX_OK;
 	}
-	irq = tn_tx_want_irq(ad, n);
-	tn_post_tx(ad, s, sg, n, skb, id, irq);
+	irq = tnm_tx_want_irq(ad, n);
+	tnm_post_tx(ad, s, sg, n, skb, id, irq);
 	wmb();	/* descriptors visible before the doorbell */
-	tn_w(ad, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), ad->tx_next);
-	if (tn_bug(ad, TN_BUG_TX_EARLY_UNMAP)) {
+	tnm_w(ad, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), ad->tx_next);
+	if (tnm_bug(ad, TNM_BUG_TX_EARLY_UNMAP)) {
 		/* Completes the packet before the device is done with it. */
 		TnUnmapBuffer(&ad->ndis, id);
 	}
-	/* tn_tx_want_irq() gave this frame an interrupt: its completion wakes the queue. */
-	if (tn_tx_free_slots(ad) < TN_TX_MAX_ELEMENTS)
+	/* tnm_tx_want_irq() gave this frame an interrupt: its completion wakes the queue. */
+	if (tnm_tx_free_slots(ad) < TNM_TX_MAX_ELEMENTS)
 		netif_stop_queue(netdev);
 	spin_unlock_bh(&ad->tx_lock);
 	if (!irq && !timer_pending(&ad->poll_timer))
@@ -758,122 +758,122 @@ static netdev_tx_t tn_send(struct sk_buff *skb, struct net_device *netdev)
 
 /* --- netdev operations ---------------------------------------------------------- */
 
-static int tn_open(struct net_device *netdev)
+static int tnm_open(struct net_device *netdev)
 {
-	struct tn_adapter *ad = netdev_priv(netdev);
+	struct tnm_adapter *ad = netdev_priv(netdev);
 	int ret;
 
 	mutex_lock(&ad->ops_lock);
-	ret = tn_rings_up(ad);
+	ret = tnm_rings_up(ad);
 	mutex_unlock(&ad->ops_lock);
 	if (ret)
 		return ret;
 	napi_enable(&ad->napi);
-	tn_irqs_on(ad);
-	if (tn_r(ad, TN_REG_STATUS) & TN_STATUS_LINK_UP)
+	tnm_irqs_on(ad);
+	if (tnm_r(ad, TN_REG_STATUS) & TN_STATUS_LINK_UP)
 		netif_carrier_on(netdev);
 	netif_start_queue(netdev);
 	return 0;
 }
 
-static int tn_close(struct net_device *netdev)
+static int tnm_close(struct net_device *netdev)
 {
-	struct tn_adapter *ad = netdev_priv(netdev);
+	struct tnm_adapter *ad = netdev_priv(netdev);
 
-	tn_w(ad, TN_REG_IMC, TN_INT_ALL);
+	tnm_w(ad, TN_REG_IMC, TN_INT_ALL);
 	/*
 	 * NAPI before the queue: a poll under way can wake the queue after
-	 * netif_tx_disable(), and tn_send() would then post frames to rings
-	 * tn_rings_down() has already reclaimed (mapped and leaked) or freed.
+	 * netif_tx_disable(), and tnm_send() would then post frames to rings
+	 * tnm_rings_down() has already reclaimed (mapped and leaked) or freed.
 	 */
 	napi_disable(&ad->napi);
-	/* Unlike netif_stop_queue(), waits for a tn_send() under way. */
+	/* Unlike netif_stop_queue(), waits for a tnm_send() under way. */
 	netif_tx_disable(netdev);
 	del_timer_sync(&ad->poll_timer);
 	mutex_lock(&ad->ops_lock);
-	tn_rings_down(ad);
+	tnm_rings_down(ad);
 	mutex_unlock(&ad->ops_lock);
 	netif_carrier_off(netdev);
 	return 0;
 }
 
 /* MTU change reallocates the RX buffers for the new frame size. */
-static int tn_change_mtu(struct net_device *netdev, int mtu)
+static int tnm_change_mtu(struct net_device *netdev, int mtu)
 {
-	struct tn_adapter *ad = netdev_priv(netdev);
+	struct tnm_adapter *ad = netdev_priv(netdev);
 	bool running = netif_running(netdev);
 
-	if (running && tn_bug(ad, TN_BUG_MTU_FREE_POSTED)) {
+	if (running && tnm_bug(ad, TNM_BUG_MTU_FREE_POSTED)) {
 		/* Frees RX buffers the device still has posted and prefetched. */
-		tn_free_rx_buffers(ad);
+		tnm_free_rx_buffers(ad);
 	}
 	if (running)
-		tn_close(netdev);
+		tnm_close(netdev);
 	netdev->mtu = mtu;
-	return running ? tn_open(netdev) : 0;
+	return running ? tnm_open(netdev) : 0;
 }
 
-static const struct net_device_ops tn_netdev_ops = {
-	.ndo_open = tn_open,
-	.ndo_stop = tn_close,
-	.ndo_start_xmit = tn_send,
-	.ndo_change_mtu = tn_change_mtu,
+static const struct net_device_ops tnm_netdev_ops = {
+	.ndo_open = tnm_open,
+	.ndo_stop = tnm_close,
+	.ndo_start_xmit = tnm_send,
+	.ndo_change_mtu = tnm_change_mtu,
 	.ndo_set_mac_address = eth_mac_addr,
 	.ndo_validate_addr = eth_validate_addr,
 };
 
 /* --- MiniportResetEx and ring resize (debugfs) ----------------------------------- */
 
-static int tn_reset(struct tn_adapter *ad)
+static int tnm_reset(struct tnm_adapter *ad)
 {
 	bool running = netif_running(ad->netdev);
 	u32 v;
 	int ret;
 
-	tn_ledger_mark(&ad->ledger, TN_MARK_RESET_BEGIN, 0);
+	tnm_ledger_mark(&ad->ledger, TN_MARK_RESET_BEGIN, 0);
 	if (running) {
-		napi_disable(&ad->napi);	/* first: see tn_close() */
+		napi_disable(&ad->napi);	/* first: see tnm_close() */
 		netif_tx_disable(ad->netdev);
 	}
 	mutex_lock(&ad->ops_lock);
-	tn_w(ad, TN_REG_CTRL, TN_CTRL_RST);
-	if (!tn_bug(ad, TN_BUG_RESET_NO_WAIT)) {
+	tnm_w(ad, TN_REG_CTRL, TN_CTRL_RST);
+	if (!tnm_bug(ad, TNM_BUG_RESET_NO_WAIT)) {
 		ret = readl_poll_timeout(ad->regs + TN_REG_CTRL, v, !(v & TN_CTRL_RST), 10,
-					 TN_QUIESCE_TIMEOUT_US);
+					 TNM_QUIESCE_TIMEOUT_US);
 		if (ret)
 			netdev_err(ad->netdev, "reset did not complete within %u us\n",
-				   TN_QUIESCE_TIMEOUT_US);
+				   TNM_QUIESCE_TIMEOUT_US);
 	}
 	if (ad->rings_up) {
 		ad->rings_up = false;
-		tn_tx_complete(ad, true);
-		tn_free_rings(ad);
+		tnm_tx_complete(ad, true);
+		tnm_free_rings(ad);
 	}
-	ret = running ? tn_rings_up(ad) : 0;
+	ret = running ? tnm_rings_up(ad) : 0;
 	mutex_unlock(&ad->ops_lock);
 	if (running) {
 		napi_enable(&ad->napi);
-		tn_irqs_on(ad);
+		tnm_irqs_on(ad);
 		netif_wake_queue(ad->netdev);
 	}
-	tn_ledger_mark(&ad->ledger, TN_MARK_RESET_END, 0);
+	tnm_ledger_mark(&ad->ledger, TN_MARK_RESET_END, 0);
 	return ret;
 }
 
-static ssize_t tn_reset_write(struct file *f, const char __user *buf, size_t len, loff_t *pos)
+static ssize_t tnm_reset_write(struct file *f, const char __user *buf, size_t len, loff_t *pos)
 {
-	struct tn_adapter *ad = f->private_data;
+	struct tnm_adapter *ad = f->private_data;
 	int ret;
 
 	rtnl_lock();
-	ret = tn_reset(ad);
+	ret = tnm_reset(ad);
 	rtnl_unlock();
 	return ret ? ret : len;
 }
 
-static ssize_t tn_rings_write(struct file *f, const char __user *ubuf, size_t len, loff_t *pos)
+static ssize_t tnm_rings_write(struct file *f, const char __user *ubuf, size_t len, loff_t *pos)
 {
-	struct tn_adapter *ad = f->private_data;
+	struct tnm_adapter *ad = f->private_data;
 	unsigned int tx, rx;
 	char buf[32] = "";
 	bool running;
@@ -886,30 +886,30 @@ static ssize_t tn_rings_write(struct file *f, const char __user *ubuf, size_t le
 	rtnl_lock();
 	running = netif_running(ad->netdev);
 	if (running)
-		tn_close(ad->netdev);
+		tnm_close(ad->netdev);
 	ad->tx_size = tx;
 	ad->rx_size = rx;
 	if (running)
-		tn_open(ad->netdev);
+		tnm_open(ad->netdev);
 	rtnl_unlock();
 	return len;
 }
 
-static const struct file_operations tn_reset_fops = {
+static const struct file_operations tnm_reset_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
-	.write = tn_reset_write,
+	.write = tnm_reset_write,
 };
 
-static const struct file_operations tn_rings_fops = {
+static const struct file_operations tnm_rings_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
-	.write = tn_rings_write,
+	.write = tnm_rings_write,
 };
 
 /* --- MiniportInitializeEx and MiniportHaltEx ------------------------------------------ */
 
-static int tn_setup_irqs(struct tn_adapter *ad)
+static int tnm_setup_irqs(struct tnm_adapter *ad)
 {
 	struct pci_dev *pdev = ad->pdev;
 	int n, ret;
@@ -918,23 +918,23 @@ static int tn_setup_irqs(struct tn_adapter *ad)
 	if (n == TN_MSIX_VECTORS) {
 		ad->msix = true;
 		ad->iam = iam;
-		ret = request_irq(pci_irq_vector(pdev, TN_MSIX_VEC_RX), tn_isr_rxtx, 0,
+		ret = request_irq(pci_irq_vector(pdev, TN_MSIX_VEC_RX), tnm_isr_rxtx, 0,
 				  "tracenic-rx", ad);
 		if (!ret)
-			ret = request_irq(pci_irq_vector(pdev, TN_MSIX_VEC_TX), tn_isr_rxtx, 0,
+			ret = request_irq(pci_irq_vector(pdev, TN_MSIX_VEC_TX), tnm_isr_rxtx, 0,
 					  "tracenic-tx", ad);
 		if (!ret)
-			ret = request_irq(pci_irq_vector(pdev, TN_MSIX_VEC_OTHER), tn_isr_other, 0,
+			ret = request_irq(pci_irq_vector(pdev, TN_MSIX_VEC_OTHER), tnm_isr_other, 0,
 					  "tracenic-other", ad);
 		return ret;
 	}
 	n = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_LEGACY);
 	if (n < 0)
 		return n;
-	return request_irq(pci_irq_vector(pdev, 0), tn_isr_legacy, IRQF_SHARED, "tracenic", ad);
+	return request_irq(pci_irq_vector(pdev, 0), tnm_isr_legacy, IRQF_SHARED, "tracenic", ad);
 }
 
-static void tn_free_irqs(struct tn_adapter *ad)
+static void tnm_free_irqs(struct tnm_adapter *ad)
 {
 	int i;
 
@@ -943,10 +943,10 @@ static void tn_free_irqs(struct tn_adapter *ad)
 	pci_free_irq_vectors(ad->pdev);
 }
 
-static int tn_initialize(struct pci_dev *pdev, const struct pci_device_id *id)
+static int tnm_initialize(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct net_device *netdev;
-	struct tn_adapter *ad;
+	struct tnm_adapter *ad;
 	u8 mac[ETH_ALEN];
 	u32 lo, hi;
 	int ret;
@@ -973,16 +973,16 @@ static int tn_initialize(struct pci_dev *pdev, const struct pci_device_id *id)
 	ad->rx_size = rx_ring;
 	mutex_init(&ad->ops_lock);
 	spin_lock_init(&ad->tx_lock);
-	timer_setup(&ad->poll_timer, tn_poll_timer, 0);
-	ret = tn_parse_bugs(bugs, &ad->bugs);
+	timer_setup(&ad->poll_timer, tnm_poll_timer, 0);
+	ret = tnm_parse_bugs(bugs, &ad->bugs);
 	if (ret) {
 		dev_err(&pdev->dev, "unknown bug mode in bugs=\"%s\"; see docs/bugs.md\n", bugs);
 		goto err_free;
 	}
-	tn_ledger_init(&ad->ledger, ad->regs, ledger_compact);
-	tn_ndis_init(&ad->ndis, &pdev->dev, &ad->ledger, strict, ledger_echo);
-	tn_ledger_mark(&ad->ledger, TN_MARK_INIT_BEGIN, 0);
-	tn_ledger_mark(&ad->ledger, TN_MARK_BUG_MODES, ad->bugs);
+	tnm_ledger_init(&ad->ledger, ad->regs, ledger_compact);
+	tnm_ndis_init(&ad->ndis, &pdev->dev, &ad->ledger, strict, ledger_echo);
+	tnm_ledger_mark(&ad->ledger, TN_MARK_INIT_BEGIN, 0);
+	tnm_ledger_mark(&ad->ledger, TN_MARK_BUG_MODES, ad->bugs);
 
 	if (NdisAllocateMemory(&ad->ndis, &ad->stats_block, PAGE_SIZE, NDIS_MEMORY_NONCACHED,
 			       ~0ull) != NDIS_STATUS_SUCCESS ||
@@ -992,8 +992,8 @@ static int tn_initialize(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_free;
 	}
 
-	lo = tn_r(ad, TN_REG_MAC_LO);
-	hi = tn_r(ad, TN_REG_MAC_HI);
+	lo = tnm_r(ad, TN_REG_MAC_LO);
+	hi = tnm_r(ad, TN_REG_MAC_HI);
 	mac[0] = lo;
 	mac[1] = lo >> 8;
 	mac[2] = lo >> 16;
@@ -1001,11 +1001,11 @@ static int tn_initialize(struct pci_dev *pdev, const struct pci_device_id *id)
 	mac[4] = hi;
 	mac[5] = hi >> 8;
 	eth_hw_addr_set(netdev, mac);
-	netdev->netdev_ops = &tn_netdev_ops;
+	netdev->netdev_ops = &tnm_netdev_ops;
 	netdev->min_mtu = ETH_MIN_MTU;
 	netdev->max_mtu = TN_MAX_FRAME - ETH_HLEN - VLAN_HLEN;
-	netif_napi_add(netdev, &ad->napi, tn_dpc);
-	ret = tn_setup_irqs(ad);
+	netif_napi_add(netdev, &ad->napi, tnm_dpc);
+	ret = tnm_setup_irqs(ad);
 	if (ret)
 		goto err_free;
 	pci_set_drvdata(pdev, ad);
@@ -1014,62 +1014,62 @@ static int tn_initialize(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_irq;
 	ad->debugfs = debugfs_create_dir(netdev_name(netdev), NULL);
-	debugfs_create_file("reset", 0200, ad->debugfs, ad, &tn_reset_fops);
-	debugfs_create_file("rings", 0200, ad->debugfs, ad, &tn_rings_fops);
+	debugfs_create_file("reset", 0200, ad->debugfs, ad, &tnm_reset_fops);
+	debugfs_create_file("rings", 0200, ad->debugfs, ad, &tnm_rings_fops);
 	if (selftest)
-		tn_ndis_selftest_init(&ad->ndis, ad->debugfs);
-	tn_ledger_mark(&ad->ledger, TN_MARK_INIT_END, 0);
+		tnm_ndis_selftest_init(&ad->ndis, ad->debugfs);
+	tnm_ledger_mark(&ad->ledger, TN_MARK_INIT_END, 0);
 	netdev_info(netdev, "tracenic %pM, %s interrupts, bug modes 0x%lx\n", mac,
 		    ad->msix ? "MSI-X" : "INTx", ad->bugs);
 	return 0;
 
 err_irq:
-	tn_free_irqs(ad);
+	tnm_free_irqs(ad);
 err_free:
-	tn_ndis_reclaim_leaks(&ad->ndis);
+	tnm_ndis_reclaim_leaks(&ad->ndis);
 	free_netdev(netdev);
 	return ret;
 }
 
-static void tn_halt(struct pci_dev *pdev)
+static void tnm_halt(struct pci_dev *pdev)
 {
-	struct tn_adapter *ad = pci_get_drvdata(pdev);
-	struct tn_ndis *nd = &ad->ndis;
+	struct tnm_adapter *ad = pci_get_drvdata(pdev);
+	struct tnm_ndis *nd = &ad->ndis;
 
-	tn_ledger_mark(&ad->ledger, TN_MARK_HALT_BEGIN, 0);
+	tnm_ledger_mark(&ad->ledger, TN_MARK_HALT_BEGIN, 0);
 	debugfs_remove_recursive(ad->debugfs);
 	unregister_netdev(ad->netdev);		/* closes: quiesces and frees the rings */
-	tn_free_irqs(ad);
-	if (!tn_bug(ad, TN_BUG_LEAK_ON_HALT)) {
+	tnm_free_irqs(ad);
+	if (!tnm_bug(ad, TNM_BUG_LEAK_ON_HALT)) {
 		/* Noncached and contiguous memory go back at PASSIVE_LEVEL. */
-		NdisFreeMemory(nd, ad->stats_block, tn_bug(ad, TN_BUG_WRONG_LENGTH) ? 1 : PAGE_SIZE,
-			       tn_bug(ad, TN_BUG_WRONG_FLAGS) ? 0 : NDIS_MEMORY_NONCACHED);
+		NdisFreeMemory(nd, ad->stats_block, tnm_bug(ad, TNM_BUG_WRONG_LENGTH) ? 1 : PAGE_SIZE,
+			       tnm_bug(ad, TNM_BUG_WRONG_FLAGS) ? 0 : NDIS_MEMORY_NONCACHED);
 		if (ad->scratch)
 			NdisFreeMemory(nd, ad->scratch, PAGE_SIZE, NDIS_MEMORY_CONTIGUOUS);
-		if (tn_bug(ad, TN_BUG_DOUBLE_FREE))
+		if (tnm_bug(ad, TNM_BUG_DOUBLE_FREE))
 			NdisFreeMemory(nd, ad->stats_block, PAGE_SIZE, NDIS_MEMORY_NONCACHED);
 	}
-	tn_ledger_mark(&ad->ledger, TN_MARK_HALT_END, nd->findings);
-	tn_ndis_summary(nd);
+	tnm_ledger_mark(&ad->ledger, TN_MARK_HALT_END, nd->findings);
+	tnm_ndis_summary(nd);
 	/* After the leak is on record, give the memory back to the guest anyway. */
-	tn_ndis_reclaim_leaks(nd);
+	tnm_ndis_reclaim_leaks(nd);
 	pci_clear_master(pdev);
 	free_netdev(ad->netdev);
 }
 
-static const struct pci_device_id tn_ids[] = {
+static const struct pci_device_id tnm_ids[] = {
 	{ PCI_DEVICE(TN_PCI_VENDOR_ID, TN_PCI_DEVICE_ID) },
 	{ }
 };
-MODULE_DEVICE_TABLE(pci, tn_ids);
+MODULE_DEVICE_TABLE(pci, tnm_ids);
 
-static struct pci_driver tn_driver = {
+static struct pci_driver tnm_driver = {
 	.name = "tracenic",
-	.id_table = tn_ids,
-	.probe = tn_initialize,
-	.remove = tn_halt,
+	.id_table = tnm_ids,
+	.probe = tnm_initialize,
+	.remove = tnm_halt,
 };
-module_pci_driver(tn_driver);
+module_pci_driver(tnm_driver);
 
 MODULE_DESCRIPTION("tracenic NDIS-style miniport");
 MODULE_LICENSE("GPL");

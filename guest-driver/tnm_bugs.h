@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Seeded bug modes: each reproduces a real DMA-after-free bug class (docs/bugs.md). */
+#ifndef TNM_BUGS_H
+#define TNM_BUGS_H
+
+#include <linux/string.h>
+
+enum tnm_bug {
+	TNM_BUG_NO_QUIESCE_POLL,	/* free rings right after clearing ENABLE */
+	TNM_BUG_NO_DISABLE,	/* never disable DMA before freeing */
+	TNM_BUG_MTU_FREE_POSTED,	/* MTU change frees RX buffers still posted */
+	TNM_BUG_TX_EARLY_UNMAP,	/* complete/unmap a TX packet before the device is done */
+	TNM_BUG_RESET_NO_WAIT,	/* reset path frees while DMA is pending */
+	TNM_BUG_WRONG_FLAGS,	/* wrong MemoryFlags on NdisFreeMemory */
+	TNM_BUG_WRONG_LENGTH,	/* wrong Length on NdisFreeMemory */
+	TNM_BUG_POOL_FLAGS,	/* non-zero flags for tag-priority memory */
+	TNM_BUG_FREE_AT_DISPATCH,	/* free contiguous memory in the DPC */
+	TNM_BUG_DOUBLE_FREE,
+	TNM_BUG_LEAK_ON_HALT,
+	TNM_BUG_SG_AS_CONTIGUOUS,	/* one descriptor for a multi-page, non-contiguous buffer */
+	TNM_BUG_RX_POOL_BUFFER,	/* an RX buffer in pool memory never made DMA-visible */
+	TNM_BUG_COUNT
+};
+
+static const char *const tnm_bug_names[TNM_BUG_COUNT] = {
+	[TNM_BUG_NO_QUIESCE_POLL] = "no-quiesce-poll",
+	[TNM_BUG_NO_DISABLE] = "no-disable",
+	[TNM_BUG_MTU_FREE_POSTED] = "mtu-free-posted",
+	[TNM_BUG_TX_EARLY_UNMAP] = "tx-early-unmap",
+	[TNM_BUG_RESET_NO_WAIT] = "reset-no-wait",
+	[TNM_BUG_WRONG_FLAGS] = "wrong-flags",
+	[TNM_BUG_WRONG_LENGTH] = "wrong-length",
+	[TNM_BUG_POOL_FLAGS] = "pool-flags",
+	[TNM_BUG_FREE_AT_DISPATCH] = "free-at-dispatch",
+	[TNM_BUG_DOUBLE_FREE] = "double-free",
+	[TNM_BUG_LEAK_ON_HALT] = "leak-on-halt",
+	[TNM_BUG_SG_AS_CONTIGUOUS] = "sg-as-contiguous",
+	[TNM_BUG_RX_POOL_BUFFER] = "rx-pool-buffer",
+};
+
+/* "a,b,c" -> bit mask; -EINVAL names nothing we know. */
+static inline int tnm_parse_bugs(const char *list, unsigned long *mask)
+{
+	char buf[256], *p = buf, *tok;
+	int i;
+
+	*mask = 0;
+	strscpy(buf, list, sizeof(buf));
+	while ((tok = strsep(&p, ",")) != NULL) {
+		if (!*tok)
+			continue;
+		for (i = 0; i < TNM_BUG_COUNT; i++)
+			if (!strcmp(tok, tnm_bug_names[i]))
+				break;
+		if (i == TNM_BUG_COUNT)
+			return -EINVAL;
+		*mask |= 1UL << i;
+	}
+	return 0;
+}
+
+#endif
