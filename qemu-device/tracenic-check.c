@@ -22,6 +22,7 @@
 #include "qemu/error-report.h"
 #include "sysemu/runstate.h"
 #include "tracenic.h"
+#include "tracenic/rules.h"
 #include "trace.h"
 
 /* Freed extents remembered for DMA-after-free; the oldest are forgotten. */
@@ -135,24 +136,29 @@ static size_t tn_set_scan_start(const TNExtentSet *set, uint64_t a)
     return i;
 }
 
-static bool tn_overlaps(const TNExtent *e, uint64_t a, uint64_t b)
+/*
+ * The end of [@start, +@len), saturated at the top of the address space: a
+ * range past 2^64 (a DMA of DMA_MAPPING_ERROR, say) never wraps to low
+ * addresses here.  No extent can hold the top byte (the ledger refuses one
+ * ending at 2^64), so losing it to saturation changes no overlap.
+ */
+static uint64_t tn_end(uint64_t start, uint64_t len)
 {
-    return e->start < b && e->start + e->len > a;
+    return len > UINT64_MAX - start ? UINT64_MAX : start + len;
 }
 
-static void tn_violation(TracenicState *s, uint8_t kind, uint32_t id,
+static bool tn_overlaps(const TNExtent *e, uint64_t a, uint64_t b)
+{
+    return e->start < b && tn_end(e->start, e->len) > a;
+}
+
+static void tn_violation(TracenicState *s, enum tn_rule rule, uint32_t id,
                          uint64_t addr, uint64_t len, uint8_t cause,
                          uint8_t ring, uint32_t ref_id)
 {
-    static const char *const what[] = {
-        [TN_VIO_DMA_AFTER_FREE] = "DMA into freed memory",
-        [TN_VIO_FREE_REFERENCED] = "memory freed while the device still "
-                                   "references it",
-        [TN_VIO_WILD_DMA] = "DMA into memory no live allocation covers",
-    };
     struct tn_rec rec = {
         .type = TN_REC_VIOLATION,
-        .kind = kind,
+        .kind = rule,
         .id = cpu_to_le32(id),
         .u.violation.addr = cpu_to_le64(addr),
         .u.violation.len = cpu_to_le32(len),
@@ -163,9 +169,10 @@ static void tn_violation(TracenicState *s, uint8_t kind, uint32_t id,
 
     tn_emit(s, &rec);
     s->violations++;
-    trace_tracenic_violation(kind, id, addr, len);
-    qemu_log_mask(LOG_GUEST_ERROR, "tracenic: violation: %s: id %u, 0x%" PRIx64
-                  "+%" PRIu64 "%s\n", what[kind], id, addr, len,
+    trace_tracenic_violation(tn_rule_name(rule), id, addr, len);
+    qemu_log_mask(LOG_GUEST_ERROR, "tracenic: violation %s: %s: id %u, 0x%"
+                  PRIx64 "+%" PRIu64 "%s\n", tn_rule_name(rule),
+                  tn_rule_info(rule).summary, id, addr, len,
                   s->stop_on_violation ? "; pausing the VM" : "");
     tn_raise(s, TN_INT_VIOLATION);
     if (s->stop_on_violation) {
@@ -331,8 +338,8 @@ void tn_check_release(TracenicState *s, uint32_t id)
         for (j = 0; !c->suspended && j < c->n_refs; j++) {
             const TNRef *ref = &c->refs[j];
 
-            if (tn_overlaps(&ref->e, e->start, e->start + e->len)) {
-                tn_violation(s, TN_VIO_FREE_REFERENCED, id, ref->e.start,
+            if (tn_overlaps(&ref->e, e->start, tn_end(e->start, e->len))) {
+                tn_violation(s, TN_RULE_FREE_NOT_QUIESCED, id, ref->e.start,
                              ref->e.len, 0, ref->ring, ref->e.id);
             }
         }
@@ -368,7 +375,9 @@ void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
 {
     TNCheck *c = s->checker;
     const TNExtentSet *set = &c->set;
-    uint64_t b = addr + len, done = addr;
+    /* Bytes from 2^64 - 1 on are in no extent: wild, whatever else holds. */
+    bool past_top = len > UINT64_MAX - addr;
+    uint64_t b = tn_end(addr, len), done = addr;
     size_t i;
 
     if (c->suspended || !len) {
@@ -380,7 +389,7 @@ void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
 
         if (e->freed) {
             if (tn_overlaps(e, addr, b)) {
-                tn_violation(s, TN_VIO_DMA_AFTER_FREE, e->id, addr, len,
+                tn_violation(s, TN_RULE_DMA_AFTER_FREE, e->id, addr, len,
                              cause, ring, 0);
                 return;
             }
@@ -388,8 +397,8 @@ void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
             done = e->start + e->len;
         }
     }
-    if (done < b) {
-        tn_violation(s, TN_VIO_WILD_DMA, 0, addr, len, cause, ring, 0);
+    if (done < b || past_top) {
+        tn_violation(s, TN_RULE_WILD_DMA, 0, addr, len, cause, ring, 0);
     }
 }
 

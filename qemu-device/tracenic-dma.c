@@ -11,16 +11,8 @@
 #include "qemu/log.h"
 #include "sysemu/dma.h"
 #include "tracenic.h"
+#include "tracenic/names.h"
 #include "trace.h"
-
-static const char *const tn_cause_names[] = {
-    [TN_CAUSE_TX_DESC_READ] = "tx-desc-read",
-    [TN_CAUSE_TX_BUF_READ] = "tx-buf-read",
-    [TN_CAUSE_TX_WRITEBACK] = "tx-writeback",
-    [TN_CAUSE_RX_DESC_READ] = "rx-desc-read",
-    [TN_CAUSE_RX_BUF_WRITE] = "rx-buf-write",
-    [TN_CAUSE_RX_WRITEBACK] = "rx-writeback",
-};
 
 bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
             uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
@@ -43,6 +35,14 @@ bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
         /* The device does not issue DMA with bus mastering off. */
         res = MEMTX_ERROR;
         rec.u.dma.reason = TN_DMA_FAIL_BUS_MASTER;
+    } else if (len && addr + (len - 1) < addr) {
+        /*
+         * The range runs past 2^64: the bus would wrap it to low memory
+         * (QEMU carries such an access out with MEMTX_OK).  A driver that
+         * posts DMA_MAPPING_ERROR gets here; the device refuses it.
+         */
+        res = MEMTX_ERROR;
+        rec.u.dma.reason = TN_DMA_FAIL_WRAP;
     } else {
         /* A DMA aimed at our own BARs must not re-enter the device. */
         guard->engaged_in_io = true;
@@ -51,7 +51,7 @@ bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
         guard->engaged_in_io = was_engaged;
         rec.u.dma.reason = TN_DMA_FAIL_MEMTX;
     }
-    trace_tracenic_dma(write ? "write" : "read", tn_cause_names[cause], slot,
+    trace_tracenic_dma(write ? "write" : "read", tn_cause_name(cause), slot,
                        addr, len, res);
 
     if (res == MEMTX_OK) {
@@ -68,8 +68,11 @@ bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
     rec.u.dma.write = write;
     rec.u.dma.result = cpu_to_le32(res);
     tn_emit(s, &rec);
-    if (s->checker && rec.u.dma.reason == TN_DMA_FAIL_MEMTX) {
-        /* An IOMMU blocking DMA into freed memory is still the driver's bug. */
+    if (s->checker && rec.u.dma.reason != TN_DMA_FAIL_BUS_MASTER) {
+        /*
+         * An IOMMU blocking DMA into freed memory is still the driver's bug,
+         * and so is a descriptor pointing past the top of the address space.
+         */
         tn_check_dma(s, cause, ring, addr, len);
     }
     if (!write) {
@@ -78,9 +81,12 @@ bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
     qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s of %u bytes at 0x%" PRIx64
                   " (%s, slot %u) failed: %s\n",
                   write ? "DMA write" : "DMA read", len, addr,
-                  tn_cause_names[cause], slot,
-                  s->bus_master ? "the address is not accessible"
-                                : "bus mastering is disabled");
+                  tn_cause_name(cause), slot,
+                  !s->bus_master ? "bus mastering is disabled" :
+                  rec.u.dma.reason == TN_DMA_FAIL_WRAP ?
+                  "the range runs past the top of the 64-bit address space "
+                  "(a descriptor holding DMA_MAPPING_ERROR?)" :
+                  "the address is not accessible");
     s->err = TN_ERR_DMA;
     tn_raise(s, TN_INT_ERROR);
     return false;

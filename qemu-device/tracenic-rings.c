@@ -15,12 +15,8 @@
 #include "qemu/main-loop.h"
 #include "migration/vmstate.h"
 #include "tracenic.h"
+#include "tracenic/names.h"
 #include "trace.h"
-
-static const char *tn_ring_name(const TNRing *r)
-{
-    return r->id == TN_RING_ID_TX ? "TX" : "RX";
-}
 
 static uint64_t tn_desc_addr(const TNRing *r, uint32_t slot)
 {
@@ -46,7 +42,7 @@ static bool tn_ring_running(TracenicState *s, const TNRing *r)
 static void tn_ring_fail(TracenicState *s, TNRing *r, const char *why)
 {
     qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s ring stopped: %s\n",
-                  tn_ring_name(r), why);
+                  tn_ring_name(r->id), why);
     r->error = true;
     tn_raise(s, TN_INT_ERROR);
 }
@@ -71,7 +67,7 @@ static bool tn_fetch_desc(TracenicState *s, TNRing *r)
     if (!(le16_to_cpu(d.flags) & TN_DESC_OWN)) {
         qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s descriptor %u is below "
                       "TAIL but does not have OWN set; waiting for the next "
-                      "TAIL write\n", tn_ring_name(r), slot);
+                      "TAIL write\n", tn_ring_name(r->id), slot);
         return false;
     }
     c = &r->cache[r->n_cached++];
@@ -190,7 +186,7 @@ static void tn_ring_go_idle(TracenicState *s, TNRing *r)
     r->draining = false;
     timer_del(r->drain_timer);
     tn_drain_finished(s, r->id);
-    trace_tracenic_ring_idle(tn_ring_name(r));
+    trace_tracenic_ring_idle(tn_ring_name(r->id));
     tn_record_state(s, TN_ST_RING_IDLE, r->id, 0, 0);
     tn_update_quiesced(s);
 }
@@ -215,7 +211,7 @@ void tn_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns)
     if (!r->draining) {
         r->draining = true;
         r->drain_deadline = deadline;
-        trace_tracenic_ring_disable(tn_ring_name(r), delay_ns);
+        trace_tracenic_ring_disable(tn_ring_name(r->id), delay_ns);
         tn_record_state(s, TN_ST_RING_DISABLE, r->id, 0, 0);
     } else {
         r->drain_deadline = MAX(r->drain_deadline, deadline);
@@ -520,14 +516,14 @@ static bool tn_ring_validate(TracenicState *s, TNRing *r)
     if (size < TN_RING_MIN || size > TN_RING_MAX || (size & (size - 1))) {
         qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s ring enable refused: size "
                       "%u is not a power of two between %u and %u\n",
-                      tn_ring_name(r), size, TN_RING_MIN, TN_RING_MAX);
+                      tn_ring_name(r->id), size, TN_RING_MIN, TN_RING_MAX);
         s->err = TN_ERR_RING_SIZE;
         return false;
     }
     if (base & (sizeof(struct tn_desc) - 1)) {
         qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s ring enable refused: base "
                       "0x%" PRIx64 " is not 16-byte aligned\n",
-                      tn_ring_name(r), base);
+                      tn_ring_name(r->id), base);
         s->err = TN_ERR_RING_ALIGN;
         return false;
     }
@@ -539,7 +535,7 @@ static void tn_ring_enable(TracenicState *s, TNRing *r)
     if (r->active) {
         qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s ring enabled again while "
                       "still draining; wait for RING_STATUS.ACTIVE to clear\n",
-                      tn_ring_name(r));
+                      tn_ring_name(r->id));
         s->err = TN_ERR_RING_BUSY;
         r->ctrl = 0;
         tn_raise(s, TN_INT_ERROR);
@@ -560,7 +556,7 @@ static void tn_ring_enable(TracenicState *s, TNRing *r)
     r->draining = false;
     r->ring_ref = tn_ref_take(s, TN_REF_RING, r->id, 0, r->base,
                               r->size * sizeof(struct tn_desc));
-    trace_tracenic_ring_enable(tn_ring_name(r), r->base, r->size);
+    trace_tracenic_ring_enable(tn_ring_name(r->id), r->base, r->size);
     tn_record_state(s, TN_ST_RING_ENABLE, r->id, r->base, r->size);
     tn_update_quiesced(s);
 }
@@ -582,13 +578,13 @@ void tn_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val)
 {
     if (!r->active || r->draining) {
         qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s TAIL written while the "
-                      "ring is not enabled; ignored\n", tn_ring_name(r));
+                      "ring is not enabled; ignored\n", tn_ring_name(r->id));
         return;
     }
     if (val >= r->size) {
         qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s TAIL %u is outside the "
-                      "ring of %u descriptors; ignored\n", tn_ring_name(r), val,
-                      r->size);
+                      "ring of %u descriptors; ignored\n", tn_ring_name(r->id),
+                      val, r->size);
         return;
     }
     r->tail = val;

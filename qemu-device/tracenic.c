@@ -22,6 +22,7 @@
 #include "sysemu/sysemu.h"
 #include "qemu-version.h"
 #include "tracenic.h"
+#include "tracenic/names.h"
 #include "trace.h"
 
 /* Causes each MSI-X vector signals. */
@@ -713,18 +714,6 @@ static PropertyInfo tn_prop_runtime_u64;
 static PropertyInfo tn_prop_runtime_u32;
 static PropertyInfo tn_prop_runtime_bool;
 
-static const struct {
-    const char *name;
-    uint8_t id;
-} tn_runtime_props[] = {
-    { "rx-dma-delay-ns", TN_PROP_RX_DMA_DELAY_NS },
-    { "tx-dma-delay-ns", TN_PROP_TX_DMA_DELAY_NS },
-    { "quiesce-delay-ns", TN_PROP_QUIESCE_DELAY_NS },
-    { "prefetch", TN_PROP_PREFETCH },
-    { "late-writeback", TN_PROP_LATE_WRITEBACK },
-    { "reset-delay-ns", TN_PROP_RESET_DELAY_NS },
-};
-
 static uint64_t tn_prop_value(TracenicState *s, uint8_t id)
 {
     switch (id) {
@@ -754,7 +743,7 @@ static void tn_prop_set_runtime(Object *obj, Visitor *v, const char *name,
         &qdev_prop_bool : prop->info == &tn_prop_runtime_u32 ?
         &qdev_prop_uint32 : &qdev_prop_uint64;
     uint32_t old_prefetch = s->prefetch;
-    int i;
+    uint8_t id;
 
     base->set(obj, v, name, opaque, errp);
     if (*errp) {
@@ -769,12 +758,12 @@ static void tn_prop_set_runtime(Object *obj, Visitor *v, const char *name,
     if (!DEVICE(obj)->realized) {
         return;
     }
-    for (i = 0; i < ARRAY_SIZE(tn_runtime_props); i++) {
-        if (!strcmp(name, tn_runtime_props[i].name)) {
-            trace_tracenic_prop(name, tn_prop_value(s, tn_runtime_props[i].id));
+    /* The contract's TN_PROP_* numbers are named by their QOM names. */
+    for (id = TN_PROP_RX_DMA_DELAY_NS; id <= TN_PROP_MAX; id++) {
+        if (!strcmp(name, tn_prop_name(id))) {
+            trace_tracenic_prop(name, tn_prop_value(s, id));
             tn_record_state(s, TN_ST_PROP, TN_RING_ID_NONE,
-                            tn_prop_value(s, tn_runtime_props[i].id),
-                            tn_runtime_props[i].id);
+                            tn_prop_value(s, id), id);
         }
     }
     if (!strcmp(name, "late-writeback") && !s->late_writeback) {

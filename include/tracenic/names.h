@@ -72,6 +72,7 @@ static inline const char *tn_dma_fail_name(unsigned int reason)
 	static const char *const n[] = {
 		[TN_DMA_FAIL_MEMTX] = "memtx-error",
 		[TN_DMA_FAIL_BUS_MASTER] = "bus-master-off",
+		[TN_DMA_FAIL_WRAP] = "wraps-address-space",
 	};
 
 	return TN_NAME_OF(n, reason);

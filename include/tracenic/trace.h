@@ -80,6 +80,12 @@ enum tn_dma_cause {
 enum tn_dma_fail {
 	TN_DMA_FAIL_MEMTX = 1,		/* the address space answered an error (unmapped, IOMMU fault) */
 	TN_DMA_FAIL_BUS_MASTER = 2,	/* bus mastering was off: the device did not issue it */
+	/*
+	 * The range runs past the top of the 64-bit address space (a driver
+	 * that posted DMA_MAPPING_ERROR, all ones, say): the device did not
+	 * issue it, where the bus would have wrapped it to low addresses.
+	 */
+	TN_DMA_FAIL_WRAP = 3,
 };
 
 /* Device references (tn_rec.kind of REF records). */
@@ -125,13 +131,7 @@ enum tn_prop {
 	TN_PROP_PREFETCH = 4,
 	TN_PROP_LATE_WRITEBACK = 5,
 	TN_PROP_RESET_DELAY_NS = 6,
-};
-
-/* Online violations (tn_rec.kind of TN_REC_VIOLATION). */
-enum tn_violation {
-	TN_VIO_DMA_AFTER_FREE = 1,	/* DMA into a region after its FREE/UNMAP */
-	TN_VIO_FREE_REFERENCED = 2,	/* FREE/UNMAP of a region the device still references */
-	TN_VIO_WILD_DMA = 3,		/* DMA into memory no live allocation covers */
+	TN_PROP_MAX = 6,
 };
 
 /* Why the trace ended (tn_rec.kind of TN_REC_END). */
@@ -220,13 +220,13 @@ struct tn_rec {
 			uint16_t vector;	/* MSI-X vector, or 0xffff for INTx */
 			uint8_t pad[26];
 		} irq;
-		struct {	/* VIOLATION: kind = TN_VIO_*, id = allocation/mapping id (0 if none) */
+		struct {	/* VIOLATION: kind = TN_RULE_* (tracenic/rules.h), id = region id (0 if none) */
 			uint64_t addr;
 			uint32_t len;
-			uint8_t cause;		/* DMA cause, 0 for FREE_REFERENCED */
+			uint8_t cause;		/* DMA cause, 0 for free-not-quiesced */
 			uint8_t ring;
 			uint16_t pad0;
-			uint32_t ref_id;	/* FREE_REFERENCED: the reference still held */
+			uint32_t ref_id;	/* free-not-quiesced: the reference still held */
 			uint8_t pad[12];
 		} violation;
 		struct {	/* LEDGER_ERROR: kind = TN_LG_CMD_* */

@@ -19,6 +19,7 @@
 #include "tracenic/regs.h"
 #include "tracenic/ledger.h"
 #include "tracenic/trace.h"
+#include "tracenic/rules.h"
 
 #define TN_DEVFN QPCI_DEVFN(4, 0)
 #define TN_MAC "52:54:00:12:34:56"
@@ -622,19 +623,19 @@ static void test_violations_log(void)
 
     trace_snapshot(t, &tr);
     g_assert(tr.hdr->flags & TN_TRACE_F_CHECK);
-    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_VIO_FREE_REFERENCED);
+    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_RULE_FREE_NOT_QUIESCED);
     g_assert_cmpint(i, >, trace_find(&tr, 0, TN_REC_FREE, -1));
     g_assert_cmpuint(tr.rec[i].id, ==, 2);
     g_assert_cmphex(tr.rec[i].u.violation.addr, ==, buf);
     g_assert_cmpuint(tr.rec[i].u.violation.ref_id, !=, 0);
-    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_VIO_DMA_AFTER_FREE);
+    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_RULE_DMA_AFTER_FREE);
     g_assert_cmpint(i, >, 0);
     g_assert_cmpuint(tr.rec[i].id, ==, 2);
     g_assert_cmphex(tr.rec[i].u.violation.addr, ==, buf);
     g_assert_cmpuint(tr.rec[i].u.violation.len, ==, 64);
     g_assert_cmpuint(tr.rec[i].u.violation.cause, ==, TN_CAUSE_TX_BUF_READ);
     g_assert_cmpuint(tr.rec[i - 1].type, ==, TN_REC_DMA_READ);
-    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_VIO_WILD_DMA);
+    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_RULE_WILD_DMA);
     g_assert_cmpint(i, >, 0);
     g_assert_cmphex(tr.rec[i].u.violation.addr, ==, wild);
     /* The ring itself is covered by region 1: no violation for its DMA. */
@@ -674,11 +675,88 @@ static void test_check_coverage(void)
     sock_recv_frame(t, got, sizeof(got));
 
     trace_snapshot(t, &tr);
-    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_VIO_WILD_DMA);
+    i = trace_find(&tr, 0, TN_REC_VIOLATION, TN_RULE_WILD_DMA);
     g_assert_cmpint(i, >, 0);
     g_assert_cmphex(tr.rec[i].u.violation.addr, ==, buf + 448);
     g_assert_cmpuint(tr.rec[i].u.violation.len, ==, 128);
     g_assert_cmpuint(trace_count(&tr, TN_REC_VIOLATION, -1), ==, 1);
+    trace_free(&tr);
+    tn_stop(t);
+}
+
+/*
+ * Descriptors at the top of the 64-bit address space, as a driver that
+ * skipped dma_mapping_error() posts them (DMA_MAPPING_ERROR is all ones):
+ * a range running past 2^64 is refused and recorded (the bus would wrap it
+ * into low guest memory), one ending exactly at 2^64 goes to the bus and
+ * fails there, and the online check calls every one of them wild DMA.
+ */
+static void test_top_of_address_space(void)
+{
+    static const struct {
+        uint64_t addr;
+        uint8_t reason;
+    } tx[] = {
+        { UINT64_MAX, TN_DMA_FAIL_WRAP },               /* the top byte on */
+        { UINT64_MAX - 63, TN_DMA_FAIL_MEMTX },         /* ends at 2^64 */
+        { UINT64_MAX - 31, TN_DMA_FAIL_WRAP },          /* crosses 2^64 */
+    };
+    TN *t = tn_start("check=on");
+    uint64_t txring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t rxring = guest_alloc(&t->alloc, 8 * 16);
+    uint8_t low[2048], after[2048], frame[1500];
+    Trace tr;
+    ssize_t i, v;
+    int k;
+
+    alloc_shared(t, 1, txring, 8 * 16);
+    alloc_shared(t, 2, rxring, 8 * 16);
+    /* What a wrapped RX write would overwrite. */
+    qtest_memread(t->qts, 0, low, sizeof(low));
+
+    ring_setup(t, TN_TX_RING, txring, 8);
+    for (k = 0; k < ARRAY_SIZE(tx); k++) {
+        put_desc(t, txring, k, tx[k].addr, 64, TN_DESC_EOP);
+    }
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), ARRAY_SIZE(tx));
+    wait_done(t, txring, ARRAY_SIZE(tx) - 1);
+    g_assert(!sock_has_data(t));
+    g_assert_cmpuint(rd(t, TN_REG_ERR), ==, TN_ERR_DMA);
+
+    /* 1500 bytes into a buffer 1024 bytes below 2^64. */
+    ring_setup(t, TN_RX_RING, rxring, 8);
+    put_desc(t, rxring, 0, UINT64_MAX - 1023, 2048, 0);
+    wr(t, TN_RING_REG(TN_RX_RING, TN_RING_TAIL), 1);
+    fill_frame(frame, sizeof(frame), 3);
+    sock_send_frame(t, frame, sizeof(frame));
+    g_assert_cmpuint(le16_to_cpu(wait_done(t, rxring, 0).wb_status), ==,
+                     TN_WB_DMA_ERROR);
+    qtest_memread(t->qts, 0, after, sizeof(after));
+    g_assert(memcmp(low, after, sizeof(low)) == 0);
+
+    trace_snapshot(t, &tr);
+    i = 0;
+    for (k = 0; k < ARRAY_SIZE(tx); k++) {
+        i = trace_find(&tr, i, TN_REC_DMA_FAILED, TN_CAUSE_TX_BUF_READ);
+        g_assert_cmpint(i, >, 0);
+        g_assert_cmphex(tr.rec[i].u.dma.addr, ==, tx[k].addr);
+        g_assert_cmpuint(tr.rec[i].u.dma.len, ==, 64);
+        g_assert_cmpuint(tr.rec[i].u.dma.reason, ==, tx[k].reason);
+        v = trace_find(&tr, i, TN_REC_VIOLATION, TN_RULE_WILD_DMA);
+        g_assert_cmpint(v, >, i);
+        g_assert_cmphex(tr.rec[v].u.violation.addr, ==, tx[k].addr);
+        i = v + 1;
+    }
+    i = trace_find(&tr, 0, TN_REC_DMA_FAILED, TN_CAUSE_RX_BUF_WRITE);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmphex(tr.rec[i].u.dma.addr, ==, UINT64_MAX - 1023);
+    g_assert_cmpuint(tr.rec[i].u.dma.len, ==, sizeof(frame));
+    g_assert_cmpuint(tr.rec[i].u.dma.write, ==, 1);
+    g_assert_cmpuint(tr.rec[i].u.dma.reason, ==, TN_DMA_FAIL_WRAP);
+    g_assert_cmpint(trace_find(&tr, i, TN_REC_VIOLATION, TN_RULE_WILD_DMA), >, i);
+    /* Nothing wrapped into low memory was read or written. */
+    g_assert_cmpint(trace_find(&tr, 0, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ), <, 0);
+    g_assert_cmpint(trace_find(&tr, 0, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE), <, 0);
     trace_free(&tr);
     tn_stop(t);
 }
@@ -1116,7 +1194,7 @@ static void test_drain_observed(void)
     }
     g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_PREFETCH), ==, 2);
     g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_RING), ==, 1);
-    v = trace_find(&tr, 0, TN_REC_VIOLATION, TN_VIO_FREE_REFERENCED);
+    v = trace_find(&tr, 0, TN_REC_VIOLATION, TN_RULE_FREE_NOT_QUIESCED);
     g_assert_cmpint(v, >, trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_IDLE));
     g_assert_cmpuint(tr.rec[v].id, ==, 2);
     g_assert_cmphex(tr.rec[v].u.violation.addr, ==, bufs);
@@ -1187,7 +1265,7 @@ static void test_rx_dma_after_free(void)
     trace_snapshot(t, &tr);
     fr = trace_find(&tr, 0, TN_REC_FREE, -1);
     g_assert_cmpint(fr, >, trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_DISABLE));
-    v = trace_find(&tr, fr, TN_REC_VIOLATION, TN_VIO_FREE_REFERENCED);
+    v = trace_find(&tr, fr, TN_REC_VIOLATION, TN_RULE_FREE_NOT_QUIESCED);
     g_assert_cmpint(v, ==, fr + 1);
     dma = trace_find(&tr, fr, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE);
     g_assert_cmpint(dma, >, fr);
@@ -1195,7 +1273,7 @@ static void test_rx_dma_after_free(void)
     g_assert_cmpuint(tr.rec[dma].u.dma.len, ==, sizeof(frame));
     g_assert_cmpuint(tr.rec[dma].u.dma.ring, ==, TN_RING_ID_RX);
     g_assert_cmpuint(tr.rec[dma].time_ns - tr.rec[fr].time_ns, ==, 50000);
-    v = trace_find(&tr, dma, TN_REC_VIOLATION, TN_VIO_DMA_AFTER_FREE);
+    v = trace_find(&tr, dma, TN_REC_VIOLATION, TN_RULE_DMA_AFTER_FREE);
     g_assert_cmpint(v, ==, dma + 1);
     g_assert_cmpuint(tr.rec[v].id, ==, 2);
     g_assert_cmpuint(tr.rec[v].u.violation.cause, ==, TN_CAUSE_RX_BUF_WRITE);
@@ -1750,6 +1828,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tracenic/violations-log", test_violations_log);
     qtest_add_func("/tracenic/violation-stop", test_violation_stop);
     qtest_add_func("/tracenic/check-coverage", test_check_coverage);
+    qtest_add_func("/tracenic/top-of-address-space", test_top_of_address_space);
     qtest_add_func("/tracenic/bus-master-off", test_bus_master_off);
     qtest_add_func("/tracenic/hostile", test_hostile);
     qtest_add_func("/tracenic/msix", test_msix);
