@@ -30,8 +30,8 @@ esac
 ss=softmmu_ss
 grep -q '^system_ss' "$src/hw/net/meson.build" && ss=system_ss
 
-sources="tracenic.c tracenic-dma.c tracenic-rings.c tracenic-ledger.c tracenic-check.c tracenic-trace.c"
-for f in $sources tracenic.h tracenic-trace.h; do
+sources="tracenic.c tracenic-dma.c tracenic-rings.c tracenic-ledger.c tnkit-check.c tracenic-trace.c"
+for f in $sources tracenic.h tracenic-trace.h tnkit-check.h; do
 	ln -sfn "$here/$f" "$src/hw/net/$f"
 done
 ln -sfn "$top/include/tracenic" "$src/include/tracenic"

@@ -58,9 +58,6 @@ bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
         rec.u.dma.reason = 0;
         tn_emit(s, &rec);
         s->dma_bytes += len;
-        if (s->checker) {
-            tn_check_dma(s, cause, ring, addr, len);
-        }
         return true;
     }
 
@@ -68,13 +65,6 @@ bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
     rec.u.dma.write = write;
     rec.u.dma.result = cpu_to_le32(res);
     tn_emit(s, &rec);
-    if (s->checker && rec.u.dma.reason != TN_DMA_FAIL_BUS_MASTER) {
-        /*
-         * An IOMMU blocking DMA into freed memory is still the driver's bug,
-         * and so is a descriptor pointing past the top of the address space.
-         */
-        tn_check_dma(s, cause, ring, addr, len);
-    }
     if (!write) {
         memset(buf, 0, len);
     }

@@ -78,9 +78,6 @@ static const char *tn_ledger_extent(TracenicState *s, struct tn_rec *rec,
     rec->u.extent.len = cpu_to_le32(s->lg_length);
     s->lg_pending_next++;
     s->lg_pending_left--;
-    if (s->checker) {
-        tn_check_extent(s, s->lg_id, kind, bus, s->lg_length);
-    }
     return NULL;
 }
 
@@ -185,9 +182,5 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd)
 
         tn_ledger_extent(s, &ext_rec, 0, TN_EXT_BUS);
         tn_emit(s, &ext_rec);
-    }
-    /* Check after recording: the violation follows the FREE it is about. */
-    if (s->checker && (cmd == TN_LG_CMD_FREE || cmd == TN_LG_CMD_UNMAP)) {
-        tn_check_release(s, s->lg_id);
     }
 }

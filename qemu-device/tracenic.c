@@ -23,6 +23,7 @@
 #include "qemu-version.h"
 #include "tracenic.h"
 #include "tracenic/names.h"
+#include "tracenic/rules.h"
 #include "trace.h"
 
 /* Causes each MSI-X vector signals. */
@@ -35,23 +36,56 @@ static const uint32_t tn_vector_causes[TN_MSIX_VECTORS] = {
 
 /* --- Trace plumbing ------------------------------------------------------ */
 
+/* Every record goes to the trace (if any), then to the online check. */
 void tn_emit(TracenicState *s, struct tn_rec *rec)
 {
     int64_t now;
 
-    if (!s->trace) {
-        return;
-    }
-    if (!s->callback_depth) {
-        now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
-    } else {
-        if (s->callback_time_ns < 0) {
-            s->callback_time_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    if (s->trace) {
+        if (!s->callback_depth) {
+            now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+        } else {
+            if (s->callback_time_ns < 0) {
+                s->callback_time_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+            }
+            now = s->callback_time_ns;
         }
-        now = s->callback_time_ns;
+        rec->time_ns = cpu_to_le64(now);
+        tn_trace_put(s->trace, rec);
     }
-    rec->time_ns = cpu_to_le64(now);
-    tn_trace_put(s->trace, rec);
+    if (s->checker) {
+        tnkit_check_record(s->checker, rec);
+    }
+}
+
+/* The online check found a violation: record it, say it, maybe stop. */
+static void tn_check_violation(void *opaque, const struct tn_rec *vio)
+{
+    TracenicState *s = opaque;
+    struct tn_rec rec = *vio;
+    uint64_t addr = le64_to_cpu(rec.u.violation.addr);
+    uint32_t id = le32_to_cpu(rec.id), len = le32_to_cpu(rec.u.violation.len);
+
+    tn_emit(s, &rec);
+    s->violations++;
+    trace_tracenic_violation(tn_rule_name(rec.kind), id, addr, len);
+    qemu_log_mask(LOG_GUEST_ERROR, "tracenic: violation %s: %s: id %u, 0x%"
+                  PRIx64 "+%u%s\n", tn_rule_name(rec.kind),
+                  tn_rule_info(rec.kind).summary, id, addr, len,
+                  s->stop_on_violation ? "; pausing the VM" : "");
+    tn_raise(s, TN_INT_VIOLATION);
+    if (s->stop_on_violation) {
+        if (s->trace) {
+            tn_trace_flush(s->trace);
+        }
+        qemu_system_vmstop_request_prepare();
+        qemu_system_vmstop_request(RUN_STATE_PAUSED);
+    }
+}
+
+static void tn_check_warn(void *opaque, const char *msg)
+{
+    warn_report("%s", msg);
 }
 
 void tn_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
@@ -84,9 +118,6 @@ uint32_t tn_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
     };
 
     tn_emit(s, &rec);
-    if (s->checker) {
-        tn_check_ref(s, id, ring, addr, len, true, false);
-    }
     return id;
 }
 
@@ -109,9 +140,6 @@ static void tn_ref_drop_rec(TracenicState *s, uint32_t *ref_id, uint8_t kind,
         return;
     }
     tn_emit(s, &rec);
-    if (s->checker) {
-        tn_check_ref(s, *ref_id, ring, addr, len, false, drained);
-    }
     *ref_id = 0;
 }
 
@@ -361,9 +389,6 @@ static void tn_drain_seen(TracenicState *s, uint8_t ring, uint64_t how)
 {
     s->drain_unseen &= ring == TN_RING_ID_NONE ? 0 : ~(1u << ring);
     tn_record_state(s, TN_ST_QUIESCED_SEEN, ring, how, 0);
-    if (s->checker) {
-        tn_check_drain_seen(s, ring);
-    }
 }
 
 static TNRing *tn_ring_at(TracenicState *s, hwaddr addr, hwaddr *off)
@@ -895,7 +920,7 @@ static void tn_realize(PCIDevice *pdev, Error **errp)
     tn_reset_regs(s);
 
     if (s->check) {
-        s->checker = tn_check_new();
+        s->checker = tnkit_check_new(tn_check_violation, tn_check_warn, s);
     }
     if (s->trace_path && !tn_open_trace(s, errp)) {
         return;
@@ -919,7 +944,7 @@ static void tn_exit(PCIDevice *pdev)
     timer_free(s->itr_timer);
     qemu_bh_delete(s->kick_bh);
     if (s->checker) {
-        tn_check_free(s->checker);
+        tnkit_check_free(s->checker);
     }
     if (msix_present(pdev)) {
         msix_unuse_all_vectors(pdev);
@@ -956,7 +981,10 @@ static int tn_post_load(void *opaque, int version_id)
         return -EINVAL;
     }
     /* The online check's region map lives outside the migration stream. */
-    tn_check_suspend(s, "the VM was restored from a snapshot or migrated");
+    if (s->checker) {
+        tnkit_check_suspend(s->checker, "the VM was restored from a snapshot "
+                            "or migrated");
+    }
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "tracenic/ledger.h"
 #include "tracenic/trace.h"
 #include "tracenic-trace.h"
+#include "tnkit-check.h"
 
 #define TYPE_TRACENIC "tracenic"
 OBJECT_DECLARE_SIMPLE_TYPE(TracenicState, TRACENIC)
@@ -71,8 +72,6 @@ typedef struct TNRing {
     uint32_t n_wb;
     QEMUTimer *wb_timer;
 } TNRing;
-
-typedef struct TNCheck TNCheck;
 
 struct TracenicState {
     PCIDevice parent_obj;
@@ -189,18 +188,5 @@ extern const VMStateDescription vmstate_tn_ring;
 
 /* tracenic-ledger.c */
 void tn_ledger_command(TracenicState *s, uint32_t cmd);
-
-/* tracenic-check.c: online checks (property check=on) */
-TNCheck *tn_check_new(void);
-void tn_check_free(TNCheck *c);
-void tn_check_extent(TracenicState *s, uint32_t id, uint8_t kind,
-                     uint64_t addr, uint32_t len);
-void tn_check_release(TracenicState *s, uint32_t id);
-void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
-                  uint64_t addr, uint32_t len);
-void tn_check_ref(TracenicState *s, uint32_t ref_id, uint8_t ring,
-                  uint64_t addr, uint32_t len, bool take, bool drained);
-void tn_check_drain_seen(TracenicState *s, uint8_t ring);
-void tn_check_suspend(TracenicState *s, const char *why);
 
 #endif

@@ -1,10 +1,15 @@
 /*
- * tracenic: online checks (property check=on).
+ * tracenic kit: the online check (property check=on), a consumer of the
+ * record stream.
  *
  * The device already sees every DMA access and every ledger event, so it can
  * flag a DMA-after-free at the instant it happens, and with on-violation=stop
  * pause the VM there for a debugger.  dmacheck's offline replay of the trace
- * remains the verdict; this is the live view of the same rules.
+ * remains the verdict; this is the live view of some of the same rules,
+ * under the same names (tracenic/rules.h).  Its only input is the records
+ * the device writes to the trace, in trace order, so a host program can run
+ * it on any trace (harness/dmacheck/tests/online_agree.c runs it on
+ * dmacheck's rule corpus); it knows nothing of any NIC's registers.
  *
  * Live device-visible extents and freed ones share one array sorted by start
  * address: lookups are binary searches, and the set stays small (the
@@ -15,15 +20,20 @@
  * packet (460 of the 860 cycles the ledger side of the check took per TX
  * frame).
  *
+ * Plain C and glib, no QEMU headers: the device and the host test both
+ * compile this file.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include "qemu/osdep.h"
-#include "qemu/log.h"
-#include "qemu/error-report.h"
-#include "sysemu/runstate.h"
-#include "tracenic.h"
-#include "tracenic/rules.h"
-#include "trace.h"
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <endian.h>
+#include <stdio.h>
+#include <string.h>
+#include <glib.h>
+#include "tracenic/ledger.h"
+#include "tnkit-check.h"
 
 /* Freed extents remembered for DMA-after-free; the oldest are forgotten. */
 #define TN_CHECK_FREED_MAX  65536
@@ -87,6 +97,9 @@ struct TNCheck {
     size_t n_refs, refs_cap;
     bool suspended;
     bool freed_full_warned;
+    TNKitCheckViolationFn *violation;
+    TNKitCheckWarnFn *warn;
+    void *opaque;
 };
 
 static size_t tn_set_lower(const TNExtentSet *set, uint64_t addr)
@@ -116,7 +129,7 @@ static void tn_set_insert(TNExtentSet *set, const TNExtent *e)
     memmove(&set->v[i + 1], &set->v[i], (set->n - i) * sizeof(TNExtent));
     set->v[i] = *e;
     set->n++;
-    set->max_len = MAX(set->max_len, e->len);
+    set->max_len = (set->max_len > e->len ? set->max_len : e->len);
 }
 
 static void tn_set_remove_at(TNExtentSet *set, size_t i)
@@ -152,47 +165,38 @@ static bool tn_overlaps(const TNExtent *e, uint64_t a, uint64_t b)
     return e->start < b && tn_end(e->start, e->len) > a;
 }
 
-static void tn_violation(TracenicState *s, enum tn_rule rule, uint32_t id,
+static void tn_violation(TNCheck *c, enum tn_rule rule, uint32_t id,
                          uint64_t addr, uint64_t len, uint8_t cause,
                          uint8_t ring, uint32_t ref_id)
 {
     struct tn_rec rec = {
         .type = TN_REC_VIOLATION,
         .kind = rule,
-        .id = cpu_to_le32(id),
-        .u.violation.addr = cpu_to_le64(addr),
-        .u.violation.len = cpu_to_le32(len),
+        .id = htole32(id),
+        .u.violation.addr = htole64(addr),
+        .u.violation.len = htole32(len),
         .u.violation.cause = cause,
         .u.violation.ring = ring,
-        .u.violation.ref_id = cpu_to_le32(ref_id),
+        .u.violation.ref_id = htole32(ref_id),
     };
 
-    tn_emit(s, &rec);
-    s->violations++;
-    trace_tracenic_violation(tn_rule_name(rule), id, addr, len);
-    qemu_log_mask(LOG_GUEST_ERROR, "tracenic: violation %s: %s: id %u, 0x%"
-                  PRIx64 "+%" PRIu64 "%s\n", tn_rule_name(rule),
-                  tn_rule_info(rule).summary, id, addr, len,
-                  s->stop_on_violation ? "; pausing the VM" : "");
-    tn_raise(s, TN_INT_VIOLATION);
-    if (s->stop_on_violation) {
-        if (s->trace) {
-            tn_trace_flush(s->trace);
-        }
-        qemu_system_vmstop_request_prepare();
-        qemu_system_vmstop_request(RUN_STATE_PAUSED);
-    }
+    c->violation(c->opaque, &rec);
 }
 
-TNCheck *tn_check_new(void)
+TNCheck *tnkit_check_new(TNKitCheckViolationFn *violation,
+                         TNKitCheckWarnFn *warn, void *opaque)
 {
     TNCheck *c = g_new0(TNCheck, 1);
+
+    c->violation = violation;
+    c->warn = warn;
+    c->opaque = opaque;
 
     c->regions = g_hash_table_new(NULL, NULL);
     return c;
 }
 
-void tn_check_free(TNCheck *c)
+void tnkit_check_free(TNCheck *c)
 {
     g_free(c->set.v);
     g_hash_table_destroy(c->regions);
@@ -276,18 +280,17 @@ static bool tn_freed_room(TNCheck *c)
     }
     if (!c->freed_full_warned) {
         c->freed_full_warned = true;
-        warn_report("tracenic: the online check remembers at most %d freed "
-                    "extents; later frees are not tracked for "
-                    "DMA-after-free (dmacheck still checks them)",
-                    TN_CHECK_FREED_MAX);
+        c->warn(c->opaque, "tracenic: the online check remembers at most "
+                G_STRINGIFY(TN_CHECK_FREED_MAX) " freed extents; later frees "
+                "are not tracked for DMA-after-free (dmacheck still checks "
+                "them)");
     }
     return false;
 }
 
-void tn_check_extent(TracenicState *s, uint32_t id, uint8_t kind,
-                     uint64_t addr, uint32_t len)
+static void tn_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
+                            uint64_t addr, uint32_t len)
 {
-    TNCheck *c = s->checker;
     TNExtent e = { addr, len, id };
     uint32_t node;
 
@@ -295,8 +298,8 @@ void tn_check_extent(TracenicState *s, uint32_t id, uint8_t kind,
         return;
     }
     if (c->pool_used >= TN_CHECK_LIVE_MAX) {
-        tn_check_suspend(s, "the guest reported more than 1048576 live "
-                         "extents");
+        tnkit_check_suspend(c, "the guest reported more than 1048576 live "
+                            "extents");
         return;
     }
     /* Chained in front: a FREE releases the extents newest first. */
@@ -321,9 +324,8 @@ void tn_check_extent(TracenicState *s, uint32_t id, uint8_t kind,
     tn_forget_freed(c, addr, addr + len);
 }
 
-void tn_check_release(TracenicState *s, uint32_t id)
+static void tn_check_release(TNCheck *c, uint32_t id)
 {
-    TNCheck *c = s->checker;
     gpointer key = GUINT_TO_POINTER(id);
     uint32_t node = GPOINTER_TO_UINT(g_hash_table_lookup(c->regions, key));
 
@@ -339,7 +341,7 @@ void tn_check_release(TracenicState *s, uint32_t id)
             const TNRef *ref = &c->refs[j];
 
             if (tn_overlaps(&ref->e, e->start, tn_end(e->start, e->len))) {
-                tn_violation(s, TN_RULE_FREE_NOT_QUIESCED, id, ref->e.start,
+                tn_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, ref->e.start,
                              ref->e.len, 0, ref->ring, ref->e.id);
             }
         }
@@ -370,10 +372,9 @@ void tn_check_release(TracenicState *s, uint32_t id)
  * ones must cover every byte (sorted by start, each live extent that begins
  * inside the covered prefix extends it, and a gap ends it for good).
  */
-void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
-                  uint64_t addr, uint32_t len)
+static void tn_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
+                         uint64_t addr, uint32_t len)
 {
-    TNCheck *c = s->checker;
     const TNExtentSet *set = &c->set;
     /* Bytes from 2^64 - 1 on are in no extent: wild, whatever else holds. */
     bool past_top = len > UINT64_MAX - addr;
@@ -389,7 +390,7 @@ void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
 
         if (e->freed) {
             if (tn_overlaps(e, addr, b)) {
-                tn_violation(s, TN_RULE_DMA_AFTER_FREE, e->id, addr, len,
+                tn_violation(c, TN_RULE_DMA_AFTER_FREE, e->id, addr, len,
                              cause, ring, 0);
                 return;
             }
@@ -398,7 +399,7 @@ void tn_check_dma(TracenicState *s, uint8_t cause, uint8_t ring,
         }
     }
     if (done < b || past_top) {
-        tn_violation(s, TN_RULE_WILD_DMA, 0, addr, len, cause, ring, 0);
+        tn_violation(c, TN_RULE_WILD_DMA, 0, addr, len, cause, ring, 0);
     }
 }
 
@@ -419,10 +420,9 @@ static void tn_ref_remove(TNCheck *c, TNRef *ref)
     *ref = c->refs[--c->n_refs];
 }
 
-void tn_check_ref(TracenicState *s, uint32_t ref_id, uint8_t ring,
-                  uint64_t addr, uint32_t len, bool take, bool drained)
+static void tn_check_ref(TNCheck *c, uint32_t ref_id, uint8_t ring,
+                         uint64_t addr, uint32_t len, bool take, bool drained)
 {
-    TNCheck *c = s->checker;
     TNRef *ref;
 
     if (take) {
@@ -430,8 +430,9 @@ void tn_check_ref(TracenicState *s, uint32_t ref_id, uint8_t ring,
             return;
         }
         if (c->n_refs >= TN_CHECK_REFS_MAX) {
-            tn_check_suspend(s, "the device holds more than 65536 references "
-                             "that the driver has not seen dropped");
+            tnkit_check_suspend(c, "the device holds more than 65536 "
+                                "references that the driver has not seen "
+                                "dropped");
             return;
         }
         if (c->n_refs == c->refs_cap) {
@@ -452,9 +453,8 @@ void tn_check_ref(TracenicState *s, uint32_t ref_id, uint8_t ring,
     }
 }
 
-void tn_check_drain_seen(TracenicState *s, uint8_t ring)
+static void tn_check_drain_seen(TNCheck *c, uint8_t ring)
 {
-    TNCheck *c = s->checker;
     size_t i = 0;
 
     while (i < c->n_refs) {
@@ -469,11 +469,60 @@ void tn_check_drain_seen(TracenicState *s, uint8_t ring)
     }
 }
 
-void tn_check_suspend(TracenicState *s, const char *why)
+void tnkit_check_suspend(TNCheck *c, const char *why)
 {
-    if (s->checker && !s->checker->suspended) {
-        s->checker->suspended = true;
-        warn_report("tracenic: online checks are off from here on: %s "
-                    "(dmacheck's replay of the trace is unaffected)", why);
+    char *msg;
+
+    if (!c->suspended) {
+        c->suspended = true;
+        msg = g_strdup_printf("tracenic: online checks are off from here on: "
+                              "%s (dmacheck's replay of the trace is "
+                              "unaffected)", why);
+        c->warn(c->opaque, msg);
+        g_free(msg);
+    }
+}
+
+const uint8_t tnkit_check_rules[TNKIT_CHECK_N_RULES] = {
+    TN_RULE_DMA_AFTER_FREE, TN_RULE_FREE_NOT_QUIESCED, TN_RULE_WILD_DMA,
+};
+
+void tnkit_check_record(TNCheck *c, const struct tn_rec *rec)
+{
+    switch (rec->type) {
+    case TN_REC_DMA_FAILED:
+        if (rec->u.dma.reason == TN_DMA_FAIL_BUS_MASTER) {
+            break;      /* never issued */
+        }
+        /*
+         * An IOMMU blocking DMA into freed memory is still the driver's bug,
+         * and so is a descriptor pointing past the top of the address space.
+         */
+        /* fall through */
+    case TN_REC_DMA_READ:
+    case TN_REC_DMA_WRITE:
+        tn_check_dma(c, rec->kind, rec->u.dma.ring, le64toh(rec->u.dma.addr),
+                     le32toh(rec->u.dma.len));
+        break;
+    case TN_REC_EXTENT:
+        tn_check_extent(c, le32toh(rec->id), rec->kind,
+                        le64toh(rec->u.extent.addr),
+                        le32toh(rec->u.extent.len));
+        break;
+    case TN_REC_FREE:
+    case TN_REC_UNMAP:
+        tn_check_release(c, le32toh(rec->id));
+        break;
+    case TN_REC_REF_TAKE:
+    case TN_REC_REF_DROP:
+        tn_check_ref(c, le32toh(rec->id), rec->u.ref.ring,
+                     le64toh(rec->u.ref.addr), le32toh(rec->u.ref.len),
+                     rec->type == TN_REC_REF_TAKE, rec->u.ref.drained);
+        break;
+    case TN_REC_STATE:
+        if (rec->kind == TN_ST_QUIESCED_SEEN) {
+            tn_check_drain_seen(c, le16toh(rec->idx));
+        }
+        break;
     }
 }
