@@ -50,6 +50,7 @@ typedef struct TNExtent {
     uint64_t len;
     uint32_t id;
     bool freed;         /* freed (named by @id), not live */
+    bool phys;          /* live, CPU-physical only (TN_EXT_PHYS) */
 } TNExtent;
 
 typedef struct TNExtentSet {
@@ -95,6 +96,15 @@ struct TNCheck {
     uint32_t pool_used;
     TNRef *refs;
     size_t n_refs, refs_cap;
+    /*
+     * Each ring's descriptor memory while the ring is active (STATE
+     * RING_ENABLE until RING_IDLE or RESET_DONE; 16-byte descriptors), a
+     * reference in itself, as dmacheck counts it.
+     */
+    struct {
+        bool active;
+        uint64_t base, end;
+    } ring[2];
     bool suspended;
     bool freed_full_warned;
     TNKitCheckViolationFn *violation;
@@ -242,13 +252,13 @@ static void tn_forget_freed(TNCheck *c, uint64_t a, uint64_t b)
         tn_set_remove_at(&c->set, i);
         c->n_freed--;
         if (f.start < a) {
-            TNExtent left = { f.start, a - f.start, f.id, true };
+            TNExtent left = { f.start, a - f.start, f.id, true, false };
             tn_set_insert(&c->set, &left);
             c->n_freed++;
             i++;
         }
         if (f.start + f.len > b) {
-            TNExtent right = { b, f.start + f.len - b, f.id, true };
+            TNExtent right = { b, f.start + f.len - b, f.id, true, false };
             tn_set_insert(&c->set, &right);
             c->n_freed++;
         }
@@ -291,10 +301,11 @@ static bool tn_freed_room(TNCheck *c)
 static void tn_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
                             uint64_t addr, uint32_t len)
 {
-    TNExtent e = { addr, len, id };
+    TNExtent e = { addr, len, id, false, kind != TN_EXT_BUS };
     uint32_t node;
 
-    if (c->suspended) {
+    /* The ledger refuses an extent whose end does not fit in 64 bits. */
+    if (c->suspended || !len || len > UINT64_MAX - addr) {
         return;
     }
     if (c->pool_used >= TN_CHECK_LIVE_MAX) {
@@ -308,8 +319,10 @@ static void tn_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
         GPOINTER_TO_UINT(g_hash_table_lookup(c->regions, GUINT_TO_POINTER(id)));
     g_hash_table_insert(c->regions, GUINT_TO_POINTER(id),
                         GUINT_TO_POINTER(node));
-    /* CPU-only memory is never a valid DMA target, but it can be freed. */
-    if (kind == TN_EXT_BUS) {
+    /* CPU-only memory is never a valid DMA target (dma-non-dma-memory). */
+    if (kind != TN_EXT_BUS) {
+        tn_set_insert(&c->set, &e);
+    } else {
         TNExtent *f = tn_set_find(&c->set, addr, len, true, 0);
 
         if (f) {
@@ -337,20 +350,31 @@ static void tn_check_release(TNCheck *c, uint32_t id)
         TNExtent *live;
         size_t j;
 
+        bool held = false;
+
         for (j = 0; !c->suspended && j < c->n_refs; j++) {
             const TNRef *ref = &c->refs[j];
 
             if (tn_overlaps(&ref->e, e->start, tn_end(e->start, e->len))) {
                 tn_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, ref->e.start,
                              ref->e.len, 0, ref->ring, ref->e.id);
+                held = true;
+            }
+        }
+        for (j = 0; !c->suspended && !held && j < 2; j++) {
+            if (c->ring[j].active && c->ring[j].base < e->start + e->len &&
+                c->ring[j].end > e->start) {
+                tn_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, c->ring[j].base,
+                             c->ring[j].end - c->ring[j].base, 0, j, 0);
             }
         }
         live = tn_set_find(&c->set, e->start, e->len, false, id);
         if (tn_freed_room(c)) {
             if (live) {
                 live->freed = true;     /* in place: its bytes, its id */
+                live->phys = false;
             } else {                    /* CPU-only memory */
-                TNExtent f = { e->start, e->len, id, true };
+                TNExtent f = { e->start, e->len, id, true, false };
 
                 tn_set_insert(&c->set, &f);
             }
@@ -367,18 +391,99 @@ static void tn_check_release(TNCheck *c, uint32_t id)
 }
 
 /*
- * One pass over the extents that may overlap [addr, addr + len), in order of
- * start: any freed one that overlaps is a DMA-after-free; otherwise the live
- * ones must cover every byte (sorted by start, each live extent that begins
- * inside the covered prefix extends it, and a gap ends it for good).
+ * The parts of [@a, @b) that no entry of @set accepted by @pick covers, in
+ * order, into @gaps (at most @max; the rest is reported as one last gap).
+ * Entries are sorted by start: each one that begins inside the covered
+ * prefix extends it, and one beginning past it leaves a gap.  Returns
+ * whether any picked entry overlaps [@a, @b).
+ */
+typedef struct TNRange {
+    uint64_t a, b;
+} TNRange;
+
+static bool tn_uncovered(const TNExtentSet *set,
+                         bool (*pick)(const TNExtent *e), uint64_t a,
+                         uint64_t b, GArray *gaps)
+{
+    uint64_t cur = a;
+    bool any = false;
+    size_t i;
+
+    for (i = tn_set_scan_start(set, a); i < set->n && set->v[i].start < b;
+         i++) {
+        const TNExtent *e = &set->v[i];
+        uint64_t end = tn_end(e->start, e->len);
+
+        if (!pick(e) || end <= cur) {
+            continue;
+        }
+        any = true;
+        if (e->start > cur) {
+            TNRange gap = { cur, e->start };
+
+            g_array_append_val(gaps, gap);
+        }
+        cur = end;
+        if (cur >= b) {
+            return any;
+        }
+    }
+    if (cur < b) {
+        TNRange gap = { cur, b };
+
+        g_array_append_val(gaps, gap);
+    }
+    return any;
+}
+
+static bool tn_pick_bus(const TNExtent *e)
+{
+    return !e->freed && !e->phys;
+}
+
+static bool tn_pick_freed(const TNExtent *e)
+{
+    return e->freed;
+}
+
+static bool tn_pick_phys(const TNExtent *e)
+{
+    return e->phys;
+}
+
+/* The id of the first @pick entry overlapping [@a, @b), for the report. */
+static uint32_t tn_first_id(const TNExtentSet *set,
+                            bool (*pick)(const TNExtent *e), uint64_t a,
+                            uint64_t b)
+{
+    size_t i;
+
+    for (i = tn_set_scan_start(set, a); i < set->n && set->v[i].start < b;
+         i++) {
+        if (pick(&set->v[i]) && tn_overlaps(&set->v[i], a, b)) {
+            return set->v[i].id;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Every byte of a DMA is classified as dmacheck does: in a live
+ * device-visible extent it is fine; else in a freed one it is
+ * dma-after-free; else in a live CPU-physical one dma-non-dma-memory; else
+ * wild-dma.  Bytes from 2^64 - 1 on are in no extent.  The common case, a
+ * DMA inside live device-visible memory, is one pass over the extents that
+ * may overlap it and allocates nothing.
  */
 static void tn_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
                          uint64_t addr, uint32_t len)
 {
     const TNExtentSet *set = &c->set;
-    /* Bytes from 2^64 - 1 on are in no extent: wild, whatever else holds. */
     bool past_top = len > UINT64_MAX - addr;
     uint64_t b = tn_end(addr, len), done = addr;
+    GArray *gaps, *rest;
+    bool freed = false, phys = false;
+    uint32_t freed_id = 0, phys_id = 0;
     size_t i;
 
     if (c->suspended || !len) {
@@ -388,19 +493,46 @@ static void tn_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
          i++) {
         const TNExtent *e = &set->v[i];
 
-        if (e->freed) {
-            if (tn_overlaps(e, addr, b)) {
-                tn_violation(c, TN_RULE_DMA_AFTER_FREE, e->id, addr, len,
-                             cause, ring, 0);
-                return;
-            }
-        } else if (e->start <= done && e->start + e->len > done) {
+        if (tn_pick_bus(e) && e->start <= done && e->start + e->len > done) {
             done = e->start + e->len;
         }
     }
-    if (done < b || past_top) {
+    if (done >= b && !past_top) {
+        return;
+    }
+    gaps = g_array_new(false, false, sizeof(TNRange));
+    rest = g_array_new(false, false, sizeof(TNRange));
+    tn_uncovered(set, tn_pick_bus, addr, b, gaps);
+    for (i = 0; i < gaps->len; i++) {
+        TNRange *g = &g_array_index(gaps, TNRange, i);
+
+        if (tn_uncovered(set, tn_pick_freed, g->a, g->b, rest) && !freed) {
+            freed = true;
+            freed_id = tn_first_id(set, tn_pick_freed, g->a, g->b);
+        }
+    }
+    g_array_set_size(gaps, 0);
+    for (i = 0; i < rest->len; i++) {
+        TNRange *g = &g_array_index(rest, TNRange, i);
+
+        if (tn_uncovered(set, tn_pick_phys, g->a, g->b, gaps) && !phys) {
+            phys = true;
+            phys_id = tn_first_id(set, tn_pick_phys, g->a, g->b);
+        }
+    }
+    if (freed) {
+        tn_violation(c, TN_RULE_DMA_AFTER_FREE, freed_id, addr, len, cause,
+                     ring, 0);
+    }
+    if (phys) {
+        tn_violation(c, TN_RULE_DMA_NON_DMA_MEMORY, phys_id, addr, len, cause,
+                     ring, 0);
+    }
+    if (gaps->len || past_top) {
         tn_violation(c, TN_RULE_WILD_DMA, 0, addr, len, cause, ring, 0);
     }
+    g_array_free(gaps, true);
+    g_array_free(rest, true);
 }
 
 static TNRef *tn_ref_find(TNCheck *c, uint32_t ref_id)
@@ -439,7 +571,9 @@ static void tn_check_ref(TNCheck *c, uint32_t ref_id, uint8_t ring,
             c->refs_cap = c->refs_cap ? c->refs_cap * 2 : 64;
             c->refs = g_renew(TNRef, c->refs, c->refs_cap);
         }
-        c->refs[c->n_refs++] = (TNRef){ { addr, len, ref_id }, ring, false };
+        c->refs[c->n_refs++] = (TNRef){
+            { addr, len, ref_id, false, false }, ring, false
+        };
         return;
     }
     ref = tn_ref_find(c, ref_id);
@@ -485,7 +619,37 @@ void tnkit_check_suspend(TNCheck *c, const char *why)
 
 const uint8_t tnkit_check_rules[TNKIT_CHECK_N_RULES] = {
     TN_RULE_DMA_AFTER_FREE, TN_RULE_FREE_NOT_QUIESCED, TN_RULE_WILD_DMA,
+    TN_RULE_DMA_NON_DMA_MEMORY,
 };
+
+static void tn_check_state(TNCheck *c, const struct tn_rec *rec)
+{
+    unsigned ring = le16toh(rec->idx);
+    uint64_t base = le64toh(rec->u.state.value);
+    uint64_t n = le64toh(rec->u.state.value2);
+
+    switch (rec->kind) {
+    case TN_ST_QUIESCED_SEEN:
+        tn_check_drain_seen(c, ring);
+        break;
+    case TN_ST_RING_ENABLE:     /* value = base, value2 = descriptors */
+        if (ring < 2) {
+            c->ring[ring].active = true;
+            c->ring[ring].base = base;
+            c->ring[ring].end = tn_end(base, n > UINT64_MAX / 16 ?
+                                       UINT64_MAX : n * 16);
+        }
+        break;
+    case TN_ST_RING_IDLE:
+        if (ring < 2) {
+            c->ring[ring].active = false;
+        }
+        break;
+    case TN_ST_RESET_DONE:
+        c->ring[0].active = c->ring[1].active = false;
+        break;
+    }
+}
 
 void tnkit_check_record(TNCheck *c, const struct tn_rec *rec)
 {
@@ -515,14 +679,15 @@ void tnkit_check_record(TNCheck *c, const struct tn_rec *rec)
         break;
     case TN_REC_REF_TAKE:
     case TN_REC_REF_DROP:
+        if (!rec->id) {
+            break;      /* no reference has id 0: dmacheck ignores it too */
+        }
         tn_check_ref(c, le32toh(rec->id), rec->u.ref.ring,
                      le64toh(rec->u.ref.addr), le32toh(rec->u.ref.len),
                      rec->type == TN_REC_REF_TAKE, rec->u.ref.drained);
         break;
     case TN_REC_STATE:
-        if (rec->kind == TN_ST_QUIESCED_SEEN) {
-            tn_check_drain_seen(c, le16toh(rec->idx));
-        }
+        tn_check_state(c, rec);
         break;
     }
 }

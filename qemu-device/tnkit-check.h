@@ -36,7 +36,7 @@ void tnkit_check_record(TNCheck *c, const struct tn_rec *rec);
 void tnkit_check_suspend(TNCheck *c, const char *why);
 
 /* The rules the check judges; dmacheck judges them (and more) too. */
-#define TNKIT_CHECK_N_RULES 3
+#define TNKIT_CHECK_N_RULES 4
 extern const uint8_t tnkit_check_rules[TNKIT_CHECK_N_RULES];
 
 #endif

@@ -1049,8 +1049,8 @@ static const char *const tn_prop_help[][2] = {
     { "trace", "file to write the binary trace to (docs/trace-format.md)" },
     { "trace-max-bytes", "size cap of the trace file, 0 = none; later "
                          "records are dropped and counted" },
-    { "check", "online checks: flag DMA after free, frees of referenced "
-               "memory and wild DMA as they happen" },
+    { "check", "online checks: dma-after-free, free-not-quiesced, "
+               "dma-non-dma-memory and wild-dma as they happen" },
     { "on-violation", "log (default) or stop: pause the VM at a violation "
                       "(needs check=on)" },
     { "msix", "offer MSI-X (3 vectors); off: INTx only" },
