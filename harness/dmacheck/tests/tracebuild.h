@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tracenic/ledger.h"
+#include "tracenic/regs.h"
 #include "tracenic/trace.h"
 
 struct tb {
@@ -51,8 +52,8 @@ static inline void tb_init(struct tb *b)
 	h->header_size = TN_TRACE_HEADER_SIZE;
 	h->record_size = TN_TRACE_REC_SIZE;
 	h->clock = TN_TRACE_CLOCK_VIRTUAL;
-	h->pci_vendor = 0x1234;
-	h->pci_device = 0x7e5c;
+	h->pci_vendor = TN_PCI_VENDOR_ID;
+	h->pci_device = TN_PCI_DEVICE_ID;
 	b->len = TN_TRACE_HEADER_SIZE;
 }
 
