@@ -36,14 +36,14 @@
 #include "tnkit-check.h"
 
 /* Freed extents remembered for DMA-after-free; the oldest are forgotten. */
-#define TN_CHECK_FREED_MAX  65536
+#define TRACENIC_CHECK_FREED_MAX  65536
 /* Live extents tracked; a guest reporting more turns the checks off. */
-#define TN_CHECK_LIVE_MAX   (1 << 20)
+#define TRACENIC_CHECK_LIVE_MAX   (1 << 20)
 /*
  * References held, drained ones included: a guest that resets over and over
  * without ever acknowledging QUIESCED must not grow them without bound.
  */
-#define TN_CHECK_REFS_MAX   65536
+#define TRACENIC_CHECK_REFS_MAX   65536
 
 typedef struct TNExtent {
     uint64_t start;
@@ -60,7 +60,7 @@ typedef struct TNExtentSet {
 } TNExtentSet;
 
 /*
- * A reference the device holds (tn_check_ref).  They are few: the rings'
+ * A reference the device holds (tracenic_check_ref).  They are few: the rings'
  * descriptor caches bound them, so a flat array scanned in full is cheaper
  * than any index, and it is what a FREE must scan anyway.
  */
@@ -112,7 +112,7 @@ struct TNCheck {
     void *opaque;
 };
 
-static size_t tn_set_lower(const TNExtentSet *set, uint64_t addr)
+static size_t tracenic_set_lower(const TNExtentSet *set, uint64_t addr)
 {
     size_t lo = 0, hi = set->n;
 
@@ -128,9 +128,9 @@ static size_t tn_set_lower(const TNExtentSet *set, uint64_t addr)
     return lo;
 }
 
-static void tn_set_insert(TNExtentSet *set, const TNExtent *e)
+static void tracenic_set_insert(TNExtentSet *set, const TNExtent *e)
 {
-    size_t i = tn_set_lower(set, e->start);
+    size_t i = tracenic_set_lower(set, e->start);
 
     if (set->n == set->cap) {
         set->cap = set->cap ? set->cap * 2 : 64;
@@ -142,16 +142,16 @@ static void tn_set_insert(TNExtentSet *set, const TNExtent *e)
     set->max_len = (set->max_len > e->len ? set->max_len : e->len);
 }
 
-static void tn_set_remove_at(TNExtentSet *set, size_t i)
+static void tracenic_set_remove_at(TNExtentSet *set, size_t i)
 {
     memmove(&set->v[i], &set->v[i + 1], (set->n - i - 1) * sizeof(TNExtent));
     set->n--;
 }
 
 /* First index that may overlap [a, ...). */
-static size_t tn_set_scan_start(const TNExtentSet *set, uint64_t a)
+static size_t tracenic_set_scan_start(const TNExtentSet *set, uint64_t a)
 {
-    size_t i = tn_set_lower(set, a);
+    size_t i = tracenic_set_lower(set, a);
 
     while (i > 0 && set->v[i - 1].start + set->max_len > a) {
         i--;
@@ -165,17 +165,17 @@ static size_t tn_set_scan_start(const TNExtentSet *set, uint64_t a)
  * addresses here.  No extent can hold the top byte (the ledger refuses one
  * ending at 2^64), so losing it to saturation changes no overlap.
  */
-static uint64_t tn_end(uint64_t start, uint64_t len)
+static uint64_t tracenic_end(uint64_t start, uint64_t len)
 {
     return len > UINT64_MAX - start ? UINT64_MAX : start + len;
 }
 
-static bool tn_overlaps(const TNExtent *e, uint64_t a, uint64_t b)
+static bool tracenic_overlaps(const TNExtent *e, uint64_t a, uint64_t b)
 {
-    return e->start < b && tn_end(e->start, e->len) > a;
+    return e->start < b && tracenic_end(e->start, e->len) > a;
 }
 
-static void tn_violation(TNCheck *c, enum tn_rule rule, uint32_t id,
+static void tracenic_violation(TNCheck *c, enum tn_rule rule, uint32_t id,
                          uint64_t addr, uint64_t len, uint8_t cause,
                          uint8_t ring, uint32_t ref_id)
 {
@@ -215,7 +215,7 @@ void tnkit_check_free(TNCheck *c)
     g_free(c);
 }
 
-static uint32_t tn_pool_get(TNCheck *c, const TNExtent *e)
+static uint32_t tracenic_pool_get(TNCheck *c, const TNExtent *e)
 {
     uint32_t i;
 
@@ -238,40 +238,40 @@ static uint32_t tn_pool_get(TNCheck *c, const TNExtent *e)
 }
 
 /* Bytes that become live again are no longer "freed". */
-static void tn_forget_freed(TNCheck *c, uint64_t a, uint64_t b)
+static void tracenic_forget_freed(TNCheck *c, uint64_t a, uint64_t b)
 {
-    size_t i = tn_set_scan_start(&c->set, a);
+    size_t i = tracenic_set_scan_start(&c->set, a);
 
     while (c->n_freed && i < c->set.n && c->set.v[i].start < b) {
         TNExtent f = c->set.v[i];
 
-        if (!f.freed || !tn_overlaps(&f, a, b)) {
+        if (!f.freed || !tracenic_overlaps(&f, a, b)) {
             i++;
             continue;
         }
-        tn_set_remove_at(&c->set, i);
+        tracenic_set_remove_at(&c->set, i);
         c->n_freed--;
         if (f.start < a) {
             TNExtent left = { f.start, a - f.start, f.id, true, false };
-            tn_set_insert(&c->set, &left);
+            tracenic_set_insert(&c->set, &left);
             c->n_freed++;
             i++;
         }
         if (f.start + f.len > b) {
             TNExtent right = { b, f.start + f.len - b, f.id, true, false };
-            tn_set_insert(&c->set, &right);
+            tracenic_set_insert(&c->set, &right);
             c->n_freed++;
         }
     }
 }
 
 /* The entry for [@start, +@len) that is @freed (and named @id unless 0). */
-static TNExtent *tn_set_find(TNExtentSet *set, uint64_t start, uint64_t len,
+static TNExtent *tracenic_set_find(TNExtentSet *set, uint64_t start, uint64_t len,
                              bool freed, uint32_t id)
 {
     size_t i;
 
-    for (i = tn_set_lower(set, start);
+    for (i = tracenic_set_lower(set, start);
          i < set->n && set->v[i].start == start; i++) {
         TNExtent *e = &set->v[i];
 
@@ -283,22 +283,22 @@ static TNExtent *tn_set_find(TNExtentSet *set, uint64_t start, uint64_t len,
 }
 
 /* The freed-set bound: false (and a warning, once) when it is reached. */
-static bool tn_freed_room(TNCheck *c)
+static bool tracenic_freed_room(TNCheck *c)
 {
-    if (c->n_freed < TN_CHECK_FREED_MAX) {
+    if (c->n_freed < TRACENIC_CHECK_FREED_MAX) {
         return true;
     }
     if (!c->freed_full_warned) {
         c->freed_full_warned = true;
         c->warn(c->opaque, "tracenic: the online check remembers at most "
-                G_STRINGIFY(TN_CHECK_FREED_MAX) " freed extents; later frees "
+                G_STRINGIFY(TRACENIC_CHECK_FREED_MAX) " freed extents; later frees "
                 "are not tracked for DMA-after-free (dmacheck still checks "
                 "them)");
     }
     return false;
 }
 
-static void tn_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
+static void tracenic_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
                             uint64_t addr, uint32_t len)
 {
     TNExtent e = { addr, len, id, false, kind != TN_EXT_BUS };
@@ -308,22 +308,22 @@ static void tn_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
     if (c->suspended || !len || len > UINT64_MAX - addr) {
         return;
     }
-    if (c->pool_used >= TN_CHECK_LIVE_MAX) {
+    if (c->pool_used >= TRACENIC_CHECK_LIVE_MAX) {
         tnkit_check_suspend(c, "the guest reported more than 1048576 live "
                             "extents");
         return;
     }
     /* Chained in front: a FREE releases the extents newest first. */
-    node = tn_pool_get(c, &e);
+    node = tracenic_pool_get(c, &e);
     c->pool[node - 1].next =
         GPOINTER_TO_UINT(g_hash_table_lookup(c->regions, GUINT_TO_POINTER(id)));
     g_hash_table_insert(c->regions, GUINT_TO_POINTER(id),
                         GUINT_TO_POINTER(node));
     /* CPU-only memory is never a valid DMA target (dma-non-dma-memory). */
     if (kind != TN_EXT_BUS) {
-        tn_set_insert(&c->set, &e);
+        tracenic_set_insert(&c->set, &e);
     } else {
-        TNExtent *f = tn_set_find(&c->set, addr, len, true, 0);
+        TNExtent *f = tracenic_set_find(&c->set, addr, len, true, 0);
 
         if (f) {
             /* The same bytes freed before (a recycled buffer): live again. */
@@ -331,13 +331,13 @@ static void tn_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
             f->id = id;
             c->n_freed--;
         } else {
-            tn_set_insert(&c->set, &e);
+            tracenic_set_insert(&c->set, &e);
         }
     }
-    tn_forget_freed(c, addr, addr + len);
+    tracenic_forget_freed(c, addr, addr + len);
 }
 
-static void tn_check_release(TNCheck *c, uint32_t id)
+static void tracenic_check_release(TNCheck *c, uint32_t id)
 {
     gpointer key = GUINT_TO_POINTER(id);
     uint32_t node = GPOINTER_TO_UINT(g_hash_table_lookup(c->regions, key));
@@ -355,8 +355,8 @@ static void tn_check_release(TNCheck *c, uint32_t id)
         for (j = 0; !c->suspended && j < c->n_refs; j++) {
             const TNRef *ref = &c->refs[j];
 
-            if (tn_overlaps(&ref->e, e->start, tn_end(e->start, e->len))) {
-                tn_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, ref->e.start,
+            if (tracenic_overlaps(&ref->e, e->start, tracenic_end(e->start, e->len))) {
+                tracenic_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, ref->e.start,
                              ref->e.len, 0, ref->ring, ref->e.id);
                 held = true;
             }
@@ -364,23 +364,23 @@ static void tn_check_release(TNCheck *c, uint32_t id)
         for (j = 0; !c->suspended && !held && j < 2; j++) {
             if (c->ring[j].active && c->ring[j].base < e->start + e->len &&
                 c->ring[j].end > e->start) {
-                tn_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, c->ring[j].base,
+                tracenic_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, c->ring[j].base,
                              c->ring[j].end - c->ring[j].base, 0, j, 0);
             }
         }
-        live = tn_set_find(&c->set, e->start, e->len, false, id);
-        if (tn_freed_room(c)) {
+        live = tracenic_set_find(&c->set, e->start, e->len, false, id);
+        if (tracenic_freed_room(c)) {
             if (live) {
                 live->freed = true;     /* in place: its bytes, its id */
                 live->phys = false;
             } else {                    /* CPU-only memory */
                 TNExtent f = { e->start, e->len, id, true, false };
 
-                tn_set_insert(&c->set, &f);
+                tracenic_set_insert(&c->set, &f);
             }
             c->n_freed++;
         } else if (live) {
-            tn_set_remove_at(&c->set, live - c->set.v);
+            tracenic_set_remove_at(&c->set, live - c->set.v);
         }
         x->next = c->pool_free;
         c->pool_free = node;
@@ -401,7 +401,7 @@ typedef struct TNRange {
     uint64_t a, b;
 } TNRange;
 
-static bool tn_uncovered(const TNExtentSet *set,
+static bool tracenic_uncovered(const TNExtentSet *set,
                          bool (*pick)(const TNExtent *e), uint64_t a,
                          uint64_t b, GArray *gaps)
 {
@@ -409,10 +409,10 @@ static bool tn_uncovered(const TNExtentSet *set,
     bool any = false;
     size_t i;
 
-    for (i = tn_set_scan_start(set, a); i < set->n && set->v[i].start < b;
+    for (i = tracenic_set_scan_start(set, a); i < set->n && set->v[i].start < b;
          i++) {
         const TNExtent *e = &set->v[i];
-        uint64_t end = tn_end(e->start, e->len);
+        uint64_t end = tracenic_end(e->start, e->len);
 
         if (!pick(e) || end <= cur) {
             continue;
@@ -436,31 +436,31 @@ static bool tn_uncovered(const TNExtentSet *set,
     return any;
 }
 
-static bool tn_pick_bus(const TNExtent *e)
+static bool tracenic_pick_bus(const TNExtent *e)
 {
     return !e->freed && !e->phys;
 }
 
-static bool tn_pick_freed(const TNExtent *e)
+static bool tracenic_pick_freed(const TNExtent *e)
 {
     return e->freed;
 }
 
-static bool tn_pick_phys(const TNExtent *e)
+static bool tracenic_pick_phys(const TNExtent *e)
 {
     return e->phys;
 }
 
 /* The id of the first @pick entry overlapping [@a, @b), for the report. */
-static uint32_t tn_first_id(const TNExtentSet *set,
+static uint32_t tracenic_first_id(const TNExtentSet *set,
                             bool (*pick)(const TNExtent *e), uint64_t a,
                             uint64_t b)
 {
     size_t i;
 
-    for (i = tn_set_scan_start(set, a); i < set->n && set->v[i].start < b;
+    for (i = tracenic_set_scan_start(set, a); i < set->n && set->v[i].start < b;
          i++) {
-        if (pick(&set->v[i]) && tn_overlaps(&set->v[i], a, b)) {
+        if (pick(&set->v[i]) && tracenic_overlaps(&set->v[i], a, b)) {
             return set->v[i].id;
         }
     }
@@ -475,12 +475,12 @@ static uint32_t tn_first_id(const TNExtentSet *set,
  * DMA inside live device-visible memory, is one pass over the extents that
  * may overlap it and allocates nothing.
  */
-static void tn_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
+static void tracenic_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
                          uint64_t addr, uint32_t len)
 {
     const TNExtentSet *set = &c->set;
     bool past_top = len > UINT64_MAX - addr;
-    uint64_t b = tn_end(addr, len), done = addr;
+    uint64_t b = tracenic_end(addr, len), done = addr;
     GArray *gaps, *rest;
     bool freed = false, phys = false;
     uint32_t freed_id = 0, phys_id = 0;
@@ -489,11 +489,11 @@ static void tn_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
     if (c->suspended || !len) {
         return;
     }
-    for (i = tn_set_scan_start(set, addr); i < set->n && set->v[i].start < b;
+    for (i = tracenic_set_scan_start(set, addr); i < set->n && set->v[i].start < b;
          i++) {
         const TNExtent *e = &set->v[i];
 
-        if (tn_pick_bus(e) && e->start <= done && e->start + e->len > done) {
+        if (tracenic_pick_bus(e) && e->start <= done && e->start + e->len > done) {
             done = e->start + e->len;
         }
     }
@@ -502,40 +502,40 @@ static void tn_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
     }
     gaps = g_array_new(false, false, sizeof(TNRange));
     rest = g_array_new(false, false, sizeof(TNRange));
-    tn_uncovered(set, tn_pick_bus, addr, b, gaps);
+    tracenic_uncovered(set, tracenic_pick_bus, addr, b, gaps);
     for (i = 0; i < gaps->len; i++) {
         TNRange *g = &g_array_index(gaps, TNRange, i);
 
-        if (tn_uncovered(set, tn_pick_freed, g->a, g->b, rest) && !freed) {
+        if (tracenic_uncovered(set, tracenic_pick_freed, g->a, g->b, rest) && !freed) {
             freed = true;
-            freed_id = tn_first_id(set, tn_pick_freed, g->a, g->b);
+            freed_id = tracenic_first_id(set, tracenic_pick_freed, g->a, g->b);
         }
     }
     g_array_set_size(gaps, 0);
     for (i = 0; i < rest->len; i++) {
         TNRange *g = &g_array_index(rest, TNRange, i);
 
-        if (tn_uncovered(set, tn_pick_phys, g->a, g->b, gaps) && !phys) {
+        if (tracenic_uncovered(set, tracenic_pick_phys, g->a, g->b, gaps) && !phys) {
             phys = true;
-            phys_id = tn_first_id(set, tn_pick_phys, g->a, g->b);
+            phys_id = tracenic_first_id(set, tracenic_pick_phys, g->a, g->b);
         }
     }
     if (freed) {
-        tn_violation(c, TN_RULE_DMA_AFTER_FREE, freed_id, addr, len, cause,
+        tracenic_violation(c, TN_RULE_DMA_AFTER_FREE, freed_id, addr, len, cause,
                      ring, 0);
     }
     if (phys) {
-        tn_violation(c, TN_RULE_DMA_NON_DMA_MEMORY, phys_id, addr, len, cause,
+        tracenic_violation(c, TN_RULE_DMA_NON_DMA_MEMORY, phys_id, addr, len, cause,
                      ring, 0);
     }
     if (gaps->len || past_top) {
-        tn_violation(c, TN_RULE_WILD_DMA, 0, addr, len, cause, ring, 0);
+        tracenic_violation(c, TN_RULE_WILD_DMA, 0, addr, len, cause, ring, 0);
     }
     g_array_free(gaps, true);
     g_array_free(rest, true);
 }
 
-static TNRef *tn_ref_find(TNCheck *c, uint32_t ref_id)
+static TNRef *tracenic_ref_find(TNCheck *c, uint32_t ref_id)
 {
     size_t i;
 
@@ -547,12 +547,12 @@ static TNRef *tn_ref_find(TNCheck *c, uint32_t ref_id)
     return NULL;
 }
 
-static void tn_ref_remove(TNCheck *c, TNRef *ref)
+static void tracenic_ref_remove(TNCheck *c, TNRef *ref)
 {
     *ref = c->refs[--c->n_refs];
 }
 
-static void tn_check_ref(TNCheck *c, uint32_t ref_id, uint8_t ring,
+static void tracenic_check_ref(TNCheck *c, uint32_t ref_id, uint8_t ring,
                          uint64_t addr, uint32_t len, bool take, bool drained)
 {
     TNRef *ref;
@@ -561,7 +561,7 @@ static void tn_check_ref(TNCheck *c, uint32_t ref_id, uint8_t ring,
         if (c->suspended) {
             return;
         }
-        if (c->n_refs >= TN_CHECK_REFS_MAX) {
+        if (c->n_refs >= TRACENIC_CHECK_REFS_MAX) {
             tnkit_check_suspend(c, "the device holds more than 65536 "
                                 "references that the driver has not seen "
                                 "dropped");
@@ -576,18 +576,18 @@ static void tn_check_ref(TNCheck *c, uint32_t ref_id, uint8_t ring,
         };
         return;
     }
-    ref = tn_ref_find(c, ref_id);
+    ref = tracenic_ref_find(c, ref_id);
     if (!ref) {
         return;
     }
     if (drained) {
         ref->drained = true;
     } else {
-        tn_ref_remove(c, ref);
+        tracenic_ref_remove(c, ref);
     }
 }
 
-static void tn_check_drain_seen(TNCheck *c, uint8_t ring)
+static void tracenic_check_drain_seen(TNCheck *c, uint8_t ring)
 {
     size_t i = 0;
 
@@ -596,7 +596,7 @@ static void tn_check_drain_seen(TNCheck *c, uint8_t ring)
 
         if (ref->drained &&
             (ring == TN_RING_ID_NONE || ref->ring == ring)) {
-            tn_ref_remove(c, ref);  /* the last one moves into slot i */
+            tracenic_ref_remove(c, ref);  /* the last one moves into slot i */
         } else {
             i++;
         }
@@ -622,7 +622,7 @@ const uint8_t tnkit_check_rules[TNKIT_CHECK_N_RULES] = {
     TN_RULE_DMA_NON_DMA_MEMORY,
 };
 
-static void tn_check_state(TNCheck *c, const struct tn_rec *rec)
+static void tracenic_check_state(TNCheck *c, const struct tn_rec *rec)
 {
     unsigned ring = le16toh(rec->idx);
     uint64_t base = le64toh(rec->u.state.value);
@@ -630,13 +630,13 @@ static void tn_check_state(TNCheck *c, const struct tn_rec *rec)
 
     switch (rec->kind) {
     case TN_ST_QUIESCED_SEEN:
-        tn_check_drain_seen(c, ring);
+        tracenic_check_drain_seen(c, ring);
         break;
     case TN_ST_RING_ENABLE:     /* value = base, value2 = descriptors */
         if (ring < 2) {
             c->ring[ring].active = true;
             c->ring[ring].base = base;
-            c->ring[ring].end = tn_end(base, n > UINT64_MAX / 16 ?
+            c->ring[ring].end = tracenic_end(base, n > UINT64_MAX / 16 ?
                                        UINT64_MAX : n * 16);
         }
         break;
@@ -665,29 +665,29 @@ void tnkit_check_record(TNCheck *c, const struct tn_rec *rec)
         /* fall through */
     case TN_REC_DMA_READ:
     case TN_REC_DMA_WRITE:
-        tn_check_dma(c, rec->kind, rec->u.dma.ring, le64toh(rec->u.dma.addr),
+        tracenic_check_dma(c, rec->kind, rec->u.dma.ring, le64toh(rec->u.dma.addr),
                      le32toh(rec->u.dma.len));
         break;
     case TN_REC_EXTENT:
-        tn_check_extent(c, le32toh(rec->id), rec->kind,
+        tracenic_check_extent(c, le32toh(rec->id), rec->kind,
                         le64toh(rec->u.extent.addr),
                         le32toh(rec->u.extent.len));
         break;
     case TN_REC_FREE:
     case TN_REC_UNMAP:
-        tn_check_release(c, le32toh(rec->id));
+        tracenic_check_release(c, le32toh(rec->id));
         break;
     case TN_REC_REF_TAKE:
     case TN_REC_REF_DROP:
         if (!rec->id) {
             break;      /* no reference has id 0: dmacheck ignores it too */
         }
-        tn_check_ref(c, le32toh(rec->id), rec->u.ref.ring,
+        tracenic_check_ref(c, le32toh(rec->id), rec->u.ref.ring,
                      le64toh(rec->u.ref.addr), le32toh(rec->u.ref.len),
                      rec->type == TN_REC_REF_TAKE, rec->u.ref.drained);
         break;
     case TN_REC_STATE:
-        tn_check_state(c, rec);
+        tracenic_check_state(c, rec);
         break;
     }
 }

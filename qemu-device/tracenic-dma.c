@@ -14,7 +14,7 @@
 #include "tracenic/names.h"
 #include "trace.h"
 
-bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
+bool tracenic_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
             uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
             uint32_t len)
 {
@@ -56,7 +56,7 @@ bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
 
     if (res == MEMTX_OK) {
         rec.u.dma.reason = 0;
-        tn_emit(s, &rec);
+        tracenic_emit(s, &rec);
         s->dma_bytes += len;
         return true;
     }
@@ -64,7 +64,7 @@ bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
     rec.type = TN_REC_DMA_FAILED;
     rec.u.dma.write = write;
     rec.u.dma.result = cpu_to_le32(res);
-    tn_emit(s, &rec);
+    tracenic_emit(s, &rec);
     if (!write) {
         memset(buf, 0, len);
     }
@@ -78,6 +78,6 @@ bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
                   "(a descriptor holding DMA_MAPPING_ERROR?)" :
                   "the address is not accessible");
     s->err = TN_ERR_DMA;
-    tn_raise(s, TN_INT_ERROR);
+    tracenic_raise(s, TN_INT_ERROR);
     return false;
 }

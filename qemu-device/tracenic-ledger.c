@@ -12,7 +12,7 @@
 #include "tracenic.h"
 #include "trace.h"
 
-static void tn_ledger_reject(TracenicState *s, uint32_t cmd, const char *why)
+static void tracenic_ledger_reject(TracenicState *s, uint32_t cmd, const char *why)
 {
     struct tn_rec rec = {
         .type = TN_REC_LEDGER_ERROR,
@@ -24,14 +24,14 @@ static void tn_ledger_reject(TracenicState *s, uint32_t cmd, const char *why)
 
     qemu_log_mask(LOG_GUEST_ERROR, "tracenic: ledger command %u for id %u "
                   "rejected: %s\n", cmd, s->lg_id, why);
-    tn_emit(s, &rec);
+    tracenic_emit(s, &rec);
     s->lg_rejected++;
     s->err = TN_ERR_LEDGER;
-    tn_raise(s, TN_INT_ERROR);
+    tracenic_raise(s, TN_INT_ERROR);
 }
 
 /* ALLOC and MAP announce how many EXTENT commands follow. */
-static const char *tn_ledger_begin_region(TracenicState *s, uint32_t n_ext)
+static const char *tracenic_ledger_begin_region(TracenicState *s, uint32_t n_ext)
 {
     if (!s->lg_id) {
         return "id 0 is reserved";
@@ -54,7 +54,7 @@ static const char *tn_ledger_begin_region(TracenicState *s, uint32_t n_ext)
     return NULL;
 }
 
-static const char *tn_ledger_extent(TracenicState *s, struct tn_rec *rec,
+static const char *tracenic_ledger_extent(TracenicState *s, struct tn_rec *rec,
                                     uint32_t index, uint32_t kind)
 {
     uint64_t bus = ((uint64_t)s->lg_bus_hi << 32) | s->lg_bus_lo;
@@ -81,7 +81,7 @@ static const char *tn_ledger_extent(TracenicState *s, struct tn_rec *rec,
     return NULL;
 }
 
-void tn_ledger_command(TracenicState *s, uint32_t cmd)
+void tracenic_ledger_command(TracenicState *s, uint32_t cmd)
 {
     uint64_t va = ((uint64_t)s->lg_va_hi << 32) | s->lg_va_lo;
     uint32_t code = TN_LG_INFO_CODE(s->lg_info);
@@ -97,7 +97,7 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd)
             why = "unknown allocation API";
             break;
         }
-        why = tn_ledger_begin_region(s, ext);
+        why = tracenic_ledger_begin_region(s, ext);
         rec.type = TN_REC_ALLOC;
         rec.u.alloc.va = cpu_to_le64(va);
         rec.u.alloc.length = cpu_to_le32(s->lg_length);
@@ -122,7 +122,7 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd)
             }
             ext = 1;
         }
-        why = tn_ledger_begin_region(s, ext);
+        why = tracenic_ledger_begin_region(s, ext);
         rec.type = TN_REC_MAP;
         rec.u.map.va = cpu_to_le64(va);
         rec.u.map.length = cpu_to_le32(s->lg_length);
@@ -131,7 +131,7 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd)
         rec.u.map.irql = irql;
         break;
     case TN_LG_CMD_EXTENT:
-        why = tn_ledger_extent(s, &rec, ext, code);
+        why = tracenic_ledger_extent(s, &rec, ext, code);
         break;
     case TN_LG_CMD_FREE:
         if (!s->lg_id) {
@@ -171,16 +171,16 @@ void tn_ledger_command(TracenicState *s, uint32_t cmd)
         break;
     }
     if (why) {
-        tn_ledger_reject(s, cmd, why);
+        tracenic_ledger_reject(s, cmd, why);
         return;
     }
     s->lg_accepted++;
-    tn_emit(s, &rec);
+    tracenic_emit(s, &rec);
     if (cmd == TN_LG_CMD_MAP_ONE) {
         /* Cannot fail: the MAP's checks above cover its extent's. */
         struct tn_rec ext_rec = { .id = rec.id };
 
-        tn_ledger_extent(s, &ext_rec, 0, TN_EXT_BUS);
-        tn_emit(s, &ext_rec);
+        tracenic_ledger_extent(s, &ext_rec, 0, TN_EXT_BUS);
+        tracenic_emit(s, &ext_rec);
     }
 }

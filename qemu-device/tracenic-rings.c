@@ -18,37 +18,37 @@
 #include "tracenic/names.h"
 #include "trace.h"
 
-static uint64_t tn_desc_addr(const TNRing *r, uint32_t slot)
+static uint64_t tracenic_desc_addr(const TNRing *r, uint32_t slot)
 {
     return r->base + (uint64_t)slot * sizeof(struct tn_desc);
 }
 
 /* Descriptors the driver has given the device: HEAD .. TAIL-1. */
-static uint32_t tn_posted(const TNRing *r)
+static uint32_t tracenic_posted(const TNRing *r)
 {
     return (r->tail - r->head) & (r->size - 1);
 }
 
-static bool tn_more_posted(const TNRing *r)
+static bool tracenic_more_posted(const TNRing *r)
 {
-    return r->n_cached < tn_posted(r);
+    return r->n_cached < tracenic_posted(r);
 }
 
-static bool tn_ring_running(TracenicState *s, const TNRing *r)
+static bool tracenic_ring_running(TracenicState *s, const TNRing *r)
 {
     return r->active && !r->draining && !r->error && !s->resetting;
 }
 
-static void tn_ring_fail(TracenicState *s, TNRing *r, const char *why)
+static void tracenic_ring_fail(TracenicState *s, TNRing *r, const char *why)
 {
     qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s ring stopped: %s\n",
                   tn_ring_name(r->id), why);
     r->error = true;
-    tn_raise(s, TN_INT_ERROR);
+    tracenic_raise(s, TN_INT_ERROR);
 }
 
 /* Fetch the next posted descriptor into the cache and reference its buffer. */
-static bool tn_fetch_desc(TracenicState *s, TNRing *r)
+static bool tracenic_fetch_desc(TracenicState *s, TNRing *r)
 {
     uint8_t cause = r->id == TN_RING_ID_TX ? TN_CAUSE_TX_DESC_READ
                                            : TN_CAUSE_RX_DESC_READ;
@@ -56,12 +56,12 @@ static bool tn_fetch_desc(TracenicState *s, TNRing *r)
     struct tn_desc d;
     TNCachedDesc *c;
 
-    if (r->n_cached == TN_CACHE_SLOTS || !tn_more_posted(r)) {
+    if (r->n_cached == TRACENIC_CACHE_SLOTS || !tracenic_more_posted(r)) {
         return false;
     }
-    if (!tn_dma(s, false, cause, r->id, slot, r->ring_ref,
-                tn_desc_addr(r, slot), &d, sizeof(d))) {
-        tn_ring_fail(s, r, "a descriptor could not be read");
+    if (!tracenic_dma(s, false, cause, r->id, slot, r->ring_ref,
+                tracenic_desc_addr(r, slot), &d, sizeof(d))) {
+        tracenic_ring_fail(s, r, "a descriptor could not be read");
         return false;
     }
     if (!(le16_to_cpu(d.flags) & TN_DESC_OWN)) {
@@ -76,55 +76,55 @@ static bool tn_fetch_desc(TracenicState *s, TNRing *r)
     c->len = le16_to_cpu(d.len);
     c->flags = le16_to_cpu(d.flags);
     c->inflight_ref = 0;
-    c->ref_id = c->len ? tn_ref_take(s, TN_REF_PREFETCH, r->id, slot, c->addr,
+    c->ref_id = c->len ? tracenic_ref_take(s, TN_REF_PREFETCH, r->id, slot, c->addr,
                                      c->len) : 0;
     return true;
 }
 
-static void tn_release_desc(TracenicState *s, TNRing *r, TNCachedDesc *c)
+static void tracenic_release_desc(TracenicState *s, TNRing *r, TNCachedDesc *c)
 {
-    tn_ref_drop(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id, c->slot, c->addr,
+    tracenic_ref_drop(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id, c->slot, c->addr,
                 c->len);
-    tn_ref_drop(s, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot, c->addr,
+    tracenic_ref_drop(s, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot, c->addr,
                 c->len);
 }
 
 /* Forget the first @n cached descriptors (already written back or dropped). */
-static void tn_consume(TNRing *r, uint32_t n)
+static void tracenic_consume(TNRing *r, uint32_t n)
 {
     r->n_cached -= n;
     memmove(r->cache, r->cache + n, r->n_cached * sizeof(r->cache[0]));
     r->head = (r->head + n) & (r->size - 1);
 }
 
-static void tn_do_writeback(TracenicState *s, TNRing *r, const TNPendingWb *p)
+static void tracenic_do_writeback(TracenicState *s, TNRing *r, const TNPendingWb *p)
 {
     uint16_t wb[4] = {
         cpu_to_le16(p->len), cpu_to_le16(p->flags),
         cpu_to_le16(p->wb_len), cpu_to_le16(p->wb_status),
     };
 
-    tn_dma(s, true, p->cause, r->id, p->slot, r->ring_ref,
-           tn_desc_addr(r, p->slot) + TN_DESC_WB_OFFSET, wb, sizeof(wb));
+    tracenic_dma(s, true, p->cause, r->id, p->slot, r->ring_ref,
+           tracenic_desc_addr(r, p->slot) + TN_DESC_WB_OFFSET, wb, sizeof(wb));
 }
 
-void tn_flush_writebacks(TracenicState *s, TNRing *r)
+void tracenic_flush_writebacks(TracenicState *s, TNRing *r)
 {
     uint32_t irq = 0;
     uint32_t i;
 
     for (i = 0; i < r->n_wb; i++) {
-        tn_do_writeback(s, r, &r->wb[i]);
+        tracenic_do_writeback(s, r, &r->wb[i]);
         irq |= r->wb[i].irq;
     }
     r->n_wb = 0;
     timer_del(r->wb_timer);
     if (irq) {
-        tn_raise(s, irq);
+        tracenic_raise(s, irq);
     }
 }
 
-static void tn_writeback(TracenicState *s, TNRing *r, const TNCachedDesc *c,
+static void tracenic_writeback(TracenicState *s, TNRing *r, const TNCachedDesc *c,
                          uint16_t wb_len, uint16_t status, bool eop)
 {
     TNPendingWb p = {
@@ -145,15 +145,15 @@ static void tn_writeback(TracenicState *s, TNRing *r, const TNCachedDesc *c,
         p.irq = eop ? TN_INT_RX : 0;
     }
     if (!s->late_writeback) {
-        tn_do_writeback(s, r, &p);
+        tracenic_do_writeback(s, r, &p);
         if (p.irq) {
-            tn_raise(s, p.irq);
+            tracenic_raise(s, p.irq);
         }
         return;
     }
     r->wb[r->n_wb++] = p;
-    if (r->n_wb == TN_WB_QUEUE) {
-        tn_flush_writebacks(s, r);
+    if (r->n_wb == TRACENIC_WB_QUEUE) {
+        tracenic_flush_writebacks(s, r);
     } else if (!timer_pending(r->wb_timer)) {
         timer_mod(r->wb_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
                   MAX(s->quiesce_delay_ns, 1));
@@ -162,46 +162,46 @@ static void tn_writeback(TracenicState *s, TNRing *r, const TNCachedDesc *c,
 
 /* --- Draining and idling -------------------------------------------------- */
 
-static void tn_release_desc_drained(TracenicState *s, TNRing *r,
+static void tracenic_release_desc_drained(TracenicState *s, TNRing *r,
                                     TNCachedDesc *c)
 {
-    tn_ref_drop_drained(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id, c->slot,
+    tracenic_ref_drop_drained(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id, c->slot,
                         c->addr, c->len);
-    tn_ref_drop_drained(s, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot,
+    tracenic_ref_drop_drained(s, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot,
                         c->addr, c->len);
 }
 
-static void tn_ring_go_idle(TracenicState *s, TNRing *r)
+static void tracenic_ring_go_idle(TracenicState *s, TNRing *r)
 {
     uint32_t i;
 
-    tn_flush_writebacks(s, r);
+    tracenic_flush_writebacks(s, r);
     for (i = 0; i < r->n_cached; i++) {
-        tn_release_desc_drained(s, r, &r->cache[i]);
+        tracenic_release_desc_drained(s, r, &r->cache[i]);
     }
     r->n_cached = 0;
-    tn_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
+    tracenic_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
                         r->size * sizeof(struct tn_desc));
     r->active = false;
     r->draining = false;
     timer_del(r->drain_timer);
-    tn_drain_finished(s, r->id);
+    tracenic_drain_finished(s, r->id);
     trace_tracenic_ring_idle(tn_ring_name(r->id));
-    tn_record_state(s, TN_ST_RING_IDLE, r->id, 0, 0);
-    tn_update_quiesced(s);
+    tracenic_record_state(s, TN_ST_RING_IDLE, r->id, 0, 0);
+    tracenic_update_quiesced(s);
 }
 
 /* Idle the ring once its drain time is over and nothing is in flight. */
-static void tn_ring_maybe_idle(TracenicState *s, TNRing *r)
+static void tracenic_ring_maybe_idle(TracenicState *s, TNRing *r)
 {
     if (!r->draining || r->n_inflight ||
         qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) < r->drain_deadline) {
         return;
     }
-    tn_ring_go_idle(s, r);
+    tracenic_ring_go_idle(s, r);
 }
 
-void tn_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns)
+void tracenic_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns)
 {
     int64_t deadline = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + delay_ns;
 
@@ -212,40 +212,40 @@ void tn_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns)
         r->draining = true;
         r->drain_deadline = deadline;
         trace_tracenic_ring_disable(tn_ring_name(r->id), delay_ns);
-        tn_record_state(s, TN_ST_RING_DISABLE, r->id, 0, 0);
+        tracenic_record_state(s, TN_ST_RING_DISABLE, r->id, 0, 0);
     } else {
         r->drain_deadline = MAX(r->drain_deadline, deadline);
     }
     timer_mod(r->drain_timer, r->drain_deadline);
-    tn_ring_maybe_idle(s, r);
+    tracenic_ring_maybe_idle(s, r);
 }
 
-static void tn_drain_timer_cb(void *opaque)
+static void tracenic_drain_timer_cb(void *opaque)
 {
     TNRing *r = opaque;
     TracenicState *s = TRACENIC(r->owner);
 
-    tn_ring_maybe_idle(s, r);
+    tracenic_ring_maybe_idle(s, r);
     /* A drain that outlasts reset-delay-ns is what a reset waits for. */
     if (s->resetting) {
-        tn_reset_maybe_finish(s);
+        tracenic_reset_maybe_finish(s);
     }
 }
 
-static void tn_wb_timer_cb(void *opaque)
+static void tracenic_wb_timer_cb(void *opaque)
 {
     TNRing *r = opaque;
     TracenicState *s = TRACENIC(r->owner);
 
-    tn_callback_begin(s);
-    tn_flush_writebacks(s, r);
-    tn_callback_end(s);
+    tracenic_callback_begin(s);
+    tracenic_flush_writebacks(s, r);
+    tracenic_callback_end(s);
 }
 
 /* --- TX ------------------------------------------------------------------- */
 
 /* @bad_chain: the descriptors never reached an EOP and are failed as one. */
-static void tn_tx_send_frame(TracenicState *s, uint32_t ndesc, bool bad_chain)
+static void tracenic_tx_send_frame(TracenicState *s, uint32_t ndesc, bool bad_chain)
 {
     TNRing *r = &s->tx;
     uint8_t frame[TN_MAX_FRAME];
@@ -260,7 +260,7 @@ static void tn_tx_send_frame(TracenicState *s, uint32_t ndesc, bool bad_chain)
             status = TN_WB_BAD_DESC;
         } else if (len + c->len > TN_MAX_FRAME) {
             status = TN_WB_TOO_LONG;
-        } else if (!tn_dma(s, false, TN_CAUSE_TX_BUF_READ, r->id, c->slot,
+        } else if (!tracenic_dma(s, false, TN_CAUSE_TX_BUF_READ, r->id, c->slot,
                            c->ref_id, c->addr, frame + len, c->len)) {
             status = TN_WB_DMA_ERROR;
         } else {
@@ -284,15 +284,15 @@ static void tn_tx_send_frame(TracenicState *s, uint32_t ndesc, bool bad_chain)
     for (i = 0; i < ndesc; i++) {
         TNCachedDesc *c = &r->cache[i];
 
-        tn_release_desc(s, r, c);
-        tn_writeback(s, r, c, status == TN_WB_OK ? c->len : 0, status,
+        tracenic_release_desc(s, r, c);
+        tracenic_writeback(s, r, c, status == TN_WB_OK ? c->len : 0, status,
                      i == ndesc - 1);
     }
-    tn_consume(r, ndesc);
+    tracenic_consume(r, ndesc);
 }
 
 /* Cached descriptors up to and including the first EOP, or 0. */
-static uint32_t tn_tx_frame_descs(const TNRing *r)
+static uint32_t tracenic_tx_frame_descs(const TNRing *r)
 {
     uint32_t i;
 
@@ -304,7 +304,7 @@ static uint32_t tn_tx_frame_descs(const TNRing *r)
     return 0;
 }
 
-static void tn_tx_start_inflight(TracenicState *s, uint32_t ndesc)
+static void tracenic_tx_start_inflight(TracenicState *s, uint32_t ndesc)
 {
     TNRing *r = &s->tx;
     uint32_t i;
@@ -313,7 +313,7 @@ static void tn_tx_start_inflight(TracenicState *s, uint32_t ndesc)
         TNCachedDesc *c = &r->cache[i];
 
         if (c->len) {
-            c->inflight_ref = tn_ref_take(s, TN_REF_INFLIGHT, r->id, c->slot,
+            c->inflight_ref = tracenic_ref_take(s, TN_REF_INFLIGHT, r->id, c->slot,
                                           c->addr, c->len);
         }
     }
@@ -323,50 +323,50 @@ static void tn_tx_start_inflight(TracenicState *s, uint32_t ndesc)
 }
 
 /* Read ahead while a frame is in flight, as real NICs do. */
-static void tn_tx_read_ahead(TracenicState *s, TNRing *r)
+static void tracenic_tx_read_ahead(TracenicState *s, TNRing *r)
 {
     while (r->n_cached < r->n_inflight + s->prefetch) {
-        if (!tn_fetch_desc(s, r)) {
+        if (!tracenic_fetch_desc(s, r)) {
             break;
         }
     }
 }
 
-void tn_tx_kick(TracenicState *s)
+void tracenic_tx_kick(TracenicState *s)
 {
     TNRing *r = &s->tx;
-    uint32_t budget = TN_KICK_BUDGET;
+    uint32_t budget = TRACENIC_KICK_BUDGET;
 
-    if (r->n_inflight && tn_ring_running(s, r)) {
-        tn_tx_read_ahead(s, r);     /* a TAIL write during a transfer */
+    if (r->n_inflight && tracenic_ring_running(s, r)) {
+        tracenic_tx_read_ahead(s, r);     /* a TAIL write during a transfer */
         return;
     }
 
-    while (tn_ring_running(s, r) && !r->n_inflight) {
-        uint32_t ndesc = tn_tx_frame_descs(r);
+    while (tracenic_ring_running(s, r) && !r->n_inflight) {
+        uint32_t ndesc = tracenic_tx_frame_descs(r);
 
-        while (!ndesc && r->n_cached < TN_FRAME_MAX_DESCS && budget) {
-            if (!tn_fetch_desc(s, r)) {
+        while (!ndesc && r->n_cached < TRACENIC_FRAME_MAX_DESCS && budget) {
+            if (!tracenic_fetch_desc(s, r)) {
                 return;
             }
             budget--;
-            ndesc = tn_tx_frame_descs(r);
+            ndesc = tracenic_tx_frame_descs(r);
         }
         if (!ndesc) {
-            if (r->n_cached < TN_FRAME_MAX_DESCS) {
+            if (r->n_cached < TRACENIC_FRAME_MAX_DESCS) {
                 qemu_bh_schedule(s->kick_bh);
                 return;
             }
             /* Never an EOP: fail the chain rather than stall the ring. */
-            tn_tx_send_frame(s, r->n_cached, true);
+            tracenic_tx_send_frame(s, r->n_cached, true);
             continue;
         }
         if (s->tx_dma_delay_ns) {
-            tn_tx_start_inflight(s, ndesc);
-            tn_tx_read_ahead(s, r);
+            tracenic_tx_start_inflight(s, ndesc);
+            tracenic_tx_read_ahead(s, r);
             return;
         }
-        tn_tx_send_frame(s, ndesc, false);
+        tracenic_tx_send_frame(s, ndesc, false);
         if (budget <= ndesc) {
             qemu_bh_schedule(s->kick_bh);
             return;
@@ -377,27 +377,27 @@ void tn_tx_kick(TracenicState *s)
 
 /* --- RX ------------------------------------------------------------------- */
 
-void tn_rx_refill(TracenicState *s)
+void tracenic_rx_refill(TracenicState *s)
 {
     TNRing *r = &s->rx;
 
-    while (tn_ring_running(s, r) && s->bus_master &&
+    while (tracenic_ring_running(s, r) && s->bus_master &&
            r->n_cached < s->prefetch) {
-        if (!tn_fetch_desc(s, r)) {
+        if (!tracenic_fetch_desc(s, r)) {
             break;
         }
     }
 }
 
-bool tn_can_receive(TracenicState *s)
+bool tracenic_can_receive(TracenicState *s)
 {
     TNRing *r = &s->rx;
 
-    return tn_ring_running(s, r) && s->bus_master && !r->n_inflight &&
-           tn_posted(r) > 0;
+    return tracenic_ring_running(s, r) && s->bus_master && !r->n_inflight &&
+           tracenic_posted(r) > 0;
 }
 
-static void tn_rx_write_frame(TracenicState *s, const uint8_t *data,
+static void tracenic_rx_write_frame(TracenicState *s, const uint8_t *data,
                               uint32_t size, uint32_t ndesc)
 {
     TNRing *r = &s->rx;
@@ -411,21 +411,21 @@ static void tn_rx_write_frame(TracenicState *s, const uint8_t *data,
 
         if (!c->len) {
             status = TN_WB_BAD_DESC;
-        } else if (!tn_dma(s, true, TN_CAUSE_RX_BUF_WRITE, r->id, c->slot,
+        } else if (!tracenic_dma(s, true, TN_CAUSE_RX_BUF_WRITE, r->id, c->slot,
                            c->ref_id, c->addr, (void *)(data + off), chunk)) {
             status = TN_WB_DMA_ERROR;
         }
         off += chunk;
-        tn_release_desc(s, r, c);
-        tn_writeback(s, r, c, chunk, status, i == ndesc - 1);
+        tracenic_release_desc(s, r, c);
+        tracenic_writeback(s, r, c, chunk, status, i == ndesc - 1);
     }
     trace_tracenic_rx_frame(size, ndesc);
     s->stat_rx_packets++;
     s->stat_rx_bytes += size;
-    tn_consume(r, ndesc);
+    tracenic_consume(r, ndesc);
 }
 
-ssize_t tn_receive(TracenicState *s, const uint8_t *buf, size_t size)
+ssize_t tracenic_receive(TracenicState *s, const uint8_t *buf, size_t size)
 {
     TNRing *r = &s->rx;
     uint32_t ndesc = 0;
@@ -436,21 +436,21 @@ ssize_t tn_receive(TracenicState *s, const uint8_t *buf, size_t size)
         s->stat_rx_dropped++;
         return size;
     }
-    if (!tn_can_receive(s)) {
+    if (!tracenic_can_receive(s)) {
         return 0;
     }
-    while (room < size && ndesc < TN_FRAME_MAX_DESCS) {
-        if (ndesc == r->n_cached && !tn_fetch_desc(s, r)) {
+    while (room < size && ndesc < TRACENIC_FRAME_MAX_DESCS) {
+        if (ndesc == r->n_cached && !tracenic_fetch_desc(s, r)) {
             break;
         }
         room += r->cache[ndesc++].len;
     }
     if (room < size) {
-        if (r->error || ndesc == TN_FRAME_MAX_DESCS ||
-            tn_posted(r) == r->size - 1) {
+        if (r->error || ndesc == TRACENIC_FRAME_MAX_DESCS ||
+            tracenic_posted(r) == r->size - 1) {
             /* The posted buffers can never hold this frame: drop it. */
             s->stat_rx_dropped++;
-            tn_raise(s, TN_INT_RX_NOBUF);
+            tracenic_raise(s, TN_INT_RX_NOBUF);
             return size;
         }
         return 0;   /* queued until the driver posts more buffers */
@@ -462,7 +462,7 @@ ssize_t tn_receive(TracenicState *s, const uint8_t *buf, size_t size)
             TNCachedDesc *c = &r->cache[i];
 
             if (c->len) {
-                c->inflight_ref = tn_ref_take(s, TN_REF_INFLIGHT, r->id,
+                c->inflight_ref = tracenic_ref_take(s, TN_REF_INFLIGHT, r->id,
                                               c->slot, c->addr, c->len);
             }
         }
@@ -471,13 +471,13 @@ ssize_t tn_receive(TracenicState *s, const uint8_t *buf, size_t size)
                   qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + s->rx_dma_delay_ns);
         return size;
     }
-    tn_rx_write_frame(s, buf, size, ndesc);
-    tn_rx_refill(s);
+    tracenic_rx_write_frame(s, buf, size, ndesc);
+    tracenic_rx_refill(s);
     return size;
 }
 
 /* A delayed transfer completes, whatever the driver did in the meantime. */
-static void tn_inflight_timer_cb(void *opaque)
+static void tracenic_inflight_timer_cb(void *opaque)
 {
     TNRing *r = opaque;
     TracenicState *s = TRACENIC(r->owner);
@@ -486,29 +486,29 @@ static void tn_inflight_timer_cb(void *opaque)
     if (!n) {
         return;
     }
-    tn_callback_begin(s);
+    tracenic_callback_begin(s);
     r->n_inflight = 0;
     if (r->id == TN_RING_ID_TX) {
-        tn_tx_send_frame(s, n, false);
-        tn_ring_maybe_idle(s, r);
-        tn_tx_kick(s);
+        tracenic_tx_send_frame(s, n, false);
+        tracenic_ring_maybe_idle(s, r);
+        tracenic_tx_kick(s);
     } else {
-        tn_rx_write_frame(s, s->rx_frame, s->rx_frame_len, n);
-        tn_ring_maybe_idle(s, r);
-        tn_rx_refill(s);
-        if (tn_can_receive(s)) {
+        tracenic_rx_write_frame(s, s->rx_frame, s->rx_frame_len, n);
+        tracenic_ring_maybe_idle(s, r);
+        tracenic_rx_refill(s);
+        if (tracenic_can_receive(s)) {
             qemu_flush_queued_packets(qemu_get_queue(s->nic));
         }
     }
     if (s->resetting) {
-        tn_reset_maybe_finish(s);
+        tracenic_reset_maybe_finish(s);
     }
-    tn_callback_end(s);
+    tracenic_callback_end(s);
 }
 
 /* --- Register writes ------------------------------------------------------ */
 
-static bool tn_ring_validate(TracenicState *s, TNRing *r)
+static bool tracenic_ring_validate(TracenicState *s, TNRing *r)
 {
     uint32_t size = r->size_reg;
     uint64_t base = ((uint64_t)r->base_hi << 32) | r->base_lo;
@@ -530,7 +530,7 @@ static bool tn_ring_validate(TracenicState *s, TNRing *r)
     return true;
 }
 
-static void tn_ring_enable(TracenicState *s, TNRing *r)
+static void tracenic_ring_enable(TracenicState *s, TNRing *r)
 {
     if (r->active) {
         qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s ring enabled again while "
@@ -538,13 +538,13 @@ static void tn_ring_enable(TracenicState *s, TNRing *r)
                       tn_ring_name(r->id));
         s->err = TN_ERR_RING_BUSY;
         r->ctrl = 0;
-        tn_raise(s, TN_INT_ERROR);
+        tracenic_raise(s, TN_INT_ERROR);
         return;
     }
-    if (!tn_ring_validate(s, r)) {
+    if (!tracenic_ring_validate(s, r)) {
         r->error = true;
         r->ctrl = 0;
-        tn_raise(s, TN_INT_ERROR);
+        tracenic_raise(s, TN_INT_ERROR);
         return;
     }
     r->base = ((uint64_t)r->base_hi << 32) | r->base_lo;
@@ -554,27 +554,27 @@ static void tn_ring_enable(TracenicState *s, TNRing *r)
     r->error = false;
     r->active = true;
     r->draining = false;
-    r->ring_ref = tn_ref_take(s, TN_REF_RING, r->id, 0, r->base,
+    r->ring_ref = tracenic_ref_take(s, TN_REF_RING, r->id, 0, r->base,
                               r->size * sizeof(struct tn_desc));
     trace_tracenic_ring_enable(tn_ring_name(r->id), r->base, r->size);
-    tn_record_state(s, TN_ST_RING_ENABLE, r->id, r->base, r->size);
-    tn_update_quiesced(s);
+    tracenic_record_state(s, TN_ST_RING_ENABLE, r->id, r->base, r->size);
+    tracenic_update_quiesced(s);
 }
 
-void tn_ring_write_ctrl(TracenicState *s, TNRing *r, uint32_t val)
+void tracenic_ring_write_ctrl(TracenicState *s, TNRing *r, uint32_t val)
 {
     bool was = r->ctrl & TN_RING_CTRL_ENABLE;
     bool now = val & TN_RING_CTRL_ENABLE;
 
     r->ctrl = val & TN_RING_CTRL_ENABLE;
     if (!was && now) {
-        tn_ring_enable(s, r);
+        tracenic_ring_enable(s, r);
     } else if (was && !now) {
-        tn_ring_begin_drain(s, r, s->quiesce_delay_ns);
+        tracenic_ring_begin_drain(s, r, s->quiesce_delay_ns);
     }
 }
 
-void tn_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val)
+void tracenic_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val)
 {
     if (!r->active || r->draining) {
         qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s TAIL written while the "
@@ -589,12 +589,12 @@ void tn_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val)
     }
     r->tail = val;
     /* late-writeback holds write-backs until the device next uses the ring. */
-    tn_flush_writebacks(s, r);
+    tracenic_flush_writebacks(s, r);
     if (r->id == TN_RING_ID_TX) {
-        tn_tx_kick(s);
+        tracenic_tx_kick(s);
     } else {
-        tn_rx_refill(s);
-        if (tn_can_receive(s)) {
+        tracenic_rx_refill(s);
+        if (tracenic_can_receive(s)) {
             qemu_flush_queued_packets(qemu_get_queue(s->nic));
         }
     }
@@ -605,7 +605,7 @@ void tn_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val)
  * the guest cannot observe the missing DMA.  References are still dropped
  * in the trace so that it stays consistent.
  */
-void tn_ring_reset(TracenicState *s, TNRing *r)
+void tracenic_ring_reset(TracenicState *s, TNRing *r)
 {
     uint32_t i;
 
@@ -613,13 +613,13 @@ void tn_ring_reset(TracenicState *s, TNRing *r)
     timer_del(r->inflight_timer);
     timer_del(r->wb_timer);
     for (i = 0; i < r->n_cached; i++) {
-        tn_release_desc_drained(s, r, &r->cache[i]);
+        tracenic_release_desc_drained(s, r, &r->cache[i]);
     }
     if (r->ring_ref) {
-        tn_drain_finished(s, r->id);
-        tn_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
+        tracenic_drain_finished(s, r->id);
+        tracenic_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
                             r->size * sizeof(struct tn_desc));
-        tn_record_state(s, TN_ST_RING_IDLE, r->id, 0, 0);
+        tracenic_record_state(s, TN_ST_RING_IDLE, r->id, 0, 0);
     }
     r->base_lo = r->base_hi = r->size_reg = r->ctrl = 0;
     r->base = 0;
@@ -629,7 +629,7 @@ void tn_ring_reset(TracenicState *s, TNRing *r)
     r->active = r->draining = r->error = false;
 }
 
-void tn_rings_init(TracenicState *s)
+void tracenic_rings_init(TracenicState *s)
 {
     TNRing *rings[] = { &s->tx, &s->rx };
     int i;
@@ -640,14 +640,14 @@ void tn_rings_init(TracenicState *s)
         TNRing *r = rings[i];
 
         r->owner = OBJECT(s);
-        r->drain_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tn_drain_timer_cb, r);
+        r->drain_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tracenic_drain_timer_cb, r);
         r->inflight_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
-                                         tn_inflight_timer_cb, r);
-        r->wb_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tn_wb_timer_cb, r);
+                                         tracenic_inflight_timer_cb, r);
+        r->wb_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tracenic_wb_timer_cb, r);
     }
 }
 
-void tn_rings_free(TracenicState *s)
+void tracenic_rings_free(TracenicState *s)
 {
     TNRing *rings[] = { &s->tx, &s->rx };
     int i;
@@ -692,11 +692,11 @@ static const VMStateDescription vmstate_tn_pending_wb = {
     }
 };
 
-static int tn_ring_post_load(void *opaque, int version_id)
+static int tracenic_ring_post_load(void *opaque, int version_id)
 {
     TNRing *r = opaque;
 
-    if (r->n_cached > TN_CACHE_SLOTS || r->n_wb > TN_WB_QUEUE ||
+    if (r->n_cached > TRACENIC_CACHE_SLOTS || r->n_wb > TRACENIC_WB_QUEUE ||
         r->n_inflight > r->n_cached ||
         (r->active && (r->size < TN_RING_MIN || r->size > TN_RING_MAX ||
                        (r->size & (r->size - 1)) || r->head >= r->size ||
@@ -710,7 +710,7 @@ const VMStateDescription vmstate_tn_ring = {
     .name = "tracenic/ring",
     .version_id = 1,
     .minimum_version_id = 1,
-    .post_load = tn_ring_post_load,
+    .post_load = tracenic_ring_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_UINT32(base_lo, TNRing),
         VMSTATE_UINT32(base_hi, TNRing),
@@ -726,12 +726,12 @@ const VMStateDescription vmstate_tn_ring = {
         VMSTATE_UINT32(ring_ref, TNRing),
         VMSTATE_INT64(drain_deadline, TNRing),
         VMSTATE_TIMER_PTR(drain_timer, TNRing),
-        VMSTATE_STRUCT_ARRAY(cache, TNRing, TN_CACHE_SLOTS, 1,
+        VMSTATE_STRUCT_ARRAY(cache, TNRing, TRACENIC_CACHE_SLOTS, 1,
                              vmstate_tn_cached_desc, TNCachedDesc),
         VMSTATE_UINT32(n_cached, TNRing),
         VMSTATE_UINT32(n_inflight, TNRing),
         VMSTATE_TIMER_PTR(inflight_timer, TNRing),
-        VMSTATE_STRUCT_ARRAY(wb, TNRing, TN_WB_QUEUE, 1,
+        VMSTATE_STRUCT_ARRAY(wb, TNRing, TRACENIC_WB_QUEUE, 1,
                              vmstate_tn_pending_wb, TNPendingWb),
         VMSTATE_UINT32(n_wb, TNRing),
         VMSTATE_TIMER_PTR(wb_timer, TNRing),

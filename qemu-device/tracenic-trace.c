@@ -21,10 +21,10 @@
 #include <unistd.h>
 #include "tracenic-trace.h"
 
-#define TN_TRACE_BUF_SIZE     (1024 * TN_TRACE_REC_SIZE * 16)   /* 768 KiB */
-#define TN_TRACE_RESERVE_STEP (8u << 20)
+#define TRACENIC_TRACE_BUF_SIZE     (1024 * TN_TRACE_REC_SIZE * 16)   /* 768 KiB */
+#define TRACENIC_TRACE_RESERVE_STEP (8u << 20)
 /* Always keep space for TRUNCATED/WRITE_ERROR + END. */
-#define TN_TRACE_TAIL_RECS    2
+#define TRACENIC_TRACE_TAIL_RECS    2
 
 struct TNTraceWriter {
     int fd;
@@ -45,11 +45,11 @@ struct TNTraceWriter {
     void *opaque;
 };
 
-static void tn_report(TNTraceWriter *w, const char *fmt, ...)
+static void tracenic_report(TNTraceWriter *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #include <stdarg.h>
-static void tn_report(TNTraceWriter *w, const char *fmt, ...)
+static void tracenic_report(TNTraceWriter *w, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -62,7 +62,7 @@ static void tn_report(TNTraceWriter *w, const char *fmt, ...)
     }
 }
 
-static int tn_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
+static int tracenic_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
 {
     const uint8_t *p = data;
 
@@ -85,9 +85,9 @@ static int tn_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
 }
 
 /* Make sure [pos, pos + len + tail) is allocated on disk. */
-static int tn_reserve(TNTraceWriter *w, uint64_t len)
+static int tracenic_reserve(TNTraceWriter *w, uint64_t len)
 {
-    uint64_t need = w->pos + len + TN_TRACE_TAIL_RECS * TN_TRACE_REC_SIZE;
+    uint64_t need = w->pos + len + TRACENIC_TRACE_TAIL_RECS * TN_TRACE_REC_SIZE;
     uint64_t grow;
     int ret;
 
@@ -95,8 +95,8 @@ static int tn_reserve(TNTraceWriter *w, uint64_t len)
         return 0;
     }
     grow = need - w->reserved_end;
-    if (grow < TN_TRACE_RESERVE_STEP) {
-        grow = TN_TRACE_RESERVE_STEP;
+    if (grow < TRACENIC_TRACE_RESERVE_STEP) {
+        grow = TRACENIC_TRACE_RESERVE_STEP;
     }
     ret = fallocate(w->fd, FALLOC_FL_KEEP_SIZE, w->reserved_end, grow);
     if (ret < 0 && errno == ENOSPC && need > w->reserved_end) {
@@ -119,16 +119,16 @@ static int tn_reserve(TNTraceWriter *w, uint64_t len)
  * Writing failed: the records in the buffer are lost.  Say so on stderr and,
  * using the space reserved earlier, in the trace itself, then stop tracing.
  */
-static void tn_fail(TNTraceWriter *w, int err)
+static void tracenic_fail(TNTraceWriter *w, int err)
 {
-    struct tn_rec tail[TN_TRACE_TAIL_RECS];
+    struct tn_rec tail[TRACENIC_TRACE_TAIL_RECS];
     uint64_t lost = w->used / TN_TRACE_REC_SIZE;
 
     w->failed = true;
     w->records -= lost;
     w->dropped += lost;
     w->used = 0;
-    tn_report(w, "tracenic: cannot write trace file '%s': %s; tracing stopped "
+    tracenic_report(w, "tracenic: cannot write trace file '%s': %s; tracing stopped "
               "after %llu records and %llu records were lost. Free space on "
               "that filesystem (or set trace-max-bytes) and run again.",
               w->path, strerror(-err), (unsigned long long)w->records,
@@ -143,40 +143,40 @@ static void tn_fail(TNTraceWriter *w, int err)
     tail[1].kind = TN_END_WRITE_ERROR;
     tail[1].u.end.records = htole64(w->records + 1);
     tail[1].u.end.dropped = htole64(w->dropped);
-    if (tn_pwrite_all(w->fd, tail, sizeof(tail), w->pos) == 0) {
+    if (tracenic_pwrite_all(w->fd, tail, sizeof(tail), w->pos) == 0) {
         w->pos += sizeof(tail);
     } else {
-        tn_report(w, "tracenic: could not even record the write error in '%s'; "
+        tracenic_report(w, "tracenic: could not even record the write error in '%s'; "
                   "the trace ends without an END record.", w->path);
     }
 }
 
-static void tn_write_buffer(TNTraceWriter *w)
+static void tracenic_write_buffer(TNTraceWriter *w)
 {
     int ret;
 
     if (!w->used || w->failed) {
         return;
     }
-    ret = tn_reserve(w, w->used);
+    ret = tracenic_reserve(w, w->used);
     if (ret == 0) {
-        ret = tn_pwrite_all(w->fd, w->buf, w->used, w->pos);
+        ret = tracenic_pwrite_all(w->fd, w->buf, w->used, w->pos);
     }
     if (ret < 0) {
-        tn_fail(w, ret);
+        tracenic_fail(w, ret);
         return;
     }
     w->pos += w->used;
     w->used = 0;
 }
 
-TNTraceWriter *tn_trace_open(const char *path,
+TNTraceWriter *tracenic_trace_open(const char *path,
                              const struct tn_trace_header *hdr,
                              uint64_t cap_bytes, TNTraceReportFn *report,
                              void *opaque, char **errmsg)
 {
     uint64_t min_cap = TN_TRACE_HEADER_SIZE +
-                       (TN_TRACE_TAIL_RECS + 1) * TN_TRACE_REC_SIZE;
+                       (TRACENIC_TRACE_TAIL_RECS + 1) * TN_TRACE_REC_SIZE;
     TNTraceWriter *w;
     int ret;
 
@@ -194,7 +194,7 @@ TNTraceWriter *tn_trace_open(const char *path,
     if (!w) {
         return NULL;
     }
-    w->buf = malloc(TN_TRACE_BUF_SIZE);
+    w->buf = malloc(TRACENIC_TRACE_BUF_SIZE);
     w->path = strdup(path);
     w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0 || !w->buf || !w->path) {
@@ -210,11 +210,11 @@ TNTraceWriter *tn_trace_open(const char *path,
     w->cap_bytes = cap_bytes;
     w->max_records = cap_bytes ?
         (cap_bytes - TN_TRACE_HEADER_SIZE) / TN_TRACE_REC_SIZE -
-        TN_TRACE_TAIL_RECS :
+        TRACENIC_TRACE_TAIL_RECS :
         UINT64_MAX;
-    ret = tn_reserve(w, TN_TRACE_HEADER_SIZE);
+    ret = tracenic_reserve(w, TN_TRACE_HEADER_SIZE);
     if (ret == 0) {
-        ret = tn_pwrite_all(w->fd, hdr, sizeof(*hdr), 0);
+        ret = tracenic_pwrite_all(w->fd, hdr, sizeof(*hdr), 0);
     }
     if (ret < 0) {
         if (asprintf(errmsg, "cannot write the header of trace file '%s': %s",
@@ -236,18 +236,18 @@ fail:
     return NULL;
 }
 
-static void tn_append(TNTraceWriter *w, const struct tn_rec *rec)
+static void tracenic_append(TNTraceWriter *w, const struct tn_rec *rec)
 {
     memcpy(w->buf + w->used, rec, TN_TRACE_REC_SIZE);
     w->used += TN_TRACE_REC_SIZE;
     w->records++;
     w->last_time_ns = rec->time_ns;
-    if (w->used == TN_TRACE_BUF_SIZE) {
-        tn_write_buffer(w);
+    if (w->used == TRACENIC_TRACE_BUF_SIZE) {
+        tracenic_write_buffer(w);
     }
 }
 
-void tn_trace_put(TNTraceWriter *w, const struct tn_rec *rec)
+void tracenic_trace_put(TNTraceWriter *w, const struct tn_rec *rec)
 {
     if (__builtin_expect(w->failed || w->truncated, 0)) {
         w->dropped++;
@@ -261,22 +261,22 @@ void tn_trace_put(TNTraceWriter *w, const struct tn_rec *rec)
         t.type = TN_REC_TRUNCATED;
         t.u.truncated.cap_bytes = htole64(w->cap_bytes);
         w->truncated = true;
-        tn_append(w, &t);
+        tracenic_append(w, &t);
         w->dropped++;
-        tn_report(w, "tracenic: trace file '%s' reached trace-max-bytes=%llu; "
+        tracenic_report(w, "tracenic: trace file '%s' reached trace-max-bytes=%llu; "
                   "later records are dropped and counted in the END record.",
                   w->path, (unsigned long long)w->cap_bytes);
         return;
     }
-    tn_append(w, rec);
+    tracenic_append(w, rec);
 }
 
-void tn_trace_flush(TNTraceWriter *w)
+void tracenic_trace_flush(TNTraceWriter *w)
 {
-    tn_write_buffer(w);
+    tracenic_write_buffer(w);
 }
 
-void tn_trace_close(TNTraceWriter *w, uint64_t dma_bytes, uint32_t violations)
+void tracenic_trace_close(TNTraceWriter *w, uint64_t dma_bytes, uint32_t violations)
 {
     if (!w->failed) {
         struct tn_rec end;
@@ -289,11 +289,11 @@ void tn_trace_close(TNTraceWriter *w, uint64_t dma_bytes, uint32_t violations)
         end.u.end.dropped = htole64(w->dropped);
         end.u.end.dma_bytes = htole64(dma_bytes);
         end.u.end.violations = htole32(violations);
-        tn_append(w, &end);
-        tn_write_buffer(w);
+        tracenic_append(w, &end);
+        tracenic_write_buffer(w);
     }
     if (close(w->fd) < 0 && !w->failed) {
-        tn_report(w, "tracenic: closing trace file '%s' failed: %s; the trace "
+        tracenic_report(w, "tracenic: closing trace file '%s' failed: %s; the trace "
                   "may be incomplete.", w->path, strerror(errno));
     }
     free(w->buf);
@@ -301,17 +301,17 @@ void tn_trace_close(TNTraceWriter *w, uint64_t dma_bytes, uint32_t violations)
     free(w);
 }
 
-uint64_t tn_trace_records(const TNTraceWriter *w)
+uint64_t tracenic_trace_records(const TNTraceWriter *w)
 {
     return w->records;
 }
 
-uint64_t tn_trace_dropped(const TNTraceWriter *w)
+uint64_t tracenic_trace_dropped(const TNTraceWriter *w)
 {
     return w->dropped;
 }
 
-bool tn_trace_failed(const TNTraceWriter *w)
+bool tracenic_trace_failed(const TNTraceWriter *w)
 {
     return w->failed;
 }

@@ -24,22 +24,22 @@ typedef void TNTraceReportFn(void *opaque, const char *msg);
  * otherwise it must leave room for the header and a few records.  Returns
  * NULL and sets *@errmsg (g_free-able with free()) on failure.
  */
-TNTraceWriter *tn_trace_open(const char *path,
+TNTraceWriter *tracenic_trace_open(const char *path,
                              const struct tn_trace_header *hdr,
                              uint64_t cap_bytes, TNTraceReportFn *report,
                              void *opaque, char **errmsg);
 
 /* Append one record; @rec->time_ns must be set by the caller. */
-void tn_trace_put(TNTraceWriter *w, const struct tn_rec *rec);
+void tracenic_trace_put(TNTraceWriter *w, const struct tn_rec *rec);
 
 /* Push buffered records to the file (VM stop, reset, before reading it). */
-void tn_trace_flush(TNTraceWriter *w);
+void tracenic_trace_flush(TNTraceWriter *w);
 
 /* Write the END record with these totals, flush and close. */
-void tn_trace_close(TNTraceWriter *w, uint64_t dma_bytes, uint32_t violations);
+void tracenic_trace_close(TNTraceWriter *w, uint64_t dma_bytes, uint32_t violations);
 
-uint64_t tn_trace_records(const TNTraceWriter *w);
-uint64_t tn_trace_dropped(const TNTraceWriter *w);
-bool tn_trace_failed(const TNTraceWriter *w);
+uint64_t tracenic_trace_records(const TNTraceWriter *w);
+uint64_t tracenic_trace_dropped(const TNTraceWriter *w);
+bool tracenic_trace_failed(const TNTraceWriter *w);
 
 #endif

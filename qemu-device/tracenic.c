@@ -27,7 +27,7 @@
 #include "trace.h"
 
 /* Causes each MSI-X vector signals. */
-static const uint32_t tn_vector_causes[TN_MSIX_VECTORS] = {
+static const uint32_t tracenic_vector_causes[TN_MSIX_VECTORS] = {
     [TN_MSIX_VEC_RX] = TN_INT_RX | TN_INT_RX_NOBUF,
     [TN_MSIX_VEC_TX] = TN_INT_TX,
     [TN_MSIX_VEC_OTHER] = TN_INT_LINK | TN_INT_QUIESCED | TN_INT_RESET_DONE |
@@ -37,7 +37,7 @@ static const uint32_t tn_vector_causes[TN_MSIX_VECTORS] = {
 /* --- Trace plumbing ------------------------------------------------------ */
 
 /* Every record goes to the trace (if any), then to the online check. */
-void tn_emit(TracenicState *s, struct tn_rec *rec)
+void tracenic_emit(TracenicState *s, struct tn_rec *rec)
 {
     int64_t now;
 
@@ -51,7 +51,7 @@ void tn_emit(TracenicState *s, struct tn_rec *rec)
             now = s->callback_time_ns;
         }
         rec->time_ns = cpu_to_le64(now);
-        tn_trace_put(s->trace, rec);
+        tracenic_trace_put(s->trace, rec);
     }
     if (s->checker) {
         tnkit_check_record(s->checker, rec);
@@ -59,36 +59,36 @@ void tn_emit(TracenicState *s, struct tn_rec *rec)
 }
 
 /* The online check found a violation: record it, say it, maybe stop. */
-static void tn_check_violation(void *opaque, const struct tn_rec *vio)
+static void tracenic_check_violation(void *opaque, const struct tn_rec *vio)
 {
     TracenicState *s = opaque;
     struct tn_rec rec = *vio;
     uint64_t addr = le64_to_cpu(rec.u.violation.addr);
     uint32_t id = le32_to_cpu(rec.id), len = le32_to_cpu(rec.u.violation.len);
 
-    tn_emit(s, &rec);
+    tracenic_emit(s, &rec);
     s->violations++;
     trace_tracenic_violation(tn_rule_name(rec.kind), id, addr, len);
     qemu_log_mask(LOG_GUEST_ERROR, "tracenic: violation %s: %s: id %u, 0x%"
                   PRIx64 "+%u%s\n", tn_rule_name(rec.kind),
                   tn_rule_info(rec.kind).summary, id, addr, len,
                   s->stop_on_violation ? "; pausing the VM" : "");
-    tn_raise(s, TN_INT_VIOLATION);
+    tracenic_raise(s, TN_INT_VIOLATION);
     if (s->stop_on_violation) {
         if (s->trace) {
-            tn_trace_flush(s->trace);
+            tracenic_trace_flush(s->trace);
         }
         qemu_system_vmstop_request_prepare();
         qemu_system_vmstop_request(RUN_STATE_PAUSED);
     }
 }
 
-static void tn_check_warn(void *opaque, const char *msg)
+static void tracenic_check_warn(void *opaque, const char *msg)
 {
     warn_report("%s", msg);
 }
 
-void tn_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
+void tracenic_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
                      uint64_t value, uint64_t value2)
 {
     struct tn_rec rec = {
@@ -100,10 +100,10 @@ void tn_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
         .u.state.status = cpu_to_le32(s->status),
     };
 
-    tn_emit(s, &rec);
+    tracenic_emit(s, &rec);
 }
 
-uint32_t tn_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
+uint32_t tracenic_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
                      uint32_t slot, uint64_t addr, uint32_t len)
 {
     uint32_t id = ++s->next_ref_id ? s->next_ref_id : ++s->next_ref_id;
@@ -117,11 +117,11 @@ uint32_t tn_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
         .u.ref.ring = ring,
     };
 
-    tn_emit(s, &rec);
+    tracenic_emit(s, &rec);
     return id;
 }
 
-static void tn_ref_drop_rec(TracenicState *s, uint32_t *ref_id, uint8_t kind,
+static void tracenic_ref_drop_rec(TracenicState *s, uint32_t *ref_id, uint8_t kind,
                             uint8_t ring, uint32_t slot, uint64_t addr,
                             uint32_t len, bool drained)
 {
@@ -139,56 +139,56 @@ static void tn_ref_drop_rec(TracenicState *s, uint32_t *ref_id, uint8_t kind,
     if (!*ref_id) {
         return;
     }
-    tn_emit(s, &rec);
+    tracenic_emit(s, &rec);
     *ref_id = 0;
 }
 
-void tn_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
+void tracenic_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
                  uint8_t ring, uint32_t slot, uint64_t addr, uint32_t len)
 {
-    tn_ref_drop_rec(s, ref_id, kind, ring, slot, addr, len, false);
+    tracenic_ref_drop_rec(s, ref_id, kind, ring, slot, addr, len, false);
 }
 
-void tn_ref_drop_drained(TracenicState *s, uint32_t *ref_id, uint8_t kind,
+void tracenic_ref_drop_drained(TracenicState *s, uint32_t *ref_id, uint8_t kind,
                          uint8_t ring, uint32_t slot, uint64_t addr,
                          uint32_t len)
 {
-    tn_ref_drop_rec(s, ref_id, kind, ring, slot, addr, len, true);
+    tracenic_ref_drop_rec(s, ref_id, kind, ring, slot, addr, len, true);
 }
 
-static void tn_trace_report(void *opaque, const char *msg)
+static void tracenic_trace_report(void *opaque, const char *msg)
 {
     error_report("%s", msg);
 }
 
-static void tn_trace_close_now(TracenicState *s)
+static void tracenic_trace_close_now(TracenicState *s)
 {
     if (s->trace) {
-        tn_trace_close(s->trace, s->dma_bytes, s->violations);
+        tracenic_trace_close(s->trace, s->dma_bytes, s->violations);
         s->trace = NULL;
     }
 }
 
-static void tn_exit_notify(Notifier *n, void *data)
+static void tracenic_exit_notify(Notifier *n, void *data)
 {
     TracenicState *s = container_of(n, TracenicState, exit_notifier);
 
-    tn_trace_close_now(s);
+    tracenic_trace_close_now(s);
 }
 
-static void tn_vm_state_change(void *opaque, bool running, RunState state)
+static void tracenic_vm_state_change(void *opaque, bool running, RunState state)
 {
     TracenicState *s = opaque;
 
     /* A stopped VM is being looked at: make the trace on disk current. */
     if (!running && s->trace) {
-        tn_trace_flush(s->trace);
+        tracenic_trace_flush(s->trace);
     }
 }
 
 /* --- Interrupts ---------------------------------------------------------- */
 
-static void tn_record_irq(TracenicState *s, uint32_t cause, uint16_t vector)
+static void tracenic_record_irq(TracenicState *s, uint32_t cause, uint16_t vector)
 {
     struct tn_rec rec = {
         .type = TN_REC_IRQ,
@@ -197,10 +197,10 @@ static void tn_record_irq(TracenicState *s, uint32_t cause, uint16_t vector)
     };
 
     trace_tracenic_irq(cause, vector);
-    tn_emit(s, &rec);
+    tracenic_emit(s, &rec);
 }
 
-static void tn_update_intx(TracenicState *s)
+static void tracenic_update_intx(TracenicState *s)
 {
     bool level = (s->icr & s->ims) != 0;
 
@@ -211,12 +211,12 @@ static void tn_update_intx(TracenicState *s)
         s->intx_level = level;
         pci_set_irq(PCI_DEVICE(s), level);
         if (level) {
-            tn_record_irq(s, s->icr & s->ims, 0xffff);
+            tracenic_record_irq(s, s->icr & s->ims, 0xffff);
         }
     }
 }
 
-static void tn_msix_fire(TracenicState *s, int vec)
+static void tracenic_msix_fire(TracenicState *s, int vec)
 {
     int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     int64_t gap = (int64_t)s->itr_us * SCALE_US;
@@ -232,55 +232,55 @@ static void tn_msix_fire(TracenicState *s, int vec)
     }
     s->pending_vectors &= ~(1u << vec);
     s->last_irq_ns[vec] = now;
-    tn_record_irq(s, s->icr & s->ims & tn_vector_causes[vec], vec);
+    tracenic_record_irq(s, s->icr & s->ims & tracenic_vector_causes[vec], vec);
     /* Auto-mask: the handler's IMC and ICR writes, done by the device. */
-    s->ims &= ~(s->iam & tn_vector_causes[vec]);
-    s->icr &= ~(s->iam & tn_vector_causes[vec]);
+    s->ims &= ~(s->iam & tracenic_vector_causes[vec]);
+    s->icr &= ~(s->iam & tracenic_vector_causes[vec]);
     msix_notify(PCI_DEVICE(s), vec);
 }
 
-static void tn_notify(TracenicState *s, uint32_t cause)
+static void tracenic_notify(TracenicState *s, uint32_t cause)
 {
     int vec;
 
     if (!msix_enabled(PCI_DEVICE(s))) {
-        tn_update_intx(s);
+        tracenic_update_intx(s);
         return;
     }
     for (vec = 0; vec < TN_MSIX_VECTORS; vec++) {
-        if (cause & s->ims & tn_vector_causes[vec]) {
-            tn_msix_fire(s, vec);
+        if (cause & s->ims & tracenic_vector_causes[vec]) {
+            tracenic_msix_fire(s, vec);
         }
     }
 }
 
-static void tn_itr_timer_cb(void *opaque)
+static void tracenic_itr_timer_cb(void *opaque)
 {
     TracenicState *s = opaque;
     uint32_t pending = s->pending_vectors;
     int vec;
 
-    tn_callback_begin(s);
+    tracenic_callback_begin(s);
     for (vec = 0; vec < TN_MSIX_VECTORS; vec++) {
         if ((pending & (1u << vec)) &&
-            (s->icr & s->ims & tn_vector_causes[vec])) {
-            tn_msix_fire(s, vec);
+            (s->icr & s->ims & tracenic_vector_causes[vec])) {
+            tracenic_msix_fire(s, vec);
         } else {
             s->pending_vectors &= ~(1u << vec);
         }
     }
-    tn_callback_end(s);
+    tracenic_callback_end(s);
 }
 
-void tn_raise(TracenicState *s, uint32_t cause)
+void tracenic_raise(TracenicState *s, uint32_t cause)
 {
     s->icr |= cause;
-    tn_notify(s, cause);
+    tracenic_notify(s, cause);
 }
 
 /* --- DMA state ------------------------------------------------------------ */
 
-void tn_update_quiesced(TracenicState *s)
+void tracenic_update_quiesced(TracenicState *s)
 {
     bool quiesced = !s->tx.active && !s->rx.active && !s->resetting;
     bool was = s->status & TN_STATUS_QUIESCED;
@@ -293,14 +293,14 @@ void tn_update_quiesced(TracenicState *s)
                  (quiesced ? TN_STATUS_QUIESCED : 0);
     if (quiesced != was) {
         trace_tracenic_quiesced(quiesced);
-        tn_record_state(s, TN_ST_QUIESCED, TN_RING_ID_NONE, quiesced, 0);
+        tracenic_record_state(s, TN_ST_QUIESCED, TN_RING_ID_NONE, quiesced, 0);
         if (quiesced) {
-            tn_raise(s, TN_INT_QUIESCED);
+            tracenic_raise(s, TN_INT_QUIESCED);
         }
     }
 }
 
-static void tn_mac_to_regs(TracenicState *s)
+static void tracenic_mac_to_regs(TracenicState *s)
 {
     const uint8_t *m = s->conf.macaddr.a;
 
@@ -309,7 +309,7 @@ static void tn_mac_to_regs(TracenicState *s)
 }
 
 /* Everything CTRL.RST resets; the ledger and the references are not in it. */
-static void tn_reset_regs(TracenicState *s)
+static void tracenic_reset_regs(TracenicState *s)
 {
     int i;
 
@@ -324,35 +324,35 @@ static void tn_reset_regs(TracenicState *s)
     for (i = 0; i < TN_MSIX_VECTORS; i++) {
         s->last_irq_ns[i] = INT64_MIN / 2;  /* long ago: no gap to keep */
     }
-    tn_mac_to_regs(s);
+    tracenic_mac_to_regs(s);
     s->stat_rx_packets = s->stat_rx_bytes = s->stat_rx_dropped = 0;
     s->stat_tx_packets = s->stat_tx_bytes = s->stat_tx_errors = 0;
-    tn_update_intx(s);
+    tracenic_update_intx(s);
 }
 
-void tn_reset_maybe_finish(TracenicState *s)
+void tracenic_reset_maybe_finish(TracenicState *s)
 {
     if (!s->resetting || timer_pending(s->reset_timer) ||
         s->tx.active || s->rx.active) {
         return;
     }
-    tn_ring_reset(s, &s->tx);
-    tn_ring_reset(s, &s->rx);
-    tn_reset_regs(s);
+    tracenic_ring_reset(s, &s->tx);
+    tracenic_ring_reset(s, &s->rx);
+    tracenic_reset_regs(s);
     s->resetting = false;
     trace_tracenic_reset_done();
-    tn_update_quiesced(s);
-    tn_record_state(s, TN_ST_RESET_DONE, TN_RING_ID_NONE, 0, 0);
+    tracenic_update_quiesced(s);
+    tracenic_record_state(s, TN_ST_RESET_DONE, TN_RING_ID_NONE, 0, 0);
     s->reset_unseen = true;
     s->icr |= TN_INT_RESET_DONE;    /* IMS is 0 now: visible, not signalled */
 }
 
-static void tn_reset_timer_cb(void *opaque)
+static void tracenic_reset_timer_cb(void *opaque)
 {
-    tn_reset_maybe_finish(opaque);
+    tracenic_reset_maybe_finish(opaque);
 }
 
-static void tn_start_reset(TracenicState *s)
+static void tracenic_start_reset(TracenicState *s)
 {
     if (s->resetting) {
         return;
@@ -360,38 +360,38 @@ static void tn_start_reset(TracenicState *s)
     s->resetting = true;
     s->ctrl |= TN_CTRL_RST;
     trace_tracenic_reset_begin(s->reset_delay_ns);
-    tn_update_quiesced(s);
-    tn_record_state(s, TN_ST_RESET_BEGIN, TN_RING_ID_NONE, 0, 0);
-    tn_ring_begin_drain(s, &s->tx, s->reset_delay_ns);
-    tn_ring_begin_drain(s, &s->rx, s->reset_delay_ns);
+    tracenic_update_quiesced(s);
+    tracenic_record_state(s, TN_ST_RESET_BEGIN, TN_RING_ID_NONE, 0, 0);
+    tracenic_ring_begin_drain(s, &s->tx, s->reset_delay_ns);
+    tracenic_ring_begin_drain(s, &s->rx, s->reset_delay_ns);
     timer_mod(s->reset_timer,
               qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + s->reset_delay_ns);
 }
 
-static void tn_kick_bh(void *opaque)
+static void tracenic_kick_bh(void *opaque)
 {
     TracenicState *s = opaque;
 
-    tn_callback_begin(s);
-    tn_tx_kick(s);
-    tn_callback_end(s);
+    tracenic_callback_begin(s);
+    tracenic_tx_kick(s);
+    tracenic_callback_end(s);
 }
 
 /* --- Registers ------------------------------------------------------------ */
 
-void tn_drain_finished(TracenicState *s, uint8_t ring)
+void tracenic_drain_finished(TracenicState *s, uint8_t ring)
 {
     s->drain_unseen |= 1u << ring;
 }
 
 /* The driver looked and saw the drain over (TN_ST_QUIESCED_SEEN). */
-static void tn_drain_seen(TracenicState *s, uint8_t ring, uint64_t how)
+static void tracenic_drain_seen(TracenicState *s, uint8_t ring, uint64_t how)
 {
     s->drain_unseen &= ring == TN_RING_ID_NONE ? 0 : ~(1u << ring);
-    tn_record_state(s, TN_ST_QUIESCED_SEEN, ring, how, 0);
+    tracenic_record_state(s, TN_ST_QUIESCED_SEEN, ring, how, 0);
 }
 
-static TNRing *tn_ring_at(TracenicState *s, hwaddr addr, hwaddr *off)
+static TNRing *tracenic_ring_at(TracenicState *s, hwaddr addr, hwaddr *off)
 {
     if (addr >= TN_TX_RING && addr < TN_TX_RING + 0x20) {
         *off = addr - TN_TX_RING;
@@ -404,7 +404,7 @@ static TNRing *tn_ring_at(TracenicState *s, hwaddr addr, hwaddr *off)
     return NULL;
 }
 
-static uint32_t tn_ring_read(TracenicState *s, TNRing *r, hwaddr off)
+static uint32_t tracenic_ring_read(TracenicState *s, TNRing *r, hwaddr off)
 {
     switch (off) {
     case TN_RING_BASE_LO:
@@ -421,7 +421,7 @@ static uint32_t tn_ring_read(TracenicState *s, TNRing *r, hwaddr off)
         return r->ctrl;
     case TN_RING_STATUS:
         if (!r->active && (s->drain_unseen & (1u << r->id))) {
-            tn_drain_seen(s, r->id, 2);
+            tracenic_drain_seen(s, r->id, 2);
         }
         return (r->active ? TN_RING_STATUS_ACTIVE : 0) |
                (r->error ? TN_RING_STATUS_ERROR : 0);
@@ -429,13 +429,13 @@ static uint32_t tn_ring_read(TracenicState *s, TNRing *r, hwaddr off)
     return 0;
 }
 
-static uint32_t tn_read32(TracenicState *s, hwaddr addr)
+static uint32_t tracenic_read32(TracenicState *s, hwaddr addr)
 {
     hwaddr off;
-    TNRing *r = tn_ring_at(s, addr, &off);
+    TNRing *r = tracenic_ring_at(s, addr, &off);
 
     if (r) {
-        return tn_ring_read(s, r, off);
+        return tracenic_ring_read(s, r, off);
     }
     switch (addr) {
     case TN_REG_ID:
@@ -443,12 +443,12 @@ static uint32_t tn_read32(TracenicState *s, hwaddr addr)
     case TN_REG_CTRL:
         if (s->reset_unseen && !(s->ctrl & TN_CTRL_RST)) {
             s->reset_unseen = false;
-            tn_drain_seen(s, TN_RING_ID_NONE, 3);
+            tracenic_drain_seen(s, TN_RING_ID_NONE, 3);
         }
         return s->ctrl;
     case TN_REG_STATUS:
         if ((s->status & TN_STATUS_QUIESCED) && s->drain_unseen) {
-            tn_drain_seen(s, TN_RING_ID_NONE, 1);
+            tracenic_drain_seen(s, TN_RING_ID_NONE, 1);
         }
         return s->status;
     case TN_REG_ICR:
@@ -509,7 +509,7 @@ static uint32_t tn_read32(TracenicState *s, hwaddr addr)
     return 0;
 }
 
-static void tn_ring_write(TracenicState *s, TNRing *r, hwaddr off,
+static void tracenic_ring_write(TracenicState *s, TNRing *r, hwaddr off,
                           uint32_t val)
 {
     switch (off) {
@@ -531,20 +531,20 @@ static void tn_ring_write(TracenicState *s, TNRing *r, hwaddr off,
         }
         return;
     case TN_RING_TAIL:
-        tn_ring_write_tail(s, r, val);
+        tracenic_ring_write_tail(s, r, val);
         return;
     case TN_RING_CTRL:
-        tn_ring_write_ctrl(s, r, val);
+        tracenic_ring_write_ctrl(s, r, val);
         return;
     }
     qemu_log_mask(LOG_GUEST_ERROR, "tracenic: write to read-only or unknown "
                   "ring register 0x%" HWADDR_PRIx "; ignored\n", off);
 }
 
-static void tn_write32(TracenicState *s, hwaddr addr, uint32_t val)
+static void tracenic_write32(TracenicState *s, hwaddr addr, uint32_t val)
 {
     hwaddr off;
-    TNRing *r = tn_ring_at(s, addr, &off);
+    TNRing *r = tracenic_ring_at(s, addr, &off);
 
     if (r) {
         if (s->resetting) {
@@ -552,26 +552,26 @@ static void tn_write32(TracenicState *s, hwaddr addr, uint32_t val)
                           "during reset; ignored\n");
             return;
         }
-        tn_ring_write(s, r, off, val);
+        tracenic_ring_write(s, r, off, val);
         return;
     }
     switch (addr) {
     case TN_REG_CTRL:
         if (val & TN_CTRL_RST) {
-            tn_start_reset(s);
+            tracenic_start_reset(s);
         }
         return;
     case TN_REG_ICR:
         s->icr &= ~val;
-        tn_update_intx(s);
+        tracenic_update_intx(s);
         return;
     case TN_REG_IMS:
         s->ims |= val & TN_INT_ALL;
-        tn_notify(s, s->icr & val);
+        tracenic_notify(s, s->icr & val);
         return;
     case TN_REG_IMC:
         s->ims &= ~val;
-        tn_update_intx(s);
+        tracenic_update_intx(s);
         return;
     case TN_REG_ITR_US:
         s->itr_us = MIN(val, 1000000);
@@ -616,46 +616,46 @@ static void tn_write32(TracenicState *s, hwaddr addr, uint32_t val)
         s->lg_info = val;
         return;
     case TN_LG_CMD:
-        tn_ledger_command(s, val);
+        tracenic_ledger_command(s, val);
         return;
     }
     qemu_log_mask(LOG_GUEST_ERROR, "tracenic: write of 0x%x to read-only or "
                   "unknown register 0x%" HWADDR_PRIx "; ignored\n", val, addr);
 }
 
-static uint64_t tn_mmio_read(void *opaque, hwaddr addr, unsigned size)
+static uint64_t tracenic_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
     TracenicState *s = opaque;
     uint64_t val;
 
-    tn_callback_begin(s);
-    val = tn_read32(s, addr);
+    tracenic_callback_begin(s);
+    val = tracenic_read32(s, addr);
     if (size == 8) {
-        val |= (uint64_t)tn_read32(s, addr + 4) << 32;
+        val |= (uint64_t)tracenic_read32(s, addr + 4) << 32;
     }
-    tn_callback_end(s);
+    tracenic_callback_end(s);
     trace_tracenic_mmio_read(addr, size, val);
     return val;
 }
 
-static void tn_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+static void tracenic_mmio_write(void *opaque, hwaddr addr, uint64_t val,
                           unsigned size)
 {
     TracenicState *s = opaque;
 
     trace_tracenic_mmio_write(addr, size, val);
-    tn_callback_begin(s);
+    tracenic_callback_begin(s);
     /* A 64-bit access is the low register, then the high one. */
-    tn_write32(s, addr, val);
+    tracenic_write32(s, addr, val);
     if (size == 8) {
-        tn_write32(s, addr + 4, val >> 32);
+        tracenic_write32(s, addr + 4, val >> 32);
     }
-    tn_callback_end(s);
+    tracenic_callback_end(s);
 }
 
-static const MemoryRegionOps tn_mmio_ops = {
-    .read = tn_mmio_read,
-    .write = tn_mmio_write,
+static const MemoryRegionOps tracenic_mmio_ops = {
+    .read = tracenic_mmio_read,
+    .write = tracenic_mmio_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     .valid = {
         .min_access_size = 4,
@@ -669,7 +669,7 @@ static const MemoryRegionOps tn_mmio_ops = {
 
 /* --- PCI config: bus mastering -------------------------------------------- */
 
-static void tn_config_write(PCIDevice *dev, uint32_t addr, uint32_t val,
+static void tracenic_config_write(PCIDevice *dev, uint32_t addr, uint32_t val,
                             int len)
 {
     TracenicState *s = TRACENIC(dev);
@@ -681,11 +681,11 @@ static void tn_config_write(PCIDevice *dev, uint32_t addr, uint32_t val,
     if (bm != s->bus_master) {
         s->bus_master = bm;
         trace_tracenic_bus_master(bm);
-        tn_record_state(s, TN_ST_BUS_MASTER, TN_RING_ID_NONE, bm, 0);
+        tracenic_record_state(s, TN_ST_BUS_MASTER, TN_RING_ID_NONE, bm, 0);
         if (bm) {
-            tn_rx_refill(s);
-            tn_tx_kick(s);
-            if (tn_can_receive(s)) {
+            tracenic_rx_refill(s);
+            tracenic_tx_kick(s);
+            if (tracenic_can_receive(s)) {
                 qemu_flush_queued_packets(qemu_get_queue(s->nic));
             }
         }
@@ -694,24 +694,24 @@ static void tn_config_write(PCIDevice *dev, uint32_t addr, uint32_t val,
 
 /* --- Network backend ------------------------------------------------------ */
 
-static bool tn_nc_can_receive(NetClientState *nc)
+static bool tracenic_nc_can_receive(NetClientState *nc)
 {
-    return tn_can_receive(qemu_get_nic_opaque(nc));
+    return tracenic_can_receive(qemu_get_nic_opaque(nc));
 }
 
-static ssize_t tn_nc_receive(NetClientState *nc, const uint8_t *buf,
+static ssize_t tracenic_nc_receive(NetClientState *nc, const uint8_t *buf,
                              size_t size)
 {
     TracenicState *s = qemu_get_nic_opaque(nc);
     ssize_t ret;
 
-    tn_callback_begin(s);
-    ret = tn_receive(s, buf, size);
-    tn_callback_end(s);
+    tracenic_callback_begin(s);
+    ret = tracenic_receive(s, buf, size);
+    tracenic_callback_end(s);
     return ret;
 }
 
-static void tn_set_link_status(NetClientState *nc)
+static void tracenic_set_link_status(NetClientState *nc)
 {
     TracenicState *s = qemu_get_nic_opaque(nc);
     bool up = !nc->link_down;
@@ -721,25 +721,25 @@ static void tn_set_link_status(NetClientState *nc)
     }
     s->status = up ? s->status | TN_STATUS_LINK_UP
                    : s->status & ~TN_STATUS_LINK_UP;
-    tn_record_state(s, TN_ST_LINK, TN_RING_ID_NONE, up, 0);
-    tn_raise(s, TN_INT_LINK);
+    tracenic_record_state(s, TN_ST_LINK, TN_RING_ID_NONE, up, 0);
+    tracenic_raise(s, TN_INT_LINK);
 }
 
-static NetClientInfo tn_net_info = {
+static NetClientInfo tracenic_net_info = {
     .type = NET_CLIENT_DRIVER_NIC,
     .size = sizeof(NICState),
-    .can_receive = tn_nc_can_receive,
-    .receive = tn_nc_receive,
-    .link_status_changed = tn_set_link_status,
+    .can_receive = tracenic_nc_can_receive,
+    .receive = tracenic_nc_receive,
+    .link_status_changed = tracenic_set_link_status,
 };
 
 /* --- Run-time fault-injection properties ---------------------------------- */
 
-static PropertyInfo tn_prop_runtime_u64;
-static PropertyInfo tn_prop_runtime_u32;
-static PropertyInfo tn_prop_runtime_bool;
+static PropertyInfo tracenic_prop_runtime_u64;
+static PropertyInfo tracenic_prop_runtime_u32;
+static PropertyInfo tracenic_prop_runtime_bool;
 
-static uint64_t tn_prop_value(TracenicState *s, uint8_t id)
+static uint64_t tracenic_prop_value(TracenicState *s, uint8_t id)
 {
     switch (id) {
     case TN_PROP_RX_DMA_DELAY_NS:
@@ -758,14 +758,14 @@ static uint64_t tn_prop_value(TracenicState *s, uint8_t id)
     return 0;
 }
 
-static void tn_prop_set_runtime(Object *obj, Visitor *v, const char *name,
+static void tracenic_prop_set_runtime(Object *obj, Visitor *v, const char *name,
                                 void *opaque, Error **errp)
 {
     ERRP_GUARD();
     TracenicState *s = TRACENIC(obj);
     Property *prop = opaque;
-    const PropertyInfo *base = prop->info == &tn_prop_runtime_bool ?
-        &qdev_prop_bool : prop->info == &tn_prop_runtime_u32 ?
+    const PropertyInfo *base = prop->info == &tracenic_prop_runtime_bool ?
+        &qdev_prop_bool : prop->info == &tracenic_prop_runtime_u32 ?
         &qdev_prop_uint32 : &qdev_prop_uint64;
     uint32_t old_prefetch = s->prefetch;
     uint8_t id;
@@ -774,9 +774,9 @@ static void tn_prop_set_runtime(Object *obj, Visitor *v, const char *name,
     if (*errp) {
         return;
     }
-    if (s->prefetch > TN_PREFETCH_MAX) {
+    if (s->prefetch > TRACENIC_PREFETCH_MAX) {
         error_setg(errp, "prefetch=%u is too large: the device reads at most "
-                   "%d descriptors ahead", s->prefetch, TN_PREFETCH_MAX);
+                   "%d descriptors ahead", s->prefetch, TRACENIC_PREFETCH_MAX);
         s->prefetch = old_prefetch;
         return;
     }
@@ -786,29 +786,29 @@ static void tn_prop_set_runtime(Object *obj, Visitor *v, const char *name,
     /* The contract's TN_PROP_* numbers are named by their QOM names. */
     for (id = TN_PROP_RX_DMA_DELAY_NS; id <= TN_PROP_MAX; id++) {
         if (!strcmp(name, tn_prop_name(id))) {
-            trace_tracenic_prop(name, tn_prop_value(s, id));
-            tn_record_state(s, TN_ST_PROP, TN_RING_ID_NONE,
-                            tn_prop_value(s, id), id);
+            trace_tracenic_prop(name, tracenic_prop_value(s, id));
+            tracenic_record_state(s, TN_ST_PROP, TN_RING_ID_NONE,
+                            tracenic_prop_value(s, id), id);
         }
     }
     if (!strcmp(name, "late-writeback") && !s->late_writeback) {
         /* Nothing is held back any more: deliver what was. */
-        tn_flush_writebacks(s, &s->tx);
-        tn_flush_writebacks(s, &s->rx);
+        tracenic_flush_writebacks(s, &s->tx);
+        tracenic_flush_writebacks(s, &s->rx);
     }
 }
 
 #define DEFINE_PROP_TN_U64(_n, _f, _d) \
-    DEFINE_PROP(_n, TracenicState, _f, tn_prop_runtime_u64, uint64_t, \
+    DEFINE_PROP(_n, TracenicState, _f, tracenic_prop_runtime_u64, uint64_t, \
                 .set_default = true, .defval.u = (_d))
 #define DEFINE_PROP_TN_U32(_n, _f, _d) \
-    DEFINE_PROP(_n, TracenicState, _f, tn_prop_runtime_u32, uint32_t, \
+    DEFINE_PROP(_n, TracenicState, _f, tracenic_prop_runtime_u32, uint32_t, \
                 .set_default = true, .defval.u = (_d))
 #define DEFINE_PROP_TN_BOOL(_n, _f, _d) \
-    DEFINE_PROP(_n, TracenicState, _f, tn_prop_runtime_bool, bool, \
+    DEFINE_PROP(_n, TracenicState, _f, tracenic_prop_runtime_bool, bool, \
                 .set_default = true, .defval.u = (_d))
 
-static Property tn_properties[] = {
+static Property tracenic_properties[] = {
     DEFINE_NIC_PROPERTIES(TracenicState, conf),
     DEFINE_PROP_STRING("trace", TracenicState, trace_path),
     DEFINE_PROP_SIZE("trace-max-bytes", TracenicState, trace_max_bytes, 0),
@@ -826,7 +826,7 @@ static Property tn_properties[] = {
 
 /* --- Lifecycle ------------------------------------------------------------ */
 
-static bool tn_open_trace(TracenicState *s, Error **errp)
+static bool tracenic_open_trace(TracenicState *s, Error **errp)
 {
     struct tn_trace_header hdr = {
         .version = cpu_to_le16(TN_TRACE_VERSION),
@@ -849,19 +849,19 @@ static bool tn_open_trace(TracenicState *s, Error **errp)
     memcpy(hdr.mac, s->conf.macaddr.a, sizeof(hdr.mac));
     strncpy(hdr.device_id, id, sizeof(hdr.device_id));
     strncpy(hdr.qemu_version, QEMU_VERSION, sizeof(hdr.qemu_version));
-    s->trace = tn_trace_open(s->trace_path, &hdr, s->trace_max_bytes,
-                             tn_trace_report, s, &err);
+    s->trace = tracenic_trace_open(s->trace_path, &hdr, s->trace_max_bytes,
+                             tracenic_trace_report, s, &err);
     if (!s->trace) {
         error_setg(errp, "tracenic: %s", err ? err : "out of memory");
         free(err);
         return false;
     }
-    tn_record_state(s, TN_ST_TRACE_OPEN, TN_RING_ID_NONE, s->status, 0);
-    tn_record_state(s, TN_ST_BUS_MASTER, TN_RING_ID_NONE, s->bus_master, 0);
+    tracenic_record_state(s, TN_ST_TRACE_OPEN, TN_RING_ID_NONE, s->status, 0);
+    tracenic_record_state(s, TN_ST_BUS_MASTER, TN_RING_ID_NONE, s->bus_master, 0);
     return true;
 }
 
-static void tn_realize(PCIDevice *pdev, Error **errp)
+static void tracenic_realize(PCIDevice *pdev, Error **errp)
 {
     TracenicState *s = TRACENIC(pdev);
     DeviceState *dev = DEVICE(pdev);
@@ -884,7 +884,7 @@ static void tn_realize(PCIDevice *pdev, Error **errp)
     pci_set_word(pdev->config + PCI_SUBSYSTEM_VENDOR_ID, TN_PCI_VENDOR_ID);
     pci_set_word(pdev->config + PCI_SUBSYSTEM_ID, TN_PCI_SUBSYS_ID);
 
-    memory_region_init_io(&s->mmio, OBJECT(s), &tn_mmio_ops, s,
+    memory_region_init_io(&s->mmio, OBJECT(s), &tracenic_mmio_ops, s,
                           "tracenic-mmio", TN_REGS_SIZE);
     pci_register_bar(pdev, TN_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY,
                      &s->mmio);
@@ -906,40 +906,40 @@ static void tn_realize(PCIDevice *pdev, Error **errp)
     }
 
     qemu_macaddr_default_if_unset(&s->conf.macaddr);
-    s->nic = qemu_new_nic(&tn_net_info, &s->conf,
+    s->nic = qemu_new_nic(&tracenic_net_info, &s->conf,
                           object_get_typename(OBJECT(s)), dev->id,
                           &dev->mem_reentrancy_guard, s);
     qemu_format_nic_info_str(qemu_get_queue(s->nic), s->conf.macaddr.a);
 
-    tn_rings_init(s);
-    s->kick_bh = qemu_bh_new_guarded(tn_kick_bh, s, &dev->mem_reentrancy_guard);
-    s->reset_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tn_reset_timer_cb, s);
-    s->itr_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tn_itr_timer_cb, s);
+    tracenic_rings_init(s);
+    s->kick_bh = qemu_bh_new_guarded(tracenic_kick_bh, s, &dev->mem_reentrancy_guard);
+    s->reset_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tracenic_reset_timer_cb, s);
+    s->itr_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tracenic_itr_timer_cb, s);
     s->status = TN_STATUS_QUIESCED |
                 (qemu_get_queue(s->nic)->link_down ? 0 : TN_STATUS_LINK_UP);
-    tn_reset_regs(s);
+    tracenic_reset_regs(s);
 
     if (s->check) {
-        s->checker = tnkit_check_new(tn_check_violation, tn_check_warn, s);
+        s->checker = tnkit_check_new(tracenic_check_violation, tracenic_check_warn, s);
     }
-    if (s->trace_path && !tn_open_trace(s, errp)) {
+    if (s->trace_path && !tracenic_open_trace(s, errp)) {
         return;
     }
-    s->vmstate_change = qemu_add_vm_change_state_handler(tn_vm_state_change, s);
-    s->exit_notifier.notify = tn_exit_notify;
+    s->vmstate_change = qemu_add_vm_change_state_handler(tracenic_vm_state_change, s);
+    s->exit_notifier.notify = tracenic_exit_notify;
     qemu_add_exit_notifier(&s->exit_notifier);
 }
 
-static void tn_exit(PCIDevice *pdev)
+static void tracenic_exit(PCIDevice *pdev)
 {
     TracenicState *s = TRACENIC(pdev);
 
-    tn_trace_close_now(s);
+    tracenic_trace_close_now(s);
     if (s->vmstate_change) {
         qemu_del_vm_change_state_handler(s->vmstate_change);
         qemu_remove_exit_notifier(&s->exit_notifier);
     }
-    tn_rings_free(s);
+    tracenic_rings_free(s);
     timer_free(s->reset_timer);
     timer_free(s->itr_timer);
     qemu_bh_delete(s->kick_bh);
@@ -954,26 +954,26 @@ static void tn_exit(PCIDevice *pdev)
 }
 
 /* QEMU's own reset (system reset): immediate, nothing left to drain. */
-static void tn_qdev_reset(DeviceState *dev)
+static void tracenic_qdev_reset(DeviceState *dev)
 {
     TracenicState *s = TRACENIC(dev);
 
-    tn_record_state(s, TN_ST_RESET_BEGIN, TN_RING_ID_NONE, 0, 0);
+    tracenic_record_state(s, TN_ST_RESET_BEGIN, TN_RING_ID_NONE, 0, 0);
     timer_del(s->reset_timer);
     s->resetting = false;
-    tn_ring_reset(s, &s->tx);
-    tn_ring_reset(s, &s->rx);
-    tn_reset_regs(s);
+    tracenic_ring_reset(s, &s->tx);
+    tracenic_ring_reset(s, &s->rx);
+    tracenic_reset_regs(s);
     s->bus_master = pci_get_word(PCI_DEVICE(s)->config + PCI_COMMAND) &
                     PCI_COMMAND_MASTER;
-    tn_update_quiesced(s);
-    tn_record_state(s, TN_ST_RESET_DONE, TN_RING_ID_NONE, 0, 0);
+    tracenic_update_quiesced(s);
+    tracenic_record_state(s, TN_ST_RESET_DONE, TN_RING_ID_NONE, 0, 0);
     if (s->trace) {
-        tn_trace_flush(s->trace);
+        tracenic_trace_flush(s->trace);
     }
 }
 
-static int tn_post_load(void *opaque, int version_id)
+static int tracenic_post_load(void *opaque, int version_id)
 {
     TracenicState *s = opaque;
 
@@ -988,11 +988,11 @@ static int tn_post_load(void *opaque, int version_id)
     return 0;
 }
 
-static const VMStateDescription tn_vmstate = {
+static const VMStateDescription tracenic_vmstate = {
     .name = "tracenic",
     .version_id = 2,
     .minimum_version_id = 1,
-    .post_load = tn_post_load,
+    .post_load = tracenic_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, TracenicState),
         VMSTATE_MSIX(parent_obj, TracenicState),
@@ -1045,7 +1045,7 @@ static const VMStateDescription tn_vmstate = {
 };
 
 /* Shown by -device tracenic,help; the run-time ones say so. */
-static const char *const tn_prop_help[][2] = {
+static const char *const tracenic_prop_help[][2] = {
     { "trace", "file to write the binary trace to (docs/trace-format.md)" },
     { "trace-max-bytes", "size cap of the trace file, 0 = none; later "
                          "records are dropped and counted" },
@@ -1068,55 +1068,55 @@ static const char *const tn_prop_help[][2] = {
                         "or quiesce-delay-ns passed (run time: qom-set)" },
 };
 
-static void tn_class_init(ObjectClass *klass, void *data)
+static void tracenic_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
     int i;
 
     /* Fault injection must be adjustable on a running VM (QMP qom-set). */
-    tn_prop_runtime_u64 = qdev_prop_uint64;
-    tn_prop_runtime_u64.set = tn_prop_set_runtime;
-    tn_prop_runtime_u64.realized_set_allowed = true;
-    tn_prop_runtime_u32 = qdev_prop_uint32;
-    tn_prop_runtime_u32.set = tn_prop_set_runtime;
-    tn_prop_runtime_u32.realized_set_allowed = true;
-    tn_prop_runtime_bool = qdev_prop_bool;
-    tn_prop_runtime_bool.set = tn_prop_set_runtime;
-    tn_prop_runtime_bool.realized_set_allowed = true;
+    tracenic_prop_runtime_u64 = qdev_prop_uint64;
+    tracenic_prop_runtime_u64.set = tracenic_prop_set_runtime;
+    tracenic_prop_runtime_u64.realized_set_allowed = true;
+    tracenic_prop_runtime_u32 = qdev_prop_uint32;
+    tracenic_prop_runtime_u32.set = tracenic_prop_set_runtime;
+    tracenic_prop_runtime_u32.realized_set_allowed = true;
+    tracenic_prop_runtime_bool = qdev_prop_bool;
+    tracenic_prop_runtime_bool.set = tracenic_prop_set_runtime;
+    tracenic_prop_runtime_bool.realized_set_allowed = true;
 
-    k->realize = tn_realize;
-    k->exit = tn_exit;
-    k->config_write = tn_config_write;
+    k->realize = tracenic_realize;
+    k->exit = tracenic_exit;
+    k->config_write = tracenic_config_write;
     k->vendor_id = TN_PCI_VENDOR_ID;
     k->device_id = TN_PCI_DEVICE_ID;
     k->revision = TN_PCI_REVISION;
     k->class_id = PCI_CLASS_NETWORK_ETHERNET;
     dc->desc = "tracenic: NIC that traces DMA and driver memory lifecycle";
-    dc->reset = tn_qdev_reset;
-    dc->vmsd = &tn_vmstate;
-    device_class_set_props(dc, tn_properties);
-    for (i = 0; i < ARRAY_SIZE(tn_prop_help); i++) {
-        object_class_property_set_description(klass, tn_prop_help[i][0],
-                                              tn_prop_help[i][1]);
+    dc->reset = tracenic_qdev_reset;
+    dc->vmsd = &tracenic_vmstate;
+    device_class_set_props(dc, tracenic_properties);
+    for (i = 0; i < ARRAY_SIZE(tracenic_prop_help); i++) {
+        object_class_property_set_description(klass, tracenic_prop_help[i][0],
+                                              tracenic_prop_help[i][1]);
     }
     set_bit(DEVICE_CATEGORY_NETWORK, dc->categories);
 }
 
-static const TypeInfo tn_info = {
+static const TypeInfo tracenic_info = {
     .name = TYPE_TRACENIC,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(TracenicState),
-    .class_init = tn_class_init,
+    .class_init = tracenic_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_CONVENTIONAL_PCI_DEVICE },
         { },
     },
 };
 
-static void tn_register_types(void)
+static void tracenic_register_types(void)
 {
-    type_register_static(&tn_info);
+    type_register_static(&tracenic_info);
 }
 
-type_init(tn_register_types)
+type_init(tracenic_register_types)

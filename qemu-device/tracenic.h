@@ -21,11 +21,11 @@
 #define TYPE_TRACENIC "tracenic"
 OBJECT_DECLARE_SIMPLE_TYPE(TracenicState, TRACENIC)
 
-#define TN_PREFETCH_MAX     32
-#define TN_FRAME_MAX_DESCS  64   /* a longer descriptor chain is a bad frame */
-#define TN_CACHE_SLOTS      (TN_PREFETCH_MAX + TN_FRAME_MAX_DESCS)
-#define TN_WB_QUEUE         256  /* late write-backs held, then flushed */
-#define TN_KICK_BUDGET      256  /* descriptors per kick; then a BH goes on */
+#define TRACENIC_PREFETCH_MAX     32
+#define TRACENIC_FRAME_MAX_DESCS  64   /* a longer descriptor chain is a bad frame */
+#define TRACENIC_CACHE_SLOTS      (TRACENIC_PREFETCH_MAX + TRACENIC_FRAME_MAX_DESCS)
+#define TRACENIC_WB_QUEUE         256  /* late write-backs held, then flushed */
+#define TRACENIC_KICK_BUDGET      256  /* descriptors per kick; then a BH goes on */
 
 /* A descriptor the device has fetched and not yet completed. */
 typedef struct TNCachedDesc {
@@ -63,12 +63,12 @@ typedef struct TNRing {
     QEMUTimer *drain_timer;
 
     /* Fetched descriptors, in ring order starting at head. */
-    TNCachedDesc cache[TN_CACHE_SLOTS];
+    TNCachedDesc cache[TRACENIC_CACHE_SLOTS];
     uint32_t n_cached;
     uint32_t n_inflight;    /* leading cached descriptors being transferred */
     QEMUTimer *inflight_timer;
 
-    TNPendingWb wb[TN_WB_QUEUE];
+    TNPendingWb wb[TRACENIC_WB_QUEUE];
     uint32_t n_wb;
     QEMUTimer *wb_timer;
 } TNRing;
@@ -129,7 +129,7 @@ struct TracenicState {
     uint32_t violations;
     TNCheck *checker;
     /*
-     * Inside a device callback (tn_callback_begin/end) every record takes the
+     * Inside a device callback (tracenic_callback_begin/end) every record takes the
      * time of the callback's first record: the callback runs under the BQL,
      * so no other device event can fall between them, and a TX frame's eight
      * records cost one clock read instead of eight.  -1: not read yet.
@@ -139,54 +139,54 @@ struct TracenicState {
 };
 
 /* tracenic.c */
-void tn_emit(TracenicState *s, struct tn_rec *rec);
+void tracenic_emit(TracenicState *s, struct tn_rec *rec);
 
-static inline void tn_callback_begin(TracenicState *s)
+static inline void tracenic_callback_begin(TracenicState *s)
 {
     if (!s->callback_depth++) {
         s->callback_time_ns = -1;
     }
 }
 
-static inline void tn_callback_end(TracenicState *s)
+static inline void tracenic_callback_end(TracenicState *s)
 {
     s->callback_depth--;
 }
-void tn_raise(TracenicState *s, uint32_t cause);
-void tn_update_quiesced(TracenicState *s);
-void tn_reset_maybe_finish(TracenicState *s);
-void tn_drain_finished(TracenicState *s, uint8_t ring);
-void tn_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
+void tracenic_raise(TracenicState *s, uint32_t cause);
+void tracenic_update_quiesced(TracenicState *s);
+void tracenic_reset_maybe_finish(TracenicState *s);
+void tracenic_drain_finished(TracenicState *s, uint8_t ring);
+void tracenic_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
                      uint64_t value, uint64_t value2);
-uint32_t tn_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
+uint32_t tracenic_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
                      uint32_t slot, uint64_t addr, uint32_t len);
-void tn_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
+void tracenic_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
                  uint8_t ring, uint32_t slot, uint64_t addr, uint32_t len);
 /* A drop the driver can only learn of from STATUS.QUIESCED (drain, reset). */
-void tn_ref_drop_drained(TracenicState *s, uint32_t *ref_id, uint8_t kind,
+void tracenic_ref_drop_drained(TracenicState *s, uint32_t *ref_id, uint8_t kind,
                          uint8_t ring, uint32_t slot, uint64_t addr,
                          uint32_t len);
 
 /* tracenic-dma.c: every device access to guest memory goes through here */
-bool tn_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
+bool tracenic_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
             uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
             uint32_t len);
 
 /* tracenic-rings.c */
-void tn_rings_init(TracenicState *s);
-void tn_rings_free(TracenicState *s);
-void tn_ring_reset(TracenicState *s, TNRing *r);
-void tn_ring_write_ctrl(TracenicState *s, TNRing *r, uint32_t val);
-void tn_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val);
-void tn_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns);
-void tn_flush_writebacks(TracenicState *s, TNRing *r);
-void tn_tx_kick(TracenicState *s);
-void tn_rx_refill(TracenicState *s);
-bool tn_can_receive(TracenicState *s);
-ssize_t tn_receive(TracenicState *s, const uint8_t *buf, size_t size);
+void tracenic_rings_init(TracenicState *s);
+void tracenic_rings_free(TracenicState *s);
+void tracenic_ring_reset(TracenicState *s, TNRing *r);
+void tracenic_ring_write_ctrl(TracenicState *s, TNRing *r, uint32_t val);
+void tracenic_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val);
+void tracenic_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns);
+void tracenic_flush_writebacks(TracenicState *s, TNRing *r);
+void tracenic_tx_kick(TracenicState *s);
+void tracenic_rx_refill(TracenicState *s);
+bool tracenic_can_receive(TracenicState *s);
+ssize_t tracenic_receive(TracenicState *s, const uint8_t *buf, size_t size);
 extern const VMStateDescription vmstate_tn_ring;
 
 /* tracenic-ledger.c */
-void tn_ledger_command(TracenicState *s, uint32_t cmd);
+void tracenic_ledger_command(TracenicState *s, uint32_t cmd);
 
 #endif

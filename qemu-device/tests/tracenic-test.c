@@ -21,8 +21,8 @@
 #include "tracenic/trace.h"
 #include "tracenic/rules.h"
 
-#define TN_DEVFN QPCI_DEVFN(4, 0)
-#define TN_MAC "52:54:00:12:34:56"
+#define TRACENIC_DEVFN QPCI_DEVFN(4, 0)
+#define TRACENIC_MAC "52:54:00:12:34:56"
 
 typedef struct TN {
     QTestState *qts;
@@ -44,7 +44,7 @@ typedef struct Trace {
     size_t n;
 } Trace;
 
-static TN *tn_start(const char *extra)
+static TN *tracenic_start(const char *extra)
 {
     TN *t = g_new0(TN, 1);
 
@@ -53,19 +53,19 @@ static TN *tn_start(const char *extra)
     t->trace = g_strdup_printf("%s/trace.bin", t->dir);
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, t->sock), ==, 0);
     t->qts = qtest_initf("-M pc -nodefaults -netdev socket,fd=%d,id=n0 "
-                         "-device tracenic,netdev=n0,addr=04.0,mac=" TN_MAC
+                         "-device tracenic,netdev=n0,addr=04.0,mac=" TRACENIC_MAC
                          ",trace=%s%s%s", t->sock[1], t->trace,
                          extra && *extra ? "," : "", extra ? extra : "");
     pc_alloc_init(&t->alloc, t->qts, 0);
     t->bus = qpci_new_pc(t->qts, &t->alloc);
-    t->dev = qpci_device_find(t->bus, TN_DEVFN);
+    t->dev = qpci_device_find(t->bus, TRACENIC_DEVFN);
     g_assert(t->dev);
     qpci_device_enable(t->dev);
     t->bar = qpci_iomap(t->dev, TN_BAR_REGS, NULL);
     return t;
 }
 
-static void tn_stop(TN *t)
+static void tracenic_stop(TN *t)
 {
     g_free(t->dev);
     qpci_free_pc(t->bus);
@@ -227,7 +227,7 @@ static void fill_frame(uint8_t *f, size_t len, uint8_t seed)
 
 static void test_reset_values(void)
 {
-    TN *t = tn_start(NULL);
+    TN *t = tracenic_start(NULL);
 
     g_assert_cmphex(qpci_config_readw(t->dev, PCI_VENDOR_ID), ==, TN_PCI_VENDOR_ID);
     g_assert_cmphex(qpci_config_readw(t->dev, PCI_DEVICE_ID), ==, TN_PCI_DEVICE_ID);
@@ -260,12 +260,12 @@ static void test_reset_values(void)
     g_assert_cmphex(rd(t, TN_REG_IMS), ==, 0);
     g_assert_cmphex(rd(t, TN_REG_STATUS), ==, TN_STATUS_QUIESCED | TN_STATUS_LINK_UP);
     g_assert_cmphex(rd(t, TN_REG_ICR) & TN_INT_RESET_DONE, ==, TN_INT_RESET_DONE);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_ring_programming(void)
 {
-    TN *t = tn_start(NULL);
+    TN *t = tracenic_start(NULL);
     uint64_t ring = guest_alloc(&t->alloc, 64 * 16);
     Trace tr;
     ssize_t i;
@@ -306,12 +306,12 @@ static void test_ring_programming(void)
     g_assert_cmpuint(tr.rec[i].u.ref.len, ==, 64 * 16);
     g_assert_cmpuint(trace_count(&tr, TN_REC_STATE, TN_ST_RING_ENABLE), ==, 1);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_tx(void)
 {
-    TN *t = tn_start(NULL);
+    TN *t = tracenic_start(NULL);
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 2048);
     uint8_t frame[1500], got[2048];
@@ -374,12 +374,12 @@ static void test_tx(void)
         g_assert_cmpuint(tr.rec[i].time_ns, >=, tr.rec[i - 1].time_ns);
     }
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_rx(void)
 {
-    TN *t = tn_start("prefetch=4");
+    TN *t = tracenic_start("prefetch=4");
     uint64_t ring = guest_alloc(&t->alloc, 16 * 16);
     uint64_t bufs = guest_alloc(&t->alloc, 4 * 1024);
     uint8_t frame[1800], got[1800];
@@ -427,12 +427,12 @@ static void test_rx(void)
     /* The two used buffers were released; the two still posted were not. */
     g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_PREFETCH), ==, 2);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_quiesce_timing(void)
 {
-    TN *t = tn_start("quiesce-delay-ns=100000,tx-dma-delay-ns=60000");
+    TN *t = tracenic_start("quiesce-delay-ns=100000,tx-dma-delay-ns=60000");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 256);
     uint8_t frame[64], got[128];
@@ -498,7 +498,7 @@ static void test_quiesce_timing(void)
     g_assert_cmpuint(tr.rec[i].u.ref.drained, ==, 1);
     g_assert(!sock_has_data(t));
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void ledger(TN *t, uint32_t cmd, uint32_t id, uint64_t va, uint64_t bus,
@@ -517,7 +517,7 @@ static void ledger(TN *t, uint32_t cmd, uint32_t id, uint64_t va, uint64_t bus,
 
 static void test_ledger(void)
 {
-    TN *t = tn_start(NULL);
+    TN *t = tracenic_start(NULL);
     Trace tr;
     ssize_t i;
 
@@ -577,7 +577,7 @@ static void test_ledger(void)
     g_assert_cmpuint(tr.rec[i].u.mark.value, ==, 3);
     g_assert_cmpuint(trace_count(&tr, TN_REC_LEDGER_ERROR, -1), ==, 3);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /* Region 1: TX ring; region 2: one TX buffer.  Both shared memory. */
@@ -596,7 +596,7 @@ static void free_shared(TN *t, uint32_t id, uint64_t bus, uint32_t len)
 
 static void test_violations_log(void)
 {
-    TN *t = tn_start("check=on,tx-dma-delay-ns=10000");
+    TN *t = tracenic_start("check=on,tx-dma-delay-ns=10000");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 256);
     uint64_t wild = guest_alloc(&t->alloc, 256);
@@ -645,7 +645,7 @@ static void test_violations_log(void)
         }
     }
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /*
@@ -655,7 +655,7 @@ static void test_violations_log(void)
  */
 static void test_check_coverage(void)
 {
-    TN *t = tn_start("check=on");
+    TN *t = tracenic_start("check=on");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 1024);
     uint8_t got[512];
@@ -681,7 +681,7 @@ static void test_check_coverage(void)
     g_assert_cmpuint(tr.rec[i].u.violation.len, ==, 128);
     g_assert_cmpuint(trace_count(&tr, TN_REC_VIOLATION, -1), ==, 1);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /*
@@ -701,7 +701,7 @@ static void test_top_of_address_space(void)
         { UINT64_MAX - 63, TN_DMA_FAIL_MEMTX },         /* ends at 2^64 */
         { UINT64_MAX - 31, TN_DMA_FAIL_WRAP },          /* crosses 2^64 */
     };
-    TN *t = tn_start("check=on");
+    TN *t = tracenic_start("check=on");
     uint64_t txring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t rxring = guest_alloc(&t->alloc, 8 * 16);
     uint8_t low[2048], after[2048], frame[1500];
@@ -758,12 +758,12 @@ static void test_top_of_address_space(void)
     g_assert_cmpint(trace_find(&tr, 0, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ), <, 0);
     g_assert_cmpint(trace_find(&tr, 0, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE), <, 0);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_violation_stop(void)
 {
-    TN *t = tn_start("check=on,on-violation=stop");
+    TN *t = tracenic_start("check=on,on-violation=stop");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     QDict *rsp;
 
@@ -779,12 +779,12 @@ static void test_violation_stop(void)
     rsp = qtest_qmp(t->qts, "{'execute': 'query-status'}");
     g_assert(qdict_get_bool(qdict_get_qdict(rsp, "return"), "running"));
     qobject_unref(rsp);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_bus_master_off(void)
 {
-    TN *t = tn_start(NULL);
+    TN *t = tracenic_start(NULL);
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     Trace tr;
     ssize_t i;
@@ -815,12 +815,12 @@ static void test_bus_master_off(void)
     g_assert_cmpuint(tr.rec[i].u.dma.reason, ==, TN_DMA_FAIL_BUS_MASTER);
     g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_READ, -1), ==, 0);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_hostile(void)
 {
-    TN *t = tn_start("prefetch=32");
+    TN *t = tracenic_start("prefetch=32");
     uint64_t ring = guest_alloc(&t->alloc, 64 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 4096);
     uint64_t unmapped = 0xfff000000000ull;
@@ -879,12 +879,12 @@ static void test_hostile(void)
     trace_snapshot(t, &tr);
     g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_FAILED, -1), >=, 2);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_msix(void)
 {
-    TN *t = tn_start(NULL);
+    TN *t = tracenic_start(NULL);
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 256);
     uint8_t got[256];
@@ -902,7 +902,7 @@ static void test_msix(void)
     g_assert(qpci_msix_pending(t->dev, TN_MSIX_VEC_TX));
     g_assert(!qpci_msix_pending(t->dev, TN_MSIX_VEC_RX));
     qpci_msix_disable(t->dev);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /*
@@ -911,7 +911,7 @@ static void test_msix(void)
  */
 static void test_ledger_map_one(void)
 {
-    TN *t = tn_start(NULL);
+    TN *t = tracenic_start(NULL);
     Trace tr;
     ssize_t i;
 
@@ -955,7 +955,7 @@ static void test_ledger_map_one(void)
     g_assert_cmpuint(trace_count(&tr, TN_REC_EXTENT, -1), ==, 1);
     g_assert_cmpuint(trace_count(&tr, TN_REC_LEDGER_ERROR, -1), ==, 1);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /*
@@ -964,7 +964,7 @@ static void test_ledger_map_one(void)
  */
 static void test_iam(void)
 {
-    TN *t = tn_start(NULL);
+    TN *t = tracenic_start(NULL);
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 256);
     uint8_t got[256];
@@ -996,13 +996,13 @@ static void test_iam(void)
     g_assert_cmphex(rd(t, TN_REG_ICR), ==, 0);
     g_assert_cmphex(rd(t, TN_REG_IMS), ==, TN_INT_RX);
     qpci_msix_disable(t->dev);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /* ITR_US spaces the messages of one vector; the trace header is complete. */
 static void test_itr_and_header(void)
 {
-    TN *t = tn_start("id=nic0,trace-max-bytes=1000000,check=on");
+    TN *t = tracenic_start("id=nic0,trace-max-bytes=1000000,check=on");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 256);
     uint8_t got[256];
@@ -1057,12 +1057,12 @@ static void test_itr_and_header(void)
     g_assert_cmpuint(tr.rec[0].time_ns, ==, tr.hdr->start_ns);
     trace_free(&tr);
     qpci_msix_disable(t->dev);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_qom_set(void)
 {
-    TN *t = tn_start(NULL);
+    TN *t = tracenic_start(NULL);
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 256);
     uint8_t got[256];
@@ -1106,12 +1106,12 @@ static void test_qom_set(void)
     trace_snapshot(t, &tr);
     g_assert_cmpuint(trace_count(&tr, TN_REC_STATE, TN_ST_PROP), ==, 3);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_late_writeback(void)
 {
-    TN *t = tn_start("late-writeback=on,quiesce-delay-ns=30000");
+    TN *t = tracenic_start("late-writeback=on,quiesce-delay-ns=30000");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 256);
     uint8_t got[256];
@@ -1147,7 +1147,7 @@ static void test_late_writeback(void)
     g_assert_cmpuint(tr.rec[wb].time_ns - tr.rec[dis].time_ns, ==, 30000);
     g_assert_cmpint(trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_IDLE), >, wb);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /*
@@ -1157,7 +1157,7 @@ static void test_late_writeback(void)
  */
 static void test_drain_observed(void)
 {
-    TN *t = tn_start("check=on,prefetch=2,quiesce-delay-ns=10000");
+    TN *t = tracenic_start("check=on,prefetch=2,quiesce-delay-ns=10000");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t bufs = guest_alloc(&t->alloc, 2 * 512);
     Trace tr;
@@ -1215,7 +1215,7 @@ static void test_drain_observed(void)
     trace_snapshot(t, &tr);
     g_assert_cmpuint(trace_count(&tr, TN_REC_STATE, TN_ST_QUIESCED_SEEN), ==, 1);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /*
@@ -1224,7 +1224,7 @@ static void test_drain_observed(void)
  */
 static void test_rx_dma_after_free(void)
 {
-    TN *t = tn_start("check=on,rx-dma-delay-ns=50000,quiesce-delay-ns=20000,"
+    TN *t = tracenic_start("check=on,rx-dma-delay-ns=50000,quiesce-delay-ns=20000,"
                      "prefetch=0");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 2048);
@@ -1280,13 +1280,13 @@ static void test_rx_dma_after_free(void)
     g_assert_cmpuint(tr.rec[v].u.violation.ring, ==, TN_RING_ID_RX);
     g_assert_cmpint(trace_find(&tr, v, TN_REC_STATE, TN_ST_QUIESCED), >, v);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /* CTRL.RST: in-flight DMA completes, then everything resets after the delay. */
 static void test_reset_timing(void)
 {
-    TN *t = tn_start("tx-dma-delay-ns=30000,reset-delay-ns=50000");
+    TN *t = tracenic_start("tx-dma-delay-ns=30000,reset-delay-ns=50000");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 256);
     uint8_t got[256];
@@ -1342,13 +1342,13 @@ static void test_reset_timing(void)
     qtest_clock_step(t->qts, 1);
     g_assert_cmphex(rd(t, TN_REG_CTRL), ==, 0);
     g_assert_cmphex(rd(t, TN_REG_STATUS) & TN_STATUS_QUIESCED, ==, TN_STATUS_QUIESCED);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /* Without MSI-X every cause is signalled on INTx (pin A). */
 static void test_intx(void)
 {
-    TN *t = tn_start("msix=off");
+    TN *t = tracenic_start("msix=off");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 256);
     QPCIDevice *isa = qpci_device_find(t->bus, QPCI_DEVFN(1, 0));
@@ -1379,13 +1379,13 @@ static void test_intx(void)
     g_assert_cmphex(tr.rec[i].u.irq.cause, ==, TN_INT_TX);
     trace_free(&tr);
     g_free(isa);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /* The netdev's link state is STATUS.LINK_UP, with an interrupt and a record. */
 static void test_link(void)
 {
-    TN *t = tn_start(NULL);
+    TN *t = tracenic_start(NULL);
     Trace tr;
     ssize_t i;
 
@@ -1407,12 +1407,12 @@ static void test_link(void)
     g_assert_cmpint(i, >=, 0);
     g_assert_cmpuint(tr.rec[i].u.state.value, ==, 1);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 static void test_trace_cap(void)
 {
-    TN *t = tn_start("trace-max-bytes=656");   /* header + 11 records */
+    TN *t = tracenic_start("trace-max-bytes=656");   /* header + 11 records */
     Trace tr;
     int i;
 
@@ -1429,7 +1429,7 @@ static void test_trace_cap(void)
     g_assert_cmpuint(tr.rec[tr.n - 1].u.end.records, ==, tr.n - 1);
     g_assert_cmpuint(tr.rec[tr.n - 1].u.end.dropped, >, 40);
     trace_free(&tr);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /* TRACENIC_FULL_FS: a small tmpfs prepared by run-qtests.sh. */
@@ -1462,7 +1462,7 @@ static void test_trace_disk_full(void)
                       path);
     pc_alloc_init(&alloc, qts, 0);
     bus = qpci_new_pc(qts, &alloc);
-    dev = qpci_device_find(bus, TN_DEVFN);
+    dev = qpci_device_find(bus, TRACENIC_DEVFN);
     qpci_device_enable(dev);
     bar = qpci_iomap(dev, TN_BAR_REGS, NULL);
     for (i = 0; i < 3000; i++) {
@@ -1489,7 +1489,7 @@ static void test_trace_disk_full(void)
 
 static void test_migration(void)
 {
-    TN *t = tn_start("prefetch=2");
+    TN *t = tracenic_start("prefetch=2");
     uint64_t ring = guest_alloc(&t->alloc, 16 * 16);
     uint64_t bufs = guest_alloc(&t->alloc, 4 * 512);
     g_autofree char *state = g_strdup_printf("%s/state", t->dir);
@@ -1532,7 +1532,7 @@ static void test_migration(void)
 
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sock2), ==, 0);
     dst = qtest_initf("-M pc -nodefaults -netdev socket,fd=%d,id=n0 "
-                      "-device tracenic,netdev=n0,addr=04.0,mac=" TN_MAC
+                      "-device tracenic,netdev=n0,addr=04.0,mac=" TRACENIC_MAC
                       ",prefetch=2,trace=%s -incoming 'exec:cat %s'",
                       sock2[1], trace2, state);
     for (s = 0; s < 1000; s++) {
@@ -1548,7 +1548,7 @@ static void test_migration(void)
     }
     g_assert_cmpint(s, <, 1000);
     bus = qpci_new_pc(dst, NULL);
-    dev = qpci_device_find(bus, TN_DEVFN);
+    dev = qpci_device_find(bus, TRACENIC_DEVFN);
     bar = t->bar;   /* the migrated config space maps BAR0 at the same address */
     g_assert_cmphex(qpci_io_readl(dev, bar, TN_REG_IMS), ==, TN_INT_RX | TN_INT_LINK);
     g_assert_cmphex(qpci_io_readl(dev, bar, TN_RING_REG(TN_RX_RING, TN_RING_BASE_LO)),
@@ -1578,7 +1578,7 @@ static void test_migration(void)
     close(sock2[1]);
     unlink(state);
     unlink(trace2);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 /* A random value that is often one a register cares about. */
@@ -1623,7 +1623,7 @@ static uint64_t fuzz_addr(TN *t, uint64_t area)
  */
 static void test_fuzz(void)
 {
-    TN *t = tn_start("check=on,prefetch=8,rx-dma-delay-ns=3000,"
+    TN *t = tracenic_start("check=on,prefetch=8,rx-dma-delay-ns=3000,"
                      "tx-dma-delay-ns=2000,late-writeback=on,"
                      "quiesce-delay-ns=5000,reset-delay-ns=7000");
     uint64_t area = guest_alloc(&t->alloc, 65536 + 4096);
@@ -1810,7 +1810,7 @@ static void test_fuzz(void)
                    g_hash_table_size(held));
     trace_free(&tr);
     g_hash_table_destroy(held);
-    tn_stop(t);
+    tracenic_stop(t);
 }
 
 int main(int argc, char **argv)
