@@ -176,8 +176,8 @@ static bool tracenic_overlaps(const TNExtent *e, uint64_t a, uint64_t b)
 }
 
 static void tracenic_violation(TNCheck *c, enum tn_rule rule, uint32_t id,
-                         uint64_t addr, uint64_t len, uint8_t cause,
-                         uint8_t ring, uint32_t ref_id)
+                               uint64_t addr, uint64_t len, uint8_t cause,
+                               uint8_t ring, uint32_t ref_id)
 {
     struct tn_rec rec = {
         .type = TN_REC_VIOLATION,
@@ -266,8 +266,8 @@ static void tracenic_forget_freed(TNCheck *c, uint64_t a, uint64_t b)
 }
 
 /* The entry for [@start, +@len) that is @freed (and named @id unless 0). */
-static TNExtent *tracenic_set_find(TNExtentSet *set, uint64_t start, uint64_t len,
-                             bool freed, uint32_t id)
+static TNExtent *tracenic_set_find(TNExtentSet *set, uint64_t start,
+                                   uint64_t len, bool freed, uint32_t id)
 {
     size_t i;
 
@@ -291,15 +291,15 @@ static bool tracenic_freed_room(TNCheck *c)
     if (!c->freed_full_warned) {
         c->freed_full_warned = true;
         c->warn(c->opaque, "tracenic: the online check remembers at most "
-                G_STRINGIFY(TRACENIC_CHECK_FREED_MAX) " freed extents; later frees "
-                "are not tracked for DMA-after-free (dmacheck still checks "
-                "them)");
+                G_STRINGIFY(TRACENIC_CHECK_FREED_MAX) " freed extents; later "
+                "frees are not tracked for DMA-after-free (dmacheck still "
+                "checks them)");
     }
     return false;
 }
 
 static void tracenic_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
-                            uint64_t addr, uint32_t len)
+                                  uint64_t addr, uint32_t len)
 {
     TNExtent e = { addr, len, id, false, kind != TN_EXT_BUS };
     uint32_t node;
@@ -355,17 +355,20 @@ static void tracenic_check_release(TNCheck *c, uint32_t id)
         for (j = 0; !c->suspended && j < c->n_refs; j++) {
             const TNRef *ref = &c->refs[j];
 
-            if (tracenic_overlaps(&ref->e, e->start, tracenic_end(e->start, e->len))) {
-                tracenic_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, ref->e.start,
-                             ref->e.len, 0, ref->ring, ref->e.id);
+            if (tracenic_overlaps(&ref->e, e->start, tracenic_end(e->start,
+                                                                  e->len))) {
+                tracenic_violation(c, TN_RULE_FREE_NOT_QUIESCED, id,
+                                   ref->e.start,
+                                   ref->e.len, 0, ref->ring, ref->e.id);
                 held = true;
             }
         }
         for (j = 0; !c->suspended && !held && j < 2; j++) {
             if (c->ring[j].active && c->ring[j].base < e->start + e->len &&
                 c->ring[j].end > e->start) {
-                tracenic_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, c->ring[j].base,
-                             c->ring[j].end - c->ring[j].base, 0, j, 0);
+                tracenic_violation(c, TN_RULE_FREE_NOT_QUIESCED, id,
+                                   c->ring[j].base,
+                                   c->ring[j].end - c->ring[j].base, 0, j, 0);
             }
         }
         live = tracenic_set_find(&c->set, e->start, e->len, false, id);
@@ -402,8 +405,8 @@ typedef struct TNRange {
 } TNRange;
 
 static bool tracenic_uncovered(const TNExtentSet *set,
-                         bool (*pick)(const TNExtent *e), uint64_t a,
-                         uint64_t b, GArray *gaps)
+                               bool (*pick)(const TNExtent *e), uint64_t a,
+                               uint64_t b, GArray *gaps)
 {
     uint64_t cur = a;
     bool any = false;
@@ -453,8 +456,8 @@ static bool tracenic_pick_phys(const TNExtent *e)
 
 /* The id of the first @pick entry overlapping [@a, @b), for the report. */
 static uint32_t tracenic_first_id(const TNExtentSet *set,
-                            bool (*pick)(const TNExtent *e), uint64_t a,
-                            uint64_t b)
+                                  bool (*pick)(const TNExtent *e), uint64_t a,
+                                  uint64_t b)
 {
     size_t i;
 
@@ -476,7 +479,7 @@ static uint32_t tracenic_first_id(const TNExtentSet *set,
  * may overlap it and allocates nothing.
  */
 static void tracenic_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
-                         uint64_t addr, uint32_t len)
+                               uint64_t addr, uint32_t len)
 {
     const TNExtentSet *set = &c->set;
     bool past_top = len > UINT64_MAX - addr;
@@ -489,11 +492,13 @@ static void tracenic_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
     if (c->suspended || !len) {
         return;
     }
-    for (i = tracenic_set_scan_start(set, addr); i < set->n && set->v[i].start < b;
+    for (i = tracenic_set_scan_start(set,
+                                     addr); i < set->n && set->v[i].start < b;
          i++) {
         const TNExtent *e = &set->v[i];
 
-        if (tracenic_pick_bus(e) && e->start <= done && e->start + e->len > done) {
+        if (tracenic_pick_bus(e) && e->start <= done &&
+            e->start + e->len > done) {
             done = e->start + e->len;
         }
     }
@@ -506,7 +511,8 @@ static void tracenic_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
     for (i = 0; i < gaps->len; i++) {
         TNRange *g = &g_array_index(gaps, TNRange, i);
 
-        if (tracenic_uncovered(set, tracenic_pick_freed, g->a, g->b, rest) && !freed) {
+        if (tracenic_uncovered(set, tracenic_pick_freed, g->a, g->b,
+                               rest) && !freed) {
             freed = true;
             freed_id = tracenic_first_id(set, tracenic_pick_freed, g->a, g->b);
         }
@@ -515,18 +521,19 @@ static void tracenic_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
     for (i = 0; i < rest->len; i++) {
         TNRange *g = &g_array_index(rest, TNRange, i);
 
-        if (tracenic_uncovered(set, tracenic_pick_phys, g->a, g->b, gaps) && !phys) {
+        if (tracenic_uncovered(set, tracenic_pick_phys, g->a, g->b,
+                               gaps) && !phys) {
             phys = true;
             phys_id = tracenic_first_id(set, tracenic_pick_phys, g->a, g->b);
         }
     }
     if (freed) {
-        tracenic_violation(c, TN_RULE_DMA_AFTER_FREE, freed_id, addr, len, cause,
-                     ring, 0);
+        tracenic_violation(c, TN_RULE_DMA_AFTER_FREE, freed_id, addr, len,
+                           cause, ring, 0);
     }
     if (phys) {
-        tracenic_violation(c, TN_RULE_DMA_NON_DMA_MEMORY, phys_id, addr, len, cause,
-                     ring, 0);
+        tracenic_violation(c, TN_RULE_DMA_NON_DMA_MEMORY, phys_id, addr, len,
+                           cause, ring, 0);
     }
     if (gaps->len || past_top) {
         tracenic_violation(c, TN_RULE_WILD_DMA, 0, addr, len, cause, ring, 0);
@@ -637,7 +644,7 @@ static void tracenic_check_state(TNCheck *c, const struct tn_rec *rec)
             c->ring[ring].active = true;
             c->ring[ring].base = base;
             c->ring[ring].end = tracenic_end(base, n > UINT64_MAX / 16 ?
-                                       UINT64_MAX : n * 16);
+                                             UINT64_MAX : n * 16);
         }
         break;
     case TN_ST_RING_IDLE:
@@ -665,13 +672,13 @@ void tnkit_check_record(TNCheck *c, const struct tn_rec *rec)
         /* fall through */
     case TN_REC_DMA_READ:
     case TN_REC_DMA_WRITE:
-        tracenic_check_dma(c, rec->kind, rec->u.dma.ring, le64toh(rec->u.dma.addr),
-                     le32toh(rec->u.dma.len));
+        tracenic_check_dma(c, rec->kind, rec->u.dma.ring,
+                           le64toh(rec->u.dma.addr), le32toh(rec->u.dma.len));
         break;
     case TN_REC_EXTENT:
         tracenic_check_extent(c, le32toh(rec->id), rec->kind,
-                        le64toh(rec->u.extent.addr),
-                        le32toh(rec->u.extent.len));
+                              le64toh(rec->u.extent.addr),
+                              le32toh(rec->u.extent.len));
         break;
     case TN_REC_FREE:
     case TN_REC_UNMAP:
@@ -683,8 +690,8 @@ void tnkit_check_record(TNCheck *c, const struct tn_rec *rec)
             break;      /* no reference has id 0: dmacheck ignores it too */
         }
         tracenic_check_ref(c, le32toh(rec->id), rec->u.ref.ring,
-                     le64toh(rec->u.ref.addr), le32toh(rec->u.ref.len),
-                     rec->type == TN_REC_REF_TAKE, rec->u.ref.drained);
+                           le64toh(rec->u.ref.addr), le32toh(rec->u.ref.len),
+                           rec->type == TN_REC_REF_TAKE, rec->u.ref.drained);
         break;
     case TN_REC_STATE:
         tracenic_check_state(c, rec);

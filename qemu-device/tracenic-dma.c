@@ -15,8 +15,8 @@
 #include "trace.h"
 
 bool tracenic_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
-            uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
-            uint32_t len)
+                  uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
+                  uint32_t len)
 {
     MemReentrancyGuard *guard = &DEVICE(s)->mem_reentrancy_guard;
     bool was_engaged = guard->engaged_in_io;

@@ -12,7 +12,8 @@
 #include "tracenic.h"
 #include "trace.h"
 
-static void tracenic_ledger_reject(TracenicState *s, uint32_t cmd, const char *why)
+static void tracenic_ledger_reject(TracenicState *s, uint32_t cmd,
+                                   const char *why)
 {
     struct tn_rec rec = {
         .type = TN_REC_LEDGER_ERROR,
@@ -31,7 +32,8 @@ static void tracenic_ledger_reject(TracenicState *s, uint32_t cmd, const char *w
 }
 
 /* ALLOC and MAP announce how many EXTENT commands follow. */
-static const char *tracenic_ledger_begin_region(TracenicState *s, uint32_t n_ext)
+static const char *tracenic_ledger_begin_region(TracenicState *s,
+                                                uint32_t n_ext)
 {
     if (!s->lg_id) {
         return "id 0 is reserved";
@@ -55,7 +57,7 @@ static const char *tracenic_ledger_begin_region(TracenicState *s, uint32_t n_ext
 }
 
 static const char *tracenic_ledger_extent(TracenicState *s, struct tn_rec *rec,
-                                    uint32_t index, uint32_t kind)
+                                          uint32_t index, uint32_t kind)
 {
     uint64_t bus = ((uint64_t)s->lg_bus_hi << 32) | s->lg_bus_lo;
 

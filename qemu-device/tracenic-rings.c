@@ -60,7 +60,7 @@ static bool tracenic_fetch_desc(TracenicState *s, TNRing *r)
         return false;
     }
     if (!tracenic_dma(s, false, cause, r->id, slot, r->ring_ref,
-                tracenic_desc_addr(r, slot), &d, sizeof(d))) {
+                      tracenic_desc_addr(r, slot), &d, sizeof(d))) {
         tracenic_ring_fail(s, r, "a descriptor could not be read");
         return false;
     }
@@ -76,17 +76,17 @@ static bool tracenic_fetch_desc(TracenicState *s, TNRing *r)
     c->len = le16_to_cpu(d.len);
     c->flags = le16_to_cpu(d.flags);
     c->inflight_ref = 0;
-    c->ref_id = c->len ? tracenic_ref_take(s, TN_REF_PREFETCH, r->id, slot, c->addr,
-                                     c->len) : 0;
+    c->ref_id = c->len ? tracenic_ref_take(s, TN_REF_PREFETCH, r->id, slot,
+                                           c->addr, c->len) : 0;
     return true;
 }
 
 static void tracenic_release_desc(TracenicState *s, TNRing *r, TNCachedDesc *c)
 {
-    tracenic_ref_drop(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id, c->slot, c->addr,
-                c->len);
+    tracenic_ref_drop(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id, c->slot,
+                      c->addr, c->len);
     tracenic_ref_drop(s, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot, c->addr,
-                c->len);
+                      c->len);
 }
 
 /* Forget the first @n cached descriptors (already written back or dropped). */
@@ -97,7 +97,8 @@ static void tracenic_consume(TNRing *r, uint32_t n)
     r->head = (r->head + n) & (r->size - 1);
 }
 
-static void tracenic_do_writeback(TracenicState *s, TNRing *r, const TNPendingWb *p)
+static void tracenic_do_writeback(TracenicState *s, TNRing *r,
+                                  const TNPendingWb *p)
 {
     uint16_t wb[4] = {
         cpu_to_le16(p->len), cpu_to_le16(p->flags),
@@ -124,8 +125,9 @@ void tracenic_flush_writebacks(TracenicState *s, TNRing *r)
     }
 }
 
-static void tracenic_writeback(TracenicState *s, TNRing *r, const TNCachedDesc *c,
-                         uint16_t wb_len, uint16_t status, bool eop)
+static void tracenic_writeback(TracenicState *s, TNRing *r,
+                               const TNCachedDesc *c,
+                               uint16_t wb_len, uint16_t status, bool eop)
 {
     TNPendingWb p = {
         .slot = c->slot,
@@ -163,12 +165,13 @@ static void tracenic_writeback(TracenicState *s, TNRing *r, const TNCachedDesc *
 /* --- Draining and idling -------------------------------------------------- */
 
 static void tracenic_release_desc_drained(TracenicState *s, TNRing *r,
-                                    TNCachedDesc *c)
+                                          TNCachedDesc *c)
 {
-    tracenic_ref_drop_drained(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id, c->slot,
-                        c->addr, c->len);
+    tracenic_ref_drop_drained(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id,
+                              c->slot,
+                              c->addr, c->len);
     tracenic_ref_drop_drained(s, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot,
-                        c->addr, c->len);
+                              c->addr, c->len);
 }
 
 static void tracenic_ring_go_idle(TracenicState *s, TNRing *r)
@@ -181,7 +184,7 @@ static void tracenic_ring_go_idle(TracenicState *s, TNRing *r)
     }
     r->n_cached = 0;
     tracenic_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
-                        r->size * sizeof(struct tn_desc));
+                              r->size * sizeof(struct tn_desc));
     r->active = false;
     r->draining = false;
     timer_del(r->drain_timer);
@@ -245,7 +248,8 @@ static void tracenic_wb_timer_cb(void *opaque)
 /* --- TX ------------------------------------------------------------------- */
 
 /* @bad_chain: the descriptors never reached an EOP and are failed as one. */
-static void tracenic_tx_send_frame(TracenicState *s, uint32_t ndesc, bool bad_chain)
+static void tracenic_tx_send_frame(TracenicState *s, uint32_t ndesc,
+                                   bool bad_chain)
 {
     TNRing *r = &s->tx;
     uint8_t frame[TN_MAX_FRAME];
@@ -261,7 +265,7 @@ static void tracenic_tx_send_frame(TracenicState *s, uint32_t ndesc, bool bad_ch
         } else if (len + c->len > TN_MAX_FRAME) {
             status = TN_WB_TOO_LONG;
         } else if (!tracenic_dma(s, false, TN_CAUSE_TX_BUF_READ, r->id, c->slot,
-                           c->ref_id, c->addr, frame + len, c->len)) {
+                                 c->ref_id, c->addr, frame + len, c->len)) {
             status = TN_WB_DMA_ERROR;
         } else {
             len += c->len;
@@ -286,7 +290,7 @@ static void tracenic_tx_send_frame(TracenicState *s, uint32_t ndesc, bool bad_ch
 
         tracenic_release_desc(s, r, c);
         tracenic_writeback(s, r, c, status == TN_WB_OK ? c->len : 0, status,
-                     i == ndesc - 1);
+                           i == ndesc - 1);
     }
     tracenic_consume(r, ndesc);
 }
@@ -313,8 +317,8 @@ static void tracenic_tx_start_inflight(TracenicState *s, uint32_t ndesc)
         TNCachedDesc *c = &r->cache[i];
 
         if (c->len) {
-            c->inflight_ref = tracenic_ref_take(s, TN_REF_INFLIGHT, r->id, c->slot,
-                                          c->addr, c->len);
+            c->inflight_ref = tracenic_ref_take(s, TN_REF_INFLIGHT, r->id,
+                                                c->slot, c->addr, c->len);
         }
     }
     r->n_inflight = ndesc;
@@ -398,7 +402,7 @@ bool tracenic_can_receive(TracenicState *s)
 }
 
 static void tracenic_rx_write_frame(TracenicState *s, const uint8_t *data,
-                              uint32_t size, uint32_t ndesc)
+                                    uint32_t size, uint32_t ndesc)
 {
     TNRing *r = &s->rx;
     uint32_t off = 0;
@@ -463,7 +467,7 @@ ssize_t tracenic_receive(TracenicState *s, const uint8_t *buf, size_t size)
 
             if (c->len) {
                 c->inflight_ref = tracenic_ref_take(s, TN_REF_INFLIGHT, r->id,
-                                              c->slot, c->addr, c->len);
+                                                    c->slot, c->addr, c->len);
             }
         }
         r->n_inflight = ndesc;
@@ -555,7 +559,7 @@ static void tracenic_ring_enable(TracenicState *s, TNRing *r)
     r->active = true;
     r->draining = false;
     r->ring_ref = tracenic_ref_take(s, TN_REF_RING, r->id, 0, r->base,
-                              r->size * sizeof(struct tn_desc));
+                                    r->size * sizeof(struct tn_desc));
     trace_tracenic_ring_enable(tn_ring_name(r->id), r->base, r->size);
     tracenic_record_state(s, TN_ST_RING_ENABLE, r->id, r->base, r->size);
     tracenic_update_quiesced(s);
@@ -617,8 +621,8 @@ void tracenic_ring_reset(TracenicState *s, TNRing *r)
     }
     if (r->ring_ref) {
         tracenic_drain_finished(s, r->id);
-        tracenic_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
-                            r->size * sizeof(struct tn_desc));
+        tracenic_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0,
+                                  r->base, r->size * sizeof(struct tn_desc));
         tracenic_record_state(s, TN_ST_RING_IDLE, r->id, 0, 0);
     }
     r->base_lo = r->base_hi = r->size_reg = r->ctrl = 0;
@@ -640,7 +644,8 @@ void tracenic_rings_init(TracenicState *s)
         TNRing *r = rings[i];
 
         r->owner = OBJECT(s);
-        r->drain_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tracenic_drain_timer_cb, r);
+        r->drain_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
+                                      tracenic_drain_timer_cb, r);
         r->inflight_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
                                          tracenic_inflight_timer_cb, r);
         r->wb_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tracenic_wb_timer_cb, r);

@@ -21,7 +21,8 @@
 #include <unistd.h>
 #include "tracenic-trace.h"
 
-#define TRACENIC_TRACE_BUF_SIZE     (1024 * TN_TRACE_REC_SIZE * 16)   /* 768 KiB */
+/* 768 KiB */
+#define TRACENIC_TRACE_BUF_SIZE     (1024 * TN_TRACE_REC_SIZE * 16)
 #define TRACENIC_TRACE_RESERVE_STEP (8u << 20)
 /* Always keep space for TRUNCATED/WRITE_ERROR + END. */
 #define TRACENIC_TRACE_TAIL_RECS    2
@@ -45,11 +46,11 @@ struct TNTraceWriter {
     void *opaque;
 };
 
-static void tracenic_report(TNTraceWriter *w, const char *fmt, ...)
+static void wr_report(TNTraceWriter *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #include <stdarg.h>
-static void tracenic_report(TNTraceWriter *w, const char *fmt, ...)
+static void wr_report(TNTraceWriter *w, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -62,7 +63,8 @@ static void tracenic_report(TNTraceWriter *w, const char *fmt, ...)
     }
 }
 
-static int tracenic_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
+static int tracenic_pwrite_all(int fd, const void *data, size_t len,
+                               uint64_t off)
 {
     const uint8_t *p = data;
 
@@ -128,7 +130,7 @@ static void tracenic_fail(TNTraceWriter *w, int err)
     w->records -= lost;
     w->dropped += lost;
     w->used = 0;
-    tracenic_report(w, "tracenic: cannot write trace file '%s': %s; tracing stopped "
+    wr_report(w, "tracenic: cannot write trace file '%s': %s; tracing stopped "
               "after %llu records and %llu records were lost. Free space on "
               "that filesystem (or set trace-max-bytes) and run again.",
               w->path, strerror(-err), (unsigned long long)w->records,
@@ -146,7 +148,7 @@ static void tracenic_fail(TNTraceWriter *w, int err)
     if (tracenic_pwrite_all(w->fd, tail, sizeof(tail), w->pos) == 0) {
         w->pos += sizeof(tail);
     } else {
-        tracenic_report(w, "tracenic: could not even record the write error in '%s'; "
+        wr_report(w, "tracenic: could not even record the write error in '%s'; "
                   "the trace ends without an END record.", w->path);
     }
 }
@@ -171,9 +173,9 @@ static void tracenic_write_buffer(TNTraceWriter *w)
 }
 
 TNTraceWriter *tracenic_trace_open(const char *path,
-                             const struct tn_trace_header *hdr,
-                             uint64_t cap_bytes, TNTraceReportFn *report,
-                             void *opaque, char **errmsg)
+                                   const struct tn_trace_header *hdr,
+                                   uint64_t cap_bytes, TNTraceReportFn *report,
+                                   void *opaque, char **errmsg)
 {
     uint64_t min_cap = TN_TRACE_HEADER_SIZE +
                        (TRACENIC_TRACE_TAIL_RECS + 1) * TN_TRACE_REC_SIZE;
@@ -263,7 +265,7 @@ void tracenic_trace_put(TNTraceWriter *w, const struct tn_rec *rec)
         w->truncated = true;
         tracenic_append(w, &t);
         w->dropped++;
-        tracenic_report(w, "tracenic: trace file '%s' reached trace-max-bytes=%llu; "
+        wr_report(w, "tracenic: trace file '%s' reached trace-max-bytes=%llu; "
                   "later records are dropped and counted in the END record.",
                   w->path, (unsigned long long)w->cap_bytes);
         return;
@@ -276,7 +278,8 @@ void tracenic_trace_flush(TNTraceWriter *w)
     tracenic_write_buffer(w);
 }
 
-void tracenic_trace_close(TNTraceWriter *w, uint64_t dma_bytes, uint32_t violations)
+void tracenic_trace_close(TNTraceWriter *w, uint64_t dma_bytes,
+                          uint32_t violations)
 {
     if (!w->failed) {
         struct tn_rec end;
@@ -293,7 +296,7 @@ void tracenic_trace_close(TNTraceWriter *w, uint64_t dma_bytes, uint32_t violati
         tracenic_write_buffer(w);
     }
     if (close(w->fd) < 0 && !w->failed) {
-        tracenic_report(w, "tracenic: closing trace file '%s' failed: %s; the trace "
+        wr_report(w, "tracenic: closing trace file '%s' failed: %s; the trace "
                   "may be incomplete.", w->path, strerror(errno));
     }
     free(w->buf);

@@ -25,9 +25,9 @@ typedef void TNTraceReportFn(void *opaque, const char *msg);
  * NULL and sets *@errmsg (g_free-able with free()) on failure.
  */
 TNTraceWriter *tracenic_trace_open(const char *path,
-                             const struct tn_trace_header *hdr,
-                             uint64_t cap_bytes, TNTraceReportFn *report,
-                             void *opaque, char **errmsg);
+                                   const struct tn_trace_header *hdr,
+                                   uint64_t cap_bytes, TNTraceReportFn *report,
+                                   void *opaque, char **errmsg);
 
 /* Append one record; @rec->time_ns must be set by the caller. */
 void tracenic_trace_put(TNTraceWriter *w, const struct tn_rec *rec);
@@ -36,7 +36,8 @@ void tracenic_trace_put(TNTraceWriter *w, const struct tn_rec *rec);
 void tracenic_trace_flush(TNTraceWriter *w);
 
 /* Write the END record with these totals, flush and close. */
-void tracenic_trace_close(TNTraceWriter *w, uint64_t dma_bytes, uint32_t violations);
+void tracenic_trace_close(TNTraceWriter *w, uint64_t dma_bytes,
+                          uint32_t violations);
 
 uint64_t tracenic_trace_records(const TNTraceWriter *w);
 uint64_t tracenic_trace_dropped(const TNTraceWriter *w);

@@ -89,7 +89,7 @@ static void tracenic_check_warn(void *opaque, const char *msg)
 }
 
 void tracenic_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
-                     uint64_t value, uint64_t value2)
+                           uint64_t value, uint64_t value2)
 {
     struct tn_rec rec = {
         .type = TN_REC_STATE,
@@ -104,7 +104,7 @@ void tracenic_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
 }
 
 uint32_t tracenic_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
-                     uint32_t slot, uint64_t addr, uint32_t len)
+                           uint32_t slot, uint64_t addr, uint32_t len)
 {
     uint32_t id = ++s->next_ref_id ? s->next_ref_id : ++s->next_ref_id;
     struct tn_rec rec = {
@@ -121,9 +121,10 @@ uint32_t tracenic_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
     return id;
 }
 
-static void tracenic_ref_drop_rec(TracenicState *s, uint32_t *ref_id, uint8_t kind,
-                            uint8_t ring, uint32_t slot, uint64_t addr,
-                            uint32_t len, bool drained)
+static void tracenic_ref_drop_rec(TracenicState *s, uint32_t *ref_id,
+                                  uint8_t kind,
+                                  uint8_t ring, uint32_t slot, uint64_t addr,
+                                  uint32_t len, bool drained)
 {
     struct tn_rec rec = {
         .type = TN_REC_REF_DROP,
@@ -144,14 +145,14 @@ static void tracenic_ref_drop_rec(TracenicState *s, uint32_t *ref_id, uint8_t ki
 }
 
 void tracenic_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
-                 uint8_t ring, uint32_t slot, uint64_t addr, uint32_t len)
+                       uint8_t ring, uint32_t slot, uint64_t addr, uint32_t len)
 {
     tracenic_ref_drop_rec(s, ref_id, kind, ring, slot, addr, len, false);
 }
 
 void tracenic_ref_drop_drained(TracenicState *s, uint32_t *ref_id, uint8_t kind,
-                         uint8_t ring, uint32_t slot, uint64_t addr,
-                         uint32_t len)
+                               uint8_t ring, uint32_t slot, uint64_t addr,
+                               uint32_t len)
 {
     tracenic_ref_drop_rec(s, ref_id, kind, ring, slot, addr, len, true);
 }
@@ -188,7 +189,8 @@ static void tracenic_vm_state_change(void *opaque, bool running, RunState state)
 
 /* --- Interrupts ---------------------------------------------------------- */
 
-static void tracenic_record_irq(TracenicState *s, uint32_t cause, uint16_t vector)
+static void tracenic_record_irq(TracenicState *s, uint32_t cause,
+                                uint16_t vector)
 {
     struct tn_rec rec = {
         .type = TN_REC_IRQ,
@@ -510,7 +512,7 @@ static uint32_t tracenic_read32(TracenicState *s, hwaddr addr)
 }
 
 static void tracenic_ring_write(TracenicState *s, TNRing *r, hwaddr off,
-                          uint32_t val)
+                                uint32_t val)
 {
     switch (off) {
     case TN_RING_BASE_LO:
@@ -639,7 +641,7 @@ static uint64_t tracenic_mmio_read(void *opaque, hwaddr addr, unsigned size)
 }
 
 static void tracenic_mmio_write(void *opaque, hwaddr addr, uint64_t val,
-                          unsigned size)
+                                unsigned size)
 {
     TracenicState *s = opaque;
 
@@ -670,7 +672,7 @@ static const MemoryRegionOps tracenic_mmio_ops = {
 /* --- PCI config: bus mastering -------------------------------------------- */
 
 static void tracenic_config_write(PCIDevice *dev, uint32_t addr, uint32_t val,
-                            int len)
+                                  int len)
 {
     TracenicState *s = TRACENIC(dev);
     bool bm;
@@ -700,7 +702,7 @@ static bool tracenic_nc_can_receive(NetClientState *nc)
 }
 
 static ssize_t tracenic_nc_receive(NetClientState *nc, const uint8_t *buf,
-                             size_t size)
+                                   size_t size)
 {
     TracenicState *s = qemu_get_nic_opaque(nc);
     ssize_t ret;
@@ -759,7 +761,7 @@ static uint64_t tracenic_prop_value(TracenicState *s, uint8_t id)
 }
 
 static void tracenic_prop_set_runtime(Object *obj, Visitor *v, const char *name,
-                                void *opaque, Error **errp)
+                                      void *opaque, Error **errp)
 {
     ERRP_GUARD();
     TracenicState *s = TRACENIC(obj);
@@ -788,7 +790,7 @@ static void tracenic_prop_set_runtime(Object *obj, Visitor *v, const char *name,
         if (!strcmp(name, tn_prop_name(id))) {
             trace_tracenic_prop(name, tracenic_prop_value(s, id));
             tracenic_record_state(s, TN_ST_PROP, TN_RING_ID_NONE,
-                            tracenic_prop_value(s, id), id);
+                                  tracenic_prop_value(s, id), id);
         }
     }
     if (!strcmp(name, "late-writeback") && !s->late_writeback) {
@@ -850,14 +852,15 @@ static bool tracenic_open_trace(TracenicState *s, Error **errp)
     strncpy(hdr.device_id, id, sizeof(hdr.device_id));
     strncpy(hdr.qemu_version, QEMU_VERSION, sizeof(hdr.qemu_version));
     s->trace = tracenic_trace_open(s->trace_path, &hdr, s->trace_max_bytes,
-                             tracenic_trace_report, s, &err);
+                                   tracenic_trace_report, s, &err);
     if (!s->trace) {
         error_setg(errp, "tracenic: %s", err ? err : "out of memory");
         free(err);
         return false;
     }
     tracenic_record_state(s, TN_ST_TRACE_OPEN, TN_RING_ID_NONE, s->status, 0);
-    tracenic_record_state(s, TN_ST_BUS_MASTER, TN_RING_ID_NONE, s->bus_master, 0);
+    tracenic_record_state(s, TN_ST_BUS_MASTER, TN_RING_ID_NONE, s->bus_master,
+                          0);
     return true;
 }
 
@@ -912,20 +915,24 @@ static void tracenic_realize(PCIDevice *pdev, Error **errp)
     qemu_format_nic_info_str(qemu_get_queue(s->nic), s->conf.macaddr.a);
 
     tracenic_rings_init(s);
-    s->kick_bh = qemu_bh_new_guarded(tracenic_kick_bh, s, &dev->mem_reentrancy_guard);
-    s->reset_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tracenic_reset_timer_cb, s);
+    s->kick_bh = qemu_bh_new_guarded(tracenic_kick_bh, s,
+                                     &dev->mem_reentrancy_guard);
+    s->reset_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tracenic_reset_timer_cb,
+                                  s);
     s->itr_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tracenic_itr_timer_cb, s);
     s->status = TN_STATUS_QUIESCED |
                 (qemu_get_queue(s->nic)->link_down ? 0 : TN_STATUS_LINK_UP);
     tracenic_reset_regs(s);
 
     if (s->check) {
-        s->checker = tnkit_check_new(tracenic_check_violation, tracenic_check_warn, s);
+        s->checker = tnkit_check_new(tracenic_check_violation,
+                                     tracenic_check_warn, s);
     }
     if (s->trace_path && !tracenic_open_trace(s, errp)) {
         return;
     }
-    s->vmstate_change = qemu_add_vm_change_state_handler(tracenic_vm_state_change, s);
+    s->vmstate_change =
+        qemu_add_vm_change_state_handler(tracenic_vm_state_change, s);
     s->exit_notifier.notify = tracenic_exit_notify;
     qemu_add_exit_notifier(&s->exit_notifier);
 }

@@ -21,11 +21,17 @@
 #define TYPE_TRACENIC "tracenic"
 OBJECT_DECLARE_SIMPLE_TYPE(TracenicState, TRACENIC)
 
+/*
+ * Descriptors read ahead at most; a longer descriptor chain than FRAME_MAX
+ * is a bad frame; late write-backs held, then flushed; descriptors per kick,
+ * then a BH goes on.
+ */
 #define TRACENIC_PREFETCH_MAX     32
-#define TRACENIC_FRAME_MAX_DESCS  64   /* a longer descriptor chain is a bad frame */
-#define TRACENIC_CACHE_SLOTS      (TRACENIC_PREFETCH_MAX + TRACENIC_FRAME_MAX_DESCS)
-#define TRACENIC_WB_QUEUE         256  /* late write-backs held, then flushed */
-#define TRACENIC_KICK_BUDGET      256  /* descriptors per kick; then a BH goes on */
+#define TRACENIC_FRAME_MAX_DESCS  64
+#define TRACENIC_CACHE_SLOTS      (TRACENIC_PREFETCH_MAX + \
+                                   TRACENIC_FRAME_MAX_DESCS)
+#define TRACENIC_WB_QUEUE         256
+#define TRACENIC_KICK_BUDGET      256
 
 /* A descriptor the device has fetched and not yet completed. */
 typedef struct TNCachedDesc {
@@ -129,10 +135,11 @@ struct TracenicState {
     uint32_t violations;
     TNCheck *checker;
     /*
-     * Inside a device callback (tracenic_callback_begin/end) every record takes the
-     * time of the callback's first record: the callback runs under the BQL,
-     * so no other device event can fall between them, and a TX frame's eight
-     * records cost one clock read instead of eight.  -1: not read yet.
+     * Inside a device callback (tracenic_callback_begin/end) every record
+     * takes the time of the callback's first record: the callback runs under
+     * the BQL, so no other device event can fall between them, and a TX
+     * frame's eight records cost one clock read instead of eight.  -1: not
+     * read yet.
      */
     unsigned callback_depth;
     int64_t callback_time_ns;
@@ -157,20 +164,20 @@ void tracenic_update_quiesced(TracenicState *s);
 void tracenic_reset_maybe_finish(TracenicState *s);
 void tracenic_drain_finished(TracenicState *s, uint8_t ring);
 void tracenic_record_state(TracenicState *s, uint8_t kind, uint8_t ring,
-                     uint64_t value, uint64_t value2);
+                           uint64_t value, uint64_t value2);
 uint32_t tracenic_ref_take(TracenicState *s, uint8_t kind, uint8_t ring,
-                     uint32_t slot, uint64_t addr, uint32_t len);
+                           uint32_t slot, uint64_t addr, uint32_t len);
 void tracenic_ref_drop(TracenicState *s, uint32_t *ref_id, uint8_t kind,
                  uint8_t ring, uint32_t slot, uint64_t addr, uint32_t len);
 /* A drop the driver can only learn of from STATUS.QUIESCED (drain, reset). */
 void tracenic_ref_drop_drained(TracenicState *s, uint32_t *ref_id, uint8_t kind,
-                         uint8_t ring, uint32_t slot, uint64_t addr,
-                         uint32_t len);
+                               uint8_t ring, uint32_t slot, uint64_t addr,
+                               uint32_t len);
 
 /* tracenic-dma.c: every device access to guest memory goes through here */
 bool tracenic_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
-            uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
-            uint32_t len);
+                  uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
+                  uint32_t len);
 
 /* tracenic-rings.c */
 void tracenic_rings_init(TracenicState *s);

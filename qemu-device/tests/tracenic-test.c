@@ -1225,7 +1225,7 @@ static void test_drain_observed(void)
 static void test_rx_dma_after_free(void)
 {
     TN *t = tracenic_start("check=on,rx-dma-delay-ns=50000,quiesce-delay-ns=20000,"
-                     "prefetch=0");
+                           "prefetch=0");
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 2048);
     uint8_t frame[300], got[300];
@@ -1565,7 +1565,7 @@ static void test_migration(void)
      * migrated (the destination's starts at 0), so the deadline is reached
      * 20000 ns into the destination's run.
      */
-    qtest_clock_step(dst, 19999);
+                 qtest_clock_step(dst, 19999);
     g_assert_cmphex(qpci_io_readl(dev, bar, TN_RING_REG(TN_TX_RING, TN_RING_STATUS)),
                     ==, TN_RING_STATUS_ACTIVE);
     qtest_clock_step(dst, 1);
@@ -1624,8 +1624,8 @@ static uint64_t fuzz_addr(TN *t, uint64_t area)
 static void test_fuzz(void)
 {
     TN *t = tracenic_start("check=on,prefetch=8,rx-dma-delay-ns=3000,"
-                     "tx-dma-delay-ns=2000,late-writeback=on,"
-                     "quiesce-delay-ns=5000,reset-delay-ns=7000");
+                           "tx-dma-delay-ns=2000,late-writeback=on,"
+                           "quiesce-delay-ns=5000,reset-delay-ns=7000");
     uint64_t area = guest_alloc(&t->alloc, 65536 + 4096);
     static const uint32_t regs[] = {
         TN_REG_ICR, TN_REG_IMS, TN_REG_IMC, TN_REG_ITR_US, TN_REG_IAM,
@@ -1740,7 +1740,7 @@ static void test_fuzz(void)
 
                 ledger(t, map ? TN_LG_CMD_MAP : TN_LG_CMD_ALLOC, k, area, 0,
                        4096, 0, TN_LG_INFO_PACK(map ? TN_DIR_FROM_DEVICE
-                                                    : TN_API_SHARED, 0, next));
+                                                : TN_API_SHARED, 0, next));
                 for (m = 0; m < next; m++) {
                     ledger(t, TN_LG_CMD_EXTENT, k, 0,
                            area + g_test_rand_int_range(0, 65536),
@@ -1759,7 +1759,7 @@ static void test_fuzz(void)
                 qtest_qmp_assert_success(t->qts, "{'execute': 'qom-set', "
                     "'arguments': {'path': '/machine/peripheral-anon/device[0]', "
                     "'property': 'prefetch', 'value': %d}}",
-                    g_test_rand_int_range(0, 33));
+                                         g_test_rand_int_range(0, 33));
             }
             break;
         }
