@@ -50,7 +50,6 @@ typedef struct TNExtent {
     uint64_t len;
     uint32_t id;
     bool freed;         /* freed (named by @id), not live */
-    bool phys;          /* live, CPU-physical only (TN_EXT_PHYS) */
 } TNExtent;
 
 typedef struct TNExtentSet {
@@ -88,6 +87,12 @@ typedef struct TNRegionExtent {
  */
 struct TNCheck {
     TNExtentSet set;        /* live device-visible (TN_EXT_BUS) and freed */
+    /*
+     * Live CPU-physical-only extents (TN_EXT_PHYS), apart: a large one
+     * would raise @set's max_len, which every DMA's lookup pays for, and
+     * only a DMA that live device-visible memory does not cover looks here.
+     */
+    TNExtentSet phys;
     size_t n_freed;         /* entries of @set that are freed */
     GHashTable *regions;    /* id -> pool index + 1 of its first extent */
     TNRegionExtent *pool;
@@ -209,6 +214,7 @@ TNCheck *tnkit_check_new(TNKitCheckViolationFn *violation,
 void tnkit_check_free(TNCheck *c)
 {
     g_free(c->set.v);
+    g_free(c->phys.v);
     g_hash_table_destroy(c->regions);
     g_free(c->pool);
     g_free(c->refs);
@@ -252,13 +258,13 @@ static void tracenic_forget_freed(TNCheck *c, uint64_t a, uint64_t b)
         tracenic_set_remove_at(&c->set, i);
         c->n_freed--;
         if (f.start < a) {
-            TNExtent left = { f.start, a - f.start, f.id, true, false };
+            TNExtent left = { f.start, a - f.start, f.id, true };
             tracenic_set_insert(&c->set, &left);
             c->n_freed++;
             i++;
         }
         if (f.start + f.len > b) {
-            TNExtent right = { b, f.start + f.len - b, f.id, true, false };
+            TNExtent right = { b, f.start + f.len - b, f.id, true };
             tracenic_set_insert(&c->set, &right);
             c->n_freed++;
         }
@@ -301,7 +307,7 @@ static bool tracenic_freed_room(TNCheck *c)
 static void tracenic_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
                                   uint64_t addr, uint32_t len)
 {
-    TNExtent e = { addr, len, id, false, kind != TN_EXT_BUS };
+    TNExtent e = { addr, len, id, false };
     uint32_t node;
 
     /* The ledger refuses an extent whose end does not fit in 64 bits. */
@@ -321,7 +327,7 @@ static void tracenic_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
                         GUINT_TO_POINTER(node));
     /* CPU-only memory is never a valid DMA target (dma-non-dma-memory). */
     if (kind != TN_EXT_BUS) {
-        tracenic_set_insert(&c->set, &e);
+        tracenic_set_insert(&c->phys, &e);
     } else {
         TNExtent *f = tracenic_set_find(&c->set, addr, len, true, 0);
 
@@ -371,13 +377,18 @@ static void tracenic_check_release(TNCheck *c, uint32_t id)
                                    c->ring[j].end - c->ring[j].base, 0, j, 0);
             }
         }
-        live = tracenic_set_find(&c->set, e->start, e->len, false, id);
+        live = tracenic_set_find(&c->phys, e->start, e->len, false, id);
+        if (live) {                     /* CPU-only memory: freed below */
+            tracenic_set_remove_at(&c->phys, live - c->phys.v);
+            live = NULL;
+        } else {
+            live = tracenic_set_find(&c->set, e->start, e->len, false, id);
+        }
         if (tracenic_freed_room(c)) {
             if (live) {
                 live->freed = true;     /* in place: its bytes, its id */
-                live->phys = false;
             } else {                    /* CPU-only memory */
-                TNExtent f = { e->start, e->len, id, true, false };
+                TNExtent f = { e->start, e->len, id, true };
 
                 tracenic_set_insert(&c->set, &f);
             }
@@ -441,7 +452,7 @@ static bool tracenic_uncovered(const TNExtentSet *set,
 
 static bool tracenic_pick_bus(const TNExtent *e)
 {
-    return !e->freed && !e->phys;
+    return !e->freed;
 }
 
 static bool tracenic_pick_freed(const TNExtent *e)
@@ -449,9 +460,10 @@ static bool tracenic_pick_freed(const TNExtent *e)
     return e->freed;
 }
 
-static bool tracenic_pick_phys(const TNExtent *e)
+static bool tracenic_pick_any(const TNExtent *e)
 {
-    return e->phys;
+    (void)e;
+    return true;
 }
 
 /* The id of the first @pick entry overlapping [@a, @b), for the report. */
@@ -521,10 +533,11 @@ static void tracenic_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
     for (i = 0; i < rest->len; i++) {
         TNRange *g = &g_array_index(rest, TNRange, i);
 
-        if (tracenic_uncovered(set, tracenic_pick_phys, g->a, g->b,
+        if (tracenic_uncovered(&c->phys, tracenic_pick_any, g->a, g->b,
                                gaps) && !phys) {
             phys = true;
-            phys_id = tracenic_first_id(set, tracenic_pick_phys, g->a, g->b);
+            phys_id = tracenic_first_id(&c->phys, tracenic_pick_any, g->a,
+                                        g->b);
         }
     }
     if (freed) {
@@ -579,7 +592,7 @@ static void tracenic_check_ref(TNCheck *c, uint32_t ref_id, uint8_t ring,
             c->refs = g_renew(TNRef, c->refs, c->refs_cap);
         }
         c->refs[c->n_refs++] = (TNRef){
-            { addr, len, ref_id, false, false }, ring, false
+            { addr, len, ref_id, false }, ring, false
         };
         return;
     }
