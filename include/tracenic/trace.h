@@ -95,9 +95,15 @@ enum tn_ref_kind {
 	TN_REF_INFLIGHT = 3,	/* a transfer under way (delayed by rx/tx-dma-delay-ns) */
 };
 
+/*
+ * A RING_ENABLE's ring occupies [value, value + value2 * TN_ST_RING_DESC_BYTES):
+ * descriptors are 16 bytes (tracenic's, and the e1000/igb families').
+ */
+#define TN_ST_RING_DESC_BYTES	16
+
 /* DMA-state changes (tn_rec.kind of TN_REC_STATE). value/value2 per kind. */
 enum tn_state_kind {
-	TN_ST_RING_ENABLE = 1,	/* idx=ring; value=base, value2=size */
+	TN_ST_RING_ENABLE = 1,	/* idx=ring; value=base, value2=size in descriptors */
 	TN_ST_RING_DISABLE = 2,	/* idx=ring; the driver cleared ENABLE (draining starts) */
 	TN_ST_RING_IDLE = 3,	/* idx=ring; drained, ACTIVE cleared */
 	TN_ST_RESET_BEGIN = 4,
@@ -122,6 +128,7 @@ enum tn_state_kind {
 #define TN_RING_ID_TX		0
 #define TN_RING_ID_RX		1
 #define TN_RING_ID_NONE		0xff
+#define TN_RING_IDS		2	/* ring ids are 0 .. TN_RING_IDS - 1 */
 
 /* Properties that can change at run time (value2 of TN_ST_PROP). */
 enum tn_prop {

@@ -54,7 +54,7 @@ struct replay {
 	struct idmap freed_ids;	/* id -> remembered freed region with that id */
 	struct idmap refs;	/* ref id -> ref */
 	struct itree ref_tree;	/* the same refs by address */
-	struct { uint64_t base, end; bool active; } ring[2];	/* enable .. idle */
+	struct { uint64_t base, end; bool active; } ring[TN_RING_IDS];	/* enable .. idle */
 	struct region *pending;		/* ALLOC/MAP waiting for its extents */
 	bool quiesced;
 	bool end_only;		/* only END said records were lost (no TRUNCATED/WRITE_ERROR) */
@@ -364,7 +364,7 @@ static int ref_visit(struct inode *n, void *p)
 	struct dc_violation *v = not_quiesced(c);
 
 	c->n++;
-	if (f->info.kind == TN_REF_RING && f->info.ring < 2)
+	if (f->info.kind == TN_REF_RING && f->info.ring < TN_RING_IDS)
 		c->ring_ref[f->info.ring] = true;
 	if (!v)
 		return 0;
@@ -412,7 +412,7 @@ static void check_device_at_free(struct replay *r, struct region *g, uint32_t si
 	g->info.at_free_refs = c.n;
 	if (c.v)
 		c.v->region = g->info;
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < TN_RING_IDS; k++) {
 		struct dc_violation *v;
 
 		if (c.ring_ref[k] || !ring_in(r, k, g) || !(v = not_quiesced(&c)))
@@ -844,15 +844,16 @@ static void on_state(struct replay *r, const struct tn_rec *t)
 	case TN_ST_RING_ENABLE:
 		if (ring >= 2)
 			break;
-		/* value = base, value2 = descriptors of 16 bytes */
-		bytes = t->u.state.value2 > UINT64_MAX / 16 ? UINT64_MAX : t->u.state.value2 * 16;
+		/* value = base, value2 = descriptors of TN_ST_RING_DESC_BYTES */
+		bytes = t->u.state.value2 > UINT64_MAX / TN_ST_RING_DESC_BYTES ? UINT64_MAX :
+			t->u.state.value2 * TN_ST_RING_DESC_BYTES;
 		r->ring[ring].active = true;
 		r->ring[ring].base = t->u.state.value;
 		r->ring[ring].end = t->u.state.value + bytes < t->u.state.value ? UINT64_MAX
 										 : t->u.state.value + bytes;
 		break;
 	case TN_ST_RING_IDLE:
-		if (ring < 2)
+		if (ring < TN_RING_IDS)
 			r->ring[ring].active = false;
 		break;
 	case TN_ST_RESET_DONE:
