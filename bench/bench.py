@@ -75,7 +75,7 @@ def writer_bench(runs: int = 3, records: int = 10000000) -> dict:
     qd = paths.TOP / "qemu-device"
     exe = OUT / "trace-writer-bench"
     sh(["gcc", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", f"-I{paths.TOP / 'include'}",
-        f"-I{qd}", str(qd / "bench" / "trace-writer-bench.c"), str(qd / "tracenic-trace.c"),
+        f"-I{qd}", str(qd / "bench" / "trace-writer-bench.c"), str(qd / "tnkit-trace.c"),
         "-o", str(exe)])
     mrec, mbs, base = [], [], []
     for _ in range(runs):

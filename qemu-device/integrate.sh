@@ -30,8 +30,15 @@ esac
 ss=softmmu_ss
 grep -q '^system_ss' "$src/hw/net/meson.build" && ss=system_ss
 
-sources="tracenic.c tracenic-dma.c tracenic-rings.c tracenic-ledger.c tnkit-check.c tracenic-trace.c"
-for f in $sources tracenic.h tracenic-trace.h tnkit-check.h; do
+# The glue, the NIC core, the tracing kit (docs/architecture.md).
+sources="tracenic.c tracenic-core.c tracenic-rings.c
+	tnkit.c tnkit-dma.c tnkit-ledger.c tnkit-check.c tnkit-trace.c"
+headers="tracenic-core.h tnkit.h tnkit-int.h tnkit-check.h tnkit-trace.h"
+# Links left by an older layout would shadow nothing but confuse a reader.
+for f in tracenic.h tracenic-trace.h tracenic-trace.c tracenic-dma.c tracenic-ledger.c; do
+	if [ -L "$src/hw/net/$f" ]; then rm -f "$src/hw/net/$f"; fi
+done
+for f in $sources $headers; do
 	ln -sfn "$here/$f" "$src/hw/net/$f"
 done
 ln -sfn "$top/include/tracenic" "$src/include/tracenic"

@@ -41,6 +41,6 @@ echo "qtest: $pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ] && [ "$status" -eq 0 ] || exit 1
 
 gcc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$top/include" -I"$here" \
-	"$here/bench/trace-writer-bench.c" "$here/tracenic-trace.c" -o "$out/bin/trace-writer-bench"
+	"$here/bench/trace-writer-bench.c" "$here/tnkit-trace.c" -o "$out/bin/trace-writer-bench"
 echo "bench: $out/bin/trace-writer-bench 10000000 $out/bench.bin"
 "$out/bin/trace-writer-bench" 10000000 "$out/bench.bin"

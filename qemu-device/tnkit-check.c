@@ -59,7 +59,7 @@ typedef struct TNExtentSet {
 } TNExtentSet;
 
 /*
- * A reference the device holds (tracenic_check_ref).  They are few: the rings'
+ * A reference the device holds (tnkit_check_ref).  They are few: the rings'
  * descriptor caches bound them, so a flat array scanned in full is cheaper
  * than any index, and it is what a FREE must scan anyway.
  */
@@ -85,7 +85,7 @@ typedef struct TNRegionExtent {
  * nothing: extents come from a pool with a free list and references live
  * in a flat array.
  */
-struct TNCheck {
+struct TNKitCheck {
     TNExtentSet set;        /* live device-visible (TN_EXT_BUS) and freed */
     /*
      * Live CPU-physical-only extents (TN_EXT_PHYS), apart: a large one
@@ -109,7 +109,7 @@ struct TNCheck {
     struct {
         bool active;
         uint64_t base, end;
-    } ring[2];
+    } ring[TN_RING_IDS];
     bool suspended;
     bool freed_full_warned;
     TNKitCheckViolationFn *violation;
@@ -117,7 +117,7 @@ struct TNCheck {
     void *opaque;
 };
 
-static size_t tracenic_set_lower(const TNExtentSet *set, uint64_t addr)
+static size_t tnkit_set_lower(const TNExtentSet *set, uint64_t addr)
 {
     size_t lo = 0, hi = set->n;
 
@@ -133,9 +133,9 @@ static size_t tracenic_set_lower(const TNExtentSet *set, uint64_t addr)
     return lo;
 }
 
-static void tracenic_set_insert(TNExtentSet *set, const TNExtent *e)
+static void tnkit_set_insert(TNExtentSet *set, const TNExtent *e)
 {
-    size_t i = tracenic_set_lower(set, e->start);
+    size_t i = tnkit_set_lower(set, e->start);
 
     if (set->n == set->cap) {
         set->cap = set->cap ? set->cap * 2 : 64;
@@ -147,16 +147,16 @@ static void tracenic_set_insert(TNExtentSet *set, const TNExtent *e)
     set->max_len = (set->max_len > e->len ? set->max_len : e->len);
 }
 
-static void tracenic_set_remove_at(TNExtentSet *set, size_t i)
+static void tnkit_set_remove_at(TNExtentSet *set, size_t i)
 {
     memmove(&set->v[i], &set->v[i + 1], (set->n - i - 1) * sizeof(TNExtent));
     set->n--;
 }
 
 /* First index that may overlap [a, ...). */
-static size_t tracenic_set_scan_start(const TNExtentSet *set, uint64_t a)
+static size_t tnkit_set_scan_start(const TNExtentSet *set, uint64_t a)
 {
-    size_t i = tracenic_set_lower(set, a);
+    size_t i = tnkit_set_lower(set, a);
 
     while (i > 0 && set->v[i - 1].start + set->max_len > a) {
         i--;
@@ -170,19 +170,19 @@ static size_t tracenic_set_scan_start(const TNExtentSet *set, uint64_t a)
  * addresses here.  No extent can hold the top byte (the ledger refuses one
  * ending at 2^64), so losing it to saturation changes no overlap.
  */
-static uint64_t tracenic_end(uint64_t start, uint64_t len)
+static uint64_t tnkit_end(uint64_t start, uint64_t len)
 {
     return len > UINT64_MAX - start ? UINT64_MAX : start + len;
 }
 
-static bool tracenic_overlaps(const TNExtent *e, uint64_t a, uint64_t b)
+static bool tnkit_overlaps(const TNExtent *e, uint64_t a, uint64_t b)
 {
-    return e->start < b && tracenic_end(e->start, e->len) > a;
+    return e->start < b && tnkit_end(e->start, e->len) > a;
 }
 
-static void tracenic_violation(TNCheck *c, enum tn_rule rule, uint32_t id,
-                               uint64_t addr, uint64_t len, uint8_t cause,
-                               uint8_t ring, uint32_t ref_id)
+static void tnkit_violation(TNKitCheck *c, enum tn_rule rule, uint32_t id,
+                            uint64_t addr, uint64_t len, uint8_t cause,
+                            uint8_t ring, uint32_t ref_id)
 {
     struct tn_rec rec = {
         .type = TN_REC_VIOLATION,
@@ -198,10 +198,10 @@ static void tracenic_violation(TNCheck *c, enum tn_rule rule, uint32_t id,
     c->violation(c->opaque, &rec);
 }
 
-TNCheck *tnkit_check_new(TNKitCheckViolationFn *violation,
-                         TNKitCheckWarnFn *warn, void *opaque)
+TNKitCheck *tnkit_check_new(TNKitCheckViolationFn *violation,
+                            TNKitCheckWarnFn *warn, void *opaque)
 {
-    TNCheck *c = g_new0(TNCheck, 1);
+    TNKitCheck *c = g_new0(TNKitCheck, 1);
 
     c->violation = violation;
     c->warn = warn;
@@ -211,7 +211,7 @@ TNCheck *tnkit_check_new(TNKitCheckViolationFn *violation,
     return c;
 }
 
-void tnkit_check_free(TNCheck *c)
+void tnkit_check_free(TNKitCheck *c)
 {
     g_free(c->set.v);
     g_free(c->phys.v);
@@ -221,7 +221,7 @@ void tnkit_check_free(TNCheck *c)
     g_free(c);
 }
 
-static uint32_t tracenic_pool_get(TNCheck *c, const TNExtent *e)
+static uint32_t tnkit_pool_get(TNKitCheck *c, const TNExtent *e)
 {
     uint32_t i;
 
@@ -244,40 +244,40 @@ static uint32_t tracenic_pool_get(TNCheck *c, const TNExtent *e)
 }
 
 /* Bytes that become live again are no longer "freed". */
-static void tracenic_forget_freed(TNCheck *c, uint64_t a, uint64_t b)
+static void tnkit_forget_freed(TNKitCheck *c, uint64_t a, uint64_t b)
 {
-    size_t i = tracenic_set_scan_start(&c->set, a);
+    size_t i = tnkit_set_scan_start(&c->set, a);
 
     while (c->n_freed && i < c->set.n && c->set.v[i].start < b) {
         TNExtent f = c->set.v[i];
 
-        if (!f.freed || !tracenic_overlaps(&f, a, b)) {
+        if (!f.freed || !tnkit_overlaps(&f, a, b)) {
             i++;
             continue;
         }
-        tracenic_set_remove_at(&c->set, i);
+        tnkit_set_remove_at(&c->set, i);
         c->n_freed--;
         if (f.start < a) {
             TNExtent left = { f.start, a - f.start, f.id, true };
-            tracenic_set_insert(&c->set, &left);
+            tnkit_set_insert(&c->set, &left);
             c->n_freed++;
             i++;
         }
         if (f.start + f.len > b) {
             TNExtent right = { b, f.start + f.len - b, f.id, true };
-            tracenic_set_insert(&c->set, &right);
+            tnkit_set_insert(&c->set, &right);
             c->n_freed++;
         }
     }
 }
 
 /* The entry for [@start, +@len) that is @freed (and named @id unless 0). */
-static TNExtent *tracenic_set_find(TNExtentSet *set, uint64_t start,
-                                   uint64_t len, bool freed, uint32_t id)
+static TNExtent *tnkit_set_find(TNExtentSet *set, uint64_t start,
+                                uint64_t len, bool freed, uint32_t id)
 {
     size_t i;
 
-    for (i = tracenic_set_lower(set, start);
+    for (i = tnkit_set_lower(set, start);
          i < set->n && set->v[i].start == start; i++) {
         TNExtent *e = &set->v[i];
 
@@ -289,7 +289,7 @@ static TNExtent *tracenic_set_find(TNExtentSet *set, uint64_t start,
 }
 
 /* The freed-set bound: false (and a warning, once) when it is reached. */
-static bool tracenic_freed_room(TNCheck *c)
+static bool tnkit_freed_room(TNKitCheck *c)
 {
     if (c->n_freed < TRACENIC_CHECK_FREED_MAX) {
         return true;
@@ -304,8 +304,8 @@ static bool tracenic_freed_room(TNCheck *c)
     return false;
 }
 
-static void tracenic_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
-                                  uint64_t addr, uint32_t len)
+static void tnkit_check_extent(TNKitCheck *c, uint32_t id, uint8_t kind,
+                               uint64_t addr, uint32_t len)
 {
     TNExtent e = { addr, len, id, false };
     uint32_t node;
@@ -320,16 +320,16 @@ static void tracenic_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
         return;
     }
     /* Chained in front: a FREE releases the extents newest first. */
-    node = tracenic_pool_get(c, &e);
+    node = tnkit_pool_get(c, &e);
     c->pool[node - 1].next =
         GPOINTER_TO_UINT(g_hash_table_lookup(c->regions, GUINT_TO_POINTER(id)));
     g_hash_table_insert(c->regions, GUINT_TO_POINTER(id),
                         GUINT_TO_POINTER(node));
     /* CPU-only memory is never a valid DMA target (dma-non-dma-memory). */
     if (kind != TN_EXT_BUS) {
-        tracenic_set_insert(&c->phys, &e);
+        tnkit_set_insert(&c->phys, &e);
     } else {
-        TNExtent *f = tracenic_set_find(&c->set, addr, len, true, 0);
+        TNExtent *f = tnkit_set_find(&c->set, addr, len, true, 0);
 
         if (f) {
             /* The same bytes freed before (a recycled buffer): live again. */
@@ -337,13 +337,13 @@ static void tracenic_check_extent(TNCheck *c, uint32_t id, uint8_t kind,
             f->id = id;
             c->n_freed--;
         } else {
-            tracenic_set_insert(&c->set, &e);
+            tnkit_set_insert(&c->set, &e);
         }
     }
-    tracenic_forget_freed(c, addr, addr + len);
+    tnkit_forget_freed(c, addr, addr + len);
 }
 
-static void tracenic_check_release(TNCheck *c, uint32_t id)
+static void tnkit_check_release(TNKitCheck *c, uint32_t id)
 {
     gpointer key = GUINT_TO_POINTER(id);
     uint32_t node = GPOINTER_TO_UINT(g_hash_table_lookup(c->regions, key));
@@ -361,40 +361,39 @@ static void tracenic_check_release(TNCheck *c, uint32_t id)
         for (j = 0; !c->suspended && j < c->n_refs; j++) {
             const TNRef *ref = &c->refs[j];
 
-            if (tracenic_overlaps(&ref->e, e->start, tracenic_end(e->start,
-                                                                  e->len))) {
-                tracenic_violation(c, TN_RULE_FREE_NOT_QUIESCED, id,
-                                   ref->e.start,
-                                   ref->e.len, 0, ref->ring, ref->e.id);
+            if (tnkit_overlaps(&ref->e, e->start,
+                               tnkit_end(e->start, e->len))) {
+                tnkit_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, ref->e.start,
+                                ref->e.len, 0, ref->ring, ref->e.id);
                 held = true;
             }
         }
-        for (j = 0; !c->suspended && !held && j < 2; j++) {
+        for (j = 0; !c->suspended && !held && j < TN_RING_IDS; j++) {
             if (c->ring[j].active && c->ring[j].base < e->start + e->len &&
                 c->ring[j].end > e->start) {
-                tracenic_violation(c, TN_RULE_FREE_NOT_QUIESCED, id,
-                                   c->ring[j].base,
-                                   c->ring[j].end - c->ring[j].base, 0, j, 0);
+                tnkit_violation(c, TN_RULE_FREE_NOT_QUIESCED, id,
+                                c->ring[j].base,
+                                c->ring[j].end - c->ring[j].base, 0, j, 0);
             }
         }
-        live = tracenic_set_find(&c->phys, e->start, e->len, false, id);
+        live = tnkit_set_find(&c->phys, e->start, e->len, false, id);
         if (live) {                     /* CPU-only memory: freed below */
-            tracenic_set_remove_at(&c->phys, live - c->phys.v);
+            tnkit_set_remove_at(&c->phys, live - c->phys.v);
             live = NULL;
         } else {
-            live = tracenic_set_find(&c->set, e->start, e->len, false, id);
+            live = tnkit_set_find(&c->set, e->start, e->len, false, id);
         }
-        if (tracenic_freed_room(c)) {
+        if (tnkit_freed_room(c)) {
             if (live) {
                 live->freed = true;     /* in place: its bytes, its id */
             } else {                    /* CPU-only memory */
                 TNExtent f = { e->start, e->len, id, true };
 
-                tracenic_set_insert(&c->set, &f);
+                tnkit_set_insert(&c->set, &f);
             }
             c->n_freed++;
         } else if (live) {
-            tracenic_set_remove_at(&c->set, live - c->set.v);
+            tnkit_set_remove_at(&c->set, live - c->set.v);
         }
         x->next = c->pool_free;
         c->pool_free = node;
@@ -415,18 +414,18 @@ typedef struct TNRange {
     uint64_t a, b;
 } TNRange;
 
-static bool tracenic_uncovered(const TNExtentSet *set,
-                               bool (*pick)(const TNExtent *e), uint64_t a,
-                               uint64_t b, GArray *gaps)
+static bool tnkit_uncovered(const TNExtentSet *set,
+                            bool (*pick)(const TNExtent *e), uint64_t a,
+                            uint64_t b, GArray *gaps)
 {
     uint64_t cur = a;
     bool any = false;
     size_t i;
 
-    for (i = tracenic_set_scan_start(set, a); i < set->n && set->v[i].start < b;
+    for (i = tnkit_set_scan_start(set, a); i < set->n && set->v[i].start < b;
          i++) {
         const TNExtent *e = &set->v[i];
-        uint64_t end = tracenic_end(e->start, e->len);
+        uint64_t end = tnkit_end(e->start, e->len);
 
         if (!pick(e) || end <= cur) {
             continue;
@@ -450,32 +449,32 @@ static bool tracenic_uncovered(const TNExtentSet *set,
     return any;
 }
 
-static bool tracenic_pick_bus(const TNExtent *e)
+static bool tnkit_pick_bus(const TNExtent *e)
 {
     return !e->freed;
 }
 
-static bool tracenic_pick_freed(const TNExtent *e)
+static bool tnkit_pick_freed(const TNExtent *e)
 {
     return e->freed;
 }
 
-static bool tracenic_pick_any(const TNExtent *e)
+static bool tnkit_pick_any(const TNExtent *e)
 {
     (void)e;
     return true;
 }
 
 /* The id of the first @pick entry overlapping [@a, @b), for the report. */
-static uint32_t tracenic_first_id(const TNExtentSet *set,
-                                  bool (*pick)(const TNExtent *e), uint64_t a,
-                                  uint64_t b)
+static uint32_t tnkit_first_id(const TNExtentSet *set,
+                               bool (*pick)(const TNExtent *e), uint64_t a,
+                               uint64_t b)
 {
     size_t i;
 
-    for (i = tracenic_set_scan_start(set, a); i < set->n && set->v[i].start < b;
+    for (i = tnkit_set_scan_start(set, a); i < set->n && set->v[i].start < b;
          i++) {
-        if (pick(&set->v[i]) && tracenic_overlaps(&set->v[i], a, b)) {
+        if (pick(&set->v[i]) && tnkit_overlaps(&set->v[i], a, b)) {
             return set->v[i].id;
         }
     }
@@ -490,12 +489,12 @@ static uint32_t tracenic_first_id(const TNExtentSet *set,
  * DMA inside live device-visible memory, is one pass over the extents that
  * may overlap it and allocates nothing.
  */
-static void tracenic_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
-                               uint64_t addr, uint32_t len)
+static void tnkit_check_dma(TNKitCheck *c, uint8_t cause, uint8_t ring,
+                            uint64_t addr, uint32_t len)
 {
     const TNExtentSet *set = &c->set;
     bool past_top = len > UINT64_MAX - addr;
-    uint64_t b = tracenic_end(addr, len), done = addr;
+    uint64_t b = tnkit_end(addr, len), done = addr;
     GArray *gaps, *rest;
     bool freed = false, phys = false;
     uint32_t freed_id = 0, phys_id = 0;
@@ -504,12 +503,11 @@ static void tracenic_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
     if (c->suspended || !len) {
         return;
     }
-    for (i = tracenic_set_scan_start(set,
-                                     addr); i < set->n && set->v[i].start < b;
-         i++) {
+    for (i = tnkit_set_scan_start(set, addr);
+         i < set->n && set->v[i].start < b; i++) {
         const TNExtent *e = &set->v[i];
 
-        if (tracenic_pick_bus(e) && e->start <= done &&
+        if (tnkit_pick_bus(e) && e->start <= done &&
             e->start + e->len > done) {
             done = e->start + e->len;
         }
@@ -519,43 +517,42 @@ static void tracenic_check_dma(TNCheck *c, uint8_t cause, uint8_t ring,
     }
     gaps = g_array_new(false, false, sizeof(TNRange));
     rest = g_array_new(false, false, sizeof(TNRange));
-    tracenic_uncovered(set, tracenic_pick_bus, addr, b, gaps);
+    tnkit_uncovered(set, tnkit_pick_bus, addr, b, gaps);
     for (i = 0; i < gaps->len; i++) {
         TNRange *g = &g_array_index(gaps, TNRange, i);
 
-        if (tracenic_uncovered(set, tracenic_pick_freed, g->a, g->b,
-                               rest) && !freed) {
+        if (tnkit_uncovered(set, tnkit_pick_freed, g->a, g->b, rest) &&
+            !freed) {
             freed = true;
-            freed_id = tracenic_first_id(set, tracenic_pick_freed, g->a, g->b);
+            freed_id = tnkit_first_id(set, tnkit_pick_freed, g->a, g->b);
         }
     }
     g_array_set_size(gaps, 0);
     for (i = 0; i < rest->len; i++) {
         TNRange *g = &g_array_index(rest, TNRange, i);
 
-        if (tracenic_uncovered(&c->phys, tracenic_pick_any, g->a, g->b,
-                               gaps) && !phys) {
+        if (tnkit_uncovered(&c->phys, tnkit_pick_any, g->a, g->b, gaps) &&
+            !phys) {
             phys = true;
-            phys_id = tracenic_first_id(&c->phys, tracenic_pick_any, g->a,
-                                        g->b);
+            phys_id = tnkit_first_id(&c->phys, tnkit_pick_any, g->a, g->b);
         }
     }
     if (freed) {
-        tracenic_violation(c, TN_RULE_DMA_AFTER_FREE, freed_id, addr, len,
-                           cause, ring, 0);
+        tnkit_violation(c, TN_RULE_DMA_AFTER_FREE, freed_id, addr, len,
+                        cause, ring, 0);
     }
     if (phys) {
-        tracenic_violation(c, TN_RULE_DMA_NON_DMA_MEMORY, phys_id, addr, len,
-                           cause, ring, 0);
+        tnkit_violation(c, TN_RULE_DMA_NON_DMA_MEMORY, phys_id, addr, len,
+                        cause, ring, 0);
     }
     if (gaps->len || past_top) {
-        tracenic_violation(c, TN_RULE_WILD_DMA, 0, addr, len, cause, ring, 0);
+        tnkit_violation(c, TN_RULE_WILD_DMA, 0, addr, len, cause, ring, 0);
     }
     g_array_free(gaps, true);
     g_array_free(rest, true);
 }
 
-static TNRef *tracenic_ref_find(TNCheck *c, uint32_t ref_id)
+static TNRef *tnkit_ref_find(TNKitCheck *c, uint32_t ref_id)
 {
     size_t i;
 
@@ -567,13 +564,14 @@ static TNRef *tracenic_ref_find(TNCheck *c, uint32_t ref_id)
     return NULL;
 }
 
-static void tracenic_ref_remove(TNCheck *c, TNRef *ref)
+static void tnkit_ref_remove(TNKitCheck *c, TNRef *ref)
 {
     *ref = c->refs[--c->n_refs];
 }
 
-static void tracenic_check_ref(TNCheck *c, uint32_t ref_id, uint8_t ring,
-                         uint64_t addr, uint32_t len, bool take, bool drained)
+static void tnkit_check_ref(TNKitCheck *c, uint32_t ref_id, uint8_t ring,
+                            uint64_t addr, uint32_t len, bool take,
+                            bool drained)
 {
     TNRef *ref;
 
@@ -596,18 +594,18 @@ static void tracenic_check_ref(TNCheck *c, uint32_t ref_id, uint8_t ring,
         };
         return;
     }
-    ref = tracenic_ref_find(c, ref_id);
+    ref = tnkit_ref_find(c, ref_id);
     if (!ref) {
         return;
     }
     if (drained) {
         ref->drained = true;
     } else {
-        tracenic_ref_remove(c, ref);
+        tnkit_ref_remove(c, ref);
     }
 }
 
-static void tracenic_check_drain_seen(TNCheck *c, uint8_t ring)
+static void tnkit_check_drain_seen(TNKitCheck *c, uint8_t ring)
 {
     size_t i = 0;
 
@@ -616,14 +614,14 @@ static void tracenic_check_drain_seen(TNCheck *c, uint8_t ring)
 
         if (ref->drained &&
             (ring == TN_RING_ID_NONE || ref->ring == ring)) {
-            tracenic_ref_remove(c, ref);  /* the last one moves into slot i */
+            tnkit_ref_remove(c, ref);  /* the last one moves into slot i */
         } else {
             i++;
         }
     }
 }
 
-void tnkit_check_suspend(TNCheck *c, const char *why)
+void tnkit_check_suspend(TNKitCheck *c, const char *why)
 {
     char *msg;
 
@@ -642,7 +640,7 @@ const uint8_t tnkit_check_rules[TNKIT_CHECK_N_RULES] = {
     TN_RULE_DMA_NON_DMA_MEMORY,
 };
 
-static void tracenic_check_state(TNCheck *c, const struct tn_rec *rec)
+static void tnkit_check_state(TNKitCheck *c, const struct tn_rec *rec)
 {
     unsigned ring = le16toh(rec->idx);
     uint64_t base = le64toh(rec->u.state.value);
@@ -650,18 +648,19 @@ static void tracenic_check_state(TNCheck *c, const struct tn_rec *rec)
 
     switch (rec->kind) {
     case TN_ST_QUIESCED_SEEN:
-        tracenic_check_drain_seen(c, ring);
+        tnkit_check_drain_seen(c, ring);
         break;
     case TN_ST_RING_ENABLE:     /* value = base, value2 = descriptors */
-        if (ring < 2) {
+        if (ring < TN_RING_IDS) {
             c->ring[ring].active = true;
             c->ring[ring].base = base;
-            c->ring[ring].end = tracenic_end(base, n > UINT64_MAX / 16 ?
-                                             UINT64_MAX : n * 16);
+            c->ring[ring].end = tnkit_end(base,
+                n > UINT64_MAX / TN_ST_RING_DESC_BYTES ?
+                UINT64_MAX : n * TN_ST_RING_DESC_BYTES);
         }
         break;
     case TN_ST_RING_IDLE:
-        if (ring < 2) {
+        if (ring < TN_RING_IDS) {
             c->ring[ring].active = false;
         }
         break;
@@ -671,7 +670,7 @@ static void tracenic_check_state(TNCheck *c, const struct tn_rec *rec)
     }
 }
 
-void tnkit_check_record(TNCheck *c, const struct tn_rec *rec)
+void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec)
 {
     switch (rec->type) {
     case TN_REC_DMA_FAILED:
@@ -685,29 +684,29 @@ void tnkit_check_record(TNCheck *c, const struct tn_rec *rec)
         /* fall through */
     case TN_REC_DMA_READ:
     case TN_REC_DMA_WRITE:
-        tracenic_check_dma(c, rec->kind, rec->u.dma.ring,
-                           le64toh(rec->u.dma.addr), le32toh(rec->u.dma.len));
+        tnkit_check_dma(c, rec->kind, rec->u.dma.ring,
+                        le64toh(rec->u.dma.addr), le32toh(rec->u.dma.len));
         break;
     case TN_REC_EXTENT:
-        tracenic_check_extent(c, le32toh(rec->id), rec->kind,
-                              le64toh(rec->u.extent.addr),
-                              le32toh(rec->u.extent.len));
+        tnkit_check_extent(c, le32toh(rec->id), rec->kind,
+                           le64toh(rec->u.extent.addr),
+                           le32toh(rec->u.extent.len));
         break;
     case TN_REC_FREE:
     case TN_REC_UNMAP:
-        tracenic_check_release(c, le32toh(rec->id));
+        tnkit_check_release(c, le32toh(rec->id));
         break;
     case TN_REC_REF_TAKE:
     case TN_REC_REF_DROP:
         if (!rec->id) {
             break;      /* no reference has id 0: dmacheck ignores it too */
         }
-        tracenic_check_ref(c, le32toh(rec->id), rec->u.ref.ring,
-                           le64toh(rec->u.ref.addr), le32toh(rec->u.ref.len),
-                           rec->type == TN_REC_REF_TAKE, rec->u.ref.drained);
+        tnkit_check_ref(c, le32toh(rec->id), rec->u.ref.ring,
+                        le64toh(rec->u.ref.addr), le32toh(rec->u.ref.len),
+                        rec->type == TN_REC_REF_TAKE, rec->u.ref.drained);
         break;
     case TN_REC_STATE:
-        tracenic_check_state(c, rec);
+        tnkit_check_state(c, rec);
         break;
     }
 }

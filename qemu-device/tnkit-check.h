@@ -14,7 +14,7 @@
 #include "tracenic/trace.h"
 #include "tracenic/rules.h"
 
-typedef struct TNCheck TNCheck;
+typedef struct TNKitCheck TNKitCheck;
 
 /*
  * A violation, as the VIOLATION record to write (kind = TN_RULE_*, time
@@ -25,15 +25,15 @@ typedef void TNKitCheckViolationFn(void *opaque, const struct tn_rec *vio);
 /* A complete sentence about the check itself (a bound reached, turned off). */
 typedef void TNKitCheckWarnFn(void *opaque, const char *msg);
 
-TNCheck *tnkit_check_new(TNKitCheckViolationFn *violation,
-                         TNKitCheckWarnFn *warn, void *opaque);
-void tnkit_check_free(TNCheck *c);
+TNKitCheck *tnkit_check_new(TNKitCheckViolationFn *violation,
+                            TNKitCheckWarnFn *warn, void *opaque);
+void tnkit_check_free(TNKitCheck *c);
 
 /* Every record of the trace, in trace order, as written (little-endian). */
-void tnkit_check_record(TNCheck *c, const struct tn_rec *rec);
+void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec);
 
 /* Stop checking for good and say why (its state cannot be trusted). */
-void tnkit_check_suspend(TNCheck *c, const char *why);
+void tnkit_check_suspend(TNKitCheck *c, const char *why);
 
 /* The rules the check judges; dmacheck judges them (and more) too. */
 #define TNKIT_CHECK_N_RULES 4

@@ -14,32 +14,33 @@
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "migration/vmstate.h"
-#include "tracenic.h"
+#include "tracenic-core.h"
 #include "tracenic/names.h"
 #include "trace.h"
 
-static uint64_t tracenic_desc_addr(const TNRing *r, uint32_t slot)
+static uint64_t tracenic_desc_addr(const TracenicRing *r, uint32_t slot)
 {
     return r->base + (uint64_t)slot * sizeof(struct tn_desc);
 }
 
 /* Descriptors the driver has given the device: HEAD .. TAIL-1. */
-static uint32_t tracenic_posted(const TNRing *r)
+static uint32_t tracenic_posted(const TracenicRing *r)
 {
     return (r->tail - r->head) & (r->size - 1);
 }
 
-static bool tracenic_more_posted(const TNRing *r)
+static bool tracenic_more_posted(const TracenicRing *r)
 {
     return r->n_cached < tracenic_posted(r);
 }
 
-static bool tracenic_ring_running(TracenicState *s, const TNRing *r)
+static bool tracenic_ring_running(TracenicState *s, const TracenicRing *r)
 {
     return r->active && !r->draining && !r->error && !s->resetting;
 }
 
-static void tracenic_ring_fail(TracenicState *s, TNRing *r, const char *why)
+static void tracenic_ring_fail(TracenicState *s, TracenicRing *r,
+                               const char *why)
 {
     qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s ring stopped: %s\n",
                   tn_ring_name(r->id), why);
@@ -48,19 +49,19 @@ static void tracenic_ring_fail(TracenicState *s, TNRing *r, const char *why)
 }
 
 /* Fetch the next posted descriptor into the cache and reference its buffer. */
-static bool tracenic_fetch_desc(TracenicState *s, TNRing *r)
+static bool tracenic_fetch_desc(TracenicState *s, TracenicRing *r)
 {
     uint8_t cause = r->id == TN_RING_ID_TX ? TN_CAUSE_TX_DESC_READ
                                            : TN_CAUSE_RX_DESC_READ;
     uint32_t slot = (r->head + r->n_cached) & (r->size - 1);
     struct tn_desc d;
-    TNCachedDesc *c;
+    TracenicCachedDesc *c;
 
     if (r->n_cached == TRACENIC_CACHE_SLOTS || !tracenic_more_posted(r)) {
         return false;
     }
-    if (!tracenic_dma(s, false, cause, r->id, slot, r->ring_ref,
-                      tracenic_desc_addr(r, slot), &d, sizeof(d))) {
+    if (!tnkit_dma(s->kit, false, cause, r->id, slot, r->ring_ref,
+                   tracenic_desc_addr(r, slot), &d, sizeof(d))) {
         tracenic_ring_fail(s, r, "a descriptor could not be read");
         return false;
     }
@@ -76,40 +77,42 @@ static bool tracenic_fetch_desc(TracenicState *s, TNRing *r)
     c->len = le16_to_cpu(d.len);
     c->flags = le16_to_cpu(d.flags);
     c->inflight_ref = 0;
-    c->ref_id = c->len ? tracenic_ref_take(s, TN_REF_PREFETCH, r->id, slot,
-                                           c->addr, c->len) : 0;
+    c->ref_id = c->len ? tnkit_ref_take(s->kit, TN_REF_PREFETCH, r->id, slot,
+                                        c->addr, c->len) : 0;
     return true;
 }
 
-static void tracenic_release_desc(TracenicState *s, TNRing *r, TNCachedDesc *c)
+static void tracenic_release_desc(TracenicState *s, TracenicRing *r,
+                                  TracenicCachedDesc *c)
 {
-    tracenic_ref_drop(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id, c->slot,
-                      c->addr, c->len);
-    tracenic_ref_drop(s, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot, c->addr,
-                      c->len);
+    tnkit_ref_drop(s->kit, &c->inflight_ref, TN_REF_INFLIGHT, r->id, c->slot,
+                   c->addr, c->len);
+    tnkit_ref_drop(s->kit, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot, c->addr,
+                   c->len);
 }
 
 /* Forget the first @n cached descriptors (already written back or dropped). */
-static void tracenic_consume(TNRing *r, uint32_t n)
+static void tracenic_consume(TracenicRing *r, uint32_t n)
 {
     r->n_cached -= n;
     memmove(r->cache, r->cache + n, r->n_cached * sizeof(r->cache[0]));
     r->head = (r->head + n) & (r->size - 1);
 }
 
-static void tracenic_do_writeback(TracenicState *s, TNRing *r,
-                                  const TNPendingWb *p)
+static void tracenic_do_writeback(TracenicState *s, TracenicRing *r,
+                                  const TracenicPendingWb *p)
 {
     uint16_t wb[4] = {
         cpu_to_le16(p->len), cpu_to_le16(p->flags),
         cpu_to_le16(p->wb_len), cpu_to_le16(p->wb_status),
     };
 
-    tracenic_dma(s, true, p->cause, r->id, p->slot, r->ring_ref,
-           tracenic_desc_addr(r, p->slot) + TN_DESC_WB_OFFSET, wb, sizeof(wb));
+    tnkit_dma(s->kit, true, p->cause, r->id, p->slot, r->ring_ref,
+              tracenic_desc_addr(r, p->slot) + TN_DESC_WB_OFFSET, wb,
+              sizeof(wb));
 }
 
-void tracenic_flush_writebacks(TracenicState *s, TNRing *r)
+void tracenic_flush_writebacks(TracenicState *s, TracenicRing *r)
 {
     uint32_t irq = 0;
     uint32_t i;
@@ -125,11 +128,11 @@ void tracenic_flush_writebacks(TracenicState *s, TNRing *r)
     }
 }
 
-static void tracenic_writeback(TracenicState *s, TNRing *r,
-                               const TNCachedDesc *c,
+static void tracenic_writeback(TracenicState *s, TracenicRing *r,
+                               const TracenicCachedDesc *c,
                                uint16_t wb_len, uint16_t status, bool eop)
 {
-    TNPendingWb p = {
+    TracenicPendingWb p = {
         .slot = c->slot,
         .len = c->len,
         .flags = (c->flags & ~TN_DESC_OWN) | TN_DESC_DONE |
@@ -164,17 +167,16 @@ static void tracenic_writeback(TracenicState *s, TNRing *r,
 
 /* --- Draining and idling -------------------------------------------------- */
 
-static void tracenic_release_desc_drained(TracenicState *s, TNRing *r,
-                                          TNCachedDesc *c)
+static void tracenic_release_desc_drained(TracenicState *s, TracenicRing *r,
+                                          TracenicCachedDesc *c)
 {
-    tracenic_ref_drop_drained(s, &c->inflight_ref, TN_REF_INFLIGHT, r->id,
-                              c->slot,
-                              c->addr, c->len);
-    tracenic_ref_drop_drained(s, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot,
-                              c->addr, c->len);
+    tnkit_ref_drop_drained(s->kit, &c->inflight_ref, TN_REF_INFLIGHT, r->id,
+                           c->slot, c->addr, c->len);
+    tnkit_ref_drop_drained(s->kit, &c->ref_id, TN_REF_PREFETCH, r->id, c->slot,
+                           c->addr, c->len);
 }
 
-static void tracenic_ring_go_idle(TracenicState *s, TNRing *r)
+static void tracenic_ring_go_idle(TracenicState *s, TracenicRing *r)
 {
     uint32_t i;
 
@@ -183,19 +185,19 @@ static void tracenic_ring_go_idle(TracenicState *s, TNRing *r)
         tracenic_release_desc_drained(s, r, &r->cache[i]);
     }
     r->n_cached = 0;
-    tracenic_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
-                              r->size * sizeof(struct tn_desc));
+    tnkit_ref_drop_drained(s->kit, &r->ring_ref, TN_REF_RING, r->id, 0, r->base,
+                           r->size * sizeof(struct tn_desc));
     r->active = false;
     r->draining = false;
     timer_del(r->drain_timer);
     tracenic_drain_finished(s, r->id);
     trace_tracenic_ring_idle(tn_ring_name(r->id));
-    tracenic_record_state(s, TN_ST_RING_IDLE, r->id, 0, 0);
+    tnkit_record_state(s->kit, TN_ST_RING_IDLE, r->id, 0, 0);
     tracenic_update_quiesced(s);
 }
 
 /* Idle the ring once its drain time is over and nothing is in flight. */
-static void tracenic_ring_maybe_idle(TracenicState *s, TNRing *r)
+static void tracenic_ring_maybe_idle(TracenicState *s, TracenicRing *r)
 {
     if (!r->draining || r->n_inflight ||
         qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) < r->drain_deadline) {
@@ -204,7 +206,8 @@ static void tracenic_ring_maybe_idle(TracenicState *s, TNRing *r)
     tracenic_ring_go_idle(s, r);
 }
 
-void tracenic_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns)
+void tracenic_ring_begin_drain(TracenicState *s, TracenicRing *r,
+                               uint64_t delay_ns)
 {
     int64_t deadline = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + delay_ns;
 
@@ -215,7 +218,7 @@ void tracenic_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns)
         r->draining = true;
         r->drain_deadline = deadline;
         trace_tracenic_ring_disable(tn_ring_name(r->id), delay_ns);
-        tracenic_record_state(s, TN_ST_RING_DISABLE, r->id, 0, 0);
+        tnkit_record_state(s->kit, TN_ST_RING_DISABLE, r->id, 0, 0);
     } else {
         r->drain_deadline = MAX(r->drain_deadline, deadline);
     }
@@ -225,7 +228,7 @@ void tracenic_ring_begin_drain(TracenicState *s, TNRing *r, uint64_t delay_ns)
 
 static void tracenic_drain_timer_cb(void *opaque)
 {
-    TNRing *r = opaque;
+    TracenicRing *r = opaque;
     TracenicState *s = TRACENIC(r->owner);
 
     tracenic_ring_maybe_idle(s, r);
@@ -237,12 +240,12 @@ static void tracenic_drain_timer_cb(void *opaque)
 
 static void tracenic_wb_timer_cb(void *opaque)
 {
-    TNRing *r = opaque;
+    TracenicRing *r = opaque;
     TracenicState *s = TRACENIC(r->owner);
 
-    tracenic_callback_begin(s);
+    tnkit_callback_begin(s->kit);
     tracenic_flush_writebacks(s, r);
-    tracenic_callback_end(s);
+    tnkit_callback_end(s->kit);
 }
 
 /* --- TX ------------------------------------------------------------------- */
@@ -251,21 +254,22 @@ static void tracenic_wb_timer_cb(void *opaque)
 static void tracenic_tx_send_frame(TracenicState *s, uint32_t ndesc,
                                    bool bad_chain)
 {
-    TNRing *r = &s->tx;
+    TracenicRing *r = &s->tx;
     uint8_t frame[TN_MAX_FRAME];
     uint16_t status = bad_chain ? TN_WB_BAD_DESC : TN_WB_OK;
     size_t len = 0;
     uint32_t i;
 
     for (i = 0; i < ndesc && status == TN_WB_OK; i++) {
-        TNCachedDesc *c = &r->cache[i];
+        TracenicCachedDesc *c = &r->cache[i];
 
         if (!c->len) {
             status = TN_WB_BAD_DESC;
         } else if (len + c->len > TN_MAX_FRAME) {
             status = TN_WB_TOO_LONG;
-        } else if (!tracenic_dma(s, false, TN_CAUSE_TX_BUF_READ, r->id, c->slot,
-                                 c->ref_id, c->addr, frame + len, c->len)) {
+        } else if (!tnkit_dma(s->kit, false, TN_CAUSE_TX_BUF_READ, r->id,
+                              c->slot, c->ref_id, c->addr, frame + len,
+                              c->len)) {
             status = TN_WB_DMA_ERROR;
         } else {
             len += c->len;
@@ -286,7 +290,7 @@ static void tracenic_tx_send_frame(TracenicState *s, uint32_t ndesc,
         s->stat_tx_errors++;
     }
     for (i = 0; i < ndesc; i++) {
-        TNCachedDesc *c = &r->cache[i];
+        TracenicCachedDesc *c = &r->cache[i];
 
         tracenic_release_desc(s, r, c);
         tracenic_writeback(s, r, c, status == TN_WB_OK ? c->len : 0, status,
@@ -296,7 +300,7 @@ static void tracenic_tx_send_frame(TracenicState *s, uint32_t ndesc,
 }
 
 /* Cached descriptors up to and including the first EOP, or 0. */
-static uint32_t tracenic_tx_frame_descs(const TNRing *r)
+static uint32_t tracenic_tx_frame_descs(const TracenicRing *r)
 {
     uint32_t i;
 
@@ -310,15 +314,15 @@ static uint32_t tracenic_tx_frame_descs(const TNRing *r)
 
 static void tracenic_tx_start_inflight(TracenicState *s, uint32_t ndesc)
 {
-    TNRing *r = &s->tx;
+    TracenicRing *r = &s->tx;
     uint32_t i;
 
     for (i = 0; i < ndesc; i++) {
-        TNCachedDesc *c = &r->cache[i];
+        TracenicCachedDesc *c = &r->cache[i];
 
         if (c->len) {
-            c->inflight_ref = tracenic_ref_take(s, TN_REF_INFLIGHT, r->id,
-                                                c->slot, c->addr, c->len);
+            c->inflight_ref = tnkit_ref_take(s->kit, TN_REF_INFLIGHT, r->id,
+                                             c->slot, c->addr, c->len);
         }
     }
     r->n_inflight = ndesc;
@@ -327,7 +331,7 @@ static void tracenic_tx_start_inflight(TracenicState *s, uint32_t ndesc)
 }
 
 /* Read ahead while a frame is in flight, as real NICs do. */
-static void tracenic_tx_read_ahead(TracenicState *s, TNRing *r)
+static void tracenic_tx_read_ahead(TracenicState *s, TracenicRing *r)
 {
     while (r->n_cached < r->n_inflight + s->prefetch) {
         if (!tracenic_fetch_desc(s, r)) {
@@ -338,7 +342,7 @@ static void tracenic_tx_read_ahead(TracenicState *s, TNRing *r)
 
 void tracenic_tx_kick(TracenicState *s)
 {
-    TNRing *r = &s->tx;
+    TracenicRing *r = &s->tx;
     uint32_t budget = TRACENIC_KICK_BUDGET;
 
     if (r->n_inflight && tracenic_ring_running(s, r)) {
@@ -383,9 +387,9 @@ void tracenic_tx_kick(TracenicState *s)
 
 void tracenic_rx_refill(TracenicState *s)
 {
-    TNRing *r = &s->rx;
+    TracenicRing *r = &s->rx;
 
-    while (tracenic_ring_running(s, r) && s->bus_master &&
+    while (tracenic_ring_running(s, r) && tnkit_bus_master(s->kit) &&
            r->n_cached < s->prefetch) {
         if (!tracenic_fetch_desc(s, r)) {
             break;
@@ -395,28 +399,29 @@ void tracenic_rx_refill(TracenicState *s)
 
 bool tracenic_can_receive(TracenicState *s)
 {
-    TNRing *r = &s->rx;
+    TracenicRing *r = &s->rx;
 
-    return tracenic_ring_running(s, r) && s->bus_master && !r->n_inflight &&
-           tracenic_posted(r) > 0;
+    return tracenic_ring_running(s, r) && tnkit_bus_master(s->kit) &&
+           !r->n_inflight && tracenic_posted(r) > 0;
 }
 
 static void tracenic_rx_write_frame(TracenicState *s, const uint8_t *data,
                                     uint32_t size, uint32_t ndesc)
 {
-    TNRing *r = &s->rx;
+    TracenicRing *r = &s->rx;
     uint32_t off = 0;
     uint32_t i;
 
     for (i = 0; i < ndesc; i++) {
-        TNCachedDesc *c = &r->cache[i];
+        TracenicCachedDesc *c = &r->cache[i];
         uint32_t chunk = MIN(c->len, size - off);
         uint16_t status = TN_WB_OK;
 
         if (!c->len) {
             status = TN_WB_BAD_DESC;
-        } else if (!tracenic_dma(s, true, TN_CAUSE_RX_BUF_WRITE, r->id, c->slot,
-                           c->ref_id, c->addr, (void *)(data + off), chunk)) {
+        } else if (!tnkit_dma(s->kit, true, TN_CAUSE_RX_BUF_WRITE, r->id,
+                              c->slot, c->ref_id, c->addr,
+                              (void *)(data + off), chunk)) {
             status = TN_WB_DMA_ERROR;
         }
         off += chunk;
@@ -431,7 +436,7 @@ static void tracenic_rx_write_frame(TracenicState *s, const uint8_t *data,
 
 ssize_t tracenic_receive(TracenicState *s, const uint8_t *buf, size_t size)
 {
-    TNRing *r = &s->rx;
+    TracenicRing *r = &s->rx;
     uint32_t ndesc = 0;
     size_t room = 0;
     uint32_t i;
@@ -463,11 +468,11 @@ ssize_t tracenic_receive(TracenicState *s, const uint8_t *buf, size_t size)
         memcpy(s->rx_frame, buf, size);
         s->rx_frame_len = size;
         for (i = 0; i < ndesc; i++) {
-            TNCachedDesc *c = &r->cache[i];
+            TracenicCachedDesc *c = &r->cache[i];
 
             if (c->len) {
-                c->inflight_ref = tracenic_ref_take(s, TN_REF_INFLIGHT, r->id,
-                                                    c->slot, c->addr, c->len);
+                c->inflight_ref = tnkit_ref_take(s->kit, TN_REF_INFLIGHT, r->id,
+                                                 c->slot, c->addr, c->len);
             }
         }
         r->n_inflight = ndesc;
@@ -483,14 +488,14 @@ ssize_t tracenic_receive(TracenicState *s, const uint8_t *buf, size_t size)
 /* A delayed transfer completes, whatever the driver did in the meantime. */
 static void tracenic_inflight_timer_cb(void *opaque)
 {
-    TNRing *r = opaque;
+    TracenicRing *r = opaque;
     TracenicState *s = TRACENIC(r->owner);
     uint32_t n = r->n_inflight;
 
     if (!n) {
         return;
     }
-    tracenic_callback_begin(s);
+    tnkit_callback_begin(s->kit);
     r->n_inflight = 0;
     if (r->id == TN_RING_ID_TX) {
         tracenic_tx_send_frame(s, n, false);
@@ -507,12 +512,12 @@ static void tracenic_inflight_timer_cb(void *opaque)
     if (s->resetting) {
         tracenic_reset_maybe_finish(s);
     }
-    tracenic_callback_end(s);
+    tnkit_callback_end(s->kit);
 }
 
 /* --- Register writes ------------------------------------------------------ */
 
-static bool tracenic_ring_validate(TracenicState *s, TNRing *r)
+static bool tracenic_ring_validate(TracenicState *s, TracenicRing *r)
 {
     uint32_t size = r->size_reg;
     uint64_t base = ((uint64_t)r->base_hi << 32) | r->base_lo;
@@ -534,7 +539,7 @@ static bool tracenic_ring_validate(TracenicState *s, TNRing *r)
     return true;
 }
 
-static void tracenic_ring_enable(TracenicState *s, TNRing *r)
+static void tracenic_ring_enable(TracenicState *s, TracenicRing *r)
 {
     if (r->active) {
         qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s ring enabled again while "
@@ -558,14 +563,14 @@ static void tracenic_ring_enable(TracenicState *s, TNRing *r)
     r->error = false;
     r->active = true;
     r->draining = false;
-    r->ring_ref = tracenic_ref_take(s, TN_REF_RING, r->id, 0, r->base,
-                                    r->size * sizeof(struct tn_desc));
+    r->ring_ref = tnkit_ref_take(s->kit, TN_REF_RING, r->id, 0, r->base,
+                                 r->size * sizeof(struct tn_desc));
     trace_tracenic_ring_enable(tn_ring_name(r->id), r->base, r->size);
-    tracenic_record_state(s, TN_ST_RING_ENABLE, r->id, r->base, r->size);
+    tnkit_record_state(s->kit, TN_ST_RING_ENABLE, r->id, r->base, r->size);
     tracenic_update_quiesced(s);
 }
 
-void tracenic_ring_write_ctrl(TracenicState *s, TNRing *r, uint32_t val)
+void tracenic_ring_write_ctrl(TracenicState *s, TracenicRing *r, uint32_t val)
 {
     bool was = r->ctrl & TN_RING_CTRL_ENABLE;
     bool now = val & TN_RING_CTRL_ENABLE;
@@ -578,7 +583,7 @@ void tracenic_ring_write_ctrl(TracenicState *s, TNRing *r, uint32_t val)
     }
 }
 
-void tracenic_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val)
+void tracenic_ring_write_tail(TracenicState *s, TracenicRing *r, uint32_t val)
 {
     if (!r->active || r->draining) {
         qemu_log_mask(LOG_GUEST_ERROR, "tracenic: %s TAIL written while the "
@@ -609,7 +614,7 @@ void tracenic_ring_write_tail(TracenicState *s, TNRing *r, uint32_t val)
  * the guest cannot observe the missing DMA.  References are still dropped
  * in the trace so that it stays consistent.
  */
-void tracenic_ring_reset(TracenicState *s, TNRing *r)
+void tracenic_ring_reset(TracenicState *s, TracenicRing *r)
 {
     uint32_t i;
 
@@ -621,9 +626,9 @@ void tracenic_ring_reset(TracenicState *s, TNRing *r)
     }
     if (r->ring_ref) {
         tracenic_drain_finished(s, r->id);
-        tracenic_ref_drop_drained(s, &r->ring_ref, TN_REF_RING, r->id, 0,
-                                  r->base, r->size * sizeof(struct tn_desc));
-        tracenic_record_state(s, TN_ST_RING_IDLE, r->id, 0, 0);
+        tnkit_ref_drop_drained(s->kit, &r->ring_ref, TN_REF_RING, r->id, 0,
+                               r->base, r->size * sizeof(struct tn_desc));
+        tnkit_record_state(s->kit, TN_ST_RING_IDLE, r->id, 0, 0);
     }
     r->base_lo = r->base_hi = r->size_reg = r->ctrl = 0;
     r->base = 0;
@@ -635,13 +640,13 @@ void tracenic_ring_reset(TracenicState *s, TNRing *r)
 
 void tracenic_rings_init(TracenicState *s)
 {
-    TNRing *rings[] = { &s->tx, &s->rx };
+    TracenicRing *rings[] = { &s->tx, &s->rx };
     int i;
 
     s->tx.id = TN_RING_ID_TX;
     s->rx.id = TN_RING_ID_RX;
     for (i = 0; i < ARRAY_SIZE(rings); i++) {
-        TNRing *r = rings[i];
+        TracenicRing *r = rings[i];
 
         r->owner = OBJECT(s);
         r->drain_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
@@ -654,7 +659,7 @@ void tracenic_rings_init(TracenicState *s)
 
 void tracenic_rings_free(TracenicState *s)
 {
-    TNRing *rings[] = { &s->tx, &s->rx };
+    TracenicRing *rings[] = { &s->tx, &s->rx };
     int i;
 
     for (i = 0; i < ARRAY_SIZE(rings); i++) {
@@ -666,40 +671,40 @@ void tracenic_rings_free(TracenicState *s)
 
 /* --- Migration ------------------------------------------------------------ */
 
-static const VMStateDescription vmstate_tn_cached_desc = {
+static const VMStateDescription vmstate_tracenic_cached_desc = {
     .name = "tracenic/cached-desc",
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (VMStateField[]) {
-        VMSTATE_UINT32(slot, TNCachedDesc),
-        VMSTATE_UINT32(ref_id, TNCachedDesc),
-        VMSTATE_UINT32(inflight_ref, TNCachedDesc),
-        VMSTATE_UINT64(addr, TNCachedDesc),
-        VMSTATE_UINT16(len, TNCachedDesc),
-        VMSTATE_UINT16(flags, TNCachedDesc),
+        VMSTATE_UINT32(slot, TracenicCachedDesc),
+        VMSTATE_UINT32(ref_id, TracenicCachedDesc),
+        VMSTATE_UINT32(inflight_ref, TracenicCachedDesc),
+        VMSTATE_UINT64(addr, TracenicCachedDesc),
+        VMSTATE_UINT16(len, TracenicCachedDesc),
+        VMSTATE_UINT16(flags, TracenicCachedDesc),
         VMSTATE_END_OF_LIST()
     }
 };
 
-static const VMStateDescription vmstate_tn_pending_wb = {
+static const VMStateDescription vmstate_tracenic_pending_wb = {
     .name = "tracenic/pending-wb",
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (VMStateField[]) {
-        VMSTATE_UINT32(slot, TNPendingWb),
-        VMSTATE_UINT16(len, TNPendingWb),
-        VMSTATE_UINT16(flags, TNPendingWb),
-        VMSTATE_UINT16(wb_len, TNPendingWb),
-        VMSTATE_UINT16(wb_status, TNPendingWb),
-        VMSTATE_UINT8(cause, TNPendingWb),
-        VMSTATE_UINT8(irq, TNPendingWb),
+        VMSTATE_UINT32(slot, TracenicPendingWb),
+        VMSTATE_UINT16(len, TracenicPendingWb),
+        VMSTATE_UINT16(flags, TracenicPendingWb),
+        VMSTATE_UINT16(wb_len, TracenicPendingWb),
+        VMSTATE_UINT16(wb_status, TracenicPendingWb),
+        VMSTATE_UINT8(cause, TracenicPendingWb),
+        VMSTATE_UINT8(irq, TracenicPendingWb),
         VMSTATE_END_OF_LIST()
     }
 };
 
 static int tracenic_ring_post_load(void *opaque, int version_id)
 {
-    TNRing *r = opaque;
+    TracenicRing *r = opaque;
 
     if (r->n_cached > TRACENIC_CACHE_SLOTS || r->n_wb > TRACENIC_WB_QUEUE ||
         r->n_inflight > r->n_cached ||
@@ -711,35 +716,35 @@ static int tracenic_ring_post_load(void *opaque, int version_id)
     return 0;
 }
 
-const VMStateDescription vmstate_tn_ring = {
+const VMStateDescription vmstate_tracenic_ring = {
     .name = "tracenic/ring",
     .version_id = 1,
     .minimum_version_id = 1,
     .post_load = tracenic_ring_post_load,
     .fields = (VMStateField[]) {
-        VMSTATE_UINT32(base_lo, TNRing),
-        VMSTATE_UINT32(base_hi, TNRing),
-        VMSTATE_UINT32(size_reg, TNRing),
-        VMSTATE_UINT32(ctrl, TNRing),
-        VMSTATE_UINT64(base, TNRing),
-        VMSTATE_UINT32(size, TNRing),
-        VMSTATE_UINT32(head, TNRing),
-        VMSTATE_UINT32(tail, TNRing),
-        VMSTATE_BOOL(active, TNRing),
-        VMSTATE_BOOL(draining, TNRing),
-        VMSTATE_BOOL(error, TNRing),
-        VMSTATE_UINT32(ring_ref, TNRing),
-        VMSTATE_INT64(drain_deadline, TNRing),
-        VMSTATE_TIMER_PTR(drain_timer, TNRing),
-        VMSTATE_STRUCT_ARRAY(cache, TNRing, TRACENIC_CACHE_SLOTS, 1,
-                             vmstate_tn_cached_desc, TNCachedDesc),
-        VMSTATE_UINT32(n_cached, TNRing),
-        VMSTATE_UINT32(n_inflight, TNRing),
-        VMSTATE_TIMER_PTR(inflight_timer, TNRing),
-        VMSTATE_STRUCT_ARRAY(wb, TNRing, TRACENIC_WB_QUEUE, 1,
-                             vmstate_tn_pending_wb, TNPendingWb),
-        VMSTATE_UINT32(n_wb, TNRing),
-        VMSTATE_TIMER_PTR(wb_timer, TNRing),
+        VMSTATE_UINT32(base_lo, TracenicRing),
+        VMSTATE_UINT32(base_hi, TracenicRing),
+        VMSTATE_UINT32(size_reg, TracenicRing),
+        VMSTATE_UINT32(ctrl, TracenicRing),
+        VMSTATE_UINT64(base, TracenicRing),
+        VMSTATE_UINT32(size, TracenicRing),
+        VMSTATE_UINT32(head, TracenicRing),
+        VMSTATE_UINT32(tail, TracenicRing),
+        VMSTATE_BOOL(active, TracenicRing),
+        VMSTATE_BOOL(draining, TracenicRing),
+        VMSTATE_BOOL(error, TracenicRing),
+        VMSTATE_UINT32(ring_ref, TracenicRing),
+        VMSTATE_INT64(drain_deadline, TracenicRing),
+        VMSTATE_TIMER_PTR(drain_timer, TracenicRing),
+        VMSTATE_STRUCT_ARRAY(cache, TracenicRing, TRACENIC_CACHE_SLOTS, 1,
+                             vmstate_tracenic_cached_desc, TracenicCachedDesc),
+        VMSTATE_UINT32(n_cached, TracenicRing),
+        VMSTATE_UINT32(n_inflight, TracenicRing),
+        VMSTATE_TIMER_PTR(inflight_timer, TracenicRing),
+        VMSTATE_STRUCT_ARRAY(wb, TracenicRing, TRACENIC_WB_QUEUE, 1,
+                             vmstate_tracenic_pending_wb, TracenicPendingWb),
+        VMSTATE_UINT32(n_wb, TracenicRing),
+        VMSTATE_TIMER_PTR(wb_timer, TracenicRing),
         VMSTATE_END_OF_LIST()
     }
 };

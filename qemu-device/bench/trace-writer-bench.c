@@ -1,5 +1,5 @@
 /*
- * Trace-writer throughput: how many records/s tracenic_trace_put() sustains,
+ * Trace-writer throughput: how many records/s tnkit_trace_put() sustains,
  * including the writes to a real file.  The baseline in the same run is a
  * plain memcpy into a buffer of the same size, so the ratio says how close
  * the writer is to the cost of copying the bytes at all.
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "tracenic-trace.h"
+#include "tnkit-trace.h"
 
 static double now_s(void)
 {
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
     struct tn_trace_header hdr;
     static uint8_t sink[1 << 20];
     struct tn_rec rec;
-    TNTraceWriter *w;
+    TNKitTraceWriter *w;
     char *err;
     double t0, t_copy, t_write, t_pass[2];
     uint64_t i;
@@ -68,7 +68,7 @@ int main(int argc, char **argv)
     t_copy = now_s() - t0;
 
     for (pass = 0; pass < 2; pass++) {
-        w = tracenic_trace_open(path, &hdr, 0, report, NULL, &err);
+        w = tnkit_trace_open(path, &hdr, 0, report, NULL, &err);
         if (!w) {
             fprintf(stderr, "trace-writer-bench: %s\n",
                     err ? err : "out of memory");
@@ -78,9 +78,9 @@ int main(int argc, char **argv)
         for (i = 0; i < n; i++) {
             rec.time_ns = i;
             rec.u.dma.addr = i * 2048;
-            tracenic_trace_put(w, &rec);
+            tnkit_trace_put(w, &rec);
         }
-        tracenic_trace_close(w, 0, 0);
+        tnkit_trace_close(w, 0, 0);
         t_pass[pass] = now_s() - t0;
         unlink(path);
     }

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 		struct flags f = { { 0 } };
 		size_t len = 0;
 		uint8_t *data;
-		TNCheck *c;
+		TNKitCheck *c;
 
 		snprintf(path, sizeof(path), "%s/%s", argv[1], names[i]);
 		data = slurp(path, &len);

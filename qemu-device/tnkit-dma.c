@@ -1,5 +1,5 @@
 /*
- * tracenic: the single gateway for device accesses to guest memory.
+ * tracenic kit: the single gateway for device accesses to guest memory.
  *
  * Every access goes through pci_dma_read/pci_dma_write, so a vIOMMU and the
  * bus-master enable apply, and every access, including a failed one, becomes
@@ -10,15 +10,15 @@
 #include "qemu/osdep.h"
 #include "qemu/log.h"
 #include "sysemu/dma.h"
-#include "tracenic.h"
+#include "tnkit-int.h"
 #include "tracenic/names.h"
 #include "trace.h"
 
-bool tracenic_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
-                  uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
-                  uint32_t len)
+bool tnkit_dma(TNKit *k, bool write, uint8_t cause, uint8_t ring,
+               uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
+               uint32_t len)
 {
-    MemReentrancyGuard *guard = &DEVICE(s)->mem_reentrancy_guard;
+    MemReentrancyGuard *guard = &DEVICE(k->pdev)->mem_reentrancy_guard;
     bool was_engaged = guard->engaged_in_io;
     struct tn_rec rec = {
         .type = write ? TN_REC_DMA_WRITE : TN_REC_DMA_READ,
@@ -31,7 +31,7 @@ bool tracenic_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
     };
     MemTxResult res;
 
-    if (!s->bus_master) {
+    if (!k->bus_master) {
         /* The device does not issue DMA with bus mastering off. */
         res = MEMTX_ERROR;
         rec.u.dma.reason = TN_DMA_FAIL_BUS_MASTER;
@@ -46,25 +46,25 @@ bool tracenic_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
     } else {
         /* A DMA aimed at our own BARs must not re-enter the device. */
         guard->engaged_in_io = true;
-        res = write ? pci_dma_write(PCI_DEVICE(s), addr, buf, len)
-                    : pci_dma_read(PCI_DEVICE(s), addr, buf, len);
+        res = write ? pci_dma_write(k->pdev, addr, buf, len)
+                    : pci_dma_read(k->pdev, addr, buf, len);
         guard->engaged_in_io = was_engaged;
         rec.u.dma.reason = TN_DMA_FAIL_MEMTX;
     }
-    trace_tracenic_dma(write ? "write" : "read", tn_cause_name(cause), slot,
-                       addr, len, res);
+    trace_tnkit_dma(write ? "write" : "read", tn_cause_name(cause), slot,
+                    addr, len, res);
 
     if (res == MEMTX_OK) {
         rec.u.dma.reason = 0;
-        tracenic_emit(s, &rec);
-        s->dma_bytes += len;
+        tnkit_emit(k, &rec);
+        k->dma_bytes += len;
         return true;
     }
 
     rec.type = TN_REC_DMA_FAILED;
     rec.u.dma.write = write;
     rec.u.dma.result = cpu_to_le32(res);
-    tracenic_emit(s, &rec);
+    tnkit_emit(k, &rec);
     if (!write) {
         memset(buf, 0, len);
     }
@@ -72,12 +72,11 @@ bool tracenic_dma(TracenicState *s, bool write, uint8_t cause, uint8_t ring,
                   " (%s, slot %u) failed: %s\n",
                   write ? "DMA write" : "DMA read", len, addr,
                   tn_cause_name(cause), slot,
-                  !s->bus_master ? "bus mastering is disabled" :
+                  !k->bus_master ? "bus mastering is disabled" :
                   rec.u.dma.reason == TN_DMA_FAIL_WRAP ?
                   "the range runs past the top of the 64-bit address space "
                   "(a descriptor holding DMA_MAPPING_ERROR?)" :
                   "the address is not accessible");
-    s->err = TN_ERR_DMA;
-    tracenic_raise(s, TN_INT_ERROR);
+    tnkit_event(k, TNKIT_EV_DMA_ERROR);
     return false;
 }

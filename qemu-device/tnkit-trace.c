@@ -1,5 +1,5 @@
 /*
- * tracenic trace writer.
+ * tracenic kit: the trace writer.
  *
  * Records are appended to a large buffer and written with pwrite() when it
  * fills, so a record costs a 48-byte copy.  Disk space is reserved ahead of
@@ -19,15 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "tracenic-trace.h"
+#include "tnkit-trace.h"
 
 /* 768 KiB */
-#define TRACENIC_TRACE_BUF_SIZE     (1024 * TN_TRACE_REC_SIZE * 16)
-#define TRACENIC_TRACE_RESERVE_STEP (8u << 20)
+#define TNKIT_TRACE_BUF_SIZE     (1024 * TN_TRACE_REC_SIZE * 16)
+#define TNKIT_TRACE_RESERVE_STEP (8u << 20)
 /* Always keep space for TRUNCATED/WRITE_ERROR + END. */
-#define TRACENIC_TRACE_TAIL_RECS    2
+#define TNKIT_TRACE_TAIL_RECS    2
 
-struct TNTraceWriter {
+struct TNKitTraceWriter {
     int fd;
     char *path;
     uint8_t *buf;
@@ -42,15 +42,15 @@ struct TNTraceWriter {
     bool failed;            /* a write error stopped tracing */
     uint64_t cap_bytes;
     uint64_t last_time_ns;  /* little-endian, as in the records */
-    TNTraceReportFn *report;
+    TNKitTraceReportFn *report;
     void *opaque;
 };
 
-static void wr_report(TNTraceWriter *w, const char *fmt, ...)
+static void wr_report(TNKitTraceWriter *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #include <stdarg.h>
-static void wr_report(TNTraceWriter *w, const char *fmt, ...)
+static void wr_report(TNKitTraceWriter *w, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -63,8 +63,8 @@ static void wr_report(TNTraceWriter *w, const char *fmt, ...)
     }
 }
 
-static int tracenic_pwrite_all(int fd, const void *data, size_t len,
-                               uint64_t off)
+static int tnkit_pwrite_all(int fd, const void *data, size_t len,
+                            uint64_t off)
 {
     const uint8_t *p = data;
 
@@ -87,9 +87,9 @@ static int tracenic_pwrite_all(int fd, const void *data, size_t len,
 }
 
 /* Make sure [pos, pos + len + tail) is allocated on disk. */
-static int tracenic_reserve(TNTraceWriter *w, uint64_t len)
+static int tnkit_reserve(TNKitTraceWriter *w, uint64_t len)
 {
-    uint64_t need = w->pos + len + TRACENIC_TRACE_TAIL_RECS * TN_TRACE_REC_SIZE;
+    uint64_t need = w->pos + len + TNKIT_TRACE_TAIL_RECS * TN_TRACE_REC_SIZE;
     uint64_t grow;
     int ret;
 
@@ -97,8 +97,8 @@ static int tracenic_reserve(TNTraceWriter *w, uint64_t len)
         return 0;
     }
     grow = need - w->reserved_end;
-    if (grow < TRACENIC_TRACE_RESERVE_STEP) {
-        grow = TRACENIC_TRACE_RESERVE_STEP;
+    if (grow < TNKIT_TRACE_RESERVE_STEP) {
+        grow = TNKIT_TRACE_RESERVE_STEP;
     }
     ret = fallocate(w->fd, FALLOC_FL_KEEP_SIZE, w->reserved_end, grow);
     if (ret < 0 && errno == ENOSPC && need > w->reserved_end) {
@@ -121,9 +121,9 @@ static int tracenic_reserve(TNTraceWriter *w, uint64_t len)
  * Writing failed: the records in the buffer are lost.  Say so on stderr and,
  * using the space reserved earlier, in the trace itself, then stop tracing.
  */
-static void tracenic_fail(TNTraceWriter *w, int err)
+static void tnkit_fail(TNKitTraceWriter *w, int err)
 {
-    struct tn_rec tail[TRACENIC_TRACE_TAIL_RECS];
+    struct tn_rec tail[TNKIT_TRACE_TAIL_RECS];
     uint64_t lost = w->used / TN_TRACE_REC_SIZE;
 
     w->failed = true;
@@ -145,7 +145,7 @@ static void tracenic_fail(TNTraceWriter *w, int err)
     tail[1].kind = TN_END_WRITE_ERROR;
     tail[1].u.end.records = htole64(w->records + 1);
     tail[1].u.end.dropped = htole64(w->dropped);
-    if (tracenic_pwrite_all(w->fd, tail, sizeof(tail), w->pos) == 0) {
+    if (tnkit_pwrite_all(w->fd, tail, sizeof(tail), w->pos) == 0) {
         w->pos += sizeof(tail);
     } else {
         wr_report(w, "tracenic: could not even record the write error in '%s'; "
@@ -153,33 +153,34 @@ static void tracenic_fail(TNTraceWriter *w, int err)
     }
 }
 
-static void tracenic_write_buffer(TNTraceWriter *w)
+static void tnkit_write_buffer(TNKitTraceWriter *w)
 {
     int ret;
 
     if (!w->used || w->failed) {
         return;
     }
-    ret = tracenic_reserve(w, w->used);
+    ret = tnkit_reserve(w, w->used);
     if (ret == 0) {
-        ret = tracenic_pwrite_all(w->fd, w->buf, w->used, w->pos);
+        ret = tnkit_pwrite_all(w->fd, w->buf, w->used, w->pos);
     }
     if (ret < 0) {
-        tracenic_fail(w, ret);
+        tnkit_fail(w, ret);
         return;
     }
     w->pos += w->used;
     w->used = 0;
 }
 
-TNTraceWriter *tracenic_trace_open(const char *path,
+TNKitTraceWriter *tnkit_trace_open(const char *path,
                                    const struct tn_trace_header *hdr,
-                                   uint64_t cap_bytes, TNTraceReportFn *report,
-                                   void *opaque, char **errmsg)
+                                   uint64_t cap_bytes,
+                                   TNKitTraceReportFn *report, void *opaque,
+                                   char **errmsg)
 {
     uint64_t min_cap = TN_TRACE_HEADER_SIZE +
-                       (TRACENIC_TRACE_TAIL_RECS + 1) * TN_TRACE_REC_SIZE;
-    TNTraceWriter *w;
+                       (TNKIT_TRACE_TAIL_RECS + 1) * TN_TRACE_REC_SIZE;
+    TNKitTraceWriter *w;
     int ret;
 
     *errmsg = NULL;
@@ -196,7 +197,7 @@ TNTraceWriter *tracenic_trace_open(const char *path,
     if (!w) {
         return NULL;
     }
-    w->buf = malloc(TRACENIC_TRACE_BUF_SIZE);
+    w->buf = malloc(TNKIT_TRACE_BUF_SIZE);
     w->path = strdup(path);
     w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0 || !w->buf || !w->path) {
@@ -212,11 +213,11 @@ TNTraceWriter *tracenic_trace_open(const char *path,
     w->cap_bytes = cap_bytes;
     w->max_records = cap_bytes ?
         (cap_bytes - TN_TRACE_HEADER_SIZE) / TN_TRACE_REC_SIZE -
-        TRACENIC_TRACE_TAIL_RECS :
+        TNKIT_TRACE_TAIL_RECS :
         UINT64_MAX;
-    ret = tracenic_reserve(w, TN_TRACE_HEADER_SIZE);
+    ret = tnkit_reserve(w, TN_TRACE_HEADER_SIZE);
     if (ret == 0) {
-        ret = tracenic_pwrite_all(w->fd, hdr, sizeof(*hdr), 0);
+        ret = tnkit_pwrite_all(w->fd, hdr, sizeof(*hdr), 0);
     }
     if (ret < 0) {
         if (asprintf(errmsg, "cannot write the header of trace file '%s': %s",
@@ -238,18 +239,18 @@ fail:
     return NULL;
 }
 
-static void tracenic_append(TNTraceWriter *w, const struct tn_rec *rec)
+static void tnkit_append(TNKitTraceWriter *w, const struct tn_rec *rec)
 {
     memcpy(w->buf + w->used, rec, TN_TRACE_REC_SIZE);
     w->used += TN_TRACE_REC_SIZE;
     w->records++;
     w->last_time_ns = rec->time_ns;
-    if (w->used == TRACENIC_TRACE_BUF_SIZE) {
-        tracenic_write_buffer(w);
+    if (w->used == TNKIT_TRACE_BUF_SIZE) {
+        tnkit_write_buffer(w);
     }
 }
 
-void tracenic_trace_put(TNTraceWriter *w, const struct tn_rec *rec)
+void tnkit_trace_put(TNKitTraceWriter *w, const struct tn_rec *rec)
 {
     if (__builtin_expect(w->failed || w->truncated, 0)) {
         w->dropped++;
@@ -263,23 +264,23 @@ void tracenic_trace_put(TNTraceWriter *w, const struct tn_rec *rec)
         t.type = TN_REC_TRUNCATED;
         t.u.truncated.cap_bytes = htole64(w->cap_bytes);
         w->truncated = true;
-        tracenic_append(w, &t);
+        tnkit_append(w, &t);
         w->dropped++;
         wr_report(w, "tracenic: trace file '%s' reached trace-max-bytes=%llu; "
                   "later records are dropped and counted in the END record.",
                   w->path, (unsigned long long)w->cap_bytes);
         return;
     }
-    tracenic_append(w, rec);
+    tnkit_append(w, rec);
 }
 
-void tracenic_trace_flush(TNTraceWriter *w)
+void tnkit_trace_flush(TNKitTraceWriter *w)
 {
-    tracenic_write_buffer(w);
+    tnkit_write_buffer(w);
 }
 
-void tracenic_trace_close(TNTraceWriter *w, uint64_t dma_bytes,
-                          uint32_t violations)
+void tnkit_trace_close(TNKitTraceWriter *w, uint64_t dma_bytes,
+                       uint32_t violations)
 {
     if (!w->failed) {
         struct tn_rec end;
@@ -292,8 +293,8 @@ void tracenic_trace_close(TNTraceWriter *w, uint64_t dma_bytes,
         end.u.end.dropped = htole64(w->dropped);
         end.u.end.dma_bytes = htole64(dma_bytes);
         end.u.end.violations = htole32(violations);
-        tracenic_append(w, &end);
-        tracenic_write_buffer(w);
+        tnkit_append(w, &end);
+        tnkit_write_buffer(w);
     }
     if (close(w->fd) < 0 && !w->failed) {
         wr_report(w, "tracenic: closing trace file '%s' failed: %s; the trace "
@@ -304,17 +305,17 @@ void tracenic_trace_close(TNTraceWriter *w, uint64_t dma_bytes,
     free(w);
 }
 
-uint64_t tracenic_trace_records(const TNTraceWriter *w)
+uint64_t tnkit_trace_records(const TNKitTraceWriter *w)
 {
     return w->records;
 }
 
-uint64_t tracenic_trace_dropped(const TNTraceWriter *w)
+uint64_t tnkit_trace_dropped(const TNKitTraceWriter *w)
 {
     return w->dropped;
 }
 
-bool tracenic_trace_failed(const TNTraceWriter *w)
+bool tnkit_trace_failed(const TNKitTraceWriter *w)
 {
     return w->failed;
 }
