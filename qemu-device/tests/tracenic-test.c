@@ -1615,6 +1615,44 @@ static uint64_t fuzz_addr(TN *t, uint64_t area)
 }
 
 /*
+ * Hot-unplug tears the device down while the VM runs: the kit closes the
+ * trace (END, counts matching) and frees itself, the NIC core frees its
+ * timers with a drain and a delayed transfer pending, and QEMU goes on.
+ */
+static void test_unplug(void)
+{
+    TN *t = tracenic_start("id=nic0,check=on,tx-dma-delay-ns=1000000000,"
+                           "quiesce-delay-ns=1000000000");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 2048);
+    Trace tr;
+
+    ledger(t, TN_LG_CMD_ALLOC, 3, 0xffff888000200000ull, 0, 8 * 16,
+           TN_NDIS_MEMORY_CONTIGUOUS, TN_LG_INFO_PACK(TN_API_MEMORY, 0, 1));
+    ledger(t, TN_LG_CMD_EXTENT, 3, 0, ring, 8 * 16, 0,
+           TN_LG_INFO_PACK(TN_EXT_BUS, 0, 0));
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, buf, 60, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);   /* a transfer in flight */
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);   /* and a drain running */
+
+    qpci_unplug_acpi_device_test(t->qts, "nic0", TRACENIC_DEVFN >> 3);
+    trace_load(&tr, t->trace);
+    g_assert_cmpuint(tr.rec[tr.n - 1].type, ==, TN_REC_END);
+    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.records, ==, tr.n - 1);
+    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.dropped, ==, 0);
+    g_assert_cmpint(trace_find(&tr, 0, TN_REC_ALLOC, TN_API_MEMORY), >=, 0);
+    trace_free(&tr);
+
+    /* The timers went with the device: time passing fires none of them. */
+    qtest_clock_step(t->qts, 3000000000ll);  /* 3 s */
+    qtest_qmp_assert_success(t->qts, "{'execute': 'query-status'}");
+    g_free(t->dev);
+    t->dev = NULL;
+    tracenic_stop(t);
+}
+
+/*
  * Random register writes, descriptors, frames, bus-master flips and clock
  * steps.  QEMU must survive, and the trace must stay consistent: valid
  * record types, non-decreasing time, every reference dropped at most once
@@ -1842,6 +1880,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tracenic/trace-cap", test_trace_cap);
     qtest_add_func("/tracenic/trace-disk-full", test_trace_disk_full);
     qtest_add_func("/tracenic/migration", test_migration);
+    qtest_add_func("/tracenic/unplug", test_unplug);
     qtest_add_func("/tracenic/fuzz", test_fuzz);
     return g_test_run();
 }
