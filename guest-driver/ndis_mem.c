@@ -80,7 +80,9 @@ void tnm_ndis_init(struct tnm_ndis *nd, struct device *dev, struct tnm_ledger *l
 	nd->findings = 0;
 }
 
-static void tn_rule(struct tnm_ndis *nd, const char *rule, u32 id, u32 site, const char *fmt, ...)
+/* A rule of include/tracenic/rules.h broken, or @rule_name for a guest-only one. */
+static __printf(5, 6) void tnm_finding(struct tnm_ndis *nd, const char *rule_name, u32 id,
+					u32 site, const char *fmt, ...)
 {
 	struct va_format vaf;
 	va_list args;
@@ -88,11 +90,11 @@ static void tn_rule(struct tnm_ndis *nd, const char *rule, u32 id, u32 site, con
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
-	pr_warn("tracenic-ndis: RULE %s id=%u site=0x%x %pV\n", rule, id, site, &vaf);
+	pr_warn("tracenic-ndis: RULE %s id=%u site=0x%x %pV\n", rule_name, id, site, &vaf);
 	va_end(args);
 	nd->findings++;
 	if (nd->strict)
-		panic("tracenic-ndis: bugcheck (strict mode): %s\n", rule);
+		panic("tracenic-ndis: bugcheck (strict mode): %s\n", rule_name);
 }
 
 /*
@@ -265,7 +267,8 @@ u32 tnm_allocate_memory(struct tnm_ndis *nd, void **va, u32 length, u32 flags,
 	if (flags & (NDIS_MEMORY_CONTIGUOUS | NDIS_MEMORY_NONCACHED)) {
 		if (irql != TN_IRQL_PASSIVE) {
 			/* Changing page attributes may sleep: refuse, as NDIS would fail it. */
-			tn_rule(nd, "alloc-irql", 0, site,
+			/* Guest-only: refused, so no trace record shows it to dmacheck. */
+			tnm_finding(nd, "alloc-irql", 0, site,
 				"contiguous/noncached memory requested at %s", tn_irql_name(irql));
 			return NDIS_STATUS_RESOURCES;
 		}
@@ -367,20 +370,20 @@ static void tnm_free_rules(struct tnm_ndis *nd, const struct tnm_mem *m, unsigne
 	unsigned int broken = tn_ndis_free_rules(&f);
 
 	if (broken & TN_RULE_BIT(TN_RULE_FREE_API))
-		tn_rule(nd, tn_rule_name(TN_RULE_FREE_API), m->id, site, "%s memory freed with %s",
+		tnm_finding(nd, tn_rule_name(TN_RULE_FREE_API), m->id, site, "%s memory freed with %s",
 			tn_api_name(m->api), tn_free_api_name(free_api));
 	if ((broken & TN_RULE_BIT(TN_RULE_FREE_FLAGS)) && m->api == TN_API_SHARED)
-		tn_rule(nd, tn_rule_name(TN_RULE_FREE_FLAGS), m->id, site,
+		tnm_finding(nd, tn_rule_name(TN_RULE_FREE_FLAGS), m->id, site,
 			"Cached=%d, allocated with Cached=%d", !!(flags & TN_FLAG_SHARED_CACHED),
 			!!(m->flags & TN_FLAG_SHARED_CACHED));
 	else if (broken & TN_RULE_BIT(TN_RULE_FREE_FLAGS))
-		tn_rule(nd, tn_rule_name(TN_RULE_FREE_FLAGS), m->id, site,
+		tnm_finding(nd, tn_rule_name(TN_RULE_FREE_FLAGS), m->id, site,
 			"MemoryFlags=0x%x, allocated with 0x%x", flags, m->flags);
 	if (broken & TN_RULE_BIT(TN_RULE_FREE_LENGTH))
-		tn_rule(nd, tn_rule_name(TN_RULE_FREE_LENGTH), m->id, site,
+		tnm_finding(nd, tn_rule_name(TN_RULE_FREE_LENGTH), m->id, site,
 			"Length=%u, allocated %u", length, m->length);
 	if (broken & TN_RULE_BIT(TN_RULE_FREE_IRQL))
-		tn_rule(nd, tn_rule_name(TN_RULE_FREE_IRQL), m->id, site,
+		tnm_finding(nd, tn_rule_name(TN_RULE_FREE_IRQL), m->id, site,
 			"%s: freed at %s, allowed at most %s",
 			tn_ndis_free_irql_limit(m->api, m->flags).what, tn_irql_name(irql),
 			tn_irql_name(tn_ndis_free_irql_limit(m->api, m->flags).max_irql));
@@ -396,8 +399,9 @@ void tnm_free_memory(struct tnm_ndis *nd, void *va, u32 length, u32 flags, u32 s
 
 		/* Still reported, so the checker sees the double or unknown free. */
 		tnm_report_free(nd, id, va, length, flags, TN_FREE_API_FREE_MEMORY, site, irql);
-		tn_rule(nd, id == 0xffffffff ? "free-unknown" : "double-free", id, site,
-			"va=%p is not a live allocation; not freed", va);
+		tnm_finding(nd, tn_rule_name(id == 0xffffffff ? TN_RULE_FREE_UNKNOWN :
+					     TN_RULE_DOUBLE_FREE),
+			    id, site, "va=%p is not a live allocation; not freed", va);
 		return;
 	}
 	tnm_remember_free(nd, va, m->id);
@@ -446,7 +450,8 @@ void tnm_m_free_shared_memory(struct tnm_ndis *nd, u32 length, bool cached, void
 	if (!m) {
 		tnm_report_free(nd, 0xffffffff, va, length, cached ? TN_FLAG_SHARED_CACHED : 0,
 			       TN_FREE_API_FREE_SHARED, site, irql);
-		tn_rule(nd, "free-unknown", 0, site, "shared va=%px is not live; not freed", va);
+		tnm_finding(nd, tn_rule_name(TN_RULE_FREE_UNKNOWN), 0, site,
+			    "shared va=%p is not live; not freed", va);
 		return;
 	}
 	tnm_report_free(nd, m->id, va, length, cached ? TN_FLAG_SHARED_CACHED : 0,
@@ -556,7 +561,7 @@ void tnm_unmap_buffer(struct tnm_ndis *nd, u32 map_id, u32 site)
 	tnm_send(nd, &e);
 	nd->stats.unmaps++;
 	if (!mp) {
-		tn_rule(nd, "unmap-unknown", map_id, site, "no such mapping");
+		tnm_finding(nd, tn_rule_name(TN_RULE_UNMAP_UNKNOWN), map_id, site, "no such mapping");
 		return;
 	}
 	tnm_unmap_pieces(nd, mp->sg, mp->nsg, mp->dir);
