@@ -32,9 +32,9 @@ images: deps
 	@images/build.sh
 
 # make bench: BENCHMARKS.md (bench/bench.py; BENCH_ARGS for its options).
-build/bench/tn-hostnet: bench/tn-hostnet.c bench/tn-frame.h
+build/bench/tn-hostnet: bench/tn-hostnet.c bench/tn-frame.h include/tracenic/regs.h
 	@mkdir -p build/bench
-	gcc -O2 -Wall -Wextra -Werror -o $@ $<
+	gcc -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
 
 bench-tools: deps build/bench/tn-hostnet
 

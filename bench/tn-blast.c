@@ -43,7 +43,6 @@
 #include "tn-frame.h"
 
 #define BATCH 32
-#define MAX_FRAME 9018
 
 static double now_s(void)
 {
@@ -181,7 +180,7 @@ static void wait_until(double until)
 
 int main(int argc, char **argv)
 {
-	static uint8_t frame[MAX_FRAME];
+	static uint8_t frame[BENCH_MAX_FRAME];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov;
 	const char *dir, *ifname;
@@ -202,7 +201,7 @@ int main(int argc, char **argv)
 	seconds = atof(argv[4]);
 	warmup = argc > 5 ? atof(argv[5]) : 0.5;
 	ifindex = if_nametoindex(ifname);
-	if (!ifindex || size < ETH_HLEN || size > MAX_FRAME || seconds <= 0 ||
+	if (!ifindex || size < ETH_HLEN || size > BENCH_MAX_FRAME || seconds <= 0 ||
 	    (strcmp(dir, "tx") && strcmp(dir, "rx"))) {
 		fprintf(stderr, "tn-blast: bad arguments (interface '%s', size %ld, seconds %g)\n",
 			ifname, size, seconds);

@@ -11,6 +11,12 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "tracenic/regs.h"
+
+/* Frame sizes both ends accept: the NIC's (TN_MAX_FRAME, without FCS). */
+#define BENCH_MAX_FRAME TN_MAX_FRAME
+#define BENCH_MIN_FRAME TN_MIN_FRAME
+
 /*
  * The last source byte of the start handshake's frames (tn-blast's "go"):
  * the guest's hello, which the host answers, shows that frames reach the

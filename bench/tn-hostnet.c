@@ -51,8 +51,6 @@
 #include "tn-frame.h"
 
 #define BATCH 64
-#define MAX_FRAME 9018
-#define MIN_FRAME 14
 #define HIGH_WATER (64 * 1024)	/* receiver queue bytes (truesize) */
 #define BATCH_BYTES (32 * 1024)	/* one batch stays well inside the receiver's buffer */
 
@@ -126,7 +124,7 @@ static void setup_signals(double seconds)
 
 static int sink(const struct sockaddr_in *sa, bool busy)
 {
-	static uint8_t bufs[BATCH][MAX_FRAME];
+	static uint8_t bufs[BATCH][BENCH_MAX_FRAME];
 	struct sockaddr_in from[BATCH];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
@@ -245,7 +243,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 
 static int source(const struct sockaddr_in *sa, unsigned int size, const uint8_t dst[6])
 {
-	static uint8_t frame[MAX_FRAME];
+	static uint8_t frame[BENCH_MAX_FRAME];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov;
 	struct timespec nap = { 0, 20000 };
@@ -326,9 +324,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "source") && argc >= 4 && argc <= 6) {
 		long size = strtol(argv[3], NULL, 10);
 
-		if (size < MIN_FRAME || size > MAX_FRAME) {
-			fprintf(stderr, "tn-hostnet: SIZE must be %d to %d bytes\n", MIN_FRAME,
-				MAX_FRAME);
+		if (size < BENCH_MIN_FRAME || size > BENCH_MAX_FRAME) {
+			fprintf(stderr, "tn-hostnet: SIZE must be %d to %d bytes\n", BENCH_MIN_FRAME,
+				BENCH_MAX_FRAME);
 			return 2;
 		}
 		if (argc > 5 && parse_mac(argv[5], dst) < 0) {

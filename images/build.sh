@@ -117,6 +117,6 @@ grep -v '^#' "$here/bench-modules.list" >"$stage/etc/tn-bench-modules"
 for m in $(cut -d' ' -f2- "$stage/etc/tn-bench-modules"); do
 	add_module "$m" bench-modules.list
 done
-gcc -static -O2 -Wall -Wextra -Werror -o "$stage/bin/tn-blast" "$top/bench/tn-blast.c"
+gcc -static -O2 -Wall -Wextra -Werror -I"$top/include" -o "$stage/bin/tn-blast" "$top/bench/tn-blast.c"
 pack initramfs-bench.cpio.gz
 echo "images: ready: $out/initramfs-bench.cpio.gz (with $(cut -d' ' -f1 "$stage/etc/tn-bench-modules" | tr '\n' ' ')drivers and tn-blast)"

@@ -17,9 +17,10 @@ import report  # noqa: E402
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory):
     d = tmp_path_factory.mktemp("bench-tools")
-    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(d / "tn-hostnet"),
+    inc = f"-I{BENCH.parent / 'include'}"
+    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", inc, "-o", str(d / "tn-hostnet"),
                     str(BENCH / "tn-hostnet.c")], check=True)
-    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(d / "tn-blast"),
+    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", inc, "-o", str(d / "tn-blast"),
                     str(BENCH / "tn-blast.c")], check=True)
     return d
 
