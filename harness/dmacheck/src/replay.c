@@ -48,6 +48,7 @@ struct seen_key {
 };
 
 struct replay {
+	uint64_t dma_bytes;	/* bytes of the successful DMA records read: END's dma_bytes */
 	struct space space;	/* live extents (device-visible or CPU-only) and freed bytes */
 	struct slab region_slab, ref_slab;
 	struct idmap regions;	/* id -> live region */
@@ -705,6 +706,8 @@ static void on_dma(struct replay *r, const struct tn_rec *t)
 	struct region *g;
 
 	r->res->stats.dma_records++;
+	if (t->type != TN_REC_DMA_FAILED)
+		r->dma_bytes += t->u.dma.len;
 	if (t->type == TN_REC_DMA_FAILED) {
 		r->res->stats.failed_dma++;
 		if (t->u.dma.reason == TN_DMA_FAIL_BUS_MASTER)
@@ -968,6 +971,36 @@ struct dc_replay *dc_open(const struct dc_options *opt, const struct tn_trace_he
 	return (struct dc_replay *)r;
 }
 
+/*
+ * END's totals against what was read.  When nothing was lost they are equal;
+ * when records were dropped at the size cap the totals also cover records
+ * that are not in the file, so they can only be larger.  Anything else means
+ * the file is not what the device wrote.  An END of kind WRITE_ERROR is
+ * written the moment writing fails, before the totals are known: they are 0
+ * there (docs/trace-format.md) and not compared.
+ */
+static bool end_totals_differ(struct replay *r, const struct tn_rec *t, size_t off, char *err,
+			      size_t errlen)
+{
+	const struct dc_result *res = r->res;
+	bool lost = t->u.end.dropped || res->truncated || res->write_error;
+	uint64_t bytes = t->u.end.dma_bytes, vio = t->u.end.violations;
+	uint64_t read_vio = res->stats.device_violations;
+
+	if (t->kind == TN_END_WRITE_ERROR)
+		return false;
+	if (lost ? bytes >= r->dma_bytes && vio >= read_vio :
+		   bytes == r->dma_bytes && vio == read_vio)
+		return false;
+	snprintf(err, errlen, "offset %zu: the END record counts %llu bytes of DMA and %llu "
+		 "online violations, but the records before it hold %llu and %llu%s; the trace "
+		 "is corrupt or was edited", off, (unsigned long long)bytes,
+		 (unsigned long long)vio, (unsigned long long)r->dma_bytes,
+		 (unsigned long long)read_vio, lost ? " (records were dropped, so END may count "
+		 "more, never fewer)" : "");
+	return true;
+}
+
 static int replay_record(struct replay *r, const struct tn_rec *t, char *err, size_t errlen)
 {
 	struct dc_result *res = r->res;
@@ -1047,6 +1080,8 @@ static int replay_record(struct replay *r, const struct tn_rec *t, char *err, si
 				 "more than it counts: the trace is corrupt");
 			return -1;
 		}
+		if (end_totals_differ(r, t, off, err, errlen))
+			return -1;
 		/*
 		 * END's counts say records were lost even when the record that says
 		 * where (TRUNCATED, WRITE_ERROR) is missing: never clean.

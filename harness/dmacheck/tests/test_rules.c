@@ -727,6 +727,63 @@ static void trace_rules(void)
 		      false);
 	expect("trace-truncated-marked", &b, TN_RULE_TRACE_TRUNCATED, END);
 
+	/*
+	 * END's DMA and violation totals: equal to what was read when nothing was
+	 * lost; at least that when records were dropped; anything else is refused.
+	 */
+	{
+		static const struct { const char *name; int64_t d_bytes, d_vio; } bad[] = {
+			{ "invalid-end-dma-bytes-low", -1, 0 },
+			{ "invalid-end-dma-bytes-high", 4096, 0 },
+			{ "invalid-end-violations-low", 0, -1 },
+			{ "invalid-end-violations-high", 0, 2 },
+		};
+		struct tn_rec *end;
+		size_t k;
+
+		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			tb_init(&b);
+			tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+			tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000, 64);
+			tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_TX_BUF_READ, 0x1040, 64);
+			tb_rec(&b, TN_REC_VIOLATION, TN_RULE_WILD_DMA, 0);
+			tb_end(&b);
+			end = (struct tn_rec *)(b.buf + b.len) - 1;
+			end->u.end.dma_bytes += bad[k].d_bytes;
+			end->u.end.violations += bad[k].d_vio;
+			expect_invalid(bad[k].name, b.buf, b.len,
+				       "online violations, but the records before it hold 64 "
+				       "and 1; the trace is corrupt");
+			free(b.buf);
+		}
+	}
+	/* Twin: the same trace with END's totals as the device writes them. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000, 64);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_TX_BUF_READ, 0x1040, 64);
+	tb_end(&b);
+	expect("end-totals-twin-exact", &b, END);
+	/* Twin: records were dropped at the cap, so END counts more than was kept. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000, 64);
+	tb_rec(&b, TN_REC_TRUNCATED, 0, 0);
+	tb_end(&b);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.end.dropped = 5;
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.end.dma_bytes += 5 * 64;
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.end.violations += 2;
+	expect("end-totals-twin-dropped", &b, TN_RULE_TRACE_TRUNCATED, END);
+	/* Twin: writing failed; that END is written before the totals are known (0). */
+	tb_init(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000, 64);
+	tb_rec(&b, TN_REC_WRITE_ERROR, 0, 0)->u.write_error.error = 28;
+	tb_end(&b);
+	((struct tn_rec *)(b.buf + b.len) - 1)->kind = TN_END_WRITE_ERROR;
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.end.dma_bytes = 0;
+	expect("end-totals-twin-write-error", &b, TN_RULE_TRACE_WRITE_ERROR, END);
+
 	/* Hostile sizes that must be handled, not crash. */
 	tb_init(&b);
 	tb_alloc(&b, 1, SH, 0, 0xffffffff, 0, 65535);

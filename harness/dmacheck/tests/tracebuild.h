@@ -157,11 +157,23 @@ static inline void tb_mark(struct tb *b, uint8_t code)
 	tb_rec(b, TN_REC_MARK, code, 0);
 }
 
+/* END with the counts the device would write: records, DMA bytes, violations. */
 static inline void tb_end(struct tb *b)
 {
-	uint64_t n = b->nrec;
+	const struct tn_rec *t = (const void *)(b->buf + TN_TRACE_HEADER_SIZE);
+	uint64_t n = b->nrec, bytes = 0, i;
+	uint32_t violations = 0;
+	struct tn_rec *end;
 
-	tb_rec(b, TN_REC_END, TN_END_CLOSE, 0)->u.end.records = n;
+	for (i = 0; i < n; i++) {
+		if (t[i].type == TN_REC_DMA_READ || t[i].type == TN_REC_DMA_WRITE)
+			bytes += t[i].u.dma.len;
+		violations += t[i].type == TN_REC_VIOLATION;
+	}
+	end = tb_rec(b, TN_REC_END, TN_END_CLOSE, 0);
+	end->u.end.records = n;
+	end->u.end.dma_bytes = bytes;
+	end->u.end.violations = violations;
 }
 
 #endif
