@@ -66,6 +66,7 @@ typedef struct TNExtentSet {
 typedef struct TNRef {
     TNExtent e;         /* .id is the reference's id */
     uint8_t ring;
+    uint8_t dev;        /* the device holding it (tn_rec_dev()) */
     /*
      * Dropped by a drain or reset that the driver has not yet seen (STATE
      * QUIESCED_SEEN): freeing its memory still races the device, as
@@ -73,6 +74,12 @@ typedef struct TNRef {
      */
     bool drained;
 } TNRef;
+
+/* Ring descriptor memory, from RING_ENABLE until RING_IDLE or RESET_DONE. */
+typedef struct TNRingSpan {
+    bool active;
+    uint64_t base, end;
+} TNRingSpan;
 
 /* One extent of a live region, chained from the region's entry in @regions. */
 typedef struct TNRegionExtent {
@@ -102,14 +109,15 @@ struct TNKitCheck {
     TNRef *refs;
     size_t n_refs, refs_cap;
     /*
-     * Each ring's descriptor memory while the ring is active (STATE
+     * Each device's rings' descriptor memory while the ring is active (STATE
      * RING_ENABLE until RING_IDLE or RESET_DONE; 16-byte descriptors), a
-     * reference in itself, as dmacheck counts it.
+     * reference in itself, as dmacheck counts it.  Devices 0 .. n_dev - 1
+     * have written STATE records.
      */
-    struct {
-        bool active;
-        uint64_t base, end;
-    } ring[TN_RING_IDS];
+    TNRingSpan ring[TN_REC_DEV_MAX + 1][TN_RING_IDS];
+    unsigned n_dev;
+    uint8_t cur_dev;        /* the device of the record being judged */
+    bool ledger_seen;       /* a ledger record came: DMA can be judged */
     bool suspended;
     bool freed_full_warned;
     TNKitCheckViolationFn *violation;
@@ -193,6 +201,7 @@ static void tnkit_violation(TNKitCheck *c, enum tn_rule rule, uint32_t id,
         .u.violation.cause = cause,
         .u.violation.ring = ring,
         .u.violation.ref_id = htole32(ref_id),
+        .u.violation.dev = c->cur_dev,  /* the device of the record judged */
     };
 
     c->violation(c->opaque, &rec);
@@ -368,12 +377,14 @@ static void tnkit_check_release(TNKitCheck *c, uint32_t id)
                 held = true;
             }
         }
-        for (j = 0; !c->suspended && !held && j < TN_RING_IDS; j++) {
-            if (c->ring[j].active && c->ring[j].base < e->start + e->len &&
-                c->ring[j].end > e->start) {
-                tnkit_violation(c, TN_RULE_FREE_NOT_QUIESCED, id,
-                                c->ring[j].base,
-                                c->ring[j].end - c->ring[j].base, 0, j, 0);
+        for (j = 0; !c->suspended && !held &&
+             j < c->n_dev * TN_RING_IDS; j++) {
+            const TNRingSpan *r = &c->ring[j / TN_RING_IDS][j % TN_RING_IDS];
+
+            if (r->active && r->base < e->start + e->len &&
+                r->end > e->start) {
+                tnkit_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, r->base,
+                                r->end - r->base, 0, j % TN_RING_IDS, 0);
             }
         }
         live = tnkit_set_find(&c->phys, e->start, e->len, false, id);
@@ -569,9 +580,9 @@ static void tnkit_ref_remove(TNKitCheck *c, TNRef *ref)
     *ref = c->refs[--c->n_refs];
 }
 
-static void tnkit_check_ref(TNKitCheck *c, uint32_t ref_id, uint8_t ring,
-                            uint64_t addr, uint32_t len, bool take,
-                            bool drained)
+static void tnkit_check_ref(TNKitCheck *c, uint8_t dev, uint32_t ref_id,
+                            uint8_t ring, uint64_t addr, uint32_t len,
+                            bool take, bool drained)
 {
     TNRef *ref;
 
@@ -590,7 +601,7 @@ static void tnkit_check_ref(TNKitCheck *c, uint32_t ref_id, uint8_t ring,
             c->refs = g_renew(TNRef, c->refs, c->refs_cap);
         }
         c->refs[c->n_refs++] = (TNRef){
-            { addr, len, ref_id, false }, ring, false
+            { addr, len, ref_id, false }, ring, dev, false
         };
         return;
     }
@@ -605,14 +616,15 @@ static void tnkit_check_ref(TNKitCheck *c, uint32_t ref_id, uint8_t ring,
     }
 }
 
-static void tnkit_check_drain_seen(TNKitCheck *c, uint8_t ring)
+/* The driver saw device @dev's drain (of @ring, or all) end. */
+static void tnkit_check_drain_seen(TNKitCheck *c, uint8_t dev, uint8_t ring)
 {
     size_t i = 0;
 
     while (i < c->n_refs) {
         TNRef *ref = &c->refs[i];
 
-        if (ref->drained &&
+        if (ref->drained && ref->dev == dev &&
             (ring == TN_RING_ID_NONE || ref->ring == ring)) {
             tnkit_ref_remove(c, ref);  /* the last one moves into slot i */
         } else {
@@ -642,36 +654,41 @@ const uint8_t tnkit_check_rules[TNKIT_CHECK_N_RULES] = {
 
 static void tnkit_check_state(TNKitCheck *c, const struct tn_rec *rec)
 {
-    unsigned ring = le16toh(rec->idx);
+    unsigned ring = le16toh(rec->idx), dev = tn_rec_dev(rec), k;
     uint64_t base = le64toh(rec->u.state.value);
     uint64_t n = le64toh(rec->u.state.value2);
+    TNRingSpan *r = c->ring[dev];
 
+    c->n_dev = MAX(c->n_dev, dev + 1);
     switch (rec->kind) {
     case TN_ST_QUIESCED_SEEN:
-        tnkit_check_drain_seen(c, ring);
+        tnkit_check_drain_seen(c, dev, ring);
         break;
     case TN_ST_RING_ENABLE:     /* value = base, value2 = descriptors */
         if (ring < TN_RING_IDS) {
-            c->ring[ring].active = true;
-            c->ring[ring].base = base;
-            c->ring[ring].end = tnkit_end(base,
+            r[ring].active = true;
+            r[ring].base = base;
+            r[ring].end = tnkit_end(base,
                 n > UINT64_MAX / TN_ST_RING_DESC_BYTES ?
                 UINT64_MAX : n * TN_ST_RING_DESC_BYTES);
         }
         break;
     case TN_ST_RING_IDLE:
         if (ring < TN_RING_IDS) {
-            c->ring[ring].active = false;
+            r[ring].active = false;
         }
         break;
     case TN_ST_RESET_DONE:
-        c->ring[0].active = c->ring[1].active = false;
+        for (k = 0; k < TN_RING_IDS; k++) {
+            r[k].active = false;
+        }
         break;
     }
 }
 
 void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec)
 {
+    c->cur_dev = tn_rec_dev(rec);
     switch (rec->type) {
     case TN_REC_DMA_FAILED:
         if (rec->u.dma.reason == TN_DMA_FAIL_BUS_MASTER) {
@@ -684,16 +701,32 @@ void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec)
         /* fall through */
     case TN_REC_DMA_READ:
     case TN_REC_DMA_WRITE:
-        tnkit_check_dma(c, rec->kind, rec->u.dma.ring,
-                        le64toh(rec->u.dma.addr), le32toh(rec->u.dma.len));
+        /*
+         * Until something reports through the ledger nothing says what the
+         * driver allocated: judging DMA then would call all of it wild.
+         * dmacheck says so in its report (docs/rules.md, "No ledger").
+         */
+        if (c->ledger_seen) {
+            tnkit_check_dma(c, rec->kind, rec->u.dma.ring,
+                            le64toh(rec->u.dma.addr),
+                            le32toh(rec->u.dma.len));
+        }
+        break;
+    case TN_REC_ALLOC:
+    case TN_REC_MAP:
+    case TN_REC_MARK:
+    case TN_REC_LEDGER_ERROR:
+        c->ledger_seen = true;
         break;
     case TN_REC_EXTENT:
+        c->ledger_seen = true;
         tnkit_check_extent(c, le32toh(rec->id), rec->kind,
                            le64toh(rec->u.extent.addr),
                            le32toh(rec->u.extent.len));
         break;
     case TN_REC_FREE:
     case TN_REC_UNMAP:
+        c->ledger_seen = true;
         tnkit_check_release(c, le32toh(rec->id));
         break;
     case TN_REC_REF_TAKE:
@@ -701,9 +734,10 @@ void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec)
         if (!rec->id) {
             break;      /* no reference has id 0: dmacheck ignores it too */
         }
-        tnkit_check_ref(c, le32toh(rec->id), rec->u.ref.ring,
-                        le64toh(rec->u.ref.addr), le32toh(rec->u.ref.len),
-                        rec->type == TN_REC_REF_TAKE, rec->u.ref.drained);
+        tnkit_check_ref(c, tn_rec_dev(rec), le32toh(rec->id),
+                        rec->u.ref.ring, le64toh(rec->u.ref.addr),
+                        le32toh(rec->u.ref.len), rec->type == TN_REC_REF_TAKE,
+                        rec->u.ref.drained);
         break;
     case TN_REC_STATE:
         tnkit_check_state(c, rec);

@@ -62,7 +62,8 @@ enum tn_rec_type {
 	TN_REC_TRUNCATED = 16,	/* size cap reached: records after this one were dropped */
 	TN_REC_WRITE_ERROR = 17, /* the host could not write the trace (e.g. disk full) */
 	TN_REC_END = 18,	/* last record of a complete trace, with counts */
-	TN_REC_TYPE_MAX = 18,
+	TN_REC_DEVICE = 19,	/* a device writes into this trace from here on */
+	TN_REC_TYPE_MAX = 19,
 };
 
 /* DMA causes (tn_rec.kind of DMA records). */
@@ -165,7 +166,8 @@ struct tn_rec {
 			uint8_t ring;		/* TN_RING_ID_* */
 			uint8_t write;		/* DMA_FAILED: 1 for a write */
 			uint8_t reason;		/* DMA_FAILED: enum tn_dma_fail */
-			uint8_t pad[13];
+			uint8_t pad[12];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} dma;
 		struct {	/* ALLOC: kind = TN_API_*, id = allocation id */
 			uint64_t va;
@@ -175,12 +177,14 @@ struct tn_rec {
 			uint32_t site;
 			uint16_t n_extents;
 			uint8_t irql;
-			uint8_t pad[5];
+			uint8_t pad[4];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} alloc;
 		struct {	/* EXTENT: kind = TN_EXT_*, id = owner id, idx = extent index */
 			uint64_t addr;
 			uint32_t len;
-			uint8_t pad[20];
+			uint8_t pad[19];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} extent;
 		struct {	/* FREE: kind = TN_FREE_API_*, id = allocation id */
 			uint64_t va;
@@ -188,7 +192,8 @@ struct tn_rec {
 			uint32_t flags;		/* as passed */
 			uint32_t site;
 			uint8_t irql;
-			uint8_t pad[11];
+			uint8_t pad[10];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} free;
 		struct {	/* MAP: kind = TN_DIR_*, id = mapping id */
 			uint64_t va;
@@ -196,17 +201,20 @@ struct tn_rec {
 			uint32_t site;
 			uint16_t n_extents;
 			uint8_t irql;
-			uint8_t pad[13];
+			uint8_t pad[12];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} map;
 		struct {	/* UNMAP: id = mapping id */
 			uint32_t length;
 			uint32_t site;
 			uint8_t irql;
-			uint8_t pad[23];
+			uint8_t pad[22];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} unmap;
 		struct {	/* MARK: kind = TN_MARK_* */
 			uint64_t value;
-			uint8_t pad[24];
+			uint8_t pad[23];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} mark;
 		struct {	/* REF_TAKE/REF_DROP: kind = TN_REF_*, id = reference id, idx = descriptor */
 			uint64_t addr;
@@ -214,18 +222,21 @@ struct tn_rec {
 			uint8_t ring;
 			uint8_t drained;	/* REF_DROP: dropped by a drain or reset, which
 						 * the driver learns of only from QUIESCED */
-			uint8_t pad[18];
+			uint8_t pad[17];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} ref;
 		struct {	/* STATE: kind = TN_ST_*, idx = ring or TN_RING_ID_NONE */
 			uint64_t value;
 			uint64_t value2;
 			uint32_t status;	/* STATUS register after the change */
-			uint8_t pad[12];
+			uint8_t pad[11];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} state;
 		struct {	/* IRQ */
 			uint32_t cause;		/* ICR bits that caused it */
 			uint16_t vector;	/* MSI-X vector, or 0xffff for INTx */
-			uint8_t pad[26];
+			uint8_t pad[25];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} irq;
 		struct {	/* VIOLATION: kind = TN_RULE_* (tracenic/rules.h), id = region id (0 if none) */
 			uint64_t addr;
@@ -234,31 +245,80 @@ struct tn_rec {
 			uint8_t ring;
 			uint16_t pad0;
 			uint32_t ref_id;	/* free-not-quiesced: the reference still held */
-			uint8_t pad[12];
+			uint8_t pad[11];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} violation;
 		struct {	/* LEDGER_ERROR: kind = TN_LG_CMD_* */
 			uint32_t info;
 			uint32_t length;
-			uint8_t pad[24];
+			uint8_t pad[23];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} ledger_error;
 		struct {	/* TRUNCATED */
 			uint64_t cap_bytes;
-			uint8_t pad[24];
+			uint8_t pad[23];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} truncated;
 		struct {	/* WRITE_ERROR */
 			int32_t error;		/* errno */
-			uint8_t pad[28];
+			uint8_t pad[27];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} write_error;
 		struct {	/* END: kind = enum tn_end_reason */
 			uint64_t records;	/* records in the file before END */
 			uint64_t dropped;	/* records dropped (cap or write error) */
 			uint64_t dma_bytes;	/* bytes read + written by DMA */
 			uint32_t violations;	/* online violations */
-			uint8_t pad[4];
+			uint8_t pad[3];
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} end;
+		struct {	/* DEVICE: idx = dev = the number its records carry */
+			uint16_t pci_vendor;
+			uint16_t pci_device;
+			uint8_t pci_revision;
+			uint8_t pci_bus;
+			uint8_t pci_devfn;
+			char type[24];		/* QOM type name ("tracenic", "e1000e"), NUL-padded */
+			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
+		} device;
 		uint8_t raw[32];
 	} u;
 };
 TN_STATIC_ASSERT(sizeof(struct tn_rec) == TN_TRACE_REC_SIZE, "trace record is 48 bytes");
+
+/*
+ * Several devices may write into one trace (a tracenic-trace object, see
+ * docs/kit.md).  Each announces itself with a DEVICE record before any other
+ * record of its own, and every record carries its writer's number in the last
+ * byte of the payload, the same byte for every type (tn_rec_dev()).  A trace
+ * with no DEVICE record has one device, number 0, the one its header names.
+ * TRUNCATED, WRITE_ERROR and END belong to the trace itself and carry 0.
+ */
+#define TN_REC_DEV_OFFSET	(TN_TRACE_REC_SIZE - 1)
+#define TN_REC_DEV_MAX		255
+#define TN_REC_ASSERT_DEV(member) \
+	TN_STATIC_ASSERT(offsetof(struct tn_rec, u.member.dev) == TN_REC_DEV_OFFSET, \
+			 "dev is the last byte of the " #member " payload")
+TN_REC_ASSERT_DEV(dma);
+TN_REC_ASSERT_DEV(alloc);
+TN_REC_ASSERT_DEV(extent);
+TN_REC_ASSERT_DEV(free);
+TN_REC_ASSERT_DEV(map);
+TN_REC_ASSERT_DEV(unmap);
+TN_REC_ASSERT_DEV(mark);
+TN_REC_ASSERT_DEV(ref);
+TN_REC_ASSERT_DEV(state);
+TN_REC_ASSERT_DEV(irq);
+TN_REC_ASSERT_DEV(violation);
+TN_REC_ASSERT_DEV(ledger_error);
+TN_REC_ASSERT_DEV(truncated);
+TN_REC_ASSERT_DEV(write_error);
+TN_REC_ASSERT_DEV(end);
+TN_REC_ASSERT_DEV(device);
+
+static inline uint8_t tn_rec_dev(const struct tn_rec *r)
+{
+	return r->u.raw[TN_REC_DEV_OFFSET - offsetof(struct tn_rec, u)];
+}
 
 #endif /* TRACENIC_TRACE_H */

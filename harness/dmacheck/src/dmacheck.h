@@ -32,7 +32,7 @@ struct dc_region_info {
 
 struct dc_ref_info {
 	uint32_t id;
-	uint8_t kind, ring;
+	uint8_t kind, ring, dev;
 	uint16_t idx;
 	uint64_t addr, taken_ns;
 	uint64_t drained_ns;	/* when a drain dropped it (if unobserved) */
@@ -47,7 +47,12 @@ struct dc_violation {
 	bool has_region;
 	struct dc_region_info region;
 	bool has_dma;
-	struct { uint8_t cause, ring, write, failed; uint16_t desc; uint64_t addr; uint32_t len; } dma;
+	struct {
+		uint8_t cause, ring, write, failed, dev;
+		uint16_t desc;
+		uint64_t addr;
+		uint32_t len;
+	} dma;
 	bool has_free;
 	struct { uint8_t api, irql; uint32_t length, flags, site; uint64_t va; } free;
 	bool has_device;		/* device state at the free */
@@ -75,11 +80,28 @@ struct dc_stats {
 	unsigned n_top;
 };
 
+/* A byte of a name read from a trace, safe in text and JSON: [A-Za-z0-9._-] or '?'. */
+static inline char dc_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '.' ? c : '?';
+}
+
+/* A device that announced itself with a DEVICE record, for the reports. */
+struct dc_device {
+	bool announced;
+	char name[48];		/* "e1000e 00:03.0 (device 1)" */
+};
+
 struct dc_result {
 	const char *path;
+	unsigned n_announced;	/* DEVICE records: reports then name the device of a DMA */
+	struct dc_device devices[TN_REC_DEV_MAX + 1];
 	uint64_t records, bytes;
 	bool complete, truncated, write_error;
 	bool stopped;			/* no END, but it ends at an on-violation=stop pause */
+	bool ledger_seen;		/* a ledger record (ALLOC, MAP, EXTENT, FREE, ...) came */
+	uint64_t unjudged_dma;		/* DMA before any ledger record: not classified */
 	uint32_t trace_flags;		/* the header's TN_TRACE_F_* */
 	uint64_t end_dropped;
 	size_t partial_tail;		/* bytes of a final incomplete record */

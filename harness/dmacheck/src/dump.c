@@ -5,6 +5,8 @@
 
 void dc_dump_record(FILE *o, uint64_t i, const struct tn_rec *r)
 {
+	size_t k;
+
 	fprintf(o, "{\"i\":%" PRIu64 ",\"t\":%" PRIu64 ",\"type\":\"%s\",\"kind\":%u,\"idx\":%u,"
 		"\"id\":%u", i, r->time_ns, tn_rec_type_name(r->type), r->kind, r->idx, r->id);
 	switch (r->type) {
@@ -72,6 +74,17 @@ void dc_dump_record(FILE *o, uint64_t i, const struct tn_rec *r)
 			",\"violations\":%u", r->u.end.records, r->u.end.dropped, r->u.end.dma_bytes,
 			r->u.end.violations);
 		break;
+	case TN_REC_DEVICE:
+		fprintf(o, ",\"pci_vendor\":%u,\"pci_device\":%u,\"pci_revision\":%u,"
+			"\"pci_bus\":%u,\"pci_devfn\":%u,\"type\":\"", r->u.device.pci_vendor,
+			r->u.device.pci_device, r->u.device.pci_revision, r->u.device.pci_bus,
+			r->u.device.pci_devfn);
+		for (k = 0; k < sizeof(r->u.device.type) && r->u.device.type[k]; k++)
+			fputc(dc_name_char(r->u.device.type[k]), o);
+		fputc('"', o);
+		break;
 	}
+	if (tn_rec_dev(r))	/* 0 in every single-device trace: not printed */
+		fprintf(o, ",\"dev\":%u", tn_rec_dev(r));
 	fputs("}\n", o);
 }

@@ -53,6 +53,15 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 			res->path, res->truncated ? "the size cap trace-max-bytes was reached"
 						  : "the host could not write the trace",
 			res->end_dropped);
+	if (res->unjudged_dma)
+		fprintf(o, "%s: NOTE: %" PRIu64 " DMA access%s came before any ledger record and "
+			"%s not judged by the allocation rules (dma-after-free, wild-dma, "
+			"dma-non-dma-memory): %s\n", res->path, res->unjudged_dma,
+			res->unjudged_dma == 1 ? "" : "es", res->unjudged_dma == 1 ? "was" : "were",
+			res->ledger_seen ? "nothing had yet reported what memory the driver allocated"
+					 : "nothing in this trace reports what memory the driver "
+					   "allocates; run the driver with a ledger (its NDIS layer, or "
+					   "the tracenic-ledger device) to apply them");
 	if (res->stopped)
 		fprintf(o, "%s: the trace ends at the stop: the device paused the VM at an online "
 			"violation (on-violation=stop) and the VM was then ended, so there is no END "
@@ -78,10 +87,12 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 		if (v->has_region)
 			text_region(o, &v->region, !v->has_device);
 		if (v->has_dma)
-			fprintf(o, "  DMA      %s%s %s of 0x%" PRIx64 "+%u, %s ring descriptor %u\n",
+			fprintf(o, "  DMA      %s%s %s of 0x%" PRIx64 "+%u, %s ring descriptor %u%s%s\n",
 				v->dma.failed ? "failed " : "", v->dma.write ? "write" : "read",
 				tn_cause_name(v->dma.cause), v->dma.addr, v->dma.len,
-				tn_ring_name(v->dma.ring), v->dma.desc);
+				tn_ring_name(v->dma.ring), v->dma.desc,
+				res->n_announced ? ", by " : "",
+				res->n_announced ? res->devices[v->dma.dev].name : "");
 		if (v->has_free)
 			fprintf(o, "  free     %s(VA 0x%" PRIx64 ", Length %u, flags 0x%x) at %s "
 				"from site %s\n", tn_free_api_name(v->free.api), v->free.va, v->free.length,
@@ -101,6 +112,8 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 					"0x%" PRIx64 "+%u, taken at %" PRIu64 " ns", f->id,
 					tn_ref_kind_name(f->kind), tn_ring_name(f->ring), f->idx, f->addr, f->len,
 					f->taken_ns);
+				if (res->n_announced)
+					fprintf(o, ", by %s", res->devices[f->dev].name);
 				if (f->unobserved)
 					fprintf(o, "; dropped by the drain at %" PRIu64 " ns, which the "
 						"driver never observed (no QUIESCED read)", f->drained_ns);
@@ -115,7 +128,8 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 	for (r = TN_RULE_NONE + 1; r < TN_RULE_COUNT; r++)
 		total += res->rule_count[r];
 	fprintf(o, "%s: %s: %" PRIu64 " records, %zu distinct violation%s (%" PRIu64
-		" occurrences)", res->path, res->nv ? "VIOLATIONS" : "clean", res->records,
+		" occurrences)", res->path, res->nv ? "VIOLATIONS" :
+		res->unjudged_dma && !res->ledger_seen ? "UNJUDGED (no ledger)" : "clean", res->records,
 		res->nv, res->nv == 1 ? "" : "s", total);
 	for (r = TN_RULE_NONE + 1; r < TN_RULE_COUNT; r++)
 		if (res->rule_count[r])
@@ -210,8 +224,12 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 	fprintf(o, ",\"records\":%" PRIu64 ",\"complete\":%s,\"truncated\":%s,"
 		"\"write_error\":%s,\"verdict\":\"%s\",\"not_itemised\":%" PRIu64,
 		res->records, res->complete ? "true" : "false", res->truncated ? "true" : "false",
-		res->write_error ? "true" : "false", res->nv ? "violations" : "clean",
+		res->write_error ? "true" : "false", res->nv ? "violations" :
+		res->unjudged_dma && !res->ledger_seen ? "unjudged" : "clean",
 		res->not_itemised);
+	if (res->unjudged_dma)	/* only then, so the JSON of a judged trace is unchanged */
+		fprintf(o, ",\"unjudged_dma\":%" PRIu64 ",\"ledger\":%s", res->unjudged_dma,
+			res->ledger_seen ? "true" : "false");
 	if (res->stopped)	/* only with --stopped-on-violation, so plain --json is unchanged */
 		fputs(",\"stopped_on_violation\":true", o);
 	fputs(",\"rules\":{", o);
@@ -232,11 +250,16 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 			fputc(',', o);
 			json_region(o, &v->region);
 		}
-		if (v->has_dma)
+		if (v->has_dma) {
 			fprintf(o, ",\"dma\":{\"cause\":\"%s\",\"write\":%s,\"failed\":%s,\"ring\":\"%s\","
-				"\"desc\":%u,\"addr\":%" PRIu64 ",\"len\":%u}", tn_cause_name(v->dma.cause),
+				"\"desc\":%u,\"addr\":%" PRIu64 ",\"len\":%u", tn_cause_name(v->dma.cause),
 				v->dma.write ? "true" : "false", v->dma.failed ? "true" : "false",
 				tn_ring_name(v->dma.ring), v->dma.desc, v->dma.addr, v->dma.len);
+			if (res->n_announced)
+				fprintf(o, ",\"device\":%u,\"device_name\":\"%s\"", v->dma.dev,
+					res->devices[v->dma.dev].name);
+			fputc('}', o);
+		}
 		if (v->has_free)
 			fprintf(o, ",\"free\":{\"api\":\"%s\",\"va\":%" PRIu64 ",\"length\":%u,\"flags\":%u,"
 				"\"irql\":%u,\"site\":%u}", tn_free_api_name(v->free.api), v->free.va,
@@ -253,9 +276,13 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 
 				fprintf(o, "%s{\"id\":%u,\"kind\":\"%s\",\"ring\":\"%s\",\"desc\":%u,"
 					"\"addr\":%" PRIu64 ",\"len\":%u,\"taken_ns\":%" PRIu64
-					",\"unobserved_drain_ns\":%" PRIu64 "}",
-					k ? "," : "", f->id, tn_ref_kind_name(f->kind), tn_ring_name(f->ring), f->idx,
-					f->addr, f->len, f->taken_ns, f->drained_ns);
+					",\"unobserved_drain_ns\":%" PRIu64, k ? "," : "", f->id,
+					tn_ref_kind_name(f->kind), tn_ring_name(f->ring), f->idx, f->addr,
+					f->len, f->taken_ns, f->drained_ns);
+				if (res->n_announced)
+					fprintf(o, ",\"device\":%u,\"device_name\":\"%s\"", f->dev,
+						res->devices[f->dev].name);
+				fputc('}', o);
 			}
 			fputs("]}", o);
 		}

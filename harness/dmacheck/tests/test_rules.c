@@ -8,6 +8,7 @@
  * the inputs dmacheck must reject go to DIR/invalid/<test-name>.bin.  The CLI
  * test, the fuzzer's seeds and the device-agreement test read that corpus.
  */
+#define _POSIX_C_SOURCE 200809L	/* open_memstream */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -141,6 +142,161 @@ static void expect_invalid(const char *name, const uint8_t *data, size_t len, co
 }
 
 #define END TN_RULE_COUNT
+
+/* The text report mentions @needle; @b is kept. */
+static void expect_report(const char *name, struct tb *b, const char *needle)
+{
+	struct dc_result res;
+	char err[512], *text = NULL;
+	size_t n = 0;
+	FILE *o;
+
+	if (dc_replay(b->buf, b->len, NULL, &res, err, sizeof(err))) {
+		printf("FAIL %s: rejected: %s\n", name, err);
+		failed++;
+		return;
+	}
+	res.path = name;
+	o = open_memstream(&text, &n);
+	if (!o)
+		abort();
+	dc_report_text(o, &res);
+	fclose(o);
+	if (!strstr(text, needle)) {
+		printf("FAIL %s: the report does not mention \"%s\":\n%s", name, needle, text);
+		failed++;
+	} else {
+		printf("ok   %s\n", name);
+		passed++;
+	}
+	free(text);
+	dc_result_free(&res);
+}
+
+/* Three devices on one trace: tracenic (0), e1000e (1), the ledger device (2). */
+#define E1000E_VENDOR 0x8086
+#define E1000E_DEVICE 0x10d3
+#define LEDGER_DEVICE 0x7e5d
+
+static void tb_three_devices(struct tb *b)
+{
+	tb_init(b);
+	tb_device(b, 0, "tracenic", TN_PCI_VENDOR_ID, TN_PCI_DEVICE_ID, 4 << 3);
+	tb_device(b, 1, "e1000e", E1000E_VENDOR, E1000E_DEVICE, 3 << 3);
+	tb_device(b, 2, "tracenic-ledger", TN_PCI_VENDOR_ID, LEDGER_DEVICE, 5 << 3);
+}
+
+static void device_rules(void)
+{
+	struct tb b;
+
+	/*
+	 * No ledger anywhere (an unmodified driver, no agent): nothing says what
+	 * memory is allocated, so DMA is not judged, and the report says so.
+	 */
+	tb_init(&b);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x5000, 64);
+	tb_end(&b);
+	expect_report("no-ledger-unjudged-report", &b,
+		      "UNJUDGED (no ledger): 2 records, 0 distinct violations");
+	expect_report("no-ledger-unjudged-note", &b, "1 DMA access came before any ledger "
+		      "record and was not judged");
+	expect("no-ledger-unjudged", &b, END);
+	/* Twin: the driver reports through a ledger (a MARK is enough): wild. */
+	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x5000, 64);
+	tb_end(&b);
+	expect("no-ledger-twin-ledger", &b, TN_RULE_WILD_DMA, END);
+	/* DMA before the first ledger record: not judged, and said; the rest is. */
+	tb_init(&b);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x5000, 64);
+	tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x9000, 64);
+	tb_end(&b);
+	expect_report("ledger-late-note", &b, "nothing had yet reported what memory");
+	expect("ledger-late", &b, TN_RULE_WILD_DMA, END);
+
+	/* e1000e reads a buffer the driver freed through the ledger device. */
+	tb_three_devices(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 2048, 0, BUS);
+	tb_free(&b, 1, TN_FREE_API_FREE_SHARED, 0x1000, 2048, 0, TN_IRQL_PASSIVE);
+	b.dev = 1;
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000, 64);
+	tb_end(&b);
+	expect_report("dev-dma-after-free-named", &b, "by e1000e 00:03.0 (device 1)");
+	expect("dev-dma-after-free", &b, TN_RULE_DMA_AFTER_FREE, END);
+	/* Twin: the same DMA before the free. */
+	tb_three_devices(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 2048, 0, BUS);
+	b.dev = 1;
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x1000, 64);
+	b.dev = 2;
+	tb_free(&b, 1, TN_FREE_API_FREE_SHARED, 0x1000, 2048, 0, TN_IRQL_PASSIVE);
+	tb_end(&b);
+	expect("dev-dma-after-free-twin", &b, END);
+
+	/* Memory freed under another device's running ring. */
+	tb_three_devices(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 4096, 0, BUS);
+	b.dev = 1;
+	tb_ring_enable(&b, TN_RING_ID_RX, 0x1000, 256);
+	b.dev = 2;
+	tb_free(&b, 1, TN_FREE_API_FREE_SHARED, 0x1000, 4096, 0, TN_IRQL_PASSIVE);
+	tb_end(&b);
+	expect_detail("dev-ring-not-quiesced-detail", &b,
+		      "the RX ring of e1000e 00:03.0 (device 1) (0x1000-0x1fff)", false);
+	expect("dev-ring-not-quiesced", &b, TN_RULE_FREE_NOT_QUIESCED, END);
+	/* Twin: that ring went idle first; tracenic's own RX ring idling is not enough. */
+	tb_three_devices(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 4096, 0, BUS);
+	b.dev = 1;
+	tb_ring_enable(&b, TN_RING_ID_RX, 0x1000, 256);
+	tb_state(&b, TN_ST_RING_IDLE, TN_RING_ID_RX, 0);
+	b.dev = 2;
+	tb_free(&b, 1, TN_FREE_API_FREE_SHARED, 0x1000, 4096, 0, TN_IRQL_PASSIVE);
+	tb_end(&b);
+	expect("dev-ring-not-quiesced-twin", &b, END);
+	tb_three_devices(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 4096, 0, BUS);
+	b.dev = 1;
+	tb_ring_enable(&b, TN_RING_ID_RX, 0x1000, 256);
+	b.dev = 0;
+	tb_state(&b, TN_ST_RING_IDLE, TN_RING_ID_RX, 0);
+	b.dev = 2;
+	tb_free(&b, 1, TN_FREE_API_FREE_SHARED, 0x1000, 4096, 0, TN_IRQL_PASSIVE);
+	tb_end(&b);
+	expect("dev-ring-idle-of-other-device", &b, TN_RULE_FREE_NOT_QUIESCED, END);
+
+	/*
+	 * A drained reference of e1000e counts as held until the driver sees
+	 * e1000e's drain: tracenic's QUIESCED_SEEN does not release it.
+	 */
+	tb_three_devices(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 2048, 0, BUS);
+	b.dev = 1;
+	tb_ref(&b, 1, 7, TN_REF_PREFETCH, 0x1000, 2048);
+	tb_ref(&b, 0, 7, TN_REF_PREFETCH, 0x1000, 2048);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.ref.drained = 1;
+	b.dev = 0;
+	tb_state(&b, TN_ST_QUIESCED_SEEN, TN_RING_ID_NONE, 1);
+	b.dev = 2;
+	tb_free(&b, 1, TN_FREE_API_FREE_SHARED, 0x1000, 2048, 0, TN_IRQL_PASSIVE);
+	tb_end(&b);
+	expect("dev-drain-seen-of-other-device", &b, TN_RULE_FREE_NOT_QUIESCED, END);
+	/* Twin: the driver saw e1000e's own drain end. */
+	tb_three_devices(&b);
+	tb_alloc1(&b, 1, SH, 0x1000, 2048, 0, BUS);
+	b.dev = 1;
+	tb_ref(&b, 1, 7, TN_REF_PREFETCH, 0x1000, 2048);
+	tb_ref(&b, 0, 7, TN_REF_PREFETCH, 0x1000, 2048);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.ref.drained = 1;
+	tb_state(&b, TN_ST_QUIESCED_SEEN, TN_RING_ID_NONE, 1);
+	b.dev = 2;
+	tb_free(&b, 1, TN_FREE_API_FREE_SHARED, 0x1000, 2048, 0, TN_IRQL_PASSIVE);
+	tb_end(&b);
+	expect("dev-drain-seen-twin", &b, END);
+}
 
 static void dma_rules(void)
 {
@@ -856,6 +1012,7 @@ static void top_of_space(void)
 
 	/* A DMA across 2^64 where nothing is: one wild run, its end printed in 65 bits. */
 	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);	/* a ledger: DMA is judged */
 	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, TOP - 15, 64);
 	tb_end(&b);
 	expect_detail("wild-dma-across-2-64-detail", &b,
@@ -1004,6 +1161,7 @@ static void violation_cap(void)
 	bool ok;
 
 	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);		/* a ledger: DMA is judged */
 	for (uint32_t i = 0; i < n; i++)	/* a different page each: nothing merges them */
 		tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x100000000ull + (uint64_t)i * 4096, 64);
 	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x100000000ull, 64);	/* a repeat */
@@ -1054,6 +1212,28 @@ static void invalid_inputs(void)
 	free(b.buf);
 
 	tb_init(&b);
+	tb_device(&b, 1, "e1000e", E1000E_VENDOR, E1000E_DEVICE, 3 << 3);
+	((struct tn_rec *)(b.buf + b.len) - 1)->idx = 2;
+	tb_end(&b);
+	expect_invalid("invalid-device-number", b.buf, b.len, "carries another device number");
+	free(b.buf);
+
+	tb_init(&b);
+	b.dev = 1;
+	tb_mark(&b, TN_MARK_STEP);
+	tb_device(&b, 1, "e1000e", E1000E_VENDOR, E1000E_DEVICE, 3 << 3);
+	tb_end(&b);
+	expect_invalid("invalid-device-late", b.buf, b.len, "already wrote records");
+	free(b.buf);
+
+	tb_init(&b);
+	tb_device(&b, 1, "e1000e", E1000E_VENDOR, E1000E_DEVICE, 3 << 3);
+	tb_device(&b, 1, "e1000e", E1000E_VENDOR, E1000E_DEVICE, 3 << 3);
+	tb_end(&b);
+	expect_invalid("invalid-device-twice", b.buf, b.len, "announces device 1 a second time");
+	free(b.buf);
+
+	tb_init(&b);
 	tb_mark(&b, TN_MARK_STEP);
 	tb_rec(&b, TN_REC_END, TN_END_CLOSE, 0)->u.end.records = 7;
 	expect_invalid("invalid-end-count", b.buf, b.len, "records were lost");
@@ -1090,6 +1270,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	dma_rules();
+	device_rules();
 	quiesce_rules();
 	free_rules();
 	trace_rules();

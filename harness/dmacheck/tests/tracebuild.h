@@ -14,6 +14,7 @@ struct tb {
 	uint8_t *buf;
 	size_t len, cap;
 	uint64_t now, nrec;
+	uint8_t dev;		/* the device the next records come from (tb_device) */
 };
 
 static inline struct tn_rec *tb_rec(struct tb *b, uint8_t type, uint8_t kind, uint32_t id)
@@ -32,6 +33,7 @@ static inline struct tn_rec *tb_rec(struct tb *b, uint8_t type, uint8_t kind, ui
 	r->type = type;
 	r->kind = kind;
 	r->id = id;
+	r->u.raw[TN_REC_DEV_OFFSET - offsetof(struct tn_rec, u)] = b->dev;
 	b->len += sizeof(*r);
 	b->nrec++;
 	return r;
@@ -157,6 +159,22 @@ static inline void tb_mark(struct tb *b, uint8_t code)
 	tb_rec(b, TN_REC_MARK, code, 0);
 }
 
+/* A DEVICE record for device @dev; the records after it come from that device. */
+static inline void tb_device(struct tb *b, uint8_t dev, const char *type, uint16_t vendor,
+			     uint16_t device, uint8_t devfn)
+{
+	struct tn_rec *r;
+
+	b->dev = dev;
+	r = tb_rec(b, TN_REC_DEVICE, 0, 0);
+	r->idx = dev;
+	r->u.device.pci_vendor = vendor;
+	r->u.device.pci_device = device;
+	r->u.device.pci_devfn = devfn;
+	memcpy(r->u.device.type, type, strlen(type) < sizeof(r->u.device.type) ?
+	       strlen(type) : sizeof(r->u.device.type));
+}
+
 /* END with the counts the device would write: records, DMA bytes, violations. */
 static inline void tb_end(struct tb *b)
 {
@@ -170,6 +188,7 @@ static inline void tb_end(struct tb *b)
 			bytes += t[i].u.dma.len;
 		violations += t[i].type == TN_REC_VIOLATION;
 	}
+	b->dev = 0;		/* END belongs to the trace, not to a device */
 	end = tb_rec(b, TN_REC_END, TN_END_CLOSE, 0);
 	end->u.end.records = n;
 	end->u.end.dma_bytes = bytes;
