@@ -31,8 +31,8 @@ ss=softmmu_ss
 grep -q '^system_ss' "$src/hw/net/meson.build" && ss=system_ss
 
 # The glue, the NIC core, the tracing kit (docs/architecture.md).
-sources="tracenic.c tracenic-core.c tracenic-rings.c
-	tnkit.c tnkit-dma.c tnkit-ledger.c tnkit-check.c tnkit-trace.c"
+sources="tracenic.c tracenic-core.c tracenic-rings.c tracenic-ledger.c
+	tnkit.c tnkit-hub.c tnkit-dma.c tnkit-ledger.c tnkit-check.c tnkit-trace.c"
 headers="tracenic-core.h tnkit.h tnkit-int.h tnkit-check.h tnkit-trace.h"
 # Links left by an older layout would shadow nothing but confuse a reader.
 for f in tracenic.h tracenic-trace.h tracenic-trace.c tracenic-dma.c tracenic-ledger.c; do
@@ -68,6 +68,24 @@ files=$(printf "'%s', " $sources)
 put_block "$src/hw/net/meson.build" "#" "$ss.add(when: 'CONFIG_TRACENIC', if_true: files(${files%, }))"
 
 put_block "$src/hw/net/trace-events" "#" "$(grep -v '^#' "$here/trace-events")"
+
+# -object tracenic-trace: QEMU parses -object through its QAPI schema, so the
+# type joins ObjectType and ObjectOptions and its properties are defined.
+qom=$src/qapi/qom.json
+put_block "$qom" "#" "$(cat "$here/tnkit-trace-object.json")"
+add_after() { # file, line already there, line to add after it
+	grep -qF "$3" "$1" && return 0
+	grep -qF "$2" "$1" || {
+		echo "integrate.sh: $1 has no line '$2' to add tracenic-trace after;" \
+			"this QEMU's QAPI schema differs from 7.2's: add '$3' by hand." >&2
+		exit 1
+	}
+	awk -v a="$2" -v b="$3" '{print} index($0, a) == 1 && !done {print b; done = 1}' "$1" >"$1.tmp" &&
+		mv "$1.tmp" "$1"
+}
+add_after "$qom" "    'throttle-group'," "    'tracenic-trace',"
+add_after "$qom" "      'throttle-group':             'ThrottleGroupProperties'," \
+	"      'tracenic-trace':             'TracenicTraceProperties',"
 
 # The qtest list is assigned once for x86_64; add ours right after it.
 if ! grep -q "'tracenic-test'" "$src/tests/qtest/meson.build"; then

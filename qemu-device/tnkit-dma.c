@@ -57,7 +57,9 @@ bool tnkit_dma(TNKit *k, bool write, uint8_t cause, uint8_t ring,
     if (res == MEMTX_OK) {
         rec.u.dma.reason = 0;
         tnkit_emit(k, &rec);
-        k->dma_bytes += len;
+        if (k->hub) {
+            k->hub->dma_bytes += len;
+        }
         return true;
     }
 

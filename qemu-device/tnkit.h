@@ -20,6 +20,10 @@
 
 typedef struct TNKit TNKit;
 
+/* A trace several devices write into: -object tracenic-trace (tnkit-hub.c). */
+#define TYPE_TNKIT_HUB "tracenic-trace"
+OBJECT_DECLARE_SIMPLE_TYPE(TNKitHub, TNKIT_HUB)
+
 /*
  * The kit's properties; a device embeds a TNKitConf and lists
  * DEFINE_TNKIT_PROPERTIES, as NICs do with NICConf and DEFINE_NIC_PROPERTIES
@@ -27,13 +31,16 @@ typedef struct TNKit TNKit;
  * of property initialisers cannot take parentheses).
  */
 typedef struct TNKitConf {
-    char *trace;                /* trace file, NULL: no trace */
+    TNKitHub *hub;              /* trace-hub: a shared trace, or NULL */
+    char *trace;                /* trace file of its own, NULL: none */
     uint64_t trace_max_bytes;   /* 0: no cap */
     bool check;                 /* the online check */
     char *on_violation;         /* "log" (NULL) or "stop" */
 } TNKitConf;
 
 #define DEFINE_TNKIT_PROPERTIES(_state, _conf)                              \
+    DEFINE_PROP_LINK("trace-hub", _state, _conf.hub, TYPE_TNKIT_HUB,        \
+                     TNKitHub *),                                           \
     DEFINE_PROP_STRING("trace", _state, _conf.trace),                       \
     DEFINE_PROP_SIZE("trace-max-bytes", _state, _conf.trace_max_bytes, 0),  \
     DEFINE_PROP_BOOL("check", _state, _conf.check, false),                  \
@@ -41,7 +48,7 @@ typedef struct TNKitConf {
 
 /* Their descriptions, for object_class_property_set_description() */
 extern const char *const tnkit_prop_help[][2];
-#define TNKIT_N_PROPS 4
+#define TNKIT_N_PROPS 5
 
 /* What the kit tells the device; the device maps it to its own interrupts. */
 typedef enum TNKitEvent {
@@ -58,17 +65,18 @@ typedef struct TNKitOps {
 
 /*
  * Called from the device's realize, before anything else of the kit: checks
- * @conf (NULL and @errp set when it is not valid) and starts the online
- * check.  The trace opens with tnkit_open_trace() once the device is ready.
+ * @conf (NULL and @errp set when it is not valid).  The device joins its
+ * trace with tnkit_open_trace() once it is ready.
  */
 TNKit *tnkit_new(PCIDevice *pdev, const TNKitConf *conf, const TNKitOps *ops,
                  void *opaque, Error **errp);
-/* Close the trace (END) and free everything; from the device's exit. */
+/* Leave the trace (a trace of its own ends: END) and free the kit. */
 void tnkit_free(TNKit *k);
 
 /*
- * Create the trace file, if the conf names one, and record the device's
- * state.  @mac (6 bytes) names a NIC in the header, NULL for other devices.
+ * Join the trace, if the conf names one (trace= opens the file now, with
+ * this device in the header; @mac, 6 bytes, names a NIC there, NULL for other
+ * devices), and record the device's DEVICE record and state.
  */
 bool tnkit_open_trace(TNKit *k, const uint8_t *mac, Error **errp);
 

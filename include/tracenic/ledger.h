@@ -16,6 +16,18 @@
 
 #include "tracenic/types.h"
 
+/*
+ * The ledger device (-device tracenic-ledger): a PCI function with nothing
+ * but these registers, at these offsets of its BAR0, for a driver of any
+ * device to report through into that device's trace (docs/kit.md).  The
+ * tracenic NIC decodes the same registers at the same offsets of its BAR0.
+ * The vendor is tracenic's (QEMU's experimental 0x1234).
+ */
+#define TN_LEDGER_PCI_DEVICE_ID	0x7e5d
+#define TN_LEDGER_PCI_REVISION	0x01
+#define TN_LEDGER_BAR		0
+#define TN_LEDGER_BAR_SIZE	0x1000
+
 /* Staging registers in BAR0.  VA and BUS take one 64-bit or two 32-bit writes. */
 #define TN_LG_VA		0x400	/* kernel virtual address (as the caller sees it) */
 #define TN_LG_BUS		0x408	/* EXTENT: bus (DMA) address, or CPU physical, see TN_EXT_* */

@@ -44,17 +44,25 @@ typedef struct Trace {
     size_t n;
 } Trace;
 
-static TN *tracenic_start(const char *extra)
+/*
+ * With @hub_args, the NIC writes into a tracenic-trace object t0 on the
+ * trace file, which @hub_args (more QEMU arguments, %s = the file) creates.
+ */
+static TN *tracenic_start_hub(const char *extra, const char *hub_args)
 {
     TN *t = g_new0(TN, 1);
+    g_autofree char *nic_trace = NULL, *args = NULL;
 
     t->dir = g_dir_make_tmp("tracenic-qtest-XXXXXX", NULL);
     g_assert(t->dir);
     t->trace = g_strdup_printf("%s/trace.bin", t->dir);
+    nic_trace = hub_args ? g_strdup("trace-hub=t0")
+                         : g_strdup_printf("trace=%s", t->trace);
+    args = hub_args ? g_strdup_printf(hub_args, t->trace) : g_strdup("");
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, t->sock), ==, 0);
-    t->qts = qtest_initf("-M pc -nodefaults -netdev socket,fd=%d,id=n0 "
+    t->qts = qtest_initf("-M pc -nodefaults %s -netdev socket,fd=%d,id=n0 "
                          "-device tracenic,netdev=n0,addr=04.0,mac=" TRACENIC_MAC
-                         ",trace=%s%s%s", t->sock[1], t->trace,
+                         ",%s%s%s", args, t->sock[1], nic_trace,
                          extra && *extra ? "," : "", extra ? extra : "");
     pc_alloc_init(&t->alloc, t->qts, 0);
     t->bus = qpci_new_pc(t->qts, &t->alloc);
@@ -63,6 +71,11 @@ static TN *tracenic_start(const char *extra)
     qpci_device_enable(t->dev);
     t->bar = qpci_iomap(t->dev, TN_BAR_REGS, NULL);
     return t;
+}
+
+static TN *tracenic_start(const char *extra)
+{
+    return tracenic_start_hub(extra, NULL);
 }
 
 static void tracenic_stop(TN *t)
@@ -515,9 +528,26 @@ static void ledger(TN *t, uint32_t cmd, uint32_t id, uint64_t va, uint64_t bus,
     wr(t, TN_LG_CMD, cmd);
 }
 
-static void test_ledger(void)
+/* Region 1: TX ring; region 2: one TX buffer.  Both shared memory. */
+static void alloc_shared(TN *t, uint32_t id, uint64_t bus, uint32_t len)
 {
-    TN *t = tracenic_start(NULL);
+    ledger(t, TN_LG_CMD_ALLOC, id, 0xffff888000000000ull + bus, 0, len, 0,
+           TN_LG_INFO_PACK(TN_API_SHARED, 0, 1));
+    ledger(t, TN_LG_CMD_EXTENT, id, 0, bus, len, 0, TN_LG_INFO_PACK(TN_EXT_BUS, 0, 0));
+}
+
+static void free_shared(TN *t, uint32_t id, uint64_t bus, uint32_t len)
+{
+    ledger(t, TN_LG_CMD_FREE, id, 0xffff888000000000ull + bus, 0, len, 0,
+           TN_LG_INFO_PACK(TN_FREE_API_FREE_SHARED, 0, 0));
+}
+
+/*
+ * Every ledger command through @t's BAR0, recorded field by field as
+ * device @dev's, and malformed ones rejected.
+ */
+static void check_ledger_commands(TN *t, uint8_t dev)
+{
     Trace tr;
     ssize_t i;
 
@@ -544,7 +574,6 @@ static void test_ledger(void)
     ledger(t, TN_LG_CMD_ALLOC, 0, 0, 0, 4096, 0, TN_LG_INFO_PACK(TN_API_POOL, 0, 1));
     ledger(t, 77, 5, 0, 0, 1, 0, 0);
     g_assert_cmpuint(rd(t, TN_LG_REJECTED), ==, 3);
-    g_assert_cmpuint(rd(t, TN_REG_ERR), ==, TN_ERR_LEDGER);
 
     trace_snapshot(t, &tr);
     i = trace_find(&tr, 0, TN_REC_ALLOC, TN_API_MEMORY);
@@ -576,22 +605,119 @@ static void test_ledger(void)
     i = trace_find(&tr, i, TN_REC_MARK, TN_MARK_STEP);
     g_assert_cmpuint(tr.rec[i].u.mark.value, ==, 3);
     g_assert_cmpuint(trace_count(&tr, TN_REC_LEDGER_ERROR, -1), ==, 3);
+    for (i = 0; i < tr.n; i++) {
+        if (tr.rec[i].type >= TN_REC_ALLOC && tr.rec[i].type <= TN_REC_MARK) {
+            g_assert_cmpuint(tn_rec_dev(&tr.rec[i]), ==, dev);
+        }
+    }
     trace_free(&tr);
+}
+
+static void test_ledger(void)
+{
+    TN *t = tracenic_start(NULL);
+
+    check_ledger_commands(t, 0);
+    g_assert_cmpuint(rd(t, TN_REG_ERR), ==, TN_ERR_LEDGER);
     tracenic_stop(t);
 }
 
-/* Region 1: TX ring; region 2: one TX buffer.  Both shared memory. */
-static void alloc_shared(TN *t, uint32_t id, uint64_t bus, uint32_t len)
+/*
+ * @t's NIC and a tracenic-ledger at 05.0: @t now drives the ledger device;
+ * the NIC and its BAR are returned.
+ */
+static QPCIDevice *ledger_device_use(TN *t, QPCIBar *nic_bar)
 {
-    ledger(t, TN_LG_CMD_ALLOC, id, 0xffff888000000000ull + bus, 0, len, 0,
-           TN_LG_INFO_PACK(TN_API_SHARED, 0, 1));
-    ledger(t, TN_LG_CMD_EXTENT, id, 0, bus, len, 0, TN_LG_INFO_PACK(TN_EXT_BUS, 0, 0));
+    QPCIDevice *nic = t->dev;
+
+    *nic_bar = t->bar;
+    t->dev = qpci_device_find(t->bus, QPCI_DEVFN(5, 0));
+    g_assert(t->dev);
+    g_assert_cmphex(qpci_config_readw(t->dev, PCI_VENDOR_ID), ==,
+                    TN_PCI_VENDOR_ID);
+    g_assert_cmphex(qpci_config_readw(t->dev, PCI_DEVICE_ID), ==,
+                    TN_LEDGER_PCI_DEVICE_ID);
+    qpci_device_enable(t->dev);
+    t->bar = qpci_iomap(t->dev, TN_LEDGER_BAR, NULL);
+    return nic;
 }
 
-static void free_shared(TN *t, uint32_t id, uint64_t bus, uint32_t len)
+#define HUB_ARGS "-object tracenic-trace,id=t0,file=%s,check=on " \
+                 "-device tracenic-ledger,addr=05.0,trace-hub=t0"
+
+/*
+ * The ledger device decodes and checks commands exactly as the NIC does.
+ * It comes first on the command line, so it is device 0 of the trace.
+ */
+static void test_ledger_device(void)
 {
-    ledger(t, TN_LG_CMD_FREE, id, 0xffff888000000000ull + bus, 0, len, 0,
-           TN_LG_INFO_PACK(TN_FREE_API_FREE_SHARED, 0, 0));
+    TN *t = tracenic_start_hub(NULL, HUB_ARGS);
+    QPCIBar nic_bar;
+    QPCIDevice *nic = ledger_device_use(t, &nic_bar);
+
+    check_ledger_commands(t, 0);
+    /* Its own rejections are its own: the NIC's ERR stays clear. */
+    g_assert_cmpuint(qpci_io_readl(nic, nic_bar, TN_REG_ERR), ==, 0);
+    g_free(nic);
+    tracenic_stop(t);
+}
+
+/*
+ * Two devices, one trace, one order: the driver frees a TX buffer through
+ * the ledger device (0), then the NIC (1) reads it.  The online check sees
+ * both, the VIOLATION names the NIC, and the NIC raises its interrupt cause.
+ */
+static void test_two_devices_one_trace(void)
+{
+    TN *t = tracenic_start_hub(NULL, HUB_ARGS);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 2048);
+    TN nic = *t;
+    Trace tr;
+    ssize_t i, a, d;
+
+    nic.dev = ledger_device_use(t, &nic.bar);
+    alloc_shared(t, 1, ring, 8 * 16);
+    alloc_shared(t, 2, buf, 2048);
+    free_shared(t, 2, buf, 2048);
+    ring_setup(&nic, TN_TX_RING, ring, 8);
+    put_desc(&nic, ring, 0, buf, 60, TN_DESC_EOP);
+    wr(&nic, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    g_assert_cmphex(rd(&nic, TN_REG_ICR) & TN_INT_VIOLATION, ==,
+                    TN_INT_VIOLATION);
+
+    trace_snapshot(t, &tr);
+    g_assert_cmpstr(tr.hdr->device_id, ==, "t0");
+    g_assert_cmphex(tr.hdr->pci_vendor, ==, 0);     /* no one device's */
+    g_assert_cmphex(tr.hdr->flags, ==, TN_TRACE_F_CHECK);
+    g_assert_cmpuint(tr.rec[0].type, ==, TN_REC_DEVICE);
+    g_assert_cmpuint(tr.rec[0].idx, ==, 0);
+    g_assert_cmpstr(tr.rec[0].u.device.type, ==, "tracenic-ledger");
+    g_assert_cmphex(tr.rec[0].u.device.pci_device, ==,
+                    TN_LEDGER_PCI_DEVICE_ID);
+    g_assert_cmpuint(tr.rec[0].u.device.pci_devfn, ==, QPCI_DEVFN(5, 0));
+    i = trace_find(&tr, 1, TN_REC_DEVICE, -1);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i].idx, ==, 1);
+    g_assert_cmpuint(tn_rec_dev(&tr.rec[i]), ==, 1);
+    g_assert_cmpstr(tr.rec[i].u.device.type, ==, "tracenic");
+    g_assert_cmpuint(tr.rec[i].u.device.pci_devfn, ==, TRACENIC_DEVFN);
+    a = trace_find(&tr, 0, TN_REC_FREE, TN_FREE_API_FREE_SHARED);
+    g_assert_cmpint(a, >, 0);
+    g_assert_cmpuint(tn_rec_dev(&tr.rec[a]), ==, 0);
+    d = trace_find(&tr, a, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ);
+    g_assert_cmpint(d, >, a);
+    g_assert_cmpuint(tn_rec_dev(&tr.rec[d]), ==, 1);
+    g_assert_cmpuint(tr.rec[d + 1].type, ==, TN_REC_VIOLATION);
+    g_assert_cmpuint(tr.rec[d + 1].kind, ==, TN_RULE_DMA_AFTER_FREE);
+    g_assert_cmpuint(tr.rec[d + 1].id, ==, 2);
+    g_assert_cmpuint(tn_rec_dev(&tr.rec[d + 1]), ==, 1);
+    for (i = 1; i < tr.n; i++) {
+        g_assert_cmpuint(tr.rec[i].time_ns, >=, tr.rec[i - 1].time_ns);
+    }
+    trace_free(&tr);
+    g_free(nic.dev);
+    tracenic_stop(t);
 }
 
 static void test_violations_log(void)
@@ -1050,11 +1176,22 @@ static void test_itr_and_header(void)
     g_assert_cmpuint(tr.hdr->wall_start_ns, >, 1600000000ull * 1000000000ull);
     g_assert_cmpstr(tr.hdr->device_id, ==, "nic0");
     g_assert(g_str_has_prefix(tr.hdr->qemu_version, "7.2"));
-    /* The first record says the trace opened, with the device's STATUS. */
-    g_assert_cmpuint(tr.rec[0].type, ==, TN_REC_STATE);
-    g_assert_cmpuint(tr.rec[0].kind, ==, TN_ST_TRACE_OPEN);
-    g_assert_cmphex(tr.rec[0].u.state.value, ==, TN_STATUS_QUIESCED | TN_STATUS_LINK_UP);
+    /* The device announces itself: device 0, its PCI ids and address. */
+    g_assert_cmpuint(tr.rec[0].type, ==, TN_REC_DEVICE);
+    g_assert_cmpuint(tr.rec[0].idx, ==, 0);
+    g_assert_cmpuint(tn_rec_dev(&tr.rec[0]), ==, 0);
+    g_assert_cmphex(tr.rec[0].u.device.pci_vendor, ==, TN_PCI_VENDOR_ID);
+    g_assert_cmphex(tr.rec[0].u.device.pci_device, ==, TN_PCI_DEVICE_ID);
+    g_assert_cmpuint(tr.rec[0].u.device.pci_revision, ==, TN_PCI_REVISION);
+    g_assert_cmpuint(tr.rec[0].u.device.pci_bus, ==, 0);
+    g_assert_cmpuint(tr.rec[0].u.device.pci_devfn, ==, TRACENIC_DEVFN);
+    g_assert_cmpstr(tr.rec[0].u.device.type, ==, "tracenic");
     g_assert_cmpuint(tr.rec[0].time_ns, ==, tr.hdr->start_ns);
+    /* Then that the trace opened, with the device's STATUS. */
+    g_assert_cmpuint(tr.rec[1].type, ==, TN_REC_STATE);
+    g_assert_cmpuint(tr.rec[1].kind, ==, TN_ST_TRACE_OPEN);
+    g_assert_cmphex(tr.rec[1].u.state.value, ==, TN_STATUS_QUIESCED | TN_STATUS_LINK_UP);
+    g_assert_cmpuint(tr.rec[1].time_ns, ==, tr.hdr->start_ns);
     trace_free(&tr);
     qpci_msix_disable(t->dev);
     tracenic_stop(t);
@@ -1861,6 +1998,9 @@ int main(int argc, char **argv)
     qtest_add_func("/tracenic/quiesce-timing", test_quiesce_timing);
     qtest_add_func("/tracenic/late-writeback", test_late_writeback);
     qtest_add_func("/tracenic/ledger", test_ledger);
+    qtest_add_func("/tracenic/ledger-device", test_ledger_device);
+    qtest_add_func("/tracenic/two-devices-one-trace",
+                   test_two_devices_one_trace);
     qtest_add_func("/tracenic/ledger-map-one", test_ledger_map_one);
     qtest_add_func("/tracenic/iam", test_iam);
     qtest_add_func("/tracenic/violations-log", test_violations_log);

@@ -17,6 +17,7 @@ from tracenic.contract import C, macro, struct_format  # noqa: E402 - the contra
 
 QEMU, DMACHECK, WORK = sys.argv[1:4]
 BAR = 0xfebf0000                # where this test maps BAR0 (any free MMIO address)
+LEDGER_BAR = 0xfebe0000         # and the ledger device's, in hub mode
 VA = 0xffff888000000000         # a kernel direct-map address, as the driver reports VAs
 TX = C.TN_TX_RING
 DESC = struct_format("tn_desc")
@@ -25,17 +26,31 @@ RING, SLOTS, NBUF = 0x100000, 8, 4
 
 
 class Device:
-    def __init__(self, trace, props=""):
+    """The NIC at 04.0; with @hub, a tracenic-trace object and a ledger device at 05.0
+    (device 0 of the trace) that the driver reports through instead of the NIC's ledger."""
+
+    def __init__(self, trace, props="", hub=False):
+        if hub:
+            args = ["-object", "tracenic-trace,id=t0,file=%s" % trace,
+                    "-device", "tracenic-ledger,addr=05.0,trace-hub=t0",
+                    "-device", "tracenic,addr=04.0,trace-hub=t0%s" % props]
+        else:
+            args = ["-device", "tracenic,addr=04.0,trace=%s%s" % (trace, props)]
         self.p = subprocess.Popen(
             [QEMU, "-L", "/usr/share/seabios", "-L", "/usr/share/qemu", "-L",
              "/usr/lib/ipxe/qemu", "-M", "pc", "-nodefaults", "-display", "none", "-accel", "qtest",
-             "-qtest", "stdio", "-device", "tracenic,addr=04.0,trace=%s%s" % (trace, props)],
+             "-qtest", "stdio"] + args,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, bufsize=1)
-        self.cfg(0x10, BAR)
-        self.cfg(0x04, 0x6)     # memory space + bus master
+        self.cfg(4, 0x10, BAR)
+        self.cfg(4, 0x04, 0x6)     # memory space + bus master
         if self.r(C.TN_REG_ID) != C.TN_ID_VALUE:
             raise SystemExit("device_traces: BAR0 does not read the tracenic ID")
+        self.lbar = BAR
+        if hub:
+            self.cfg(5, 0x10, LEDGER_BAR)
+            self.cfg(5, 0x04, 0x2)     # memory space
+            self.lbar = LEDGER_BAR
 
     def cmd(self, line):
         self.p.stdin.write(line + "\n")
@@ -48,8 +63,8 @@ class Device:
             if out.startswith(("FAIL", "ERR")):
                 raise SystemExit("device_traces: '%s' -> %s" % (line, out.strip()))
 
-    def cfg(self, reg, val):
-        self.cmd("outl 0xcf8 0x%x" % (0x80000000 | (4 << 11) | reg))
+    def cfg(self, slot, reg, val):
+        self.cmd("outl 0xcf8 0x%x" % (0x80000000 | (slot << 11) | reg))
         self.cmd("outl 0xcfc 0x%x" % val)
 
     def w(self, off, val):
@@ -70,8 +85,8 @@ class Device:
                          (C.TN_LG_ID, id), (C.TN_LG_LENGTH, length), (C.TN_LG_FLAGS, flags),
                          (C.TN_LG_TAG, 0), (C.TN_LG_SITE, site),
                          (C.TN_LG_INFO, macro("TN_LG_INFO_PACK", info, irql, ext))):
-            self.w(off, val)
-        self.w(C.TN_LG_CMD, code)
+            self.cmd("writel 0x%x 0x%x" % (self.lbar + off, val))
+        self.cmd("writel 0x%x 0x%x" % (self.lbar + C.TN_LG_CMD, code))
 
     def alloc_shared(self, id, bus, length):
         self.ledger(C.TN_LG_CMD_ALLOC, id, VA + bus, length=length, site=1, info=C.TN_API_SHARED,
@@ -97,10 +112,10 @@ class Device:
         self.p.wait(timeout=30)
 
 
-def run(name, bug, props=""):
+def run(name, bug, props="", hub=False):
     """A TX ring of 8 with 4 one-packet frames; @bug says what the driver gets wrong."""
     trace = os.path.join(WORK, "device-%s.bin" % name)
-    d = Device(trace, props)
+    d = Device(trace, props, hub)
     d.alloc_shared(1, RING, DESC_SIZE * SLOTS)
     d.mem(RING, bytes(DESC_SIZE * SLOTS))
     d.w(TX + C.TN_RING_BASE_LO, RING)
@@ -138,14 +153,21 @@ def run(name, bug, props=""):
     return trace
 
 
-def check(name, trace, want_status, want_rules):
+def check(name, trace, want_status, want_rules, dma_by=None):
+    """dmacheck's exit and rules; with @dma_by, every DMA violation names that device."""
     p = subprocess.run([DMACHECK, "--json", trace], capture_output=True, text=True)
     ok = p.returncode == want_status
     try:
-        rules = json.loads(p.stdout)["rules"]
+        report = json.loads(p.stdout)
+        rules = report["rules"]
     except ValueError:
-        rules, ok = None, False
+        report, rules, ok = {}, None, False
     ok = ok and rules == want_rules
+    if dma_by:
+        named = {v["dma"].get("device_name") for v in report.get("violations", []) if "dma" in v}
+        if named != {dma_by}:
+            print("  DMA violations name %s, not %s" % (sorted(map(str, named)), dma_by))
+            ok = False
     print("%s %s: exit %d, rules %s" % ("ok  " if ok else "FAIL", name, p.returncode, rules))
     if not ok:
         print("  expected exit %d, rules %s\n%s" % (want_status, want_rules, p.stderr))
@@ -162,6 +184,12 @@ results = [
     check("unmap-before-completion",
           run("late-dma", "unmap-before-completion", ",tx-dma-delay-ns=100000"), 1,
           {"dma-after-free": 4, "free-not-quiesced": 4}),
+    # The same two through a ledger device on one shared trace: same verdicts, and the
+    # report says which device made the DMA.
+    check("hub-correct-driver", run("hub-correct", None, hub=True), 0, {}),
+    check("hub-unmap-before-completion",
+          run("hub-late-dma", "unmap-before-completion", ",tx-dma-delay-ns=100000", hub=True),
+          1, {"dma-after-free": 4, "free-not-quiesced": 4}, dma_by="tracenic 00:04.0 (device 1)"),
 ]
 passed = sum(results)
 print("dmacheck device traces: %d passed, %d failed" % (passed, len(results) - passed))
