@@ -893,7 +893,12 @@ static void test_violation_stop(void)
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
     QDict *rsp;
 
-    /* The ring was never reported: its first descriptor read is wild DMA. */
+    /*
+     * The driver reports through the ledger (a MARK), but never reported
+     * the ring: its first descriptor read is wild DMA.
+     */
+    ledger(t, TN_LG_CMD_MARK, 0, 1, 0, 0, 0,
+           TN_LG_INFO_PACK(TN_MARK_STEP, 0, 0));
     ring_setup(t, TN_TX_RING, ring, 8);
     put_desc(t, ring, 0, ring, 16, TN_DESC_EOP);
     wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
@@ -905,6 +910,32 @@ static void test_violation_stop(void)
     rsp = qtest_qmp(t->qts, "{'execute': 'query-status'}");
     g_assert(qdict_get_bool(qdict_get_qdict(rsp, "return"), "running"));
     qobject_unref(rsp);
+    tracenic_stop(t);
+}
+
+/*
+ * Twin: with nothing reported through the ledger at all, nothing says what
+ * the driver allocated, so the same DMA is not judged (dmacheck says so in
+ * its report): no VIOLATION, no pause.
+ */
+static void test_no_ledger_unjudged(void)
+{
+    TN *t = tracenic_start("check=on,on-violation=stop");
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    QDict *rsp;
+    Trace tr;
+
+    ring_setup(t, TN_TX_RING, ring, 8);
+    put_desc(t, ring, 0, ring, 16, TN_DESC_EOP);
+    wr(t, TN_RING_REG(TN_TX_RING, TN_RING_TAIL), 1);
+    rsp = qtest_qmp(t->qts, "{'execute': 'query-status'}");
+    g_assert(qdict_get_bool(qdict_get_qdict(rsp, "return"), "running"));
+    qobject_unref(rsp);
+    trace_snapshot(t, &tr);
+    g_assert_cmpint(trace_find(&tr, 0, TN_REC_DMA_READ, TN_CAUSE_TX_DESC_READ),
+                    >, 0);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_VIOLATION, -1), ==, 0);
+    trace_free(&tr);
     tracenic_stop(t);
 }
 
@@ -2005,6 +2036,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tracenic/iam", test_iam);
     qtest_add_func("/tracenic/violations-log", test_violations_log);
     qtest_add_func("/tracenic/violation-stop", test_violation_stop);
+    qtest_add_func("/tracenic/no-ledger-unjudged", test_no_ledger_unjudged);
     qtest_add_func("/tracenic/check-coverage", test_check_coverage);
     qtest_add_func("/tracenic/top-of-address-space", test_top_of_address_space);
     qtest_add_func("/tracenic/bus-master-off", test_bus_master_off);
