@@ -30,10 +30,14 @@ esac
 ss=softmmu_ss
 grep -q '^system_ss' "$src/hw/net/meson.build" && ss=system_ss
 
-# The glue, the NIC core, the tracing kit (docs/architecture.md).
-sources="tracenic.c tracenic-core.c tracenic-rings.c tracenic-ledger.c
-	tnkit.c tnkit-hub.c tnkit-dma.c tnkit-ledger.c tnkit-check.c tnkit-trace.c"
-headers="tracenic-core.h tnkit.h tnkit-int.h tnkit-check.h tnkit-trace.h"
+# The tracing kit, the tracenic NIC (glue, core) and the ledger device, and
+# what traces QEMU's e1000e (docs/architecture.md).
+kit="tnkit.c tnkit-hub.c tnkit-dma.c tnkit-ledger.c tnkit-check.c tnkit-trace.c"
+nic="tracenic.c tracenic-core.c tracenic-rings.c tracenic-ledger.c"
+e1000e="e1000e-tnkit.c"
+sources="$kit $nic $e1000e"
+headers="tracenic-core.h tnkit.h tnkit-int.h tnkit-check.h tnkit-trace.h
+	e1000e-tnkit.h"
 # Links left by an older layout would shadow nothing but confuse a reader.
 for f in tracenic.h tracenic-trace.h tracenic-trace.c tracenic-dma.c tracenic-ledger.c; do
 	if [ -L "$src/hw/net/$f" ]; then rm -f "$src/hw/net/$f"; fi
@@ -63,9 +67,40 @@ put_block "$src/hw/net/Kconfig" "#" "config TRACENIC
     default y if PCI_DEVICES
     depends on PCI && MSI_NONBROKEN"
 
+# The kit goes into every build with PCI: both the NIC and the e1000e
+# patch below need it, and a source set has no "either" condition.
+list() { printf "'%s', " "$@" | sed 's/, $//'; }
 # shellcheck disable=SC2086 # one argument per file name
-files=$(printf "'%s', " $sources)
-put_block "$src/hw/net/meson.build" "#" "$ss.add(when: 'CONFIG_TRACENIC', if_true: files(${files%, }))"
+put_block "$src/hw/net/meson.build" "#" "$ss.add(when: 'CONFIG_PCI', if_true: files($(list $kit)))
+$ss.add(when: 'CONFIG_TRACENIC', if_true: files($(list $nic)))
+$ss.add(when: 'CONFIG_E1000E_PCI_EXPRESS', if_true: files($(list $e1000e)))"
+
+# QEMU's e1000e, traced when a trace is configured: a patch to Debian's
+# files, applied to a pristine copy kept beside each file so that an edited
+# patch replaces the old one on the next run.
+apply_patch() { # patch
+	patched=$(awk '$1 == "+++" { sub(/^b\//, "", $2); print $2 }' "$1")
+	work=$(mktemp -d)
+	for f in $patched; do
+		[ -f "$src/$f.tracenic-orig" ] || cp "$src/$f" "$src/$f.tracenic-orig"
+		mkdir -p "$work/$(dirname "$f")"
+		cp "$src/$f.tracenic-orig" "$work/$f"
+	done
+	patch -p1 -s -f -d "$work" <"$1" >"$work/patch.log" 2>&1 || {
+		echo "integrate.sh: $(basename "$1") does not apply to $src:" >&2
+		sed 's/^/  /' "$work/patch.log" >&2
+		echo "  The files it patches ($patched) are not Debian's QEMU 7.2 ones (the" \
+			"pristine copies are *.tracenic-orig); build from Debian's source" \
+			"(make qemu without QEMU_SRC) or port the patch." >&2
+		rm -rf "$work"
+		exit 1
+	}
+	for f in $patched; do
+		cmp -s "$work/$f" "$src/$f" || cp "$work/$f" "$src/$f"
+	done
+	rm -rf "$work"
+}
+apply_patch "$here/e1000e-tnkit.patch"
 
 put_block "$src/hw/net/trace-events" "#" "$(grep -v '^#' "$here/trace-events")"
 

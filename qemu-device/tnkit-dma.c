@@ -82,3 +82,48 @@ bool tnkit_dma(TNKit *k, bool write, uint8_t cause, uint8_t ring,
     tnkit_event(k, TNKIT_EV_DMA_ERROR);
     return false;
 }
+
+void tnkit_dma_note(TNKit *k, bool write, uint8_t cause, uint8_t ring,
+                    uint32_t slot, uint32_t ref_id, uint64_t addr, uint32_t len,
+                    bool ok)
+{
+    struct tn_rec rec = {
+        .type = !ok ? TN_REC_DMA_FAILED :
+                write ? TN_REC_DMA_WRITE : TN_REC_DMA_READ,
+        .kind = cause,
+        .idx = cpu_to_le16(slot),
+        .id = cpu_to_le32(ref_id),
+        .u.dma.addr = cpu_to_le64(addr),
+        .u.dma.len = cpu_to_le32(len),
+        .u.dma.ring = ring,
+        .u.dma.write = !ok && write,
+        .u.dma.reason = ok ? 0 : TN_DMA_FAIL_MEMTX,
+        .u.dma.result = cpu_to_le32(ok ? MEMTX_OK : MEMTX_ERROR),
+    };
+
+    trace_tnkit_dma(write ? "write" : "read", tn_cause_name(cause), slot,
+                    addr, len, ok ? MEMTX_OK : MEMTX_ERROR);
+    tnkit_emit(k, &rec);
+    if (ok && k->hub) {
+        k->hub->dma_bytes += len;
+    }
+}
+
+bool tnkit_peek(TNKit *k, uint64_t addr, void *buf, uint32_t len)
+{
+    MemReentrancyGuard *guard = &DEVICE(k->pdev)->mem_reentrancy_guard;
+    bool was_engaged = guard->engaged_in_io;
+    MemTxResult res;
+
+    if (len && addr + (len - 1) < addr) {
+        memset(buf, 0, len);
+        return false;
+    }
+    guard->engaged_in_io = true;
+    res = pci_dma_read(k->pdev, addr, buf, len);
+    guard->engaged_in_io = was_engaged;
+    if (res != MEMTX_OK) {
+        memset(buf, 0, len);
+    }
+    return res == MEMTX_OK;
+}

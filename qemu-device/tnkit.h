@@ -117,6 +117,22 @@ bool tnkit_dma(TNKit *k, bool write, uint8_t cause, uint8_t ring,
                uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
                uint32_t len);
 
+/*
+ * An access the model made itself by mapping guest memory (pci_dma_map,
+ * dma_memory_map, e.g. a TX path that sends from the mapping): recorded like
+ * tnkit_dma's, @ok false when the map failed.  Nothing is read or written.
+ */
+void tnkit_dma_note(TNKit *k, bool write, uint8_t cause, uint8_t ring,
+                    uint32_t slot, uint32_t ref_id, uint64_t addr, uint32_t len,
+                    bool ok);
+
+/*
+ * A tracer's read, not the device's: what the driver posted (a descriptor's
+ * buffer address) read to take references.  Not recorded; false, with @buf
+ * zeroed, when the memory cannot be read.
+ */
+bool tnkit_peek(TNKit *k, uint64_t addr, void *buf, uint32_t len);
+
 /* Bus mastering as last seen in PCI config space. */
 bool tnkit_bus_master(const TNKit *k);
 /* After every PCI config write: records a change of bus mastering. */

@@ -86,6 +86,7 @@ static inline const char *tn_ref_kind_name(unsigned int kind)
 		[TN_REF_RING] = "ring",
 		[TN_REF_PREFETCH] = "prefetched buffer",
 		[TN_REF_INFLIGHT] = "in-flight transfer",
+		[TN_REF_POSTED] = "posted buffer",
 	};
 
 	return TN_NAME_OF(n, kind);
@@ -114,7 +115,12 @@ static inline const char *tn_state_kind_name(unsigned int kind)
 /* Rings (ring fields and the idx of ring STATE records). */
 static inline const char *tn_ring_name(unsigned int ring)
 {
-	return ring == TN_RING_ID_TX ? "TX" : ring == TN_RING_ID_RX ? "RX" : "-";
+	static const char *const n[] = {
+		[TN_RING_ID_TX] = "TX", [TN_RING_ID_RX] = "RX",
+		[TN_RING_ID_TX1] = "TX1", [TN_RING_ID_RX1] = "RX1",
+	};
+
+	return ring < sizeof(n) / sizeof(n[0]) ? n[ring] : "-";
 }
 
 /* Run-time properties (value2 of TN_ST_PROP): the device's QOM property names. */

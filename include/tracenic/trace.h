@@ -94,6 +94,7 @@ enum tn_ref_kind {
 	TN_REF_RING = 1,	/* a descriptor ring, from enable until drained */
 	TN_REF_PREFETCH = 2,	/* the buffer of a fetched, not yet completed descriptor */
 	TN_REF_INFLIGHT = 3,	/* a transfer under way (delayed by rx/tx-dma-delay-ns) */
+	TN_REF_POSTED = 4,	/* a buffer the driver posted between head and tail, not yet fetched */
 };
 
 /*
@@ -128,8 +129,10 @@ enum tn_state_kind {
 /* Rings (idx of ring state records, dma.ring/ref.ring). */
 #define TN_RING_ID_TX		0
 #define TN_RING_ID_RX		1
+#define TN_RING_ID_TX1		2	/* a second queue pair (e1000e's queue 1) */
+#define TN_RING_ID_RX1		3
 #define TN_RING_ID_NONE		0xff
-#define TN_RING_IDS		2	/* ring ids are 0 .. TN_RING_IDS - 1 */
+#define TN_RING_IDS		4	/* ring ids are 0 .. TN_RING_IDS - 1 */
 
 /* Properties that can change at run time (value2 of TN_ST_PROP). */
 enum tn_prop {

@@ -16,6 +16,7 @@
 #include "qapi/qmp/qdict.h"
 #include "libqos/pci-pc.h"
 #include "libqos/malloc-pc.h"
+#include "hw/net/e1000_regs.h"
 #include "tracenic/regs.h"
 #include "tracenic/ledger.h"
 #include "tracenic/trace.h"
@@ -1820,6 +1821,235 @@ static void test_unplug(void)
     tracenic_stop(t);
 }
 
+
+/* --- QEMU's e1000e, traced through the kit (docs/e1000e.md) --------------- */
+
+#define E1000E_DEVFN QPCI_DEVFN(3, 0)
+
+/* e1000e at 03.0 on a socket netdev, writing a trace of its own. */
+static TN *e1000e_start(const char *extra)
+{
+    TN *t = g_new0(TN, 1);
+
+    t->dir = g_dir_make_tmp("tracenic-qtest-XXXXXX", NULL);
+    t->trace = g_strdup_printf("%s/trace.bin", t->dir);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, t->sock), ==, 0);
+    t->qts = qtest_initf("-M pc -nodefaults -netdev socket,fd=%d,id=n0 "
+                         "-device e1000e,netdev=n0,addr=03.0,trace=%s%s%s",
+                         t->sock[1], t->trace, extra ? "," : "",
+                         extra ? extra : "");
+    pc_alloc_init(&t->alloc, t->qts, 0);
+    t->bus = qpci_new_pc(t->qts, &t->alloc);
+    t->dev = qpci_device_find(t->bus, E1000E_DEVFN);
+    g_assert(t->dev);
+    qpci_device_enable(t->dev);
+    t->bar = qpci_iomap(t->dev, 0, NULL);
+    wr(t, E1000_CTRL, rd(t, E1000_CTRL) | E1000_CTRL_RST | E1000_CTRL_SLU);
+    g_assert_cmphex(rd(t, E1000_STATUS) & E1000_STATUS_LU, ==, E1000_STATUS_LU);
+    return t;
+}
+
+static void e1000e_ring(TN *t, uint32_t bal, uint64_t base, uint32_t descs)
+{
+    wr(t, bal, base);
+    wr(t, bal + 4, base >> 32);
+    wr(t, bal + 8, descs * 16);     /* xDLEN, then xDH, xDT */
+    wr(t, bal + 0x10, 0);
+    wr(t, bal + 0x18, 0);
+}
+
+/* TX: one legacy descriptor; every access, its cause and its reference. */
+static void test_e1000e_tx(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 2048);
+    uint8_t frame[200], got[2048];
+    uint64_t desc[2];
+    Trace tr;
+    ssize_t i, take, rd_desc, rd_buf, wb, drop;
+
+    fill_frame(frame, sizeof(frame), 3);
+    frame[12] = 0x88;       /* experimental ethertype: e1000e parses an IPv4 */
+    frame[13] = 0xb5;       /* header and drops a malformed one */
+    qtest_memwrite(t->qts, buf, frame, sizeof(frame));
+    e1000e_ring(t, E1000_TDBAL, ring, 8);
+    wr(t, E1000_TCTL, E1000_TCTL_EN);
+    desc[0] = cpu_to_le64(buf);
+    desc[1] = cpu_to_le64(sizeof(frame) | E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS);
+    qtest_memwrite(t->qts, ring, desc, sizeof(desc));
+    wr(t, E1000_TDT, 1);
+    g_assert_cmpuint(sock_recv_frame(t, got, sizeof(got)), ==, sizeof(frame));
+    g_assert(memcmp(got, frame, sizeof(frame)) == 0);
+    g_assert_cmpuint(rd(t, E1000_TDH), ==, 1);
+
+    trace_snapshot(t, &tr);
+    g_assert_cmpuint(tr.rec[0].type, ==, TN_REC_DEVICE);
+    g_assert_cmpstr(tr.rec[0].u.device.type, ==, "e1000e");
+    g_assert_cmpuint(tr.rec[0].u.device.pci_devfn, ==, E1000E_DEVFN);
+    i = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_ENABLE);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i].idx, ==, TN_RING_ID_TX);
+    g_assert_cmphex(tr.rec[i].u.state.value, ==, ring);
+    g_assert_cmpuint(tr.rec[i].u.state.value2, ==, 8);
+    take = trace_find(&tr, i, TN_REC_REF_TAKE, TN_REF_POSTED);
+    g_assert_cmpint(take, >, i);            /* at the tail write, before DMA */
+    g_assert_cmphex(tr.rec[take].u.ref.addr, ==, buf);
+    g_assert_cmpuint(tr.rec[take].u.ref.len, ==, sizeof(frame));
+    g_assert_cmpuint(tr.rec[take].idx, ==, 0);
+    rd_desc = trace_find(&tr, take, TN_REC_DMA_READ, TN_CAUSE_TX_DESC_READ);
+    g_assert_cmpint(rd_desc, >, take);
+    g_assert_cmphex(tr.rec[rd_desc].u.dma.addr, ==, ring);
+    g_assert_cmpuint(tr.rec[rd_desc].u.dma.len, ==, 16);
+    rd_buf = trace_find(&tr, rd_desc, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ);
+    g_assert_cmpint(rd_buf, >, rd_desc);
+    g_assert_cmphex(tr.rec[rd_buf].u.dma.addr, ==, buf);
+    g_assert_cmpuint(tr.rec[rd_buf].u.dma.len, ==, sizeof(frame));
+    g_assert_cmpuint(tr.rec[rd_buf].id, ==, tr.rec[take].id);
+    wb = trace_find(&tr, rd_buf, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK);
+    g_assert_cmpint(wb, >, rd_buf);
+    drop = trace_find(&tr, wb, TN_REC_REF_DROP, TN_REF_POSTED);
+    g_assert_cmpint(drop, >, wb);
+    g_assert_cmpuint(tr.rec[drop].id, ==, tr.rec[take].id);
+    g_assert_cmpuint(tr.rec[drop].u.ref.drained, ==, 0);
+    trace_free(&tr);
+
+    /* Disabling TX ends the ring's reference. */
+    wr(t, E1000_TCTL, 0);
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_DISABLE);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpint(trace_find(&tr, i, TN_REC_REF_DROP, TN_REF_RING), >, i);
+    g_assert_cmpint(trace_find(&tr, i, TN_REC_STATE, TN_ST_RING_IDLE), >, i);
+    trace_free(&tr);
+    tracenic_stop(t);
+}
+
+/* RX with extended descriptors, as Linux's e1000e posts them. */
+static void test_e1000e_rx(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t bufs = guest_alloc(&t->alloc, 4 * 2048);
+    uint8_t frame[300], got[300];
+    uint32_t len = htonl(sizeof(frame)), used;
+    uint64_t desc[2];
+    Trace tr;
+    ssize_t i, d, w;
+    int k;
+
+    e1000e_ring(t, E1000_RDBAL, ring, 8);
+    wr(t, E1000_RFCTL, E1000_RFCTL_EXTEN);
+    wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
+       E1000_RCTL_BAM);
+    for (k = 0; k < 4; k++) {
+        desc[0] = cpu_to_le64(bufs + k * 2048);
+        desc[1] = 0;
+        qtest_memwrite(t->qts, ring + k * 16, desc, sizeof(desc));
+    }
+    wr(t, E1000_RDT, 4);
+    fill_frame(frame, sizeof(frame), 9);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    g_assert_cmpint(write(t->sock[0], &len, sizeof(len)), ==, sizeof(len));
+    g_assert_cmpint(write(t->sock[0], frame, sizeof(frame)), ==, sizeof(frame));
+    for (k = 0; k < 1000 && rd(t, E1000_RDH) == 0; k++) {
+        qtest_clock_step(t->qts, 10000);
+    }
+    /* QEMU's model puts the 4-byte FCS into the next descriptor. */
+    used = rd(t, E1000_RDH);
+    g_assert_cmpuint(used, >=, 1);
+    qtest_memread(t->qts, bufs, got, sizeof(got));
+    g_assert(memcmp(got, frame, sizeof(frame)) == 0);
+
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_ENABLE);
+    g_assert_cmpuint(tr.rec[i].idx, ==, TN_RING_ID_RX);
+    /* Four buffers posted at the tail write, 2 KiB each (RCTL.BSIZE). */
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_TAKE, TN_REF_POSTED), ==, 4);
+    i = trace_find(&tr, i, TN_REC_REF_TAKE, TN_REF_POSTED);
+    g_assert_cmphex(tr.rec[i].u.ref.addr, ==, bufs);
+    g_assert_cmpuint(tr.rec[i].u.ref.len, ==, 2048);
+    d = trace_find(&tr, i, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ);
+    g_assert_cmphex(tr.rec[d].u.dma.addr, ==, ring);
+    w = trace_find(&tr, d, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE);
+    g_assert_cmpint(w, >, d);
+    g_assert_cmphex(tr.rec[w].u.dma.addr, ==, bufs);
+    g_assert_cmpuint(tr.rec[w].id, ==, tr.rec[i].id);
+    g_assert_cmpint(trace_find(&tr, w, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK),
+                    >, w);
+    /* Each descriptor written back releases its buffer; the rest stay. */
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ),
+                     ==, used);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_POSTED), ==, used);
+    trace_free(&tr);
+
+    /* A reset drops everything. */
+    qtest_qmp_assert_success(t->qts, "{'execute': 'system_reset'}");
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RESET_BEGIN);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_POSTED), ==, 4);
+    g_assert_cmpint(trace_find(&tr, i, TN_REC_STATE, TN_ST_RESET_DONE), >, i);
+    trace_free(&tr);
+    tracenic_stop(t);
+}
+
+/*
+ * Hostile programming with tracing on: rings in unmapped memory, a zero and
+ * a huge length, an endless TX chain.  QEMU stays up and the trace ends
+ * with END and matching counts.
+ */
+static void test_e1000e_hostile(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 64);
+    uint64_t desc[2];
+    Trace tr;
+    int k;
+
+    e1000e_ring(t, E1000_TDBAL, 0xfffffff000000000ull, 8);
+    wr(t, E1000_TCTL, E1000_TCTL_EN);
+    wr(t, E1000_TDT, 3);
+    wr(t, E1000_TDLEN, 0);
+    wr(t, E1000_TDLEN, 0xfff80);
+    wr(t, E1000_TDT, 0xffff);
+    e1000e_ring(t, E1000_TDBAL, ring, 8);
+    for (k = 0; k < 8; k++) {           /* no EOP anywhere: a chain round */
+        desc[0] = cpu_to_le64(buf);
+        desc[1] = cpu_to_le64(64);
+        qtest_memwrite(t->qts, ring + k * 16, desc, sizeof(desc));
+    }
+    for (k = 1; k <= 40; k++) {
+        wr(t, E1000_TDT, k % 8);
+    }
+    e1000e_ring(t, E1000_RDBAL, 0xfffffffffffff000ull, 8);
+    wr(t, E1000_RCTL, E1000_RCTL_EN);
+    wr(t, E1000_RDT, 5);
+    qtest_quit(t->qts);
+    t->qts = NULL;
+    trace_load(&tr, t->trace);
+    g_assert_cmpuint(tr.rec[tr.n - 1].type, ==, TN_REC_END);
+    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.records, ==, tr.n - 1);
+    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.dropped, ==, 0);
+    trace_free(&tr);
+    tracenic_stop(t);
+}
+
+/* Without trace=, e1000e is Debian's: no kit, no file. */
+static void test_e1000e_untraced(void)
+{
+    QTestState *qts = qtest_init("-M pc -nodefaults -device e1000e,addr=03.0");
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': '/machine/peripheral-anon/device[0]', "
+                           "'property': 'trace'}}");
+
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    qtest_quit(qts);
+}
+
 /*
  * Random register writes, descriptors, frames, bus-master flips and clock
  * steps.  QEMU must survive, and the trace must stay consistent: valid
@@ -2054,5 +2284,9 @@ int main(int argc, char **argv)
     qtest_add_func("/tracenic/migration", test_migration);
     qtest_add_func("/tracenic/unplug", test_unplug);
     qtest_add_func("/tracenic/fuzz", test_fuzz);
+    qtest_add_func("/tracenic/e1000e-tx", test_e1000e_tx);
+    qtest_add_func("/tracenic/e1000e-rx", test_e1000e_rx);
+    qtest_add_func("/tracenic/e1000e-hostile", test_e1000e_hostile);
+    qtest_add_func("/tracenic/e1000e-untraced", test_e1000e_untraced);
     return g_test_run();
 }

@@ -469,7 +469,7 @@ static void check_device_at_free(struct replay *r, struct region *g, uint32_t si
 			named = r->res->n_announced ? &r->res->devices[d] : NULL;
 			snprintf(v->detail, sizeof(v->detail), "the %s ring%s%s (0x%llx-0x%llx) was "
 				 "enabled on this memory and had not drained; the device was not "
-				 "QUIESCED", k == TN_RING_ID_TX ? "TX" : "RX", named ? " of " : "",
+				 "QUIESCED", tn_ring_name(k), named ? " of " : "",
 				 named ? named->name : "", (unsigned long long)dv->ring[k].base,
 				 (unsigned long long)dv->ring[k].end - 1);
 			return;

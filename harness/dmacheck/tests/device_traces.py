@@ -18,6 +18,7 @@ from tracenic.contract import C, macro, struct_format  # noqa: E402 - the contra
 QEMU, DMACHECK, WORK = sys.argv[1:4]
 BAR = 0xfebf0000                # where this test maps BAR0 (any free MMIO address)
 LEDGER_BAR = 0xfebe0000         # and the ledger device's, in hub mode
+E1000E_BAR = 0xfeb80000         # e1000e's BAR0: 128 KiB, so 128 KiB aligned
 VA = 0xffff888000000000         # a kernel direct-map address, as the driver reports VAs
 TX = C.TN_TX_RING
 DESC = struct_format("tn_desc")
@@ -67,11 +68,13 @@ class Device:
         self.cmd("outl 0xcf8 0x%x" % (0x80000000 | (slot << 11) | reg))
         self.cmd("outl 0xcfc 0x%x" % val)
 
+    bar = BAR
+
     def w(self, off, val):
-        self.cmd("writel 0x%x 0x%x" % (BAR + off, val))
+        self.cmd("writel 0x%x 0x%x" % (self.bar + off, val))
 
     def r(self, off):
-        return int(self.cmd("readl 0x%x" % (BAR + off))[0], 16)
+        return int(self.cmd("readl 0x%x" % (self.bar + off))[0], 16)
 
     def step(self, ns):
         self.cmd("clock_step %d" % ns)
@@ -153,7 +156,76 @@ def run(name, bug, props="", hub=False):
     return trace
 
 
-def check(name, trace, want_status, want_rules, dma_by=None):
+# QEMU's e1000e (82574L) registers, from the 82574 datasheet / QEMU's e1000_regs.h.
+E1000_CTRL, E1000_STATUS, E1000_TCTL = 0x0000, 0x0008, 0x0400
+E1000_TDBAL, E1000_TDBAH, E1000_TDLEN, E1000_TDH, E1000_TDT = 0x3800, 0x3804, 0x3808, 0x3810, 0x3818
+E1000_CTRL_SLU, E1000_TCTL_EN = 0x40, 0x2
+E1000_TXD_CMD_EOP, E1000_TXD_CMD_RS = 0x01000000, 0x08000000
+
+
+class E1000E(Device):
+    """QEMU's e1000e at 03.0 traced through the kit; with @hub, a ledger device at 05.0
+    (device 0 of a shared trace) reports the driver's memory."""
+
+    def __init__(self, trace, hub=False):
+        if hub:
+            args = ["-object", "tracenic-trace,id=t0,file=%s" % trace,
+                    "-device", "tracenic-ledger,addr=05.0,trace-hub=t0",
+                    "-device", "e1000e,addr=03.0,trace-hub=t0"]
+        else:
+            args = ["-device", "e1000e,addr=03.0,trace=%s" % trace]
+        self.p = subprocess.Popen(
+            [QEMU, "-L", "/usr/share/seabios", "-L", "/usr/share/qemu", "-L",
+             "/usr/lib/ipxe/qemu", "-M", "pc", "-nodefaults", "-display", "none", "-accel", "qtest",
+             "-qtest", "stdio"] + args,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, bufsize=1)
+        self.bar = E1000E_BAR
+        self.cfg(3, 0x10, self.bar)
+        self.cfg(3, 0x04, 0x6)
+        self.w(E1000_CTRL, E1000_CTRL_SLU)
+        self.lbar = self.bar
+        if hub:
+            self.cfg(5, 0x10, LEDGER_BAR)
+            self.cfg(5, 0x04, 0x2)
+            self.lbar = LEDGER_BAR
+
+    def close(self):
+        self.step(100000)
+        self.p.terminate()
+        self.p.wait(timeout=30)
+
+
+def run_e1000e(name, hub, free_before_send):
+    """One TX frame from a buffer the driver allocated (and maybe freed) through the ledger."""
+    trace = os.path.join(WORK, "device-%s.bin" % name)
+    d = E1000E(trace, hub)
+    buf = 0x200000
+    if hub:
+        d.alloc_shared(1, RING, DESC_SIZE * SLOTS)
+        d.alloc_shared(2, buf, 2048)
+    d.mem(RING, bytes(DESC_SIZE * SLOTS))
+    d.mem(buf, b"\xff" * 12 + b"\x88\xb5" + b"\xab" * 50)
+    d.w(E1000_TDBAL, RING)
+    d.w(E1000_TDBAH, 0)
+    d.w(E1000_TDLEN, DESC_SIZE * SLOTS)
+    d.w(E1000_TDH, 0)
+    d.w(E1000_TDT, 0)
+    d.w(E1000_TCTL, E1000_TCTL_EN)
+    d.mem(RING, struct.pack("<QII", buf, 64 | E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS, 0))
+    if hub and free_before_send:
+        d.free_shared(2, buf, 2048)     # the bug: freed, then posted and sent
+    d.w(E1000_TDT, 1)
+    d.w(E1000_TCTL, 0)
+    if hub and not free_before_send:
+        d.free_shared(2, buf, 2048)
+    if hub:
+        d.free_shared(1, RING, DESC_SIZE * SLOTS)
+    d.close()
+    return trace
+
+
+def check(name, trace, want_status, want_rules, dma_by=None, verdict=None):
     """dmacheck's exit and rules; with @dma_by, every DMA violation names that device."""
     p = subprocess.run([DMACHECK, "--json", trace], capture_output=True, text=True)
     ok = p.returncode == want_status
@@ -163,6 +235,9 @@ def check(name, trace, want_status, want_rules, dma_by=None):
     except ValueError:
         report, rules, ok = {}, None, False
     ok = ok and rules == want_rules
+    if verdict and report.get("verdict") != verdict:
+        print("  verdict %s, not %s" % (report.get("verdict"), verdict))
+        ok = False
     if dma_by:
         named = {v["dma"].get("device_name") for v in report.get("violations", []) if "dma" in v}
         if named != {dma_by}:
@@ -190,6 +265,17 @@ results = [
     check("hub-unmap-before-completion",
           run("hub-late-dma", "unmap-before-completion", ",tx-dma-delay-ns=100000", hub=True),
           1, {"dma-after-free": 4, "free-not-quiesced": 4}, dma_by="tracenic 00:04.0 (device 1)"),
+    # QEMU's e1000e, unmodified driver behaviour, no ledger: DMA recorded, nothing judged,
+    # and the verdict says so.
+    check("e1000e-no-ledger", run_e1000e("e1000e-no-ledger", False, False), 0, {},
+          verdict="unjudged"),
+    # e1000e beside the ledger device on one trace: the driver frees a TX buffer, then
+    # posts and sends it: dma-after-free, by e1000e.  (Freed before the tail write, so
+    # e1000e held no reference on it yet: no free-not-quiesced.)
+    check("e1000e-ledger-send-freed", run_e1000e("e1000e-send-freed", True, True), 1,
+          {"dma-after-free": 1}, dma_by="e1000e 00:03.0 (device 1)"),
+    check("e1000e-ledger-correct", run_e1000e("e1000e-correct", True, False), 0, {},
+          verdict="clean"),
 ]
 passed = sum(results)
 print("dmacheck device traces: %d passed, %d failed" % (passed, len(results) - passed))

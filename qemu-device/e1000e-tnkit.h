@@ -1,0 +1,142 @@
+/*
+ * QEMU's e1000e (Intel 82574L) traced with the tracenic kit: what the
+ * patch qemu-device/e1000e-tnkit.patch calls from Debian's e1000e.c and
+ * e1000e_core.c.  With no trace configured core->tnkit is NULL and every
+ * wrapper below is the call Debian's code makes, behind one pointer test.
+ * docs/kit.md says what the calls mean; docs/e1000e.md what is traced.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef HW_NET_E1000E_TNKIT_H
+#define HW_NET_E1000E_TNKIT_H
+
+#include "sysemu/dma.h"
+#include "tnkit.h"
+#include "e1000e_core.h"
+
+/* A reference per buffer of a posted descriptor (packet split: up to 4). */
+#define E1000E_TNKIT_BUFS 4
+
+typedef struct E1000ETnkitPosted {
+    uint32_t ref;
+    uint32_t len;
+    uint64_t addr;
+} E1000ETnkitPosted;
+
+/* A ring as the trace knows it: on from enable until disable or reset. */
+typedef struct E1000ETnkitRing {
+    bool on;
+    uint64_t base;
+    uint32_t slots;         /* 16-byte descriptor slots */
+    uint32_t head, tail;    /* [head, tail) is posted: the device's */
+    uint32_t ring_ref;
+    E1000ETnkitPosted *posted;  /* slots * E1000E_TNKIT_BUFS */
+} E1000ETnkitRing;
+
+struct E1000ETnkit {
+    TNKit *kit;
+    /* The descriptor being worked on (e1000e_tnkit_at): its ring and slot */
+    uint8_t ring;
+    uint32_t slot;
+    E1000ETnkitRing rings[TN_RING_IDS];    /* by TN_RING_ID_* */
+};
+
+/* e1000e.c: realize (before anything else), exit, config, post_load */
+bool e1000e_tnkit_new(E1000ECore *core, PCIDevice *pdev,
+                      const TNKitConf *conf, const uint8_t *mac, Error **errp);
+void e1000e_tnkit_free(E1000ECore *core);
+void e1000e_tnkit_config_written(E1000ECore *core);
+void e1000e_tnkit_post_load(E1000ECore *core);
+
+/* e1000e_core.c */
+void e1000e_tnkit_dma(E1000ECore *core, bool write, uint8_t cause,
+                      dma_addr_t addr, void *buf, dma_addr_t len);
+void e1000e_tnkit_at(E1000ECore *core, bool rx, int queue, uint32_t slot);
+void e1000e_tnkit_done(E1000ECore *core);
+void e1000e_tnkit_mapped(E1000ECore *core, dma_addr_t addr, dma_addr_t len,
+                         bool ok);
+void e1000e_tnkit_reg_write(E1000ECore *core, int index, uint32_t val);
+void e1000e_tnkit_reg_written(E1000ECore *core, int index);
+void e1000e_tnkit_reset(E1000ECore *core, bool done);
+void e1000e_tnkit_callback(E1000ECore *core, bool begin);
+
+static inline void e1000e_dma_read(E1000ECore *core, uint8_t cause,
+                                   dma_addr_t addr, void *buf,
+                                   dma_addr_t len)
+{
+    if (likely(!core->tnkit)) {
+        pci_dma_read(core->owner, addr, buf, len);
+        return;
+    }
+    e1000e_tnkit_dma(core, false, cause, addr, buf, len);
+}
+
+static inline void e1000e_dma_write(E1000ECore *core, uint8_t cause,
+                                    dma_addr_t addr, const void *buf,
+                                    dma_addr_t len)
+{
+    if (likely(!core->tnkit)) {
+        pci_dma_write(core->owner, addr, buf, len);
+        return;
+    }
+    e1000e_tnkit_dma(core, true, cause, addr, (void *)buf, len);
+}
+
+/* The descriptor at @slot of queue @queue is being fetched and used. */
+static inline void e1000e_trace_at(E1000ECore *core, bool rx, int queue,
+                                   uint32_t slot)
+{
+    if (unlikely(core->tnkit)) {
+        e1000e_tnkit_at(core, rx, queue, slot);
+    }
+}
+
+/* That descriptor was written back (or skipped): its buffers are released. */
+static inline void e1000e_trace_done(E1000ECore *core)
+{
+    if (unlikely(core->tnkit)) {
+        e1000e_tnkit_done(core);
+    }
+}
+
+/* A TX buffer mapped for sending (net_tx_pkt_add_raw_fragment). */
+static inline void e1000e_trace_mapped(E1000ECore *core, dma_addr_t addr,
+                                       dma_addr_t len, bool ok)
+{
+    if (unlikely(core->tnkit)) {
+        e1000e_tnkit_mapped(core, addr, len, ok);
+    }
+}
+
+/* Around every register write: tails post buffers, ring registers. */
+static inline void e1000e_trace_reg_write(E1000ECore *core, int index,
+                                          uint32_t val)
+{
+    if (unlikely(core->tnkit)) {
+        e1000e_tnkit_reg_write(core, index, val);
+    }
+}
+
+static inline void e1000e_trace_reg_written(E1000ECore *core, int index)
+{
+    if (unlikely(core->tnkit)) {
+        e1000e_tnkit_reg_written(core, index);
+    }
+}
+
+static inline void e1000e_trace_reset(E1000ECore *core, bool done)
+{
+    if (unlikely(core->tnkit)) {
+        e1000e_tnkit_reset(core, done);
+    }
+}
+
+/* Around MMIO and netdev callbacks: one time stamp per callback. */
+static inline void e1000e_trace_callback(E1000ECore *core, bool begin)
+{
+    if (unlikely(core->tnkit)) {
+        e1000e_tnkit_callback(core, begin);
+    }
+}
+
+#endif
