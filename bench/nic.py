@@ -38,6 +38,8 @@ CONFIGS = [
      {"trace": "@TRACE@", "check": "on"}, ""),
     ("e1000", "e1000", "e1000", "e1000", {"romfile": ""}, ""),
     ("e1000e", "e1000e", "e1000e", "e1000e", {"romfile": ""}, ""),
+    ("e1000e-trace", "e1000e, traced through the kit (trace on)", "e1000e", "e1000e",
+     {"romfile": "", "trace": "@TRACE@"}, ""),
     ("virtio-net", "virtio-net-pci", "virtio-net-pci", "virtio_net", {"romfile": ""}, ""),
     ("tracenic-trace-perframe", "tracenic, trace + check on, driver tx_irq_every=1 iam=0 "
      "ledger_compact=0 itr_busy_us=0", "tracenic", "tracenic",

@@ -40,6 +40,10 @@ def main() -> int:
     ap.add_argument("--test", default="tx64", help="tx64, tx1500, rx64 or rx1500")
     ap.add_argument("--against", default="tracenic", choices=["tracenic", "e1000"],
                     help="B of the pair: tracenic with trace off, or e1000")
+    ap.add_argument("--pair", default=None,
+                    help="A,B: any two configurations of bench/nic.py that run the same "
+                         "device model, A traced and B not (e.g. e1000e-trace,e1000e); "
+                         "the cost is then A's against B's, as for trace off")
     ap.add_argument("--qemu", action="append", type=Path,
                     help="a QEMU binary to measure (repeat to compare; default: build/qemu's)")
     ap.add_argument("--driver-params", default=None,
@@ -59,7 +63,16 @@ def main() -> int:
     if args.driver_params is not None:
         nic.CONFIGS = [c[:5] + (args.driver_params,) if c[0] == "tracenic-trace" else c
                        for c in nic.CONFIGS]
-    nic.PAIRS = [("tracenic-trace", args.against)]
+    keys = {c[0] for c in nic.CONFIGS}
+    if args.pair:
+        pair = tuple(args.pair.split(","))
+        if len(pair) != 2 or not set(pair) <= keys:
+            ap.error(f"--pair {args.pair}: write A,B from {', '.join(sorted(keys))}")
+        same_model = True
+    else:
+        pair = ("tracenic-trace", args.against)
+        same_model = args.against == "tracenic"
+    nic.PAIRS = [pair]
     nic.TESTS = [test]
     out = paths.BUILD / "bench" / "paired-ab"
     accel = pick_accel(paths.BUILD / "bench")
@@ -72,7 +85,7 @@ def main() -> int:
             if r["failures"] or not r["runs"]:
                 print(f"{qemu}: block {block} failed: {r['failures'] or 'no runs'}")
                 return 1
-            c = [(1 - x["b_cpu_us"] / x["a_cpu_us"]) * 100 if args.against == "tracenic"
+            c = [(1 - x["b_cpu_us"] / x["a_cpu_us"]) * 100 if same_model
                  else (x["a_cpu_us"] / x["b_cpu_us"] - 1) * 100 for x in r["runs"]]
             costs[i] += c
             cost_text = ", ".join(f"{v:.1f}" for v in c)
