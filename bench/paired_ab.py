@@ -41,9 +41,9 @@ def main() -> int:
     ap.add_argument("--against", default="tracenic", choices=["tracenic", "e1000"],
                     help="B of the pair: tracenic with trace off, or e1000")
     ap.add_argument("--pair", default=None,
-                    help="A,B: any two configurations of bench/nic.py that run the same "
-                         "device model, A traced and B not (e.g. e1000e-trace,e1000e); "
-                         "the cost is then A's against B's, as for trace off")
+                    help="A,B: any two configurations of bench/nic.py, e.g. "
+                         "e1000e-trace,e1000e (one model traced and not: the cost as for "
+                         "trace off) or e1000e,e1000 (two models: as against e1000)")
     ap.add_argument("--qemu", action="append", type=Path,
                     help="a QEMU binary to measure (repeat to compare; default: build/qemu's)")
     ap.add_argument("--driver-params", default=None,
@@ -68,7 +68,8 @@ def main() -> int:
         pair = tuple(args.pair.split(","))
         if len(pair) != 2 or not set(pair) <= keys:
             ap.error(f"--pair {args.pair}: write A,B from {', '.join(sorted(keys))}")
-        same_model = True
+        model = {c[0]: c[2] for c in nic.CONFIGS}
+        same_model = model[pair[0]] == model[pair[1]]
     else:
         pair = ("tracenic-trace", args.against)
         same_model = args.against == "tracenic"
