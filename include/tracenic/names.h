@@ -115,12 +115,12 @@ static inline const char *tn_state_kind_name(unsigned int kind)
 /* Rings (ring fields and the idx of ring STATE records). */
 static inline const char *tn_ring_name(unsigned int ring)
 {
-	static const char *const n[] = {
+	static const char *const n[TN_RING_IDS] = {
 		[TN_RING_ID_TX] = "TX", [TN_RING_ID_RX] = "RX",
 		[TN_RING_ID_TX1] = "TX1", [TN_RING_ID_RX1] = "RX1",
 	};
 
-	return ring < sizeof(n) / sizeof(n[0]) ? n[ring] : "-";
+	return ring < TN_RING_IDS ? n[ring] : "-";
 }
 
 /* Run-time properties (value2 of TN_ST_PROP): the device's QOM property names. */
