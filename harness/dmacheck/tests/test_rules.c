@@ -176,14 +176,13 @@ static void expect_report(const char *name, struct tb *b, const char *needle)
 /* Three devices on one trace: tracenic (0), e1000e (1), the ledger device (2). */
 #define E1000E_VENDOR 0x8086
 #define E1000E_DEVICE 0x10d3
-#define LEDGER_DEVICE 0x7e5d
 
 static void tb_three_devices(struct tb *b)
 {
 	tb_init(b);
 	tb_device(b, 0, "tracenic", TN_PCI_VENDOR_ID, TN_PCI_DEVICE_ID, 4 << 3);
 	tb_device(b, 1, "e1000e", E1000E_VENDOR, E1000E_DEVICE, 3 << 3);
-	tb_device(b, 2, "tracenic-ledger", TN_PCI_VENDOR_ID, LEDGER_DEVICE, 5 << 3);
+	tb_device(b, 2, "tracenic-ledger", TN_PCI_VENDOR_ID, TN_LEDGER_PCI_DEVICE_ID, 5 << 3);
 }
 
 static void device_rules(void)
