@@ -140,6 +140,7 @@ static void e1000e_tnkit_ring_off(E1000ECore *core, uint8_t id)
     g_free(r->posted);
     r->posted = NULL;
     r->on = false;
+    r->pkt_open = false;
 }
 
 /* Post what lies between the tracked tail and @tail. */
@@ -195,24 +196,24 @@ static void e1000e_tnkit_sync(E1000ECore *core)
     }
 }
 
-/* Before a register write: a tail write posts descriptors. */
-void e1000e_tnkit_reg_write(E1000ECore *core, int index, uint32_t val)
+/*
+ * A register write: a tail write posts descriptors before the model sees
+ * it (a TDT write sends at once); after it, enable, disable, base, length
+ * or head may have changed.
+ */
+void e1000e_tnkit_reg_write(E1000ECore *core, int index, uint32_t val,
+                            E1000ETnkitWriteOp op)
 {
     uint8_t id;
 
+    tnkit_callback_begin(core->tnkit->kit);
     for (id = 0; id < TN_RING_IDS; id++) {
         if (index == e1000e_tnkit_regs[id].tail &&
             core->tnkit->rings[id].on) {
             e1000e_tnkit_post_to(core, id, val & 0xffff);
         }
     }
-}
-
-/* After it: enable, disable, base, length or head may have changed. */
-void e1000e_tnkit_reg_written(E1000ECore *core, int index)
-{
-    uint8_t id;
-
+    op(core, index, val);
     for (id = 0; id < TN_RING_IDS; id++) {
         const E1000ETnkitRegs *g = &e1000e_tnkit_regs[id];
 
@@ -221,6 +222,7 @@ void e1000e_tnkit_reg_written(E1000ECore *core, int index)
             e1000e_tnkit_sync_ring(core, id);
         }
     }
+    tnkit_callback_end(core->tnkit->kit);
 }
 
 void e1000e_tnkit_reset(E1000ECore *core, bool done)
@@ -256,6 +258,44 @@ void e1000e_tnkit_done(E1000ECore *core)
         e1000e_tnkit_drop_slot(core, t->ring, t->slot);
         r->head = (t->slot + e1000e_tnkit_stride(core, t->ring)) % r->slots;
     }
+}
+
+/*
+ * A TX descriptor is done: a context descriptor has no buffer, a data one
+ * without EOP leaves its buffer mapped for the packet, an EOP descriptor
+ * sent (or dropped) the packet, which releases every buffer of it.
+ */
+void e1000e_tnkit_tx_done(E1000ECore *core, const struct e1000_tx_desc *dp)
+{
+    E1000ETnkit *t = core->tnkit;
+    E1000ETnkitRing *r = &t->rings[t->ring];
+    uint32_t lower = le32_to_cpu(dp->lower.data);
+    uint32_t dtype = lower & (E1000_TXD_CMD_DEXT | E1000_TXD_DTYP_D);
+    uint32_t s, n;
+
+    if (!r->on || t->slot >= r->slots) {
+        return;
+    }
+    r->head = (t->slot + 1) % r->slots;
+    if (dtype == E1000_TXD_CMD_DEXT) {
+        return;
+    }
+    if (!r->pkt_open) {
+        r->pkt_open = true;
+        r->pkt_first = t->slot;
+    }
+    if (!(lower & E1000_TXD_CMD_EOP)) {
+        return;
+    }
+    s = r->pkt_first;
+    for (n = 0; n < r->slots; n++) {
+        e1000e_tnkit_drop_slot(core, t->ring, s);
+        if (s == t->slot) {
+            break;
+        }
+        s = (s + 1) % r->slots;
+    }
+    r->pkt_open = false;
 }
 
 /* The reference an access is made under: the ring's, or the buffer's. */
@@ -330,7 +370,7 @@ static const TNKitOps e1000e_tnkit_ops = {
 };
 
 bool e1000e_tnkit_new(E1000ECore *core, PCIDevice *pdev,
-                      const TNKitConf *conf, const uint8_t *mac, Error **errp)
+                      const TNKitConf *conf, MACAddr *mac, Error **errp)
 {
     TNKit *k;
 
@@ -341,7 +381,9 @@ bool e1000e_tnkit_new(E1000ECore *core, PCIDevice *pdev,
     if (!k) {
         return false;
     }
-    if (!tnkit_open_trace(k, mac, errp)) {
+    /* Debian's realize does this later; a second call changes nothing. */
+    qemu_macaddr_default_if_unset(mac);
+    if (!tnkit_open_trace(k, mac->a, errp)) {
         tnkit_free(k);
         return false;
     }

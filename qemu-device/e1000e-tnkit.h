@@ -11,7 +11,9 @@
 #define HW_NET_E1000E_TNKIT_H
 
 #include "sysemu/dma.h"
+#include "net/net.h"
 #include "tnkit.h"
+#include "e1000_regs.h"
 #include "e1000e_core.h"
 
 /* A reference per buffer of a posted descriptor (packet split: up to 4). */
@@ -31,6 +33,14 @@ typedef struct E1000ETnkitRing {
     uint32_t head, tail;    /* [head, tail) is posted: the device's */
     uint32_t ring_ref;
     E1000ETnkitPosted *posted;  /* slots * E1000E_TNKIT_BUFS */
+    /*
+     * TX: the first slot of a packet not yet sent (pkt_open).  net_tx_pkt
+     * maps each buffer of a packet and reads them all when the EOP
+     * descriptor is processed, so every buffer of the packet stays
+     * referenced until then.
+     */
+    bool pkt_open;
+    uint32_t pkt_first;
 } E1000ETnkitRing;
 
 struct E1000ETnkit {
@@ -41,9 +51,12 @@ struct E1000ETnkit {
     E1000ETnkitRing rings[TN_RING_IDS];    /* by TN_RING_ID_* */
 };
 
-/* e1000e.c: realize (before anything else), exit, config, post_load */
+/*
+ * e1000e.c: realize (before anything else; sets the default MAC address
+ * early only when traced, the trace header names it), exit, config, post_load
+ */
 bool e1000e_tnkit_new(E1000ECore *core, PCIDevice *pdev,
-                      const TNKitConf *conf, const uint8_t *mac, Error **errp);
+                      const TNKitConf *conf, MACAddr *mac, Error **errp);
 void e1000e_tnkit_free(E1000ECore *core);
 void e1000e_tnkit_config_written(E1000ECore *core);
 void e1000e_tnkit_post_load(E1000ECore *core);
@@ -53,10 +66,13 @@ void e1000e_tnkit_dma(E1000ECore *core, bool write, uint8_t cause,
                       dma_addr_t addr, void *buf, dma_addr_t len);
 void e1000e_tnkit_at(E1000ECore *core, bool rx, int queue, uint32_t slot);
 void e1000e_tnkit_done(E1000ECore *core);
+void e1000e_tnkit_tx_done(E1000ECore *core, const struct e1000_tx_desc *dp);
 void e1000e_tnkit_mapped(E1000ECore *core, dma_addr_t addr, dma_addr_t len,
                          bool ok);
-void e1000e_tnkit_reg_write(E1000ECore *core, int index, uint32_t val);
-void e1000e_tnkit_reg_written(E1000ECore *core, int index);
+typedef void (*E1000ETnkitWriteOp)(E1000ECore *core, int index,
+                                   uint32_t val);
+void e1000e_tnkit_reg_write(E1000ECore *core, int index, uint32_t val,
+                            E1000ETnkitWriteOp op);
 void e1000e_tnkit_reset(E1000ECore *core, bool done);
 void e1000e_tnkit_callback(E1000ECore *core, bool begin);
 
@@ -91,11 +107,23 @@ static inline void e1000e_trace_at(E1000ECore *core, bool rx, int queue,
     }
 }
 
-/* That descriptor was written back (or skipped): its buffers are released. */
+/* That RX descriptor was written back: its buffers are released. */
 static inline void e1000e_trace_done(E1000ECore *core)
 {
     if (unlikely(core->tnkit)) {
         e1000e_tnkit_done(core);
+    }
+}
+
+/*
+ * That TX descriptor @dp was processed (and written back if asked): the
+ * buffers of its packet are released when it ends the packet (EOP).
+ */
+static inline void e1000e_trace_tx_done(E1000ECore *core,
+                                        const struct e1000_tx_desc *dp)
+{
+    if (unlikely(core->tnkit)) {
+        e1000e_tnkit_tx_done(core, dp);
     }
 }
 
@@ -108,19 +136,25 @@ static inline void e1000e_trace_mapped(E1000ECore *core, dma_addr_t addr,
     }
 }
 
-/* Around every register write: tails post buffers, ring registers. */
-static inline void e1000e_trace_reg_write(E1000ECore *core, int index,
-                                          uint32_t val)
+/*
+ * A register write, @op being Debian's handler: traced, a tail write posts
+ * descriptors first and the ring registers are looked at after it.
+ */
+static inline void e1000e_reg_write(E1000ECore *core, int index,
+                                    uint32_t val, E1000ETnkitWriteOp op)
 {
-    if (unlikely(core->tnkit)) {
-        e1000e_tnkit_reg_write(core, index, val);
+    if (likely(!core->tnkit)) {
+        op(core, index, val);
+        return;
     }
+    e1000e_tnkit_reg_write(core, index, val, op);
 }
 
-static inline void e1000e_trace_reg_written(E1000ECore *core, int index)
+/* After every PCI config write: bus mastering. */
+static inline void e1000e_trace_config_written(E1000ECore *core)
 {
     if (unlikely(core->tnkit)) {
-        e1000e_tnkit_reg_written(core, index);
+        e1000e_tnkit_config_written(core);
     }
 }
 
