@@ -46,7 +46,9 @@ for f in $sources $headers; do
 	ln -sfn "$here/$f" "$src/hw/net/$f"
 done
 ln -sfn "$top/include/tracenic" "$src/include/tracenic"
-ln -sfn "$here/tests/tracenic-test.c" "$src/tests/qtest/tracenic-test.c"
+for f in tracenic-test.c e1000e-trace-test.c tn-qtest.h; do
+	ln -sfn "$here/tests/$f" "$src/tests/qtest/$f"
+done
 
 # Replace the block between markers (or append it) so reruns pick up edits.
 put_block() { # file, comment-prefix, content
@@ -122,12 +124,16 @@ add_after "$qom" "    'throttle-group'," "    'tracenic-trace',"
 add_after "$qom" "      'throttle-group':             'ThrottleGroupProperties'," \
 	"      'tracenic-trace':             'TracenicTraceProperties',"
 
-# The qtest list is assigned once for x86_64; add ours right after it.
-if ! grep -q "'tracenic-test'" "$src/tests/qtest/meson.build"; then
-	sed -i "s/^qtests_x86_64 = qtests_i386\$/&\nqtests_x86_64 += ['tracenic-test']  # tracenic/" \
-		"$src/tests/qtest/meson.build"
-	grep -q "'tracenic-test'" "$src/tests/qtest/meson.build" || {
-		echo "integrate.sh: could not add tracenic-test to tests/qtest/meson.build" >&2
+# The qtest list is assigned once for x86_64; add ours right after it (one
+# marked line, replaced when the list changes).
+qm=$src/tests/qtest/meson.build
+line="qtests_x86_64 += ['tracenic-test', 'e1000e-trace-test']  # tracenic"
+if ! grep -qxF "$line" "$qm"; then
+	sed -i '/  # tracenic$/d' "$qm"
+	sed -i "s/^qtests_x86_64 = qtests_i386\$/&\n$line/" "$qm"
+	grep -qxF "$line" "$qm" || {
+		echo "integrate.sh: could not add the tracenic qtests to $qm after its line" \
+			"'qtests_x86_64 = qtests_i386'; add '$line' there by hand." >&2
 		exit 1
 	}
 fi

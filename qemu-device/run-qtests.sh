@@ -8,11 +8,21 @@ build=${QEMU_BUILD:-$top/build/qemu${SANITIZE:+-asan}}
 out=$top/build/qtest${SANITIZE:+-asan}
 mkdir -p "$out/bin"
 
-ninja -C "$build" qemu-system-x86_64 tests/qtest/tracenic-test >"$out/ninja.log" 2>&1 || {
+# Ours, and QEMU's own e1000e qtests: the patched e1000e untraced, and traced.
+ninja -C "$build" qemu-system-x86_64 tests/qtest/tracenic-test \
+	tests/qtest/e1000e-trace-test tests/qtest/qos-test \
+	tests/qtest/fuzz-e1000e-test >"$out/ninja.log" 2>&1 || {
 	grep -E 'error' "$out/ninja.log" | head -20 >&2
 	echo "qtest: build failed; see $out/ninja.log" >&2
 	exit 1
 }
+# The e1000e qtests run dmacheck on their traces.
+make -s -C "$top/harness/dmacheck" all >"$out/dmacheck-build.log" 2>&1 || {
+	tail -20 "$out/dmacheck-build.log" >&2
+	echo "qtest: building dmacheck failed; see $out/dmacheck-build.log" >&2
+	exit 1
+}
+dmacheck=$top/build/bin/dmacheck
 
 # libqtest derives the target from the binary's name, so the wrapper must
 # be called qemu-system-x86_64.  It adds the firmware search paths.
@@ -21,6 +31,14 @@ cat >"$out/bin/qemu-system-x86_64" <<WRAP
 exec "$build/qemu-system-x86_64" -L /usr/share/seabios -L /usr/share/qemu -L /usr/lib/ipxe/qemu "\$@"
 WRAP
 chmod +x "$out/bin/qemu-system-x86_64"
+# The same, with every e1000e writing a trace of its own (one per QEMU).
+traces=$out/e1000e-traces
+rm -rf "$traces" && mkdir -p "$traces" "$out/bin/traced"
+cat >"$out/bin/traced/qemu-system-x86_64" <<WRAP
+#!/bin/sh
+exec "$out/bin/qemu-system-x86_64" -global e1000e.trace="$traces/trace-\$\$.bin" "\$@"
+WRAP
+chmod +x "$out/bin/traced/qemu-system-x86_64"
 
 fullfs=$out/full-fs
 mkdir -p "$fullfs"
@@ -31,14 +49,55 @@ mountpoint -q "$fullfs" || mount -t tmpfs -o size=4200k tracenic-full "$fullfs" 
 }
 trap 'umount "$fullfs" 2>/dev/null || true' EXIT
 
-status=0
-QTEST_QEMU_BINARY=$out/bin/qemu-system-x86_64 TRACENIC_FULL_FS=$fullfs \
-	"$build/tests/qtest/tracenic-test" --tap -k >"$out/tracenic-test.tap" 2>&1 || status=$?
-grep -v "^# starting QEMU" "$out/tracenic-test.tap"
-pass=$(grep -c '^ok ' "$out/tracenic-test.tap" || true)
-fail=$(grep -c -E '^(not ok |Bail out)' "$out/tracenic-test.tap" || true)
+# run <name> <qemu wrapper> <test binary> [args]: TAP into $out/<name>.tap
+pass=0 fail=0
+run() {
+	name=$1 qemu=$2
+	shift 2
+	st=0
+	QTEST_QEMU_BINARY=$qemu TRACENIC_FULL_FS=$fullfs TRACENIC_DMACHECK=$dmacheck \
+		"$@" --tap -k >"$out/$name.tap" 2>&1 || st=$?
+	grep -v "^# starting QEMU" "$out/$name.tap" | sed "s|^|$name: |"
+	p=$(grep -c '^ok ' "$out/$name.tap" || true)
+	f=$(grep -c -E '^(not ok |Bail out)' "$out/$name.tap" || true)
+	[ "$st" -eq 0 ] && [ "$p" -gt 0 ] || f=$((f + 1))
+	pass=$((pass + p)) fail=$((fail + f))
+}
+run tracenic-test "$out/bin/qemu-system-x86_64" "$build/tests/qtest/tracenic-test"
+run e1000e-trace-test "$out/bin/qemu-system-x86_64" "$build/tests/qtest/e1000e-trace-test"
+# QEMU's own e1000e qtests (qos-test's e1000e paths; glib's -p takes whole
+# paths), on the patched e1000e without a trace, then traced.
+paths=$(QTEST_QEMU_BINARY=$out/bin/qemu-system-x86_64 "$build/tests/qtest/qos-test" -l |
+	grep '/e1000e/' | sed 's/^/-p /')
+[ -n "$paths" ] || {
+	echo "qtest: qos-test lists no e1000e test; is CONFIG_E1000E_PCI_EXPRESS on?" >&2
+	exit 1
+}
+# shellcheck disable=SC2086 # one -p per path
+run qos-e1000e "$out/bin/qemu-system-x86_64" "$build/tests/qtest/qos-test" $paths
+run fuzz-e1000e "$out/bin/qemu-system-x86_64" "$build/tests/qtest/fuzz-e1000e-test"
+# shellcheck disable=SC2086
+run qos-e1000e-traced "$out/bin/traced/qemu-system-x86_64" "$build/tests/qtest/qos-test" $paths
+run fuzz-e1000e-traced "$out/bin/traced/qemu-system-x86_64" \
+	"$build/tests/qtest/fuzz-e1000e-test"
+# Every trace those wrote is one dmacheck reads, with no violation.
+n=0
+for tr in "$traces"/trace-*.bin; do
+	[ -f "$tr" ] || continue
+	n=$((n + 1))
+	"$dmacheck" "$tr" >"$tr.txt" 2>&1 || {
+		echo "qtest: dmacheck $tr failed:" >&2
+		cat "$tr.txt" >&2
+		fail=$((fail + 1))
+	}
+done
+echo "qtest: dmacheck read $n traces of QEMU's e1000e qtests run traced, no violation"
+[ "$n" -ge 5 ] || {
+	echo "qtest: QEMU's e1000e qtests left $n traces, expected one per e1000e they start (5 or more)" >&2
+	fail=$((fail + 1))
+}
 echo "qtest: $pass passed, $fail failed"
-[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ] && [ "$status" -eq 0 ] || exit 1
+[ "$fail" -eq 0 ] || exit 1
 
 gcc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$top/include" -I"$here" \
 	"$here/bench/trace-writer-bench.c" "$here/tnkit-trace.c" -o "$out/bin/trace-writer-bench"

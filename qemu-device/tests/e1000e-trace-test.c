@@ -1,0 +1,589 @@
+/*
+ * qtest for QEMU's e1000e traced through the tracenic kit (docs/e1000e.md):
+ * TX and RX with real DMA through a socket netdev, each record checked field
+ * by field (cause, address, length, ring, slot, reference), the references
+ * taken at the tail write and dropped at write-back, ring disable and reset;
+ * hostile programming with tracing on; dmacheck on every trace; and e1000e
+ * without a trace.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include <sys/wait.h>
+#include "libqtest.h"
+#include "qemu/bswap.h"
+#include "qapi/qmp/qdict.h"
+#include "libqos/pci-pc.h"
+#include "libqos/malloc-pc.h"
+#include "hw/net/e1000_regs.h"
+#include "tracenic/trace.h"
+#include "tn-qtest.h"
+
+#define E1000E_DEVFN QPCI_DEVFN(3, 0)
+
+/* e1000e at 03.0 on a socket netdev, writing a trace of its own. */
+static TN *e1000e_start(const char *extra)
+{
+    TN *t = g_new0(TN, 1);
+
+    t->dir = g_dir_make_tmp("e1000e-trace-qtest-XXXXXX", NULL);
+    g_assert(t->dir);
+    t->trace = g_strdup_printf("%s/trace.bin", t->dir);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, t->sock), ==, 0);
+    t->qts = qtest_initf("-M pc -nodefaults -netdev socket,fd=%d,id=n0 "
+                         "-device e1000e,netdev=n0,addr=03.0,trace=%s%s%s",
+                         t->sock[1], t->trace, extra ? "," : "",
+                         extra ? extra : "");
+    pc_alloc_init(&t->alloc, t->qts, 0);
+    t->bus = qpci_new_pc(t->qts, &t->alloc);
+    t->dev = qpci_device_find(t->bus, E1000E_DEVFN);
+    g_assert(t->dev);
+    qpci_device_enable(t->dev);
+    t->bar = qpci_iomap(t->dev, 0, NULL);
+    wr(t, E1000_CTRL, rd(t, E1000_CTRL) | E1000_CTRL_RST | E1000_CTRL_SLU);
+    g_assert_cmphex(rd(t, E1000_STATUS) & E1000_STATUS_LU, ==, E1000_STATUS_LU);
+    return t;
+}
+
+/* xDBAL, xDBAH, xDLEN, xDH, xDT of one ring, from its xDBAL. */
+static void e1000e_ring(TN *t, uint32_t bal, uint64_t base, uint32_t descs)
+{
+    wr(t, bal, base);
+    wr(t, bal + 4, base >> 32);
+    wr(t, bal + 8, descs * 16);
+    wr(t, bal + 0x10, 0);
+    wr(t, bal + 0x18, 0);
+}
+
+static void put_desc(TN *t, uint64_t ring, uint32_t slot, uint64_t addr,
+                     uint32_t lower, uint32_t upper)
+{
+    uint64_t d[2] = {
+        cpu_to_le64(addr),
+        cpu_to_le64(lower | (uint64_t)upper << 32),
+    };
+
+    qtest_memwrite(t->qts, ring + slot * 16, d, sizeof(d));
+}
+
+/* Quit QEMU: the trace ends with END and is complete on disk. */
+static void e1000e_quit(TN *t, Trace *tr)
+{
+    qtest_quit(t->qts);
+    t->qts = NULL;
+    trace_load(tr, t->trace);
+    g_assert_cmpuint(tr->rec[tr->n - 1].type, ==, TN_REC_END);
+    g_assert_cmpuint(tr->rec[tr->n - 1].u.end.records, ==, tr->n - 1);
+    g_assert_cmpuint(tr->rec[tr->n - 1].u.end.dropped, ==, 0);
+}
+
+/*
+ * dmacheck on a complete trace: it reads it (exit 2 is a trace it cannot
+ * read), finds no violation of the rules that need no ledger (exit 1), and
+ * says it judged no allocation: "UNJUDGED (no ledger)".
+ */
+static void dmacheck(TN *t)
+{
+    const char *bin = g_getenv("TRACENIC_DMACHECK");
+    g_autofree char *out = NULL, *err = NULL;
+    char *argv[] = { (char *)bin, t->trace, NULL };
+    int status;
+
+    if (!bin) {
+        g_error("TRACENIC_DMACHECK is not set: run the qtests with "
+                "qemu-device/run-qtests.sh, which builds dmacheck and sets it");
+    }
+    g_assert(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                          &out, &err, &status, NULL));
+    g_test_message("dmacheck %s: %s%s", t->trace, out, err);
+    g_assert(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    g_assert(strstr(out, "UNJUDGED (no ledger)"));
+    g_assert(strstr(out, " 0 distinct violations"));
+}
+
+/* The record at @i has these fields (DMA). */
+static void check_dma(const Trace *tr, ssize_t i, int type, int cause,
+                      int ring, uint32_t slot, uint64_t addr, uint32_t len)
+{
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmpuint(tr->rec[i].type, ==, type);
+    g_assert_cmpuint(tr->rec[i].kind, ==, cause);
+    g_assert_cmpuint(tr->rec[i].u.dma.ring, ==, ring);
+    g_assert_cmpuint(tr->rec[i].idx, ==, slot);
+    g_assert_cmphex(tr->rec[i].u.dma.addr, ==, addr);
+    g_assert_cmpuint(tr->rec[i].u.dma.len, ==, len);
+}
+
+/* ... (a reference) */
+static void check_ref(const Trace *tr, ssize_t i, int type, int kind,
+                      int ring, uint32_t slot, uint64_t addr, uint32_t len)
+{
+    g_assert_cmpint(i, >=, 0);
+    g_assert_cmpuint(tr->rec[i].type, ==, type);
+    g_assert_cmpuint(tr->rec[i].kind, ==, kind);
+    g_assert_cmpuint(tr->rec[i].u.ref.ring, ==, ring);
+    g_assert_cmpuint(tr->rec[i].idx, ==, slot);
+    g_assert_cmphex(tr->rec[i].u.ref.addr, ==, addr);
+    g_assert_cmpuint(tr->rec[i].u.ref.len, ==, len);
+    g_assert_cmpuint(tr->rec[i].u.ref.drained, ==, 0);
+}
+
+/* The ring's enable, its reference, and nothing posted before @from. */
+static ssize_t check_enable(const Trace *tr, int ring, uint64_t base,
+                            uint32_t descs)
+{
+    ssize_t i = trace_find(tr, 0, TN_REC_STATE, TN_ST_RING_ENABLE);
+
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr->rec[i].idx, ==, ring);
+    g_assert_cmphex(tr->rec[i].u.state.value, ==, base);
+    g_assert_cmpuint(tr->rec[i].u.state.value2, ==, descs);
+    check_ref(tr, i + 1, TN_REC_REF_TAKE, TN_REF_RING, ring, 0, base,
+              descs * 16);
+    return i + 1;
+}
+
+/*
+ * Ring disable at or after @from: RING_DISABLE, its @posted references, the
+ * ring's, RING_IDLE.
+ */
+static void check_disable(const Trace *tr, size_t from, int ring,
+                          uint64_t base, uint32_t descs, size_t posted)
+{
+    ssize_t i = trace_find(tr, from, TN_REC_STATE, TN_ST_RING_DISABLE);
+    size_t k;
+
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr->rec[i].idx, ==, ring);
+    for (k = 1; k <= posted; k++) {
+        g_assert_cmpuint(tr->rec[i + k].type, ==, TN_REC_REF_DROP);
+        g_assert_cmpuint(tr->rec[i + k].kind, ==, TN_REF_POSTED);
+        g_assert_cmpuint(tr->rec[i + k].u.ref.drained, ==, 0);
+    }
+    check_ref(tr, i + k, TN_REC_REF_DROP, TN_REF_RING, ring, 0, base,
+              descs * 16);
+    g_assert_cmpuint(tr->rec[i + k + 1].type, ==, TN_REC_STATE);
+    g_assert_cmpuint(tr->rec[i + k + 1].kind, ==, TN_ST_RING_IDLE);
+    g_assert_cmpuint(tr->rec[i + k + 1].idx, ==, ring);
+}
+
+/* TX: one legacy descriptor; every access, its cause and its reference. */
+static void test_tx_legacy(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 2048);
+    uint8_t frame[200], got[2048];
+    Trace tr;
+    ssize_t i, take, rd_desc, rd_buf, wb, drop;
+
+    fill_frame(frame, sizeof(frame), 3);
+    frame[12] = 0x88;       /* experimental ethertype: e1000e parses an IPv4 */
+    frame[13] = 0xb5;       /* header and drops a malformed one */
+    qtest_memwrite(t->qts, buf, frame, sizeof(frame));
+    e1000e_ring(t, E1000_TDBAL, ring, 8);
+    wr(t, E1000_TCTL, E1000_TCTL_EN);
+    put_desc(t, ring, 0, buf, sizeof(frame) | E1000_TXD_CMD_EOP |
+             E1000_TXD_CMD_RS, 0);
+    wr(t, E1000_TDT, 1);
+    g_assert_cmpuint(sock_recv_frame(t, got, sizeof(got)), ==, sizeof(frame));
+    g_assert(memcmp(got, frame, sizeof(frame)) == 0);
+    g_assert_cmpuint(rd(t, E1000_TDH), ==, 1);
+
+    trace_snapshot(t, &tr);
+    g_assert_cmpuint(tr.rec[0].type, ==, TN_REC_DEVICE);
+    g_assert_cmpstr(tr.rec[0].u.device.type, ==, "e1000e");
+    g_assert_cmpuint(tr.rec[0].u.device.pci_devfn, ==, E1000E_DEVFN);
+    i = check_enable(&tr, TN_RING_ID_TX, ring, 8);
+    /* At the tail write, before the device's DMA */
+    take = i + 1;
+    check_ref(&tr, take, TN_REC_REF_TAKE, TN_REF_POSTED, TN_RING_ID_TX, 0,
+              buf, sizeof(frame));
+    rd_desc = take + 1;
+    check_dma(&tr, rd_desc, TN_REC_DMA_READ, TN_CAUSE_TX_DESC_READ,
+              TN_RING_ID_TX, 0, ring, 16);
+    g_assert_cmpuint(tr.rec[rd_desc].id, ==, tr.rec[i].id);   /* the ring's */
+    rd_buf = rd_desc + 1;
+    check_dma(&tr, rd_buf, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ,
+              TN_RING_ID_TX, 0, buf, sizeof(frame));
+    g_assert_cmpuint(tr.rec[rd_buf].id, ==, tr.rec[take].id);
+    wb = rd_buf + 1;        /* the status dword: upper, at offset 12 */
+    check_dma(&tr, wb, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK,
+              TN_RING_ID_TX, 0, ring + 12, 4);
+    g_assert_cmpuint(tr.rec[wb].id, ==, tr.rec[i].id);
+    drop = wb + 1;
+    check_ref(&tr, drop, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_TX, 0,
+              buf, sizeof(frame));
+    g_assert_cmpuint(tr.rec[drop].id, ==, tr.rec[take].id);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_READ, -1), ==, 2);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_WRITE, -1), ==, 1);
+    trace_free(&tr);
+
+    /* Disabling TX ends the ring's reference; nothing was posted. */
+    wr(t, E1000_TCTL, 0);
+    trace_snapshot(t, &tr);
+    check_disable(&tr, 0, TN_RING_ID_TX, ring, 8, 0);
+    trace_free(&tr);
+    e1000e_quit(t, &tr);
+    trace_free(&tr);
+    dmacheck(t);
+    tracenic_stop(t);
+}
+
+/*
+ * TX as Linux's e1000e sends: a context descriptor, then a packet in two
+ * data descriptors, the first posted (and fetched) before the second.  The
+ * model maps the first buffer at once and reads it when the EOP descriptor
+ * comes, so its reference lasts until then.
+ */
+static void test_tx_context_data(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t b1 = guest_alloc(&t->alloc, 2048), b2 = guest_alloc(&t->alloc, 2048);
+    const uint32_t dext = E1000_TXD_CMD_DEXT | E1000_TXD_DTYP_D;
+    uint8_t frame[300], got[2048];
+    Trace tr;
+    ssize_t i, t1, t2, r1, r2, wb;
+
+    fill_frame(frame, sizeof(frame), 5);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    qtest_memwrite(t->qts, b1, frame, 100);
+    qtest_memwrite(t->qts, b2, frame + 100, 200);
+    e1000e_ring(t, E1000_TDBAL, ring, 8);
+    wr(t, E1000_TCTL, E1000_TCTL_EN);
+    put_desc(t, ring, 0, 0, E1000_TXD_CMD_DEXT, 0);     /* context */
+    put_desc(t, ring, 1, b1, 100 | dext, 0);
+    put_desc(t, ring, 2, b2, 200 | dext | E1000_TXD_CMD_EOP |
+             E1000_TXD_CMD_RS, 0);
+    wr(t, E1000_TDT, 2);
+    g_assert_cmpuint(rd(t, E1000_TDH), ==, 2);
+    g_assert(!sock_has_data(t));
+    trace_snapshot(t, &tr);
+    i = check_enable(&tr, TN_RING_ID_TX, ring, 8);
+    /* No reference for the context descriptor: it has no buffer. */
+    t1 = i + 1;
+    check_ref(&tr, t1, TN_REC_REF_TAKE, TN_REF_POSTED, TN_RING_ID_TX, 1,
+              b1, 100);
+    check_dma(&tr, t1 + 1, TN_REC_DMA_READ, TN_CAUSE_TX_DESC_READ,
+              TN_RING_ID_TX, 0, ring, 16);
+    check_dma(&tr, t1 + 2, TN_REC_DMA_READ, TN_CAUSE_TX_DESC_READ,
+              TN_RING_ID_TX, 1, ring + 16, 16);
+    r1 = t1 + 3;
+    check_dma(&tr, r1, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ,
+              TN_RING_ID_TX, 1, b1, 100);
+    g_assert_cmpuint(tr.rec[r1].id, ==, tr.rec[t1].id);
+    g_assert_cmpuint(r1 + 1, ==, tr.n);     /* no write-back, no drop yet */
+    trace_free(&tr);
+
+    wr(t, E1000_TDT, 3);
+    g_assert_cmpuint(sock_recv_frame(t, got, sizeof(got)), ==, sizeof(frame));
+    g_assert(memcmp(got, frame, sizeof(frame)) == 0);
+    trace_snapshot(t, &tr);
+    t2 = r1 + 1;
+    check_ref(&tr, t2, TN_REC_REF_TAKE, TN_REF_POSTED, TN_RING_ID_TX, 2,
+              b2, 200);
+    check_dma(&tr, t2 + 1, TN_REC_DMA_READ, TN_CAUSE_TX_DESC_READ,
+              TN_RING_ID_TX, 2, ring + 32, 16);
+    r2 = t2 + 2;
+    check_dma(&tr, r2, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ,
+              TN_RING_ID_TX, 2, b2, 200);
+    g_assert_cmpuint(tr.rec[r2].id, ==, tr.rec[t2].id);
+    wb = r2 + 1;
+    check_dma(&tr, wb, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK,
+              TN_RING_ID_TX, 2, ring + 32 + 12, 4);
+    /* The packet is sent: both of its buffers are released. */
+    check_ref(&tr, wb + 1, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_TX, 1,
+              b1, 100);
+    g_assert_cmpuint(tr.rec[wb + 1].id, ==, tr.rec[t1].id);
+    check_ref(&tr, wb + 2, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_TX, 2,
+              b2, 200);
+    g_assert_cmpuint(tr.rec[wb + 2].id, ==, tr.rec[t2].id);
+    g_assert_cmpuint(wb + 3, ==, tr.n);
+    trace_free(&tr);
+    e1000e_quit(t, &tr);
+    trace_free(&tr);
+    dmacheck(t);
+    tracenic_stop(t);
+}
+
+/* TX on queue 1: ring TX1. */
+static void test_tx_queue1(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 2048);
+    uint8_t frame[64], got[2048];
+    Trace tr;
+    ssize_t i;
+
+    fill_frame(frame, sizeof(frame), 7);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    qtest_memwrite(t->qts, buf, frame, sizeof(frame));
+    e1000e_ring(t, E1000_TDBAL1, ring, 8);
+    wr(t, E1000_TCTL, E1000_TCTL_EN);
+    put_desc(t, ring, 0, buf, sizeof(frame) | E1000_TXD_CMD_EOP |
+             E1000_TXD_CMD_RS, 0);
+    wr(t, E1000_TDT1, 1);
+    g_assert_cmpuint(sock_recv_frame(t, got, sizeof(got)), ==, sizeof(frame));
+    trace_snapshot(t, &tr);
+    i = check_enable(&tr, TN_RING_ID_TX1, ring, 8);
+    check_ref(&tr, i + 1, TN_REC_REF_TAKE, TN_REF_POSTED, TN_RING_ID_TX1, 0,
+              buf, sizeof(frame));
+    check_dma(&tr, i + 2, TN_REC_DMA_READ, TN_CAUSE_TX_DESC_READ,
+              TN_RING_ID_TX1, 0, ring, 16);
+    check_dma(&tr, i + 3, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ,
+              TN_RING_ID_TX1, 0, buf, sizeof(frame));
+    check_dma(&tr, i + 4, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK,
+              TN_RING_ID_TX1, 0, ring + 12, 4);
+    check_ref(&tr, i + 5, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_TX1, 0,
+              buf, sizeof(frame));
+    trace_free(&tr);
+    e1000e_quit(t, &tr);
+    trace_free(&tr);
+    dmacheck(t);
+    tracenic_stop(t);
+}
+
+/* Send @len bytes of a frame into the socket netdev; wait for RDH to move. */
+static uint32_t rx_frame(TN *t, const uint8_t *frame, uint32_t len)
+{
+    int k;
+
+    sock_send_frame(t, frame, len);
+    for (k = 0; k < 1000 && rd(t, E1000_RDH) == 0; k++) {
+        qtest_clock_step(t->qts, 10000);
+    }
+    return rd(t, E1000_RDH);
+}
+
+/*
+ * RX, extended descriptors (as Linux's e1000e posts them): four buffers
+ * posted at the tail write, the frame written into the first, write-backs,
+ * and a reset drops every reference left.
+ */
+static void test_rx_extended(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t bufs = guest_alloc(&t->alloc, 4 * 2048);
+    uint8_t frame[300], got[300];
+    uint32_t used, k;
+    Trace tr;
+    ssize_t i, d, w, wb;
+
+    e1000e_ring(t, E1000_RDBAL, ring, 8);
+    wr(t, E1000_RFCTL, E1000_RFCTL_EXTEN);
+    wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
+       E1000_RCTL_BAM);
+    for (k = 0; k < 4; k++) {
+        put_desc(t, ring, k, bufs + k * 2048, 0, 0);
+    }
+    wr(t, E1000_RDT, 4);
+    fill_frame(frame, sizeof(frame), 9);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    /* QEMU's model puts the 4-byte FCS into the next descriptor. */
+    used = rx_frame(t, frame, sizeof(frame));
+    g_assert_cmpuint(used, >=, 1);
+    qtest_memread(t->qts, bufs, got, sizeof(got));
+    g_assert(memcmp(got, frame, sizeof(frame)) == 0);
+
+    trace_snapshot(t, &tr);
+    i = check_enable(&tr, TN_RING_ID_RX, ring, 8);
+    /* Four buffers posted at the tail write, 2 KiB each (RCTL.BSIZE). */
+    for (k = 0; k < 4; k++) {
+        check_ref(&tr, i + 1 + k, TN_REC_REF_TAKE, TN_REF_POSTED,
+                  TN_RING_ID_RX, k, bufs + k * 2048, 2048);
+    }
+    d = i + 5;
+    check_dma(&tr, d, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ, TN_RING_ID_RX,
+              0, ring, 16);
+    g_assert_cmpuint(tr.rec[d].id, ==, tr.rec[i].id);
+    w = d + 1;
+    check_dma(&tr, w, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, TN_RING_ID_RX,
+              0, bufs, sizeof(frame));
+    g_assert_cmpuint(tr.rec[w].id, ==, tr.rec[i + 1].id);
+    /* The descriptor with DD clear, then its status dword with DD. */
+    wb = trace_find(&tr, w, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK);
+    check_dma(&tr, wb, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK, TN_RING_ID_RX,
+              0, ring, 16);
+    check_dma(&tr, wb + 1, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK,
+              TN_RING_ID_RX, 0, ring + 8, 4);
+    check_ref(&tr, wb + 2, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_RX, 0,
+              bufs, 2048);
+    g_assert_cmpuint(tr.rec[wb + 2].id, ==, tr.rec[i + 1].id);
+    /* Each descriptor written back releases its buffer; the rest stay. */
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ),
+                     ==, used);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_POSTED), ==,
+                     used);
+    trace_free(&tr);
+
+    /* A reset drops everything: the posted buffers left, then the ring. */
+    qtest_qmp_assert_success(t->qts, "{'execute': 'system_reset'}");
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, check_enable(&tr, TN_RING_ID_RX, ring, 8),
+                   TN_REC_STATE, TN_ST_RESET_BEGIN);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i + 1].kind, ==, TN_ST_RING_DISABLE);
+    check_disable(&tr, i, TN_RING_ID_RX, ring, 8, 4 - used);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_POSTED), ==, 4);
+    g_assert_cmpint(trace_find(&tr, i, TN_REC_STATE, TN_ST_RESET_DONE), >, i);
+    trace_free(&tr);
+    e1000e_quit(t, &tr);
+    trace_free(&tr);
+    dmacheck(t);
+    tracenic_stop(t);
+}
+
+/* RX, legacy descriptors; RCTL.EN off drops what is still posted. */
+static void test_rx_legacy(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t bufs = guest_alloc(&t->alloc, 3 * 2048);
+    uint8_t frame[100], got[100];
+    uint32_t used, k;
+    Trace tr;
+    ssize_t i, w, wb;
+
+    e1000e_ring(t, E1000_RDBAL, ring, 8);
+    wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
+       E1000_RCTL_BAM);
+    for (k = 0; k < 3; k++) {
+        put_desc(t, ring, k, bufs + k * 2048, 0, 0);
+    }
+    wr(t, E1000_RDT, 3);
+    fill_frame(frame, sizeof(frame), 11);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    used = rx_frame(t, frame, sizeof(frame));
+    g_assert_cmpuint(used, >=, 1);
+    qtest_memread(t->qts, bufs, got, sizeof(got));
+    g_assert(memcmp(got, frame, sizeof(frame)) == 0);
+    wr(t, E1000_RCTL, 0);
+
+    trace_snapshot(t, &tr);
+    i = check_enable(&tr, TN_RING_ID_RX, ring, 8);
+    for (k = 0; k < 3; k++) {
+        check_ref(&tr, i + 1 + k, TN_REC_REF_TAKE, TN_REF_POSTED,
+                  TN_RING_ID_RX, k, bufs + k * 2048, 2048);
+    }
+    check_dma(&tr, i + 4, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ,
+              TN_RING_ID_RX, 0, ring, 16);
+    w = i + 5;
+    check_dma(&tr, w, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, TN_RING_ID_RX,
+              0, bufs, sizeof(frame));
+    g_assert_cmpuint(tr.rec[w].id, ==, tr.rec[i + 1].id);
+    /* Legacy: the descriptor, then its status byte at offset 12. */
+    wb = trace_find(&tr, w, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK);
+    check_dma(&tr, wb, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK, TN_RING_ID_RX,
+              0, ring, 16);
+    check_dma(&tr, wb + 1, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK,
+              TN_RING_ID_RX, 0, ring + 12, 1);
+    check_ref(&tr, wb + 2, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_RX, 0,
+              bufs, 2048);
+    check_disable(&tr, 0, TN_RING_ID_RX, ring, 8, 3 - used);
+    trace_free(&tr);
+    e1000e_quit(t, &tr);
+    trace_free(&tr);
+    dmacheck(t);
+    tracenic_stop(t);
+}
+
+/*
+ * Hostile programming with tracing on: rings in unmapped memory, zero and
+ * huge lengths, tails outside the ring, an endless TX chain without EOP,
+ * frames into an RX ring that starts in the last page of the address space
+ * (the model wraps past 2^64 into low guest RAM, as the trace shows).  QEMU
+ * stays up, the trace ends with END and matching counts, and dmacheck reads
+ * it: failed DMA is no access, and without a ledger nothing is judged.
+ */
+static void test_hostile(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t buf = guest_alloc(&t->alloc, 64);
+    uint8_t frame[64];
+    Trace tr;
+    int k;
+
+    e1000e_ring(t, E1000_TDBAL, 0xfffffff000000000ull, 8);
+    wr(t, E1000_TCTL, E1000_TCTL_EN);
+    wr(t, E1000_TDT, 3);
+    wr(t, E1000_TDLEN, 0);
+    wr(t, E1000_TDLEN, 0xfff80);
+    wr(t, E1000_TDT, 0xffff);
+    e1000e_ring(t, E1000_TDBAL, ring, 8);
+    for (k = 0; k < 8; k++) {           /* no EOP anywhere: a chain round */
+        put_desc(t, ring, k, buf, 64, 0);
+    }
+    for (k = 1; k <= 40; k++) {
+        wr(t, E1000_TDT, k % 8);
+    }
+    g_assert(!sock_has_data(t));
+
+    fill_frame(frame, sizeof(frame), 1);
+    wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
+       E1000_RCTL_BAM);
+    e1000e_ring(t, E1000_RDBAL, 0xfffffffffffff000ull, 8);
+    wr(t, E1000_RDT, 5);
+    sock_send_frame(t, frame, sizeof(frame));
+    qtest_clock_step(t->qts, 1000000);
+    wr(t, E1000_RDLEN, 0);
+    wr(t, E1000_RDT, 7);
+    wr(t, E1000_RDLEN, 0xfff80);         /* RDLEN's largest: 65528 slots */
+    wr(t, E1000_RDT, 0xfff0);
+    sock_send_frame(t, frame, sizeof(frame));
+    qtest_clock_step(t->qts, 1000000);
+    wr(t, E1000_RDT, 0xffff);
+    wr(t, E1000_RCTL, 0);
+
+    trace_snapshot(t, &tr);
+    /* Every ring that went on went off, but the last TX one. */
+    g_assert_cmpuint(trace_count(&tr, TN_REC_STATE, TN_ST_RING_ENABLE), ==,
+                     trace_count(&tr, TN_REC_STATE, TN_ST_RING_DISABLE) + 1);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_TAKE, -1), ==,
+                     trace_count(&tr, TN_REC_REF_DROP, -1) + 1 + 8);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_FAILED,
+                                 TN_CAUSE_TX_DESC_READ), >, 0);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_FAILED,
+                                 TN_CAUSE_RX_DESC_READ), >, 0);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_FAILED,
+                                 TN_CAUSE_RX_WRITEBACK), >, 0);
+    trace_free(&tr);
+    e1000e_quit(t, &tr);
+    trace_free(&tr);
+    dmacheck(t);
+    tracenic_stop(t);
+}
+
+/* Without trace=, e1000e is Debian's: no kit, and the property is there. */
+static void test_untraced(void)
+{
+    QTestState *qts = qtest_init("-M pc -nodefaults -device e1000e,addr=03.0");
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': '/machine/peripheral-anon/device[0]', "
+                           "'property': 'trace'}}");
+
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    qtest_quit(qts);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/e1000e-trace/tx-legacy", test_tx_legacy);
+    qtest_add_func("/e1000e-trace/tx-context-data", test_tx_context_data);
+    qtest_add_func("/e1000e-trace/tx-queue1", test_tx_queue1);
+    qtest_add_func("/e1000e-trace/rx-extended", test_rx_extended);
+    qtest_add_func("/e1000e-trace/rx-legacy", test_rx_legacy);
+    qtest_add_func("/e1000e-trace/hostile", test_hostile);
+    qtest_add_func("/e1000e-trace/untraced", test_untraced);
+    return g_test_run();
+}
