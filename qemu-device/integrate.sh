@@ -78,26 +78,43 @@ $ss.add(when: 'CONFIG_TRACENIC', if_true: files($(list $nic)))
 $ss.add(when: 'CONFIG_E1000E_PCI_EXPRESS', if_true: files($(list $e1000e)))"
 
 # QEMU's e1000e, traced when a trace is configured: a patch to Debian's
-# files, applied to a pristine copy kept beside each file so that an edited
-# patch replaces the old one on the next run.
+# files, applied to a pristine copy kept beside each file (*.tracenic-orig),
+# so a rerun changes nothing and an edited patch replaces the old one.  The
+# copy is taken on the first run, from a file the patch fits; a file that
+# already carries the patch (applied by hand) gives its reversed self.
 apply_patch() { # patch
 	patched=$(awk '$1 == "+++" { sub(/^b\//, "", $2); print $2 }' "$1")
 	work=$(mktemp -d)
+	fresh=
 	for f in $patched; do
-		[ -f "$src/$f.tracenic-orig" ] || cp "$src/$f" "$src/$f.tracenic-orig"
 		mkdir -p "$work/$(dirname "$f")"
-		cp "$src/$f.tracenic-orig" "$work/$f"
+		if [ -f "$src/$f.tracenic-orig" ]; then
+			cp "$src/$f.tracenic-orig" "$work/$f"
+		else
+			cp "$src/$f" "$work/$f"
+			fresh="$fresh $f"
+		fi
 	done
-	patch -p1 -s -f -d "$work" <"$1" >"$work/patch.log" 2>&1 || {
-		echo "integrate.sh: $(basename "$1") does not apply to $src:" >&2
-		sed 's/^/  /' "$work/patch.log" >&2
-		echo "  The files it patches ($patched) are not Debian's QEMU 7.2 ones (the" \
-			"pristine copies are *.tracenic-orig); build from Debian's source" \
-			"(make qemu without QEMU_SRC) or port the patch." >&2
+	if [ -n "$fresh" ] &&
+		patch -R --dry-run -p1 -s -f -d "$work" <"$1" >/dev/null 2>&1; then
+		patch -R -p1 -s -f -d "$work" <"$1" >/dev/null
+	fi
+	for f in $fresh; do
+		cp "$work/$f" "$work/$f.tracenic-orig"
+	done
+	patch -p1 -f --no-backup-if-mismatch -d "$work" <"$1" >"$work/patch.log" 2>&1 || {
+		bad=$(awk '/^patching file / { f = $3 } /FAILED|malformed|find file/ { print f }' \
+			"$work/patch.log" | sort -u | tr '\n' ' ')
+		echo "integrate.sh: qemu-device/$(basename "$1") does not apply to $src:" \
+			"${bad:-its files }does not match Debian's QEMU 7.2 (patch says:" \
+			"$(grep -E 'FAILED|malformed|find file' "$work/patch.log" | tr '\n' ' ')). Use" \
+			"Debian's source (make qemu without QEMU_SRC, or restore that file from" \
+			"'apt-get source qemu'), or port the patch to this tree." >&2
 		rm -rf "$work"
 		exit 1
 	}
 	for f in $patched; do
+		[ -f "$src/$f.tracenic-orig" ] || cp "$work/$f.tracenic-orig" "$src/$f.tracenic-orig"
 		cmp -s "$work/$f" "$src/$f" || cp "$work/$f" "$src/$f"
 	done
 	rm -rf "$work"

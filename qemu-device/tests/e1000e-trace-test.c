@@ -241,7 +241,8 @@ static void test_tx_context_data(void)
 {
     TN *t = e1000e_start(NULL);
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
-    uint64_t b1 = guest_alloc(&t->alloc, 2048), b2 = guest_alloc(&t->alloc, 2048);
+    uint64_t b1 = guest_alloc(&t->alloc, 2048);
+    uint64_t b2 = guest_alloc(&t->alloc, 2048);
     const uint32_t dext = E1000_TXD_CMD_DEXT | E1000_TXD_DTYP_D;
     uint8_t frame[300], got[2048];
     Trace tr;

@@ -63,7 +63,8 @@ static inline void trace_load(Trace *tr, const char *path)
 {
     g_assert(g_file_get_contents(path, &tr->data, &tr->len, NULL));
     g_assert_cmpuint(tr->len, >=, TN_TRACE_HEADER_SIZE);
-    g_assert_cmpuint((tr->len - TN_TRACE_HEADER_SIZE) % TN_TRACE_REC_SIZE, ==, 0);
+    g_assert_cmpuint((tr->len - TN_TRACE_HEADER_SIZE) % TN_TRACE_REC_SIZE,
+                     ==, 0);
     tr->hdr = (const void *)tr->data;
     tr->rec = (const void *)(tr->data + TN_TRACE_HEADER_SIZE);
     tr->n = (tr->len - TN_TRACE_HEADER_SIZE) / TN_TRACE_REC_SIZE;
@@ -82,8 +83,9 @@ static inline void trace_free(Trace *tr)
     g_free(tr->data);
 }
 
-/* Index of the first record of @type (and @kind unless -1) at or after @from. */
-static inline ssize_t trace_find(const Trace *tr, size_t from, int type, int kind)
+/* The first record of @type (and @kind unless -1) at or after @from. */
+static inline ssize_t trace_find(const Trace *tr, size_t from, int type,
+                                 int kind)
 {
     size_t i;
 
