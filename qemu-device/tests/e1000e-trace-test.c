@@ -497,6 +497,80 @@ static void test_rx_legacy(void)
 }
 
 /*
+ * RX, packet-split descriptors (32 bytes, two slots each): a reference per
+ * buffer PSRCTL gives a size, a frame that is not split fills buffer 0 and
+ * goes on in buffer 1, each write under its buffer's reference.
+ */
+static void test_rx_packet_split(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t bufs = guest_alloc(&t->alloc, 4 * 2048);
+    uint8_t frame[300], got[300];
+    uint64_t d[4];
+    uint32_t k;
+    Trace tr;
+    ssize_t i, w;
+
+    e1000e_ring(t, E1000_RDBAL, ring, 8);
+    /* Buffer 0: 2 * 128 bytes, buffer 1: 1 KiB, buffers 2 and 3: none. */
+    wr(t, E1000_PSRCTL, 2 << E1000_PSRCTL_BSIZE0_SHIFT |
+       1 << E1000_PSRCTL_BSIZE1_SHIFT);
+    wr(t, E1000_RFCTL, E1000_RFCTL_EXTEN);
+    wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
+       E1000_RCTL_BAM | E1000_RCTL_DTYP_PS);
+    for (k = 0; k < 2; k++) {
+        d[0] = cpu_to_le64(bufs + k * 4096);
+        d[1] = cpu_to_le64(bufs + k * 4096 + 1024);
+        d[2] = cpu_to_le64(bufs + k * 4096 + 2048);
+        d[3] = cpu_to_le64(bufs + k * 4096 + 3072);
+        qtest_memwrite(t->qts, ring + k * 32, d, sizeof(d));
+    }
+    wr(t, E1000_RDT, 4);                /* two 32-byte descriptors */
+    fill_frame(frame, sizeof(frame), 13);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    g_assert_cmpuint(rx_frame(t, frame, sizeof(frame)), >=, 2);
+    qtest_memread(t->qts, bufs, got, 256);
+    qtest_memread(t->qts, bufs + 1024, got + 256, sizeof(frame) - 256);
+    g_assert(memcmp(got, frame, sizeof(frame)) == 0);
+
+    trace_snapshot(t, &tr);
+    i = check_enable(&tr, TN_RING_ID_RX, ring, 8);
+    check_ref(&tr, i + 1, TN_REC_REF_TAKE, TN_REF_POSTED, TN_RING_ID_RX, 0,
+              bufs, 256);
+    check_ref(&tr, i + 2, TN_REC_REF_TAKE, TN_REF_POSTED, TN_RING_ID_RX, 0,
+              bufs + 1024, 1024);
+    check_ref(&tr, i + 3, TN_REC_REF_TAKE, TN_REF_POSTED, TN_RING_ID_RX, 2,
+              bufs + 4096, 256);
+    check_ref(&tr, i + 4, TN_REC_REF_TAKE, TN_REF_POSTED, TN_RING_ID_RX, 2,
+              bufs + 4096 + 1024, 1024);
+    check_dma(&tr, i + 5, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ,
+              TN_RING_ID_RX, 0, ring, 32);
+    w = i + 6;
+    check_dma(&tr, w, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, TN_RING_ID_RX,
+              0, bufs, 256);
+    g_assert_cmpuint(tr.rec[w].id, ==, tr.rec[i + 1].id);
+    check_dma(&tr, w + 1, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE,
+              TN_RING_ID_RX, 0, bufs + 1024, sizeof(frame) - 256);
+    g_assert_cmpuint(tr.rec[w + 1].id, ==, tr.rec[i + 2].id);
+    w = trace_find(&tr, w, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK);
+    check_dma(&tr, w, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK, TN_RING_ID_RX,
+              0, ring, 32);
+    check_dma(&tr, w + 1, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK,
+              TN_RING_ID_RX, 0, ring + 8, 4);
+    check_ref(&tr, w + 2, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_RX, 0,
+              bufs, 256);
+    check_ref(&tr, w + 3, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_RX, 0,
+              bufs + 1024, 1024);
+    trace_free(&tr);
+    e1000e_quit(t, &tr);
+    trace_free(&tr);
+    dmacheck(t);
+    tracenic_stop(t);
+}
+
+/*
  * Hostile programming with tracing on: rings in unmapped memory, zero and
  * huge lengths, tails outside the ring, an endless TX chain without EOP,
  * frames into an RX ring that starts in the last page of the address space
@@ -584,6 +658,7 @@ int main(int argc, char **argv)
     qtest_add_func("/e1000e-trace/tx-queue1", test_tx_queue1);
     qtest_add_func("/e1000e-trace/rx-extended", test_rx_extended);
     qtest_add_func("/e1000e-trace/rx-legacy", test_rx_legacy);
+    qtest_add_func("/e1000e-trace/rx-packet-split", test_rx_packet_split);
     qtest_add_func("/e1000e-trace/hostile", test_hostile);
     qtest_add_func("/e1000e-trace/untraced", test_untraced);
     return g_test_run();
