@@ -310,15 +310,20 @@ static void test_tx_context_data(void)
     tracenic_stop(t);
 }
 
-/* TX on queue 1: ring TX1. */
-static void test_tx_queue1(void)
+/*
+ * Queue 1: a frame sent on ring TX1; ring RX1 on with RCTL.EN and its
+ * length, buffers posted at RDT1, all dropped when RCTL.EN goes off.
+ */
+static void test_queue1(void)
 {
     TN *t = e1000e_start(NULL);
     uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t rxring = guest_alloc(&t->alloc, 8 * 16);
     uint64_t buf = guest_alloc(&t->alloc, 2048);
     uint8_t frame[64], got[2048];
     Trace tr;
     ssize_t i;
+    uint32_t k;
 
     fill_frame(frame, sizeof(frame), 7);
     frame[12] = 0x88;
@@ -342,6 +347,29 @@ static void test_tx_queue1(void)
               TN_RING_ID_TX1, 0, ring + 12, 4);
     check_ref(&tr, i + 5, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_TX1, 0,
               buf, sizeof(frame));
+    trace_free(&tr);
+
+    e1000e_ring(t, E1000_RDBAL1, rxring, 8);
+    wr(t, E1000_RCTL, E1000_RCTL_EN);
+    for (k = 0; k < 3; k++) {
+        put_desc(t, rxring, k, buf + 512 * k, 0, 0);
+    }
+    wr(t, E1000_RDT1, 3);
+    wr(t, E1000_RCTL, 0);
+    trace_snapshot(t, &tr);
+    i = trace_find(&tr, 0, TN_REC_STATE, TN_ST_RING_ENABLE);
+    i = trace_find(&tr, i + 1, TN_REC_STATE, TN_ST_RING_ENABLE);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i].idx, ==, TN_RING_ID_RX1);
+    g_assert_cmphex(tr.rec[i].u.state.value, ==, rxring);
+    g_assert_cmpuint(tr.rec[i].u.state.value2, ==, 8);
+    check_ref(&tr, i + 1, TN_REC_REF_TAKE, TN_REF_RING, TN_RING_ID_RX1, 0,
+              rxring, 8 * 16);
+    for (k = 0; k < 3; k++) {
+        check_ref(&tr, i + 2 + k, TN_REC_REF_TAKE, TN_REF_POSTED,
+                  TN_RING_ID_RX1, k, buf + 512 * k, 2048);
+    }
+    check_disable(&tr, i, TN_RING_ID_RX1, rxring, 8, 3);
     trace_free(&tr);
     e1000e_quit(t, &tr);
     trace_free(&tr);
@@ -655,7 +683,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/e1000e-trace/tx-legacy", test_tx_legacy);
     qtest_add_func("/e1000e-trace/tx-context-data", test_tx_context_data);
-    qtest_add_func("/e1000e-trace/tx-queue1", test_tx_queue1);
+    qtest_add_func("/e1000e-trace/queue1", test_queue1);
     qtest_add_func("/e1000e-trace/rx-extended", test_rx_extended);
     qtest_add_func("/e1000e-trace/rx-legacy", test_rx_legacy);
     qtest_add_func("/e1000e-trace/rx-packet-split", test_rx_packet_split);
