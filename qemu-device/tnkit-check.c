@@ -649,7 +649,7 @@ void tnkit_check_suspend(TNKitCheck *c, const char *why)
 
 const uint8_t tnkit_check_rules[TNKIT_CHECK_N_RULES] = {
     TN_RULE_DMA_AFTER_FREE, TN_RULE_FREE_NOT_QUIESCED, TN_RULE_WILD_DMA,
-    TN_RULE_DMA_NON_DMA_MEMORY,
+    TN_RULE_DMA_NON_DMA_MEMORY, TN_RULE_DMA_OUTSIDE_RAM,
 };
 
 static void tnkit_check_state(TNKitCheck *c, const struct tn_rec *rec)
@@ -693,6 +693,13 @@ void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec)
     case TN_REC_DMA_FAILED:
         if (rec->u.dma.reason == TN_DMA_FAIL_BUS_MASTER) {
             break;      /* never issued */
+        }
+        if (!c->ledger_seen && !c->suspended && rec->u.dma.len) {
+            /* The one DMA rule that needs no ledger: it reached no RAM. */
+            tnkit_violation(c, TN_RULE_DMA_OUTSIDE_RAM, 0,
+                            le64toh(rec->u.dma.addr), le32toh(rec->u.dma.len),
+                            rec->kind, rec->u.dma.ring, 0);
+            break;
         }
         /*
          * An IOMMU blocking DMA into freed memory is still the driver's bug,

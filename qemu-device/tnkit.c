@@ -22,7 +22,8 @@ const char *const tnkit_prop_help[TNKIT_N_PROPS][2] = {
     { "trace-max-bytes", "size cap of the trace file, 0 = none; later "
                          "records are dropped and counted" },
     { "check", "online checks: dma-after-free, free-not-quiesced, "
-               "dma-non-dma-memory and wild-dma as they happen" },
+               "dma-non-dma-memory, wild-dma (and without a ledger "
+               "dma-outside-ram) as they happen" },
     { "on-violation", "log (default) or stop: pause the VM at a violation "
                       "(needs check=on)" },
 };

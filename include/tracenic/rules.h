@@ -35,6 +35,13 @@ enum tn_rule {
 	TN_RULE_TRACE_INCOMPLETE = 15,
 	TN_RULE_TRACE_TRUNCATED = 16,
 	TN_RULE_TRACE_WRITE_ERROR = 17,
+	/*
+	 * The two rules that need no ledger: dmacheck applies them to what the
+	 * allocation rules cannot judge (DMA before any ledger record; a trace
+	 * with no ledger), docs/rules.md "No ledger".
+	 */
+	TN_RULE_DMA_OUTSIDE_RAM = 18,
+	TN_RULE_REF_HELD_AT_END = 19,
 	TN_RULE_COUNT
 };
 
@@ -81,6 +88,10 @@ static inline struct tn_rule_info tn_rule_info(unsigned int rule)
 			"the trace hit its size cap and records were dropped" },
 		[TN_RULE_TRACE_WRITE_ERROR] = { "trace-write-error",
 			"the host could not write the trace and records were lost" },
+		[TN_RULE_DMA_OUTSIDE_RAM] = { "dma-outside-ram",
+			"the device accessed a bus address where no guest memory answered" },
+		[TN_RULE_REF_HELD_AT_END] = { "ref-held-at-end",
+			"the trace ended with the device still holding guest memory" },
 	};
 	static const struct tn_rule_info none = { 0, 0 };
 

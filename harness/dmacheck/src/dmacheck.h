@@ -27,6 +27,7 @@ struct dc_region_info {
 	struct { uint64_t addr; uint32_t len; uint8_t kind; } ext[DC_MAX_EXTENTS_SHOWN];
 	bool freed;			/* free_ns, free_site and the state below are valid */
 	bool at_free_quiesced, at_free_tx_active, at_free_rx_active;
+	uint8_t at_free_rings;		/* bit k: ring id k of some device was active */
 	uint32_t at_free_refs;		/* device references overlapping it at the free */
 };
 
@@ -55,9 +56,11 @@ struct dc_violation {
 	} dma;
 	bool has_free;
 	struct { uint8_t api, irql; uint32_t length, flags, site; uint64_t va; } free;
-	bool has_device;		/* device state at the free */
+	bool has_device;		/* device state at the free, or at the end */
 	struct {
+		bool at_end;		/* ref-held-at-end: the references held at the end */
 		bool quiesced, tx_active, rx_active;
+		uint8_t active_rings;	/* bit k: ring id k of some device was active */
 		uint32_t n_refs;	/* overlapping references (up to DC_MAX_REFS_SHOWN kept) */
 		struct dc_ref_info refs[DC_MAX_REFS_SHOWN];
 	} device;
@@ -75,6 +78,8 @@ struct dc_region_stat {
 struct dc_stats {
 	uint64_t bytes[5][TN_CAUSE_MAX + 1];	/* [api, 0 = no region][cause] */
 	uint64_t dma_records, failed_dma, ledger_records, device_violations;
+	uint64_t dma_by_cause[TN_CAUSE_MAX + 1];	/* DMA records (any kind), by cause */
+	uint64_t refs_taken, refs_dropped, refs_held_at_end;
 	uint64_t regions_with_dma;
 	struct dc_region_stat top[DC_TOP_REGIONS];	/* the regions with the most DMA */
 	unsigned n_top;

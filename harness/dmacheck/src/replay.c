@@ -143,6 +143,7 @@ static struct dc_violation *seen_lookup(struct replay *r, uint64_t key, bool *fr
  * bug, reported once with a count.  The rule (never 0) fills the key's top
  * six bits, so one key never merges two rules.
  */
+TN_STATIC_ASSERT(TN_RING_IDS <= 8, "a ring id is a bit of dc_violation's active_rings");
 TN_STATIC_ASSERT(TN_RULE_COUNT <= 64, "a rule number fits the violation key's top six bits");
 static struct dc_violation *violation(struct replay *r, enum tn_rule rule, uint64_t key)
 {
@@ -221,10 +222,14 @@ static bool any_ring_active(const struct replay *r, unsigned k)
 
 static void set_device(struct replay *r, struct dc_violation *v)
 {
+	unsigned k;
+
 	v->has_device = true;
 	v->device.quiesced = all_quiesced(r);
 	v->device.tx_active = any_ring_active(r, TN_RING_ID_TX);
 	v->device.rx_active = any_ring_active(r, TN_RING_ID_RX);
+	for (k = 0; k < TN_RING_IDS; k++)
+		v->device.active_rings |= any_ring_active(r, k) << k;
 }
 
 /* --- regions ----------------------------------------------------------------- */
@@ -455,6 +460,8 @@ static void check_device_at_free(struct replay *r, struct region *g, uint32_t si
 	g->info.at_free_quiesced = all_quiesced(r);
 	g->info.at_free_tx_active = any_ring_active(r, TN_RING_ID_TX);
 	g->info.at_free_rx_active = any_ring_active(r, TN_RING_ID_RX);
+	for (k = 0; k < TN_RING_IDS; k++)
+		g->info.at_free_rings |= any_ring_active(r, k) << k;
 	g->info.at_free_refs = c.n;
 	if (c.v)
 		c.v->region = g->info;
@@ -758,6 +765,7 @@ static void on_dma(struct replay *r, const struct tn_rec *t)
 	struct region *g;
 
 	r->res->stats.dma_records++;
+	r->res->stats.dma_by_cause[t->kind <= TN_CAUSE_MAX ? t->kind : 0]++;
 	if (t->type != TN_REC_DMA_FAILED)
 		r->dma_bytes += t->u.dma.len;
 	if (t->type == TN_REC_DMA_FAILED) {
@@ -774,6 +782,13 @@ static void on_dma(struct replay *r, const struct tn_rec *t)
 	 */
 	if (!r->res->ledger_seen) {
 		r->res->unjudged_dma++;
+		/*
+		 * One question needs no ledger: did the access reach guest memory?
+		 * A DMA the bus or an IOMMU rejected did not (bus mastering off was
+		 * never issued, above).
+		 */
+		if (t->type == TN_REC_DMA_FAILED)
+			dma_violation(r, TN_RULE_DMA_OUTSIDE_RAM, t, NULL, a, t->u.dma.len);
 		return;
 	}
 	if (r->pf)
@@ -848,6 +863,7 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 	struct ref *f;
 
 	if (t->type == TN_REC_REF_DROP) {
+		r->res->stats.refs_dropped++;
 		f = idmap_get(&r->refs, t->id);
 		if (!f)
 			return;
@@ -859,6 +875,7 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 			ref_forget(r, f);
 		return;
 	}
+	r->res->stats.refs_taken++;
 	if (!t->u.ref.len || !t->id || idmap_get(&r->refs, t->id))
 		return;		/* empty, id 0 or a duplicate id: nothing the id map can hold */
 	f = slab_alloc(&r->ref_slab);
@@ -883,6 +900,42 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 	f->node.owner = f;
 	f->node.kind = 0;
 	itree_insert(&r->ref_tree, &f->node);
+}
+
+/*
+ * The trace ended with references the device never dropped.  With a ledger,
+ * the memory behind them is judged by leak and free-not-quiesced; without
+ * one this is what says the device kept memory it was given.  One violation
+ * per device and ring, listing the references.  A reference dropped by a
+ * drain the driver never observed is dropped for the device's part.
+ */
+static void refs_held_at_end(struct replay *r)
+{
+	size_t pos = 0;
+	uint32_t id;
+	struct ref *f;
+
+	while ((f = idmap_next(&r->refs, &pos, &id))) {
+		uint64_t key = 1ull << 40 | (uint64_t)f->info.dev << 8 | f->info.ring;
+		struct dc_violation *v;
+
+		r->res->stats.refs_held_at_end += !f->info.unobserved;
+		if (f->info.unobserved || r->res->ledger_seen)
+			continue;
+		v = violation(r, TN_RULE_REF_HELD_AT_END, key);
+		if (v) {
+			v->has_device = true;
+			v->device.at_end = true;
+			snprintf(v->detail, sizeof(v->detail), "%s ring", tn_ring_name(f->info.ring));
+		} else {
+			v = seen_find(r, key | (uint64_t)TN_RULE_REF_HELD_AT_END << 58);
+		}
+		if (!v)
+			continue;
+		if (v->device.n_refs < DC_MAX_REFS_SHOWN)
+			v->device.refs[v->device.n_refs] = f->info;
+		v->device.n_refs++;
+	}
 }
 
 /* The driver saw device @dev's drain end: the references it dropped are really gone. */
@@ -1322,6 +1375,9 @@ int dc_finish(struct dc_replay *dr, size_t partial_tail, bool failed)
 					 (unsigned long long)res->end_dropped);
 		}
 		finish_live_regions(r);
+		/* Only a whole trace says what was held at its end. */
+		if (res->complete && !res->truncated && !res->write_error)
+			refs_held_at_end(r);
 	}
 	if (r->pf)
 		perfetto_close(r->pf);

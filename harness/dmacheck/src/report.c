@@ -14,6 +14,18 @@ static const char *site_str(char buf[static 24], uint32_t site)
 	return buf;
 }
 
+/* The rings (of any device) that were active: the names of @mask's bits, or none. */
+static void text_rings(FILE *o, unsigned mask)
+{
+	unsigned k;
+
+	for (k = 0; k < TN_RING_IDS; k++)
+		if (mask & 1u << k)
+			fprintf(o, " %s", tn_ring_name(k));
+	if (!mask)
+		fputs(" none", o);
+}
+
 static void text_region(FILE *o, const struct dc_region_info *g, bool show_state)
 {
 	char site[24];
@@ -32,12 +44,13 @@ static void text_region(FILE *o, const struct dc_region_info *g, bool show_state
 		fprintf(o, "; freed at %" PRIu64 " ns by site %s", g->free_ns,
 			site_str(site, g->free_site));
 	fputc('\n', o);
-	if (g->freed && show_state)
-		fprintf(o, "  device   at the free: %s, TX ring %s, RX ring %s, %u device reference%s "
-			"on this memory\n", g->at_free_quiesced ? "QUIESCED" : "not quiesced",
-			g->at_free_tx_active ? "active" : "idle",
-			g->at_free_rx_active ? "active" : "idle", g->at_free_refs,
+	if (g->freed && show_state) {
+		fprintf(o, "  device   at the free: %s; rings active:",
+			g->at_free_quiesced ? "QUIESCED" : "not quiesced");
+		text_rings(o, g->at_free_rings);
+		fprintf(o, "; %u device reference%s on this memory\n", g->at_free_refs,
 			g->at_free_refs == 1 ? "" : "s");
+	}
 }
 
 void dc_report_text(FILE *o, const struct dc_result *res)
@@ -101,10 +114,14 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 		if (v->has_device) {
 			unsigned k;
 
-			fprintf(o, "  device   at the free: %s, TX ring %s, RX ring %s\n",
-				v->device.quiesced ? "QUIESCED" : "not quiesced",
-				v->device.tx_active ? "active" : "idle",
-				v->device.rx_active ? "active" : "idle");
+			if (v->device.at_end) {
+				fputs("  device   at the end of the trace:\n", o);
+			} else {
+				fprintf(o, "  device   at the free: %s; rings active:",
+					v->device.quiesced ? "QUIESCED" : "not quiesced");
+				text_rings(o, v->device.active_rings);
+				fputc('\n', o);
+			}
 			for (k = 0; k < v->device.n_refs && k < DC_MAX_REFS_SHOWN; k++) {
 				const struct dc_ref_info *f = &v->device.refs[k];
 
@@ -193,7 +210,16 @@ static void json_stats(FILE *o, const struct dc_stats *st)
 				st->bytes[api][c]);
 			first = false;
 		}
-	fprintf(o, "],\"regions_with_dma\":%" PRIu64 ",\"top_regions\":[", st->regions_with_dma);
+	fputs("],\"dma_records_by_cause\":{", o);
+	for (c = 1, first = true; c <= TN_CAUSE_MAX; c++) {
+		fprintf(o, "%s\"%s\":%" PRIu64, first ? "" : ",", tn_cause_name(c),
+			st->dma_by_cause[c]);
+		first = false;
+	}
+	fprintf(o, "},\"refs_taken\":%" PRIu64 ",\"refs_dropped\":%" PRIu64
+		",\"refs_held_at_end\":%" PRIu64, st->refs_taken, st->refs_dropped,
+		st->refs_held_at_end);
+	fprintf(o, ",\"regions_with_dma\":%" PRIu64 ",\"top_regions\":[", st->regions_with_dma);
 	for (i = 0; i < st->n_top; i++) {
 		const struct dc_region_stat *t = &st->top[i];
 

@@ -216,6 +216,67 @@ static void device_rules(void)
 	expect_report("ledger-late-note", &b, "nothing had yet reported what memory");
 	expect("ledger-late", &b, TN_RULE_WILD_DMA, END);
 
+	/*
+	 * Without a ledger two rules still apply.  dma-outside-ram: a DMA the
+	 * bus or an IOMMU rejected reached no guest memory.
+	 */
+	tb_init(&b);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_RX_DESC_READ, 0xfffffff000000000ull, 16);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.dma.reason = TN_DMA_FAIL_MEMTX;
+	tb_end(&b);
+	expect_report("no-ledger-outside-ram-report", &b, "DMA      failed read rx-desc-read of "
+		      "0xfffffff000000000+16");
+	expect("no-ledger-outside-ram", &b, TN_RULE_DMA_OUTSIDE_RAM, END);
+	/* Twin: with bus mastering off the device never issued it. */
+	tb_init(&b);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_RX_DESC_READ, 0xfffffff000000000ull, 16);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.dma.reason = TN_DMA_FAIL_BUS_MASTER;
+	tb_end(&b);
+	expect("no-ledger-outside-ram-twin-bus-master", &b, END);
+	/* Twin: with a ledger the allocation rules judge it (wild-dma says more). */
+	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_RX_DESC_READ, 0xfffffff000000000ull, 16);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.dma.reason = TN_DMA_FAIL_MEMTX;
+	tb_end(&b);
+	expect("no-ledger-outside-ram-twin-ledger", &b, TN_RULE_WILD_DMA, END);
+
+	/* ref-held-at-end: a posted buffer never written back, a ring never disabled. */
+	tb_init(&b);
+	tb_ring_enable(&b, TN_RING_ID_RX, 0x1000, 256);
+	tb_ref(&b, 1, 7, TN_REF_RING, 0x1000, 4096);
+	tb_ref(&b, 1, 8, TN_REF_POSTED, 0x8000, 2048);
+	tb_ref(&b, 1, 9, TN_REF_POSTED, 0x9000, 2048);
+	tb_ref(&b, 0, 9, TN_REF_POSTED, 0x9000, 2048);
+	tb_end(&b);
+	expect_report("no-ledger-ref-held-report", &b, "holding ref 8: posted buffer, RX ring "
+		      "descriptor 0, 0x8000+2048");
+	expect_report("no-ledger-ref-held-occurrences", &b, "2 occurrences");
+	expect("no-ledger-ref-held", &b, TN_RULE_REF_HELD_AT_END, END);
+	/* Twin: everything dropped before the end. */
+	tb_init(&b);
+	tb_ref(&b, 1, 8, TN_REF_POSTED, 0x8000, 2048);
+	tb_ref(&b, 0, 8, TN_REF_POSTED, 0x8000, 2048);
+	tb_end(&b);
+	expect("no-ledger-ref-held-twin-dropped", &b, END);
+	/* Twin: dropped by a drain the driver never observed is dropped for the device. */
+	tb_init(&b);
+	tb_ref(&b, 1, 8, TN_REF_POSTED, 0x8000, 2048);
+	tb_ref(&b, 0, 8, TN_REF_POSTED, 0x8000, 2048);
+	((struct tn_rec *)(b.buf + b.len) - 1)->u.ref.drained = 1;
+	tb_end(&b);
+	expect("no-ledger-ref-held-twin-drained", &b, END);
+	/* Twin: with a ledger, leak and free-not-quiesced judge the memory instead. */
+	tb_init(&b);
+	tb_mark(&b, TN_MARK_STEP);
+	tb_ref(&b, 1, 8, TN_REF_POSTED, 0x8000, 2048);
+	tb_end(&b);
+	expect("no-ledger-ref-held-twin-ledger", &b, END);
+	/* Twin: a trace without END says nothing about its end. */
+	tb_init(&b);
+	tb_ref(&b, 1, 8, TN_REF_POSTED, 0x8000, 2048);
+	expect("no-ledger-ref-held-twin-incomplete", &b, TN_RULE_TRACE_INCOMPLETE, END);
+
 	/* e1000e reads a buffer the driver freed through the ledger device. */
 	tb_three_devices(&b);
 	tb_alloc1(&b, 1, SH, 0x1000, 2048, 0, BUS);
