@@ -5,6 +5,9 @@
 out=/dev/ttyS1
 [ -c "$out" ] || out=/dev/console
 IF=
+# The driver "load" loads: tracenic.ko, or with driver=NAME Debian's module
+# of a QEMU NIC model (e1000e), from the image's /lib/modules.
+DRV=tracenic
 seen=0
 # TN_PCI_VENDOR_ID, TN_PCI_DEVICE_ID: written by images/build.sh from the headers.
 . /etc/tracenic-contract.sh
@@ -103,7 +106,21 @@ run_step() { # name, args...
 	shift
 	case $step in
 	load)
-		insmod /lib/modules/tracenic.ko "$@" && find_if ;;
+		case ${1:-} in
+		driver=*) DRV=${1#driver=}; shift ;;
+		esac
+		if [ "$DRV" = tracenic ]; then
+			insmod /lib/modules/tracenic.ko "$@" && find_if
+		else
+			insmod "/lib/modules/$DRV.ko" "$@" 2>/tmp/ping.out || return 1
+			# probing is synchronous, but give the netdev a moment to register
+			i=0
+			until IF=$(if_of_driver "$DRV"); do
+				[ $i -lt 20 ] || { echo "no interface driven by $DRV" >/tmp/ping.out; return 1; }
+				usleep 50000
+				i=$((i + 1))
+			done
+		fi ;;
 	up)
 		# The address and route survive a down/up: adding them again may fail.
 		ip link set "$IF" up && {
@@ -139,7 +156,7 @@ run_step() { # name, args...
 	down)
 		ip link set "$IF" down ;;
 	unload)
-		rmmod tracenic ;;
+		rmmod "$DRV" ;;
 	netload)
 		netload "$@" ;;
 	blast)

@@ -80,18 +80,29 @@ run fuzz-e1000e "$out/bin/qemu-system-x86_64" "$build/tests/qtest/fuzz-e1000e-te
 run qos-e1000e-traced "$out/bin/traced/qemu-system-x86_64" "$build/tests/qtest/qos-test" $paths
 run fuzz-e1000e-traced "$out/bin/traced/qemu-system-x86_64" \
 	"$build/tests/qtest/fuzz-e1000e-test"
-# Every trace those wrote is one dmacheck reads, with no violation.
-n=0
+# Every trace those wrote is one dmacheck reads, with no violation but one:
+# QEMU's qtests end with the device running (none resets it the way a
+# driver's remove does), so a trace may end with references held
+# (ref-held-at-end, docs/rules.md).  Anything else fails.
+n=0 held=0
 for tr in "$traces"/trace-*.bin; do
 	[ -f "$tr" ] || continue
 	n=$((n + 1))
-	"$dmacheck" "$tr" >"$tr.txt" 2>&1 || {
-		echo "qtest: dmacheck $tr failed:" >&2
+	st=0
+	"$dmacheck" --json-out "$tr.json" "$tr" >"$tr.txt" 2>&1 || st=$?
+	rules=$(/usr/bin/python3 -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))["rules"]))' \
+		"$tr.json" 2>/dev/null) || rules="(no JSON)"
+	case "$st:$rules" in
+	0: | "1:ref-held-at-end") [ "$st" -eq 0 ] || held=$((held + 1)) ;;
+	*)
+		echo "qtest: dmacheck $tr: exit $st, rules '$rules':" >&2
 		cat "$tr.txt" >&2
 		fail=$((fail + 1))
-	}
+		;;
+	esac
 done
-echo "qtest: dmacheck read $n traces of QEMU's e1000e qtests run traced, no violation"
+echo "qtest: dmacheck read $n traces of QEMU's e1000e qtests run traced: no violation" \
+	"($held end with the device still holding its rings: the tests never reset it)"
 [ "$n" -ge 5 ] || {
 	echo "qtest: QEMU's e1000e qtests left $n traces, expected one per e1000e they start (5 or more)" >&2
 	fail=$((fail + 1))

@@ -124,3 +124,26 @@ def test_ctrl_c_leaves_no_libvirt_domain(built, libvirtd, tmp_path):
     time.sleep(1)
     assert tracenic_domains() == before
     assert not qemu_processes(str(tmp_path))
+
+
+def _verdict(report):
+    return verdict.Verdict(0, frozenset(report.get("rules", {})), report, "")
+
+
+def test_activity_is_checked_from_dmacheck_stats():
+    # What the scenario made the device do, from dmacheck's JSON only.
+    stats = {"dma_records_by_cause": {"rx-buf-write": 3, "tx-buf-read": 0},
+             "refs_taken": 4, "refs_dropped": 4}
+    unjudged = _verdict({"verdict": "unjudged", "unjudged_dma": 3, "ledger": False,
+                         "stats": stats})
+    assert verdict.activity(unjudged, ledger=False, dma=("rx-buf-write",), refs=True) == ""
+    assert verdict.said([], "unjudged") == "unjudged (no ledger)"
+    assert "no DMA record of tx-buf-read (dmacheck counted rx-buf-write 3)" in \
+        verdict.activity(unjudged, ledger=False, dma=("rx-buf-write", "tx-buf-read"))
+    # A scenario that needs a ledger must not pass as clean when none came.
+    assert "applied no allocation rule to 3 DMA accesses" in verdict.activity(unjudged)
+    assert "took 4 and dropped 0" in verdict.activity(
+        _verdict({"stats": dict(stats, refs_dropped=0), "ledger": True}), refs=True)
+    judged = _verdict({"verdict": "clean", "stats": stats})
+    assert verdict.activity(judged) == ""
+    assert "saw no DMA" in verdict.activity(judged, ledger=False)

@@ -66,3 +66,10 @@ def test_rejects_unresolved_accel_and_commas():
 def test_firmware_checked():
     with pytest.raises(ValueError, match="firmware"):
         qemu_cmd.qemu_argv(Machine(firmware="coreboot"), RUN, "tcg")
+
+
+def test_e1000e_is_traced_through_the_kit():
+    # machine.nic names the traced model; the trace and the scenario's properties go to it.
+    m = Machine(nic="e1000e", device={"check": True})
+    argv = qemu_cmd.qemu_argv(m, RUN, "tcg")
+    assert opt(argv, "-device") == [f"e1000e,netdev=n0,trace={RUN}/trace.bin,check=on"]

@@ -33,6 +33,14 @@ def test_shipped_matrix_covers_the_issue(built):
     # caught without the late DMA, and the DMA-after-free itself with widened delays
     assert any(s.expect_rules == {"free-not-quiesced"} for s in loaded if s.bugs)
     assert any("dma-after-free" in s.expect_rules and s.device for s in loaded if s.bugs)
+    # Debian's unmodified e1000e on the traced e1000e: up, ping, host RX flood, unload, with
+    # DMA on every path, references taken and dropped, no ledger (issue 17); and its twin that
+    # never unloads, which must end with references held
+    e1000e = [s for s in loaded if s.machine.nic == "e1000e"]
+    full = [s for s in e1000e if {"up", "ping", "rx", "unload"} <= {w.split()[0] for w in s.steps}]
+    assert full and all(not s.expect_ledger and s.expect_refs and not s.expect_rules and
+                        len(s.expect_dma) == 6 for s in full)
+    assert any(s.expect_rules == {"ref-held-at-end"} for s in e1000e)
 
 
 def test_driver_table_becomes_load_parameters(tmp_path):
@@ -45,17 +53,38 @@ def test_driver_table_becomes_load_parameters(tmp_path):
     assert s.bugs == ("a", "b")
 
 
+def test_e1000e_loads_debians_driver(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('name = "x"\n[machine]\nnic = "e1000e"\n[driver]\nparams = { debug = 2 }\n'
+                 '[guest]\nsteps = ["load", "up", "mtu 9000", "unload"]\n'
+                 '[expect]\nrules = []\nledger = false\ndma = ["rx-buf-write"]\nrefs = true\n')
+    s = scenario.load(f, RULES)
+    assert s.machine.nic == "e1000e"
+    assert s.steps == ["load driver=e1000e debug=2", "up", "mtu 9000", "unload"]
+    assert (s.expect_ledger, s.expect_dma, s.expect_refs) == (False, ("rx-buf-write",), True)
+
+
 def test_defaults(tmp_path):
     f = tmp_path / "s.toml"
     f.write_text(GOOD)
     s = scenario.load(f, RULES)
     m = s.machine
-    assert (m.backend, m.firmware, m.iommu, m.accel, m.memory, m.pcap) == \
-        ("qemu", "seabios", False, "auto", 512, True)
+    assert (m.nic, m.backend, m.firmware, m.iommu, m.accel, m.memory, m.pcap) == \
+        ("tracenic", "qemu", "seabios", False, "auto", 512, True)
+    assert (s.expect_ledger, s.expect_dma, s.expect_refs) == (True, (), False)
     assert s.steps == [] and s.timeout == 60 and s.expect_rules == frozenset()
 
 
 @pytest.mark.parametrize("text, message", [
+    ('name = "x"\n[machine]\nnic = "igb"\n[expect]\nrules = []\n',
+     "field 'machine.nic' must be one of 'tracenic', 'e1000e', not 'igb'"),
+    ('name = "x"\n[machine]\nnic = "e1000e"\n[driver]\nbugs = ["no-disable"]\n'
+     '[expect]\nrules = []\n', "runs Debian's e1000e driver, which has none"),
+    ('name = "x"\n[machine]\nnic = "e1000e"\n[guest]\nsteps = ["load", "reset"]\n'
+     '[expect]\nrules = []\n', "'reset' drives tracenic.ko's debugfs files"),
+    ('name = "x"\n[expect]\nrules = []\ndma = ["tx-buffer"]\n',
+     "field 'expect.dma' names unknown DMA causes ['tx-buffer']"),
+    ('name = "x"\n[expect]\nrules = []\nrefs = 1\n', "field 'expect.refs' must be true or false"),
     ('name = "x"\n', "missing field 'expect'"),
     ('name = "x"\n[expect]\nrules = "leak"\n', "field 'expect.rules' must be a list"),
     ('name = "x"\n[expect]\nrules = ["use-after-frees"]\n', "unknown rules ['use-after-frees']"),

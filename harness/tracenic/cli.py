@@ -76,7 +76,7 @@ def cmd_run(args) -> int:
         done[0] += 1
         print(f"  [{done[0]:2}/{total}] {'PASS' if r['ok'] else 'FAIL'} {r['name']:28} "
               f"{r['seconds']:6.1f} s  "
-              f"{r['why'] or 'dmacheck: ' + (', '.join(r['got']) or 'clean')}", flush=True)
+              f"{r['why'] or 'dmacheck: ' + r['said']}", flush=True)
         for note in r.get("notes", []):     # e.g. why a run took long: read it here, not later
             print(f"        note: {note}", flush=True)
 

@@ -23,9 +23,11 @@ def run_one(s: Scenario, report_dir: Path, accel: str | None = None,
     machine = dataclasses.replace(s.machine, backend=backend or s.machine.backend)
     run = vm.run_vm(machine, s.steps, art, s.timeout, accel=accel, libvirt_uri=libvirt_uri)
     v = verdict.check(run.trace, art)
-    why = verdict.judge(s.expect_rules, run, v, s.timeout)
+    why = verdict.judge(s.expect_rules, run, v, s.timeout, s.expect_ledger, s.expect_dma,
+                        s.expect_refs)
     return {"name": s.name, "description": s.description, "ok": not why, "why": why,
             "expected": sorted(s.expect_rules), "got": sorted(v.rules),
+            "said": verdict.said(v.rules, (v.report or {}).get("verdict", "")),
             "seconds": round(run.seconds, 1), "backend": machine.backend,
             "accel": run.accel, "machine": machine_summary(s, machine.backend),
             "device": s.device, "steps": s.steps, "notes": run.notes,
@@ -41,7 +43,7 @@ def _crashed(s: Scenario, report_dir: Path, exc: BaseException) -> dict:
     (art / "harness-error.txt").write_text("".join(traceback.format_exception(exc)))
     return {"name": s.name, "description": s.description, "ok": False,
             "why": f"the harness failed on this scenario: {exc!r} (see harness-error.txt)",
-            "expected": sorted(s.expect_rules), "got": [], "seconds": 0.0,
+            "expected": sorted(s.expect_rules), "got": [], "said": "", "seconds": 0.0,
             "backend": s.machine.backend, "accel": "", "machine": "", "device": s.device,
             "steps": s.steps, "notes": [], "failed_steps": [], "guest_results": []}
 

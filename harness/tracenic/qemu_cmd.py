@@ -51,8 +51,9 @@ def device_arg(machine: Machine, workdir: Path, debug: Debug | None = None) -> s
         props.update({"check": True, "on-violation": "stop"})
     for k, v in props.items():
         if "," in str(k) + prop(v):
-            raise ValueError(f"tracenic property {k}={v!r}: QEMU options cannot contain ','")
-    return "tracenic," + ",".join(f"{k}={prop(v)}" for k, v in props.items())
+            raise ValueError(f"{machine.nic} property {k}={v!r}: QEMU options cannot contain ','")
+    # tracenic, or a QEMU model traced through the kit (same trace properties, docs/kit.md).
+    return f"{machine.nic}," + ",".join(f"{k}={prop(v)}" for k, v in props.items())
 
 
 def netdev_arg(rx_port: int | None) -> str:

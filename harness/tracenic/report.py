@@ -47,7 +47,7 @@ def _junit(report_dir: Path, results: list[dict], summary: dict) -> None:
         if not r["ok"]:
             ET.SubElement(case, "failure", message=r["why"]).text = r["why"]
         out = [f"expected: {', '.join(r['expected']) or 'clean'}",
-               f"dmacheck: {', '.join(r['got']) or 'clean'}"]
+               f"dmacheck: {r.get('said') or ', '.join(r['got']) or 'clean'}"]
         out += r.get("notes", [])
         out.append(_read(report_dir / r["name"] / "dmacheck.txt", DMACHECK_INLINE_BYTES))
         ET.SubElement(case, "system-out").text = "\n".join(out)
@@ -82,7 +82,7 @@ def _html(report_dir: Path, results: list[dict], summary: dict) -> None:
             f'<tr class="{"ok" if r["ok"] else "bad"}"><td><a href="#{e(r["name"])}">'
             f'{e(r["name"])}</a></td><td>{e(r.get("machine", ""))}</td>'
             f'<td>{e(", ".join(r["expected"]) or "clean")}</td>'
-            f'<td>{e(", ".join(r["got"]) or "clean")}</td>'
+            f'<td>{e(r.get("said") or ", ".join(r["got"]) or "clean")}</td>'
             f'<td>{verdict}{": " + e(r["why"]) if r["why"] else ""}</td>'
             f'<td>{r["seconds"]:.1f}</td></tr>')
         extra = "".join(f"<li>{e(n)}</li>" for n in r.get("notes", []) + r.get("failed_steps", []))

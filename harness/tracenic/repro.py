@@ -68,7 +68,7 @@ def run(s: Scenario, workdir: Path, answers=None, out=sys.stdout) -> int:
               "flags, lengths, IRQL and leaks, are only in the final report).", file=out)
         print(v.text, file=out)
     print(f"tracenic repro {s.name}: {'stopped on a violation; ' if r.stopped else ''}"
-          f"dmacheck: {', '.join(rules) or 'clean'}; expected "
+          f"dmacheck: {verdict.said(rules, (v.report or {}).get('verdict', ''))}; expected "
           f"{', '.join(sorted(s.expect_rules)) or 'clean'}; artifacts in {workdir}", file=out)
     return 1 if r.stopped or rules else 0
 

@@ -5,8 +5,9 @@
     [driver]                  # tracenic.ko module parameters, added to every bare "load" step
     bugs = ["no-quiesce-poll"]  # seeded bug modes (docs/bugs.md); [] or absent: the correct driver
     params = { tx_ring = 64 }
-    [device]                  # tracenic properties (docs/device.md), e.g. rx-dma-delay-ns = 200000
+    [device]                  # the traced NIC's properties (docs/device.md, docs/kit.md)
     [machine]
+    nic = "tracenic"          # or "e1000e": QEMU's e1000e traced, driven by Debian's e1000e
     backend = "qemu"          # or "libvirt"
     firmware = "seabios"      # or "ovmf"
     iommu = false             # intel-iommu on q35, guest booted with intel_iommu=on
@@ -18,6 +19,10 @@
     timeout = 60              # seconds, hard limit for the whole run
     [expect]
     rules = []                # the exact set of rule names (rules.h); [] means clean
+    ledger = true             # false: nothing reports allocations (an unmodified driver), so
+                              # dmacheck must say the allocation rules were not applied
+    dma = ["rx-buf-write"]    # DMA causes (tn_cause_name) the trace must hold records of
+    refs = false              # true: the device must have taken and dropped references
 
 `rx COUNT SIZE` is the one step the host performs: the harness floods COUNT UDP
 datagrams of SIZE bytes at the guest (loopback -> slirp hostfwd) while the
@@ -36,6 +41,11 @@ STEPS = {
     "unload": (0, 0), "sleep": (1, 1), "panic": (0, 0), "hang": (0, 0),
 }
 BACKENDS = ("qemu", "libvirt")
+# The traced NIC, and the driver a bare "load" step loads: tracenic.ko (with the seeded bugs),
+# or Debian's own module for a QEMU model traced through the kit (docs/e1000e.md).
+NICS = ("tracenic", "e1000e")
+# Steps that drive tracenic.ko's debugfs files, so only its NIC has them.
+TRACENIC_ONLY_STEPS = ("rings", "reset")
 FIRMWARES = ("seabios", "ovmf")
 ACCELS = ("auto", "kvm", "tcg")
 TOP_KEYS = {"name", "description", "driver", "device", "machine", "guest", "expect"}
@@ -49,12 +59,13 @@ class ScenarioError(Exception):
 class Machine:
     """How to build the VM; shared by the QEMU command line and the libvirt XML."""
     backend: str = "qemu"
+    nic: str = "tracenic"
     firmware: str = "seabios"
     iommu: bool = False
     accel: str = "auto"
     memory: int = 512
     pcap: bool = True
-    device: dict = dataclasses.field(default_factory=dict)   # tracenic properties
+    device: dict = dataclasses.field(default_factory=dict)   # the traced NIC's properties
 
 
 @dataclasses.dataclass
@@ -67,6 +78,9 @@ class Scenario:
     expect_rules: frozenset[str]
     path: Path
     bugs: tuple[str, ...] = ()
+    expect_ledger: bool = True
+    expect_dma: tuple[str, ...] = ()
+    expect_refs: bool = False
 
     @property
     def device(self) -> dict:
@@ -173,10 +187,11 @@ def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
                             f"(it names a directory), not {name!r}")
 
     m = _field(path, data, "machine", dict, {})
-    _unknown_keys(path, m, {"backend", "firmware", "iommu", "accel", "memory", "pcap"},
+    _unknown_keys(path, m, {"nic", "backend", "firmware", "iommu", "accel", "memory", "pcap"},
                   "machine")
     machine = Machine(
         backend=_choice(path, m, "backend", BACKENDS, "machine"),
+        nic=_choice(path, m, "nic", NICS, "machine"),
         firmware=_choice(path, m, "firmware", FIRMWARES, "machine"),
         iommu=_field(path, m, "iommu", bool, False, "machine"),
         accel=_choice(path, m, "accel", ACCELS, "machine"),
@@ -200,10 +215,28 @@ def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
                             f"not {timeout:g}")
 
     bugs, load_words = _driver_words(path, _field(path, data, "driver", dict, {}))
+    if machine.nic != "tracenic":
+        if bugs:
+            raise ScenarioError(f"{path}: field 'driver.bugs' names tracenic.ko's seeded bugs "
+                                f"(docs/bugs.md), but machine.nic = {machine.nic!r} runs "
+                                f"Debian's {machine.nic} driver, which has none")
+        bad = [x for x in steps if x.split()[0] in TRACENIC_ONLY_STEPS]
+        if bad:
+            raise ScenarioError(f"{path}: field 'guest.steps': {bad[0]!r} drives tracenic.ko's "
+                                f"debugfs files; machine.nic = {machine.nic!r} has no such step")
+        # The runner loads Debian's module for that NIC (docs/guest-protocol.md).
+        load_words = [f"driver={machine.nic}"] + load_words
     steps = [" ".join([s] + load_words) if s.split() == ["load"] else s for s in steps]
 
     expect = _field(path, data, "expect", dict)
-    _unknown_keys(path, expect, {"rules"}, "expect")
+    _unknown_keys(path, expect, {"rules", "ledger", "dma", "refs"}, "expect")
+    causes = set(contract.table("tn_cause_name").values()) - {"none"}
+    dma = _field(path, expect, "dma", list, [], "expect")
+    unknown = [c for c in dma if c not in causes]
+    if unknown:
+        raise ScenarioError(f"{path}: field 'expect.dma' names unknown DMA causes {unknown}; "
+                            f"the causes are {', '.join(sorted(causes))} "
+                            f"(include/tracenic/names.h)")
     rules = _field(path, expect, "rules", list, where="expect")
     unknown = [r for r in rules if r not in known_rules]
     if unknown:
@@ -212,7 +245,10 @@ def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
                             f"lists them")
     return Scenario(name=name, description=_field(path, data, "description", str, ""),
                     machine=machine, steps=steps, timeout=timeout,
-                    expect_rules=frozenset(rules), path=path, bugs=bugs)
+                    expect_rules=frozenset(rules), path=path, bugs=bugs,
+                    expect_ledger=_field(path, expect, "ledger", bool, True, "expect"),
+                    expect_dma=tuple(dma),
+                    expect_refs=_field(path, expect, "refs", bool, False, "expect"))
 
 
 def load_dir(directory: Path, known_rules: set[str] | None = None) -> list[Scenario]:

@@ -42,11 +42,47 @@ def check(trace: Path, artifacts: Path, stopped_on_violation: bool = False) -> V
     return Verdict(run.returncode, frozenset(report["rules"]), report, "", text)
 
 
-def judge(expect: frozenset[str], run, v: Verdict, timeout: float) -> str:
+def said(rules, verdict_word: str = "") -> str:
+    """What dmacheck said, in a few words: its rules, "clean", or for a trace with DMA
+    and no ledger "unjudged (no ledger)" (the allocation rules were not applied)."""
+    if rules:
+        return ", ".join(sorted(rules))
+    return "unjudged (no ledger)" if verdict_word == "unjudged" else "clean"
+
+
+def activity(v: Verdict, ledger: bool = True, dma: tuple[str, ...] = (),
+             refs: bool = False) -> str:
+    """'' when dmacheck's facts about the trace show what the scenario made happen:
+    a ledger (or, with @ledger False, dmacheck saying it had none), a DMA record of
+    every cause in @dma, references taken and dropped (@refs).  Else a sentence."""
+    report = v.report or {}
+    stats = report.get("stats", {})
+    unjudged = report.get("unjudged_dma", 0)
+    if ledger and unjudged:
+        when = "the ledger started late" if report.get("ledger") else "there is no ledger"
+        return (f"dmacheck applied no allocation rule to {unjudged} DMA accesses: nothing had "
+                f"reported what the driver allocated ({when}; see dmacheck.txt)")
+    if not ledger and (report.get("ledger", True) or not unjudged):
+        return ("the scenario expects a trace with DMA and no ledger, but dmacheck "
+                + ("saw no DMA" if not stats.get("dma_records") else "saw ledger records"))
+    by_cause = stats.get("dma_records_by_cause", {})
+    missing = [c for c in dma if not by_cause.get(c)]
+    if missing:
+        seen = ", ".join(f"{k} {n}" for k, n in by_cause.items() if n) or "none"
+        return f"the trace has no DMA record of {', '.join(missing)} (dmacheck counted {seen})"
+    if refs and not (stats.get("refs_taken") and stats.get("refs_dropped")):
+        return (f"the device took {stats.get('refs_taken', 0)} and dropped "
+                f"{stats.get('refs_dropped', 0)} references; the scenario expects both")
+    return ""
+
+
+def judge(expect: frozenset[str], run, v: Verdict, timeout: float, ledger: bool = True,
+          dma: tuple[str, ...] = (), refs: bool = False) -> str:
     """'' when the run is what the scenario expects; else one sentence saying what went wrong.
 
     A guest that died, hung or whose kernel complained is a failure whatever
-    dmacheck says: the trace then does not cover the scenario.
+    dmacheck says: the trace then does not cover the scenario.  @ledger, @dma and
+    @refs are the scenario's expect.ledger, expect.dma, expect.refs (activity()).
     """
     panic = next((ln.strip() for ln in run.console.splitlines() if "Kernel panic" in ln), "")
     if run.errors:
@@ -69,4 +105,4 @@ def judge(expect: frozenset[str], run, v: Verdict, timeout: float) -> str:
     if v.rules != expect:
         return (f"expected {', '.join(sorted(expect)) or 'clean'}, dmacheck reported "
                 f"{', '.join(sorted(v.rules)) or 'clean'}")
-    return ""
+    return activity(v, ledger, dma, refs)

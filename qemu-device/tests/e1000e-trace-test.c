@@ -3,19 +3,22 @@
  * TX and RX with real DMA through a socket netdev, each record checked field
  * by field (cause, address, length, ring, slot, reference), the references
  * taken at the tail write and dropped at write-back, ring disable and reset;
- * hostile programming with tracing on; dmacheck on every trace; and e1000e
- * without a trace.
+ * hostile programming with tracing on; seeded random programming; dmacheck
+ * on every trace; and e1000e without a trace.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <linux/sockios.h>
 #include "libqtest.h"
 #include "qemu/bswap.h"
 #include "qapi/qmp/qdict.h"
 #include "libqos/pci-pc.h"
 #include "libqos/malloc-pc.h"
 #include "hw/net/e1000_regs.h"
+#include "hw/pci/pci_regs.h"
 #include "tracenic/trace.h"
 #include "tn-qtest.h"
 
@@ -78,28 +81,78 @@ static void e1000e_quit(TN *t, Trace *tr)
 }
 
 /*
- * dmacheck on a complete trace: it reads it (exit 2 is a trace it cannot
- * read), finds no violation of the rules that need no ledger (exit 1), and
- * says it judged no allocation: "UNJUDGED (no ledger)".
+ * What Linux's e1000e_remove() does to the device (e1000e_down(), then the
+ * reset): receive and transmit off, then CTRL.RST.  The device then holds
+ * nothing, so a test that ends this way leaves no reference held at the
+ * end.  The enable bits must go first: QEMU 7.2's CTRL.RST resets the MAC
+ * address only (e1000e_set_ctrl), the rings stay on, and so do their
+ * references in the trace.
  */
-static void dmacheck(TN *t)
+static void e1000e_remove(TN *t)
+{
+    wr(t, E1000_RCTL, rd(t, E1000_RCTL) & ~E1000_RCTL_EN);
+    wr(t, E1000_TCTL, rd(t, E1000_TCTL) & ~E1000_TCTL_EN);
+    wr(t, E1000_CTRL, rd(t, E1000_CTRL) | E1000_CTRL_RST);
+}
+
+/*
+ * dmacheck on a complete trace: it reads it (exit 2 is a trace it cannot
+ * read) and says it judged no allocation (its NOTE: nothing reported one).
+ * Returns the names of the rules it reported; *status is its exit status.
+ */
+static GHashTable *dmacheck_rules(TN *t, int *status)
 {
     const char *bin = g_getenv("TRACENIC_DMACHECK");
     g_autofree char *out = NULL, *err = NULL;
+    g_auto(GStrv) lines = NULL;
     char *argv[] = { (char *)bin, t->trace, NULL };
-    int status;
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                             NULL);
+    int i, st;
 
     if (!bin) {
         g_error("TRACENIC_DMACHECK is not set: run the qtests with "
                 "qemu-device/run-qtests.sh, which builds dmacheck and sets it");
     }
     g_assert(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                          &out, &err, &status, NULL));
+                          &out, &err, &st, NULL));
     g_test_message("dmacheck %s: %s%s", t->trace, out, err);
-    g_assert(WIFEXITED(status));
-    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-    g_assert(strstr(out, "UNJUDGED (no ledger)"));
-    g_assert(strstr(out, " 0 distinct violations"));
+    g_assert(WIFEXITED(st));
+    *status = WEXITSTATUS(st);
+    g_assert(strstr(out, "DMA accesses came before any ledger record") ||
+             strstr(out, "DMA access came before any ledger record"));
+    g_assert(*status != 0 || strstr(out, "UNJUDGED (no ledger)"));
+    lines = g_strsplit(out, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        const char *v = strstr(lines[i], ": VIOLATION ");
+
+        if (v) {
+            v += strlen(": VIOLATION ");
+            g_hash_table_add(seen, g_strndup(v, strcspn(v, ":")));
+        }
+    }
+    g_assert_cmpint(*status, ==, g_hash_table_size(seen) ? 1 : 0);
+    return seen;
+}
+
+/*
+ * dmacheck reports exactly the rules in @rules (space-separated names of
+ * rules that need no ledger; "" for none: "UNJUDGED (no ledger)").
+ */
+static void dmacheck(TN *t, const char *rules)
+{
+    g_auto(GStrv) want = g_strsplit(rules, " ", -1);
+    int status, i, n_want = 0;
+    GHashTable *seen = dmacheck_rules(t, &status);
+
+    for (i = 0; want[i]; i++) {
+        if (*want[i]) {
+            g_assert(g_hash_table_contains(seen, want[i]));
+            n_want++;
+        }
+    }
+    g_assert_cmpuint(g_hash_table_size(seen), ==, n_want);
+    g_hash_table_destroy(seen);
 }
 
 /* The record at @i has these fields (DMA). */
@@ -225,9 +278,10 @@ static void test_tx_legacy(void)
     trace_snapshot(t, &tr);
     check_disable(&tr, 0, TN_RING_ID_TX, ring, 8, 0);
     trace_free(&tr);
+    e1000e_remove(t);
     e1000e_quit(t, &tr);
     trace_free(&tr);
-    dmacheck(t);
+    dmacheck(t, "");
     tracenic_stop(t);
 }
 
@@ -304,9 +358,10 @@ static void test_tx_context_data(void)
     g_assert_cmpuint(tr.rec[wb + 2].id, ==, tr.rec[t2].id);
     g_assert_cmpuint(wb + 3, ==, tr.n);
     trace_free(&tr);
+    e1000e_remove(t);
     e1000e_quit(t, &tr);
     trace_free(&tr);
-    dmacheck(t);
+    dmacheck(t, "");
     tracenic_stop(t);
 }
 
@@ -371,9 +426,10 @@ static void test_queue1(void)
     }
     check_disable(&tr, i, TN_RING_ID_RX1, rxring, 8, 3);
     trace_free(&tr);
+    e1000e_remove(t);
     e1000e_quit(t, &tr);
     trace_free(&tr);
-    dmacheck(t);
+    dmacheck(t, "");
     tracenic_stop(t);
 }
 
@@ -463,9 +519,10 @@ static void test_rx_extended(void)
     g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_POSTED), ==, 4);
     g_assert_cmpint(trace_find(&tr, i, TN_REC_STATE, TN_ST_RESET_DONE), >, i);
     trace_free(&tr);
+    e1000e_remove(t);
     e1000e_quit(t, &tr);
     trace_free(&tr);
-    dmacheck(t);
+    dmacheck(t, "");
     tracenic_stop(t);
 }
 
@@ -518,9 +575,10 @@ static void test_rx_legacy(void)
               bufs, 2048);
     check_disable(&tr, 0, TN_RING_ID_RX, ring, 8, 3 - used);
     trace_free(&tr);
+    e1000e_remove(t);
     e1000e_quit(t, &tr);
     trace_free(&tr);
-    dmacheck(t);
+    dmacheck(t, "");
     tracenic_stop(t);
 }
 
@@ -592,9 +650,10 @@ static void test_rx_packet_split(void)
     check_ref(&tr, w + 3, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_RX, 0,
               bufs + 1024, 1024);
     trace_free(&tr);
+    e1000e_remove(t);
     e1000e_quit(t, &tr);
     trace_free(&tr);
-    dmacheck(t);
+    dmacheck(t, "");
     tracenic_stop(t);
 }
 
@@ -604,7 +663,9 @@ static void test_rx_packet_split(void)
  * frames into an RX ring that starts in the last page of the address space
  * (the model wraps past 2^64 into low guest RAM, as the trace shows).  QEMU
  * stays up, the trace ends with END and matching counts, and dmacheck reads
- * it: failed DMA is no access, and without a ledger nothing is judged.
+ * it.  Without a ledger it judges only what needs none: the failed DMA
+ * reached no RAM (dma-outside-ram), and the test ends with the last TX ring
+ * on and 8 descriptors posted, never reset (ref-held-at-end).
  */
 static void test_hostile(void)
 {
@@ -661,7 +722,7 @@ static void test_hostile(void)
     trace_free(&tr);
     e1000e_quit(t, &tr);
     trace_free(&tr);
-    dmacheck(t);
+    dmacheck(t, "dma-outside-ram ref-held-at-end");
     tracenic_stop(t);
 }
 
@@ -678,6 +739,279 @@ static void test_untraced(void)
     qtest_quit(qts);
 }
 
+/* A random value that is often one an e1000e register cares about. */
+static uint32_t fuzz_value(uint64_t area)
+{
+    switch (g_test_rand_int_range(0, 8)) {
+    case 0:
+        return 0;
+    case 1:
+        return 1u << g_test_rand_int_range(0, 32);
+    case 2:
+        return 128u << g_test_rand_int_range(0, 6);         /* ring lengths */
+    case 3:
+        return area + g_test_rand_int_range(0, 4096) * 16;  /* in the area */
+    case 4:
+        return g_test_rand_int_range(0, 256);               /* heads, tails */
+    default:
+        return g_test_rand_int();
+    }
+}
+
+/* A buffer address: mostly in the area, sometimes nowhere in guest RAM. */
+static uint64_t fuzz_addr(uint64_t area)
+{
+    switch (g_test_rand_int_range(0, 8)) {
+    case 0:
+        return 0xfff000000000ull + g_test_rand_int();        /* unmapped */
+    case 1:
+        return ((uint64_t)g_test_rand_int() << 32) | g_test_rand_int();
+    default:
+        return area + g_test_rand_int_range(0, 65536);
+    }
+}
+
+/*
+ * An RX ring as a driver posts one: @n descriptors at @ring, the tail one
+ * short of the end.  Every 8-byte word of the ring's 4 KiB holds a buffer
+ * address, so legacy and extended descriptors find real buffers wherever
+ * head and tail point.  QEMU 7.2's e1000e loops for ever in
+ * e1000e_write_packet_to_guest() when a frame meets a posted RX buffer
+ * address of 0 (it takes no data there and goes on past the tail, round
+ * the ring; a write-back leaves 0 behind).  Found by /e1000e-trace/fuzz;
+ * that is Debian's model, kept as it is (docs/e1000e.md, known limits), so
+ * the test posts RX buffers as a driver does.
+ */
+static void fuzz_rx_ring(TN *t, uint32_t bal, uint64_t ring, uint32_t n,
+                         uint64_t bufs)
+{
+    uint64_t w[512];
+    size_t i;
+
+    wr(t, bal + 0x18, 0);
+    for (i = 0; i < ARRAY_SIZE(w); i++) {
+        w[i] = cpu_to_le64(bufs + g_test_rand_int_range(0, 28) * 1024);
+    }
+    qtest_memwrite(t->qts, ring, w, sizeof(w));
+    e1000e_ring(t, bal, ring, n);
+    wr(t, bal + 0x18, g_test_rand_int_range(1, n));
+}
+
+/*
+ * Seeded random programming of the traced e1000e, as the tracenic NIC's
+ * /tracenic/fuzz does: ring registers of both queues, the descriptor
+ * formats (legacy and extended RX; legacy, context, data TX),
+ * valid rings with valid descriptors posted, random descriptors, frames
+ * from the socket, interrupts, bus mastering off, CTRL.RST and clock steps.
+ * QEMU must survive and the trace must stay consistent: valid record
+ * types, non-decreasing time, every reference dropped at most once and only
+ * after it was taken, every DMA under a reference that is held.  At the end
+ * the driver's teardown (e1000e_remove) must leave nothing held, and
+ * dmacheck must read the trace and report at most dma-outside-ram (the
+ * random addresses).  Reproduce a failure with the seed printed at the top
+ * (--seed).
+ */
+static void test_fuzz(void)
+{
+    /* The cap keeps a runaway seed from filling the disk; it must not hit. */
+    TN *t = e1000e_start("trace-max-bytes=536870912");
+    uint64_t area = guest_alloc(&t->alloc, 65536 + 4096);
+    uint64_t rxa = guest_alloc(&t->alloc, 2 * 4096);
+    static const uint32_t bals[] = {
+        E1000_TDBAL, E1000_TDBAL1, E1000_RDBAL, E1000_RDBAL1,
+    };
+    static const uint32_t regs[] = {
+        E1000_TCTL, E1000_RXCSUM, E1000_MRQC, E1000_IMS, E1000_IMC, E1000_ICR, E1000_ITR, E1000_IVAR, E1000_CTRL_EXT, E1000_RDTR, E1000_RADV, E1000_TIDV,
+        E1000_TADV, E1000_RXDCTL, E1000_TXDCTL,
+    };
+    GHashTable *held = g_hash_table_new(NULL, NULL);
+    uint8_t frame[1600], sink[65536];
+    GHashTable *rules;
+    Trace tr;
+    size_t i;
+    int op, status;
+
+    area = (area + 4095) & ~4095ull;
+    for (i = 0; i < 65536; i += 16) {
+        put_desc(t, area, i / 16, fuzz_addr(area),
+                 g_test_rand_int_range(0, 3) ? g_test_rand_int_range(0, 2048) |
+                 E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS : g_test_rand_int(),
+                 g_test_rand_int());
+    }
+    fill_frame(frame, sizeof(frame), 7);
+    wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
+       E1000_RCTL_BAM);
+    fuzz_rx_ring(t, E1000_RDBAL, rxa, 8, area + 32768);
+    wr(t, E1000_TCTL, E1000_TCTL_EN);
+    for (op = 0; op < 4000; op++) {
+        uint32_t bal = bals[g_test_rand_int_range(0, ARRAY_SIZE(bals))];
+        bool tx = bal == E1000_TDBAL || bal == E1000_TDBAL1;
+        uint32_t n, k;
+        int outq = 0;
+
+        switch (g_test_rand_int_range(0, 16)) {
+        case 0 ... 2:       /* a TX ring register: base, length, head, tail */
+            /* (RX rings only as fuzz_rx_ring() posts them, see there) */
+            bal = bals[g_test_rand_int_range(0, 2)];
+            k = g_test_rand_int_range(0, 5);
+            /*
+             * A length: mostly a ring of up to 256 descriptors.  Any length
+             * is legal, but a tail write into a 65528-slot ring moves
+             * megabytes of trace (measured: 4000 such steps filled 68 GB);
+             * /e1000e-trace/hostile covers the huge ones.
+             */
+            wr(t, bal + (k == 3 ? 0x10 : k == 4 ? 0x18 : 4 * k),
+               k == 4 && g_test_rand_bit() ? g_test_rand_int_range(0, 64) :
+               k == 2 && g_test_rand_int_range(0, 50) ?
+               128u << g_test_rand_int_range(0, 6) : fuzz_value(area));
+            break;
+        case 3 ... 4:       /* a valid ring with valid descriptors posted */
+            n = 8u << g_test_rand_int_range(0, 3);
+            if (!tx) {
+                fuzz_rx_ring(t, bal, rxa + (bal == E1000_RDBAL ? 0 : 4096), n,
+                             area + 32768);
+                break;
+            }
+            e1000e_ring(t, bal, area + g_test_rand_int_range(0, 64) * 256, n);
+            for (k = 0; k + 1 < n; k++) {
+                uint64_t ring = rd(t, bal);
+                uint64_t buf = area + 32768 +
+                               g_test_rand_int_range(0, 28) * 1024;
+
+                if (g_test_rand_int_range(0, 4) == 0) {
+                    /* a context descriptor (DEXT, DTYP 0): no buffer */
+                    put_desc(t, ring, k, 0, E1000_TXD_CMD_DEXT, 0);
+                } else {
+                    put_desc(t, ring, k, buf, g_test_rand_int_range(1, 1025) |
+                             E1000_TXD_CMD_RS | (g_test_rand_int_range(0, 4) ?
+                             E1000_TXD_CMD_EOP : 0) |
+                             (g_test_rand_bit() ? E1000_TXD_CMD_DEXT |
+                              E1000_TXD_DTYP_D : 0), 0);
+                }
+            }
+            wr(t, bal + 0x18, g_test_rand_int_range(1, n));
+            break;
+        case 5 ... 6:
+            wr(t, regs[g_test_rand_int_range(0, ARRAY_SIZE(regs))],
+               fuzz_value(area));
+            break;
+        case 7:             /* receive and transmit on, in some format */
+            /*
+             * Legacy or extended RX descriptors.  Packet split is left to
+             * /e1000e-trace/rx-packet-split: with it, random seeds hang
+             * QEMU 7.2's e1000e in e1000e_write_packet_to_guest() (PSRCTL
+             * with BSIZE1..3 all 0; a tail past a ring of 32-byte
+             * descriptors), Debian's model, kept as it is (docs/e1000e.md,
+             * known limits).
+             */
+            wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
+               E1000_RCTL_BAM | (g_test_rand_bit() ? E1000_RCTL_LPE : 0));
+            wr(t, E1000_RFCTL, g_test_rand_bit() ? E1000_RFCTL_EXTEN : 0);
+            /* A new descriptor size: post the RX rings again, as a driver */
+            fuzz_rx_ring(t, E1000_RDBAL, rxa, 8u << g_test_rand_int_range(0, 3),
+                         area + 32768);
+            fuzz_rx_ring(t, E1000_RDBAL1, rxa + 4096,
+                         8u << g_test_rand_int_range(0, 3), area + 32768);
+            wr(t, E1000_TCTL, E1000_TCTL_EN);
+            break;
+        case 8 ... 9:       /* a random descriptor somewhere in TX's area */
+            put_desc(t, area, g_test_rand_int_range(0, 4096), fuzz_addr(area),
+                     g_test_rand_int(), g_test_rand_int());
+            break;
+        case 10 ... 11:
+            g_assert_cmpint(ioctl(t->sock[0], SIOCOUTQ, &outq), ==, 0);
+            if (outq < 64 * 1024) {     /* never block on a full socket */
+                sock_send_frame(t, frame, g_test_rand_int_range(1, 1600));
+            }
+            break;
+        case 12:
+            qtest_clock_step(t->qts, g_test_rand_int_range(0, 200000));
+            break;
+        case 13: {          /* throw away what the device sent */
+            ssize_t len;
+
+            do {
+                len = recv(t->sock[0], sink, sizeof(sink), MSG_DONTWAIT);
+            } while (len > 0);
+            break;
+        }
+        default:
+            k = g_test_rand_int_range(0, 32);
+            if (k == 0) {   /* bus mastering off for a tail write, a frame */
+                uint16_t cmd = qpci_config_readw(t->dev, PCI_COMMAND);
+
+                qpci_config_writew(t->dev, PCI_COMMAND,
+                                   cmd & ~PCI_COMMAND_MASTER);
+                wr(t, E1000_TDT, g_test_rand_int_range(0, 64));
+                sock_send_frame(t, frame, 60);
+                qpci_config_writew(t->dev, PCI_COMMAND, cmd);
+            } else if (k == 1) {
+                wr(t, E1000_CTRL, rd(t, E1000_CTRL) | E1000_CTRL_RST);
+            } else {
+                rd(t, g_test_rand_int_range(0, 0x8000) * 4);
+            }
+            break;
+        }
+    }
+    g_assert(qtest_probe_child(t->qts));
+    qpci_device_enable(t->dev);
+    e1000e_remove(t);
+    qtest_quit(t->qts);
+    t->qts = NULL;
+
+    trace_load(&tr, t->trace);
+    g_assert_cmpuint(tr.n, >, 1000);
+    for (i = 0; i < tr.n; i++) {
+        const struct tn_rec *r = &tr.rec[i];
+        gpointer id = GUINT_TO_POINTER(r->id);
+
+        g_assert_cmpuint(r->type, >=, TN_REC_DMA_READ);
+        g_assert_cmpuint(r->type, <=, TN_REC_TYPE_MAX);
+        if (i) {
+            g_assert_cmpuint(r->time_ns, >=, tr.rec[i - 1].time_ns);
+        }
+        switch (r->type) {
+        case TN_REC_REF_TAKE:
+            g_assert_cmpuint(r->id, !=, 0);
+            g_assert(!g_hash_table_contains(held, id));
+            g_hash_table_add(held, id);
+            break;
+        case TN_REC_REF_DROP:
+            g_assert(g_hash_table_remove(held, id));
+            break;
+        case TN_REC_DMA_READ:
+        case TN_REC_DMA_WRITE:
+        case TN_REC_DMA_FAILED:
+            g_assert(r->id == 0 || g_hash_table_contains(held, id));
+            g_assert_cmpuint(r->kind, >=, TN_CAUSE_TX_DESC_READ);
+            g_assert_cmpuint(r->kind, <=, TN_CAUSE_MAX);
+            break;
+        }
+    }
+    g_assert_cmpuint(tr.rec[tr.n - 1].type, ==, TN_REC_END);
+    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.records, ==, tr.n - 1);
+    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.dropped, ==, 0);
+    g_test_message("fuzz: %zu trace records (DMA %zu read, %zu written, %zu "
+                   "failed), %u references held at exit",
+                   tr.n, trace_count(&tr, TN_REC_DMA_READ, -1),
+                   trace_count(&tr, TN_REC_DMA_WRITE, -1),
+                   trace_count(&tr, TN_REC_DMA_FAILED, -1),
+                   g_hash_table_size(held));
+    /* The teardown released everything: no reference outlives the trace. */
+    g_assert_cmpuint(g_hash_table_size(held), ==, 0);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ),
+                     >, 0);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ),
+                     >, 0);
+    trace_free(&tr);
+    rules = dmacheck_rules(t, &status);
+    g_hash_table_remove(rules, "dma-outside-ram");
+    g_assert_cmpuint(g_hash_table_size(rules), ==, 0);
+    g_hash_table_destroy(rules);
+    g_hash_table_destroy(held);
+    tracenic_stop(t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -689,5 +1023,6 @@ int main(int argc, char **argv)
     qtest_add_func("/e1000e-trace/rx-packet-split", test_rx_packet_split);
     qtest_add_func("/e1000e-trace/hostile", test_hostile);
     qtest_add_func("/e1000e-trace/untraced", test_untraced);
+    qtest_add_func("/e1000e-trace/fuzz", test_fuzz);
     return g_test_run();
 }

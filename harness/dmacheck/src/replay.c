@@ -902,6 +902,24 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 	itree_insert(&r->ref_tree, &f->node);
 }
 
+/* Held references in report order: by device, ring, the ring's own first, descriptor. */
+static int held_order(const void *pa, const void *pb)
+{
+	const struct dc_ref_info *a = *(const struct dc_ref_info *const *)pa;
+	const struct dc_ref_info *b = *(const struct dc_ref_info *const *)pb;
+	int ka = a->kind != TN_REF_RING, kb = b->kind != TN_REF_RING;
+
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	if (a->ring != b->ring)
+		return a->ring < b->ring ? -1 : 1;
+	if (ka != kb)
+		return ka - kb;
+	if (a->idx != b->idx)
+		return a->idx < b->idx ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
 /*
  * The trace ended with references the device never dropped.  With a ledger,
  * the memory behind them is judged by leak and free-not-quiesced; without
@@ -911,30 +929,56 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
  */
 static void refs_held_at_end(struct replay *r)
 {
-	size_t pos = 0;
+	struct dc_result *res = r->res;
+	const struct dc_ref_info **held;
+	size_t pos = 0, n = 0, i;
 	uint32_t id;
 	struct ref *f;
 
-	while ((f = idmap_next(&r->refs, &pos, &id))) {
-		uint64_t key = 1ull << 40 | (uint64_t)f->info.dev << 8 | f->info.ring;
-		struct dc_violation *v;
+	while ((f = idmap_next(&r->refs, &pos, &id)))
+		n += !f->info.unobserved;
+	res->stats.refs_held_at_end = n;
+	if (!n || res->ledger_seen)
+		return;
+	held = malloc(n * sizeof(*held));
+	if (!held) {
+		r->oom = true;
+		return;
+	}
+	pos = 0;
+	n = 0;
+	while ((f = idmap_next(&r->refs, &pos, &id)))
+		if (!f->info.unobserved)
+			held[n++] = &f->info;
+	qsort(held, n, sizeof(*held), held_order);
+	for (i = 0; i < n; i++) {
+		uint64_t key = 1ull << 40 | (uint64_t)held[i]->dev << 8 | held[i]->ring;
+		struct dc_violation *v = violation(r, TN_RULE_REF_HELD_AT_END, key);
 
-		r->res->stats.refs_held_at_end += !f->info.unobserved;
-		if (f->info.unobserved || r->res->ledger_seen)
-			continue;
-		v = violation(r, TN_RULE_REF_HELD_AT_END, key);
 		if (v) {
 			v->has_device = true;
 			v->device.at_end = true;
-			snprintf(v->detail, sizeof(v->detail), "%s ring", tn_ring_name(f->info.ring));
 		} else {
 			v = seen_find(r, key | (uint64_t)TN_RULE_REF_HELD_AT_END << 58);
 		}
 		if (!v)
 			continue;
 		if (v->device.n_refs < DC_MAX_REFS_SHOWN)
-			v->device.refs[v->device.n_refs] = f->info;
+			v->device.refs[v->device.n_refs] = *held[i];
 		v->device.n_refs++;
+	}
+	free(held);
+	/* Each report says how much its ring held (res->v may have moved: index it). */
+	for (i = 0; i < res->nv; i++) {
+		struct dc_violation *v = &res->v[i];
+		const struct dc_ref_info *f = &v->device.refs[0];
+
+		if (v->rule != TN_RULE_REF_HELD_AT_END)
+			continue;
+		snprintf(v->detail, sizeof(v->detail), "%u reference%s on the %s ring%s%s",
+			 v->device.n_refs, v->device.n_refs == 1 ? "" : "s", tn_ring_name(f->ring),
+			 res->n_announced ? " of " : "",
+			 res->n_announced ? res->devices[f->dev].name : "");
 	}
 }
 
