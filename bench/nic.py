@@ -288,7 +288,8 @@ def run(outdir: Path, rounds: int, seconds: float, accel: str, keep_trace, log) 
 
 
 # Paired runs: (A, B) whose ratio A/B is a target.
-PAIRS = [("tracenic-trace", "tracenic"), ("tracenic-trace", "e1000")]
+PAIRS = [("tracenic-trace", "tracenic"), ("tracenic-trace", "e1000"),
+         ("e1000e-trace", "e1000e")]    # QEMU's e1000e traced through the kit, and not
 
 
 def run_paired(outdir: Path, rounds: int, seconds: float, accel: str, log) -> dict:
