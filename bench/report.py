@@ -338,15 +338,23 @@ def paired_ratios(paired: dict, what: str = "pps") -> dict:
     return ratios
 
 
+# The traced configurations and their untraced twins: the cost of tracing on each model
+# (tracenic's own NIC; QEMU's e1000e through the kit, issue 17).
+TRACE_PAIRS = [("tracenic-trace", "tracenic", "trace-on"),
+               ("e1000e-trace", "e1000e", "e1000e traced through the kit")]
+
+
 def nic_target_rows(ratio, how: str) -> list[list[str]]:
-    """The two throughput targets; ratio(a, b, direction, size) -> A/B or None."""
+    """The throughput targets; ratio(a, b, direction, size) -> A/B or None."""
     rows = []
-    costs = [(1 - r, f"{d.upper()} {s} B") for d, s in TESTS
-             for r in [ratio("tracenic-trace", "tracenic", d, s)] if r]
-    if costs:
+    for a, b, what in TRACE_PAIRS:
+        costs = [(1 - r, f"{d.upper()} {s} B") for d, s in TESTS
+                 for r in [ratio(a, b, d, s)] if r]
+        if not costs:
+            continue
         worst, test = max(costs)
         worst = round(worst, 4)     # 1 - 95/100 is not quite 0.05 in floating point
-        rows.append([f"trace-on costs ≤ 10 % throughput vs trace-off (goal 5 %), {how}",
+        rows.append([f"{what} costs ≤ 10 % throughput vs {b} untraced (goal 5 %), {how}",
                      f"worst {worst * 100:.1f} % ({test}); " +
                      ", ".join(f"{t} {c * 100:.1f} %" for c, t in costs),
                      "met, goal met" if worst <= TRACE_COST_GOAL else "met" if
