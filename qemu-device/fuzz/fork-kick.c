@@ -22,22 +22,26 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 int pthread_kill(pthread_t thread, int sig)
 {
     static int (*real)(pthread_t, int);
+    int err;
 
     if (!real) {
         real = (int (*)(pthread_t, int))dlsym(RTLD_NEXT, "pthread_kill");
         if (!real) {
-            return ENOSYS;
+            fprintf(stderr, "fork-kick: no pthread_kill to wrap: %s\n",
+                    dlerror());
+            abort();
         }
     }
-    int err = real(thread, sig);
-
+    err = real(thread, sig);
     /* A valid signal, refused: the thread is not in this process. */
     if (err == EINVAL && sig > 0 && sig < NSIG) {
-        return ESRCH;
+        err = ESRCH;
     }
     return err;
 }

@@ -569,6 +569,18 @@ def seeds(layout):
     read_status(inp, a)
     read_status(inp, b)
     out["09-wrap"] = inp
+
+    # More frames in one TAIL write than the device sends per kick
+    # (TRACENIC_KICK_BUDGET, 256): a bottom half continues.  Only the NIC
+    # without tx-dma-delay-ns sends them at once, and which one that is the
+    # probe does not tell: one seed each.
+    for n, nic in enumerate(nics):
+        inp = start(nics, ledger)
+        ring_setup(inp, nic, TX, TX_RING, 512)
+        tail(inp, nic, TX, 300)
+        inp.clock_step()
+        read_status(inp, nic)
+        out[f"10-kick-budget-nic{n}"] = inp
     return out
 
 
