@@ -6,9 +6,9 @@
 #
 #   fuzz-device.sh              build, seed, fuzz FUZZ_SECONDS (default 600)
 #   fuzz-device.sh --repro F    run the one input F (a crash-*, timeout-* or
-#                               corpus file) again; QTEST_LOG=1 in the
-#                               environment prints its commands as a qtest
-#                               trace
+#                               corpus file) again; REPRO_QEMU_ARGS adds QEMU
+#                               options, e.g. "-d guest_errors,trace:tracenic_*,trace:tnkit_*"
+#                               for what the devices did
 #
 # Output in FUZZ_DIR (default build/fuzz): seeds/ (make_seeds.py), corpus/
 # (what libFuzzer found interesting, kept across runs), artifacts/ (crash-*,
@@ -74,7 +74,7 @@ if [ "${1:-}" = --repro ]; then
 		echo "fuzz: $fuzzer is not built; run 'make fuzz-device' first." >&2
 		exit 1
 	fi
-	run_fuzzer -timeout="$hang" "$2"
+	QEMU_FUZZ_ARGS="$QEMU_FUZZ_ARGS ${REPRO_QEMU_ARGS:-}" run_fuzzer -timeout="$hang" "$2"
 	exit
 fi
 
@@ -141,7 +141,7 @@ if [ -n "$artifacts" ] || [ "$rc" -ne 0 ] ||
 	echo "fuzz: FAILED (libFuzzer status $rc). Reproducers:" >&2
 	for f in $artifacts; do echo "  $f" >&2; done
 	echo "fuzz: run one again with: qemu-device/fuzz/fuzz-device.sh --repro <file>" \
-		"(QTEST_LOG=1 for its qtest commands); full log in $work/fuzz.log" >&2
+		"(docs/fuzzing.md); full log in $work/fuzz.log" >&2
 	exit 1
 fi
 echo "fuzz: no crash, hang or sanitizer report in ${seconds}s; coverage in $work/coverage.txt"
