@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON := /usr/bin/python3
 
 .PHONY: all deps qemu qtest dmacheck dmacheck-test trafficgen images bench-image bench-tools \
-	bench pytest test run repro clean
+	bench pytest test run repro fuzz-device clean
 
 all: qemu dmacheck trafficgen images
 
@@ -59,6 +59,13 @@ run: qemu images dmacheck trafficgen
 repro: qemu images dmacheck trafficgen
 	@test -n "$(SCENARIO)" || { echo "make repro: name a scenario: make repro SCENARIO=bug-no-disable (see harness/tracenic-cli list)"; exit 2; }
 	@$(PYTHON) harness/tracenic-cli repro $(SCENARIO)
+
+# Coverage-guided fuzzing of the NIC, the ledger device and a shared trace with
+# QEMU's generic-fuzz (docs/fuzzing.md): FUZZ_SECONDS (default 600), output in
+# build/fuzz.  Its own QEMU build (clang, libFuzzer, ASan, UBSan); not part of
+# make test.
+fuzz-device: deps
+	@qemu-device/fuzz/fuzz-device.sh
 
 clean:
 	rm -rf build

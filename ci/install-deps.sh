@@ -15,7 +15,7 @@ libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev
 seabios qemu-system-data ipxe-qemu ovmf
 busybox-static cpio kmod xz-utils zstd
 libvirt-daemon-system libvirt-clients
-clang libclang-rt-14-dev libfuzzer-14-dev
+clang libclang-rt-14-dev libfuzzer-14-dev llvm
 iproute2 socat
 linux-perf"
 

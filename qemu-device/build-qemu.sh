@@ -6,7 +6,9 @@
 # build/qemu.  QEMU_SRC=<dir> builds into your own tree instead (build dir
 # QEMU_BUILD, default <dir>/build-tracenic).  SANITIZE=1 builds with ASan and
 # UBSan into build/qemu-asan (or <dir>/build-tracenic-asan) for
-# `SANITIZE=1 qemu-device/run-qtests.sh`.  Reruns only rebuild what changed.
+# `SANITIZE=1 qemu-device/run-qtests.sh`.  FETCH_ONLY=1 stops after fetching
+# and integrating and prints the source directory (qemu-device/fuzz/ builds
+# its own configuration of the same tree).  Reruns only rebuild what changed.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -41,6 +43,10 @@ else
 fi
 
 "$here/integrate.sh" "$src"
+if [ -n "${FETCH_ONLY:-}" ]; then
+	echo "$src"
+	exit 0
+fi
 
 # Debian's 7.2 builds without a single warning here, so warnings stay fatal;
 # a tree of your own (other version, other compiler) gets them as warnings.
