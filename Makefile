@@ -60,10 +60,10 @@ repro: qemu images dmacheck trafficgen
 	@test -n "$(SCENARIO)" || { echo "make repro: name a scenario: make repro SCENARIO=bug-no-disable (see harness/tracenic-cli list)"; exit 2; }
 	@$(PYTHON) harness/tracenic-cli repro $(SCENARIO)
 
-# Coverage-guided fuzzing of the NIC, the ledger device and a shared trace with
-# QEMU's generic-fuzz (docs/fuzzing.md): FUZZ_SECONDS (default 600), output in
-# build/fuzz.  Its own QEMU build (clang, libFuzzer, ASan, UBSan); not part of
-# make test.
+# Coverage-guided fuzzing of the tracenic NIC, the ledger device, QEMU's e1000e
+# traced and a shared trace with QEMU's generic-fuzz (docs/fuzzing.md):
+# FUZZ_SECONDS (default 600), output in build/fuzz.  Its own QEMU build
+# (clang, libFuzzer, ASan, UBSan); not part of make test.
 fuzz-device: deps
 	@qemu-device/fuzz/fuzz-device.sh
 

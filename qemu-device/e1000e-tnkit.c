@@ -350,6 +350,18 @@ void e1000e_tnkit_callback(E1000ECore *core, bool begin)
     }
 }
 
+bool e1000e_tnkit_rx_lapped(E1000ECore *core, int queue, uint32_t fetched,
+                            uint32_t lap, size_t written, size_t total)
+{
+    qemu_log_mask(LOG_GUEST_ERROR, "e1000e: RX queue %d: a frame of %zu "
+                  "bytes went round the ring (%u descriptors, %u fetched) "
+                  "and %zu bytes of it found room; the head cannot reach the "
+                  "tail (RDT %u), dropping the frame\n", queue, total, lap,
+                  fetched - 1, written,
+                  core->mac[queue ? RDT1 : RDT0]);
+    return true;
+}
+
 /* --- Life cycle ----------------------------------------------------------- */
 
 /* DMA the model could not do is its own business: nothing to raise. */

@@ -75,6 +75,8 @@ void e1000e_tnkit_reg_write(E1000ECore *core, int index, uint32_t val,
                             E1000ETnkitWriteOp op);
 void e1000e_tnkit_reset(E1000ECore *core, bool done);
 void e1000e_tnkit_callback(E1000ECore *core, bool begin);
+bool e1000e_tnkit_rx_lapped(E1000ECore *core, int queue, uint32_t fetched,
+                            uint32_t lap, size_t written, size_t total);
 
 static inline void e1000e_dma_read(E1000ECore *core, uint8_t cause,
                                    dma_addr_t addr, void *buf,
@@ -96,6 +98,20 @@ static inline void e1000e_dma_write(E1000ECore *core, uint8_t cause,
         return;
     }
     e1000e_tnkit_dma(core, true, cause, addr, (void *)buf, len);
+}
+
+/*
+ * Traced, guest programming cannot stop QEMU through two assertions of
+ * Debian's model: the interrupt throttling timers assert that MSI-X is
+ * still as it was when they were armed, and a guest that turns MSI-X on or
+ * off while one runs aborts QEMU (found by make fuzz-device).  QEMU 8.0
+ * removed both ("e1000e: Do not assert when MSI-X is disabled later",
+ * Akihiko Odaki, 2023): msix_notify() with MSI-X off only sets the pending
+ * bit.  Untraced, the assertions are Debian's.
+ */
+static inline bool e1000e_traced(const E1000ECore *core)
+{
+    return core->tnkit;
 }
 
 /* The descriptor at @slot of queue @queue is being fetched and used. */
@@ -171,6 +187,24 @@ static inline void e1000e_trace_callback(E1000ECore *core, bool begin)
     if (unlikely(core->tnkit)) {
         e1000e_tnkit_callback(core, begin);
     }
+}
+
+/*
+ * Before the RX loop fetches its @fetched-th descriptor (from 1) for one
+ * frame: true when that would start a second lap of a ring of @lap
+ * descriptors.  A frame can never need more than one lap (head to tail is
+ * less than the ring), but Debian's loop ignores a tail the head cannot
+ * reach (32-byte descriptors move the head two slots, an odd tail is never
+ * met) and goes round for ever when the posted descriptors take none of the
+ * frame (packet split with PSRCTL's BSIZE1..3 all 0): traced, the frame is
+ * dropped there with a guest error.  Untraced, the loop is Debian's.
+ */
+static inline bool e1000e_trace_rx_lapped(E1000ECore *core, int queue,
+                                          uint32_t fetched, uint32_t lap,
+                                          size_t written, size_t total)
+{
+    return unlikely(core->tnkit) && fetched > lap &&
+           e1000e_tnkit_rx_lapped(core, queue, fetched, lap, written, total);
 }
 
 #endif

@@ -1,8 +1,8 @@
 #!/bin/sh
 # make fuzz-device: coverage-guided fuzzing of the traced devices with QEMU's
-# generic-fuzz (libFuzzer, ASan, UBSan): two tracenic NICs on one hub (one's
-# TX is the other's RX), a tracenic-ledger, all writing into one
-# -object tracenic-trace with check=on.  docs/fuzzing.md.
+# generic-fuzz (libFuzzer, ASan, UBSan): two tracenic NICs and QEMU's e1000e
+# on one hub (one's TX is the others' RX), a tracenic-ledger, all writing
+# into one -object tracenic-trace with check=on.  docs/fuzzing.md.
 #
 #   fuzz-device.sh              build, seed, fuzz FUZZ_SECONDS (default 600)
 #   fuzz-device.sh --repro F    run the one input F (a crash-*, timeout-* or
@@ -50,14 +50,17 @@ QEMU_FUZZ_ARGS="$QEMU_FUZZ_ARGS -device tracenic,netdev=n0,trace-hub=t0,addr=04.
 QEMU_FUZZ_ARGS="$QEMU_FUZZ_ARGS -device tracenic,netdev=n1,trace-hub=t0,addr=05.0"
 QEMU_FUZZ_ARGS="$QEMU_FUZZ_ARGS,tx-dma-delay-ns=3000,rx-dma-delay-ns=3000,late-writeback=on,prefetch=1"
 QEMU_FUZZ_ARGS="$QEMU_FUZZ_ARGS -device tracenic-ledger,trace-hub=t0,addr=06.0"
+QEMU_FUZZ_ARGS="$QEMU_FUZZ_ARGS -netdev hubport,id=n2,hubid=0"
+QEMU_FUZZ_ARGS="$QEMU_FUZZ_ARGS -device e1000e,netdev=n2,trace-hub=t0,addr=07.0,romfile="
 # QOM type names (and memory-region names) generic-fuzz fuzzes: tracenic,
-# tracenic-ledger and the tracenic-trace object.
-QEMU_FUZZ_OBJECTS="tracenic*"
+# tracenic-ledger, the tracenic-trace object and e1000e.
+QEMU_FUZZ_OBJECTS="tracenic* e1000e"
 QEMU_FUZZ_TIMEOUT=0
 # A UBSan report stops the run like an ASan one; leaks of QEMU's own
 # start-up are not this target's business (each run ends in _Exit anyway).
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+# ubsan.supp lists the reports of Debian's own code that are fixed upstream.
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan.supp}
 export QEMU_FUZZ_ARGS QEMU_FUZZ_OBJECTS QEMU_FUZZ_TIMEOUT ASAN_OPTIONS UBSAN_OPTIONS
 
 shim=$build/tn-fork-kick.so
@@ -93,9 +96,11 @@ rm -f "$work"/artifacts/crash-* "$work"/artifacts/timeout-* "$work"/artifacts/oo
 	"$work"/artifacts/leak-* "$work"/artifacts/slow-unit-*
 
 # Which generic-fuzz index is which device and BAR: run the probe input
-# with the devices' guest-error messages on and let make_seeds.py read them.
+# with the devices' guest-error messages and e1000e's register-write trace
+# events on, and let make_seeds.py read them.
 "$py" "$here/make_seeds.py" probe "$work/probe.bin"
-QEMU_FUZZ_ARGS="$QEMU_FUZZ_ARGS -d guest_errors" run_fuzzer "$work/probe.bin" \
+probe_log="-d guest_errors,trace:e1000e_core_write,trace:e1000e_wrn_regs_write_*"
+QEMU_FUZZ_ARGS="$QEMU_FUZZ_ARGS $probe_log" run_fuzzer "$work/probe.bin" \
 	>"$work/probe.log" 2>&1 || {
 	tail -20 "$work/probe.log" >&2
 	echo "fuzz: the probe run failed; full output in $work/probe.log" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Seed corpus for QEMU's generic-fuzz over tracenic, tracenic-ledger and a
-shared tracenic-trace object (make fuzz-device, docs/fuzzing.md).
+"""Seed corpus for QEMU's generic-fuzz over tracenic, tracenic-ledger, QEMU's
+e1000e traced, and a shared tracenic-trace object (make fuzz-device,
+docs/fuzzing.md).
 
 generic-fuzz (tests/qtest/fuzz/generic_fuzz.c in QEMU 7.2) reads an input as
 commands separated by b"FUZZ"; the first byte of a command is its opcode
@@ -17,17 +18,19 @@ commands separated by b"FUZZ"; the first byte of a command is its opcode
 guest memory, "device" the fuzzed PCI devices in QOM discovery order; both
 wrap.  generic-fuzz maps the devices' BARs in device order at rising
 addresses (libqos' PC allocator), BAR 0 before BAR 1, so the regions run
-device by device: a NIC's registers, its MSI-X table, its PBA; the ledger
-device's registers.  Only the device order is unknown before QEMU runs (it
-follows QOM's hash of the devices' names), so the seeds are made in two
-steps:
+device by device: a NIC's registers (tracenic's or e1000e's BAR 0), its
+MSI-X table, its PBA; the ledger device's registers.  (e1000e's flash BAR
+is an empty container and its I/O BAR is port I/O: neither is in that
+list.)  Only the device order is unknown before QEMU runs (it follows QOM's
+hash of the devices' names), so the seeds are made in two steps:
 
   make_seeds.py probe FILE        an input that writes to offset 0x800+4*i
-                                  of region i, for i in 0..13
+                                  of region i, for i in 0..19
   make_seeds.py seeds LOG DIR     reads what QEMU logged running the probe
-                                  with -d guest_errors (each device names
-                                  itself and the offset in its message),
-                                  works out the order, writes the seeds
+                                  with -d guest_errors and e1000e's register
+                                  write trace events (each names the device
+                                  or its register offset), works out the
+                                  order, writes the seeds
 
 (QTEST_LOG cannot serve: in the fuzzer the qtest chardev is /dev/null,
 which reports end-of-file on the first main-loop turn, and qtest stops
@@ -37,9 +40,12 @@ Guest memory is never written by a command: every DMA read the devices make
 (descriptor fetch, TX buffer) is filled by generic-fuzz from the next DMA
 pattern in turn.  The seeds therefore install one 16-byte pattern that is a
 valid descriptor (buffer address, length, OWN|EOP|IRQ) and is also what the
-TX buffers read as frame bytes.  RX is reached through the hub: the fuzzing
-command line (fuzz-device.sh) puts both NICs on one -netdev hub, so a frame
-one NIC sends is received by the other.
+TX buffers read as frame bytes.  The same 16 bytes are an e1000e legacy TX
+descriptor (length; the flags' high byte is e1000e's CMD: EOP|IFCS|RS,
+which tracenic ignores) and an e1000e legacy or extended RX descriptor
+(the buffer address).  RX is reached through the hub: the fuzzing command
+line (fuzz-device.sh) puts the three NICs on one -netdev hub, so a frame
+one sends is received by the others.
 """
 
 import json
@@ -61,13 +67,38 @@ BYTE, WORD, LONG, QUAD = range(4)
 PCI_COMMAND = 0x04
 PCI_CMD_MEMORY, PCI_CMD_MASTER = 0x2, 0x4
 
-# Region indexes the probe tries: twice the 7 regions (2 NICs x registers,
+# Region indexes the probe tries: twice the 10 regions (3 NICs x registers,
 # MSI-X table, PBA, and the ledger device's registers), to see the wrap.
-PROBE_REGIONS = 14
+PROBE_REGIONS = 20
 PROBE_OFF = 0x800
 NIC_REGIONS = ("regs", "msix-table", "msix-pba")
-# msix_init() with cap_pos 0 puts MSI-X first in the config space, at 0x40.
-MSIX_CAP = 0x40
+# The devices the fuzzing command line has, by kind.
+DEVICES = {"nic": 2, "ledger": 1, "e1000e": 1}
+# MSI-X capability: tracenic's msix_init() with cap_pos 0 puts it first in
+# the config space, at 0x40; e1000e_init_msix() puts it at 0xA0.
+MSIX_CAP = {"nic": 0x40, "e1000e": 0xA0, "ledger": 0}
+
+# e1000e (Intel 82574L) registers and bits the seeds use, as QEMU's
+# hw/net/e1000_regs.h names them.
+E = dict(
+    CTRL=0x0, STATUS=0x8, CTRL_EXT=0x18, ICR=0xC0, ITR=0xC4, ICS=0xC8, IMS=0xD0,
+    IMC=0xD8, EIAC=0xDC, IAM=0xE0, IVAR=0xE4, RCTL=0x100, TCTL=0x400,
+    PSRCTL=0x2170, RDBAL=0x2800, RDTR=0x2820, RADV=0x282C, RDBAL1=0x2900,
+    TDBAL=0x3800, TIDV=0x3820, TADV=0x382C, TDBAL1=0x3900, RXCSUM=0x5000,
+    RFCTL=0x5008, MRQC=0x5818,
+    CTRL_SLU=0x40, CTRL_RST=0x04000000,
+    CTRL_EXT_PBA_CLR=0x80000000, CTRL_EXT_EIAME=0x01000000,
+    RCTL_EN=0x2, RCTL_UPE=0x8, RCTL_MPE=0x10, RCTL_LPE=0x20, RCTL_DTYP_PS=0x400,
+    RCTL_BAM=0x8000, TCTL_EN=0x2, RFCTL_EXTEN=0x8000,
+    ICR_TXDW=0x1, ICR_LSC=0x4, ICR_RXDMT0=0x10, ICR_RXT0=0x80, ICR_RXQ0=0x100000,
+    ICR_RXQ1=0x200000, ICR_TXQ0=0x400000, ICR_TXQ1=0x800000, ICR_OTHER=0x1000000,
+    IVAR_VALID=0x8, IVAR_INT_ON_ALL_WB=0x80000000,
+    TXD_CMD_EOP=0x01, TXD_CMD_IFCS=0x02, TXD_CMD_RS=0x08, TXD_CMD_DEXT=0x20,
+    TXD_CMD_TSE=0x04, TXD_DTYP_D=0x10, TXD_POPTS_IXSM=0x1, TXD_POPTS_TXSM=0x2,
+    MSIX_VECTORS=5,
+)
+# Ring register offsets from xDBAL: base low/high, length, head, tail.
+BAL, BAH, LEN, HEAD, TAIL = 0x0, 0x4, 0x8, 0x10, 0x18
 
 # Guest-physical layout the seeds use (512 MiB of RAM, see fuzz-device.sh).
 TX_RING = 0x100000
@@ -123,36 +154,51 @@ def probe():
     return inp.bytes()
 
 
+# What each device logs for the probe's write: tracenic and tracenic-ledger
+# name themselves in their guest errors; e1000e's register write trace events
+# (any register: handled, read-only or unknown) give the offset.
+PROBE_LINE = re.compile(
+    r"^(?:(?P<dev>tracenic|tracenic-ledger): write (?:of 0x[0-9a-f]+ )?to "
+    r"(?:read-only or unknown register )?0x(?P<off>[0-9a-f]+)"
+    r"|(?:\d+@[0-9.]+:)?(?P<e1000e>e1000e)_(?:core_write|wrn_regs_write_ro|wrn_regs_write_unknown)"
+    r" .*?register 0x(?P<eoff>[0-9a-f]+))", re.M)
+
+
 def parse_probe_log(text):
     """The layout: each region index's device and what it is, each PCI
     device index's device."""
     kind = {}
-    for m in re.finditer(r"^(tracenic|tracenic-ledger): write (?:of 0x[0-9a-f]+ )?to "
-                         r"(?:read-only or unknown register )?0x([0-9a-f]+)", text, re.M):
-        region = (int(m.group(2), 16) - PROBE_OFF) // 4
-        kind[region] = "nic" if m.group(1) == "tracenic" else "ledger"
+    for m in PROBE_LINE.finditer(text):
+        off = int(m.group("off") or m.group("eoff"), 16)
+        if off < PROBE_OFF or (off - PROBE_OFF) % 4:
+            continue
+        region = (off - PROBE_OFF) // 4
+        kind[region] = ("e1000e" if m.group("e1000e") else
+                        "nic" if m.group("dev") == "tracenic" else "ledger")
     seen = [kind.get(i, "-") for i in range(PROBE_REGIONS)]
     n = PROBE_REGIONS // 2
     # NIC registers are followed by its MSI-X table and PBA, which log nothing.
     order, i = [], 0
     while i < n:
-        if seen[i] == "nic" and seen[i + 1:i + 3] == ["-", "-"]:
-            order.append("nic")
+        if seen[i] in ("nic", "e1000e") and seen[i + 1:i + 3] == ["-", "-"]:
+            order.append(seen[i])
             i += 3
         elif seen[i] == "ledger":
             order.append("ledger")
             i += 1
         else:
             break
-    if seen[:n] != seen[n:] or i != n or sorted(order) != ["ledger", "nic", "nic"]:
-        sys.exit("make_seeds: the probe's log does not show 2 tracenic NICs (registers, MSI-X "
-                 f"table, PBA) and 1 tracenic-ledger in {n} regions; region by region it shows "
-                 f"{' '.join(seen)}. Run the probe with -d guest_errors (fuzz-device.sh does) "
-                 "and check the fuzzing command line.")
+    want = sorted(k for k, count in DEVICES.items() for _ in range(count))
+    if seen[:n] != seen[n:] or i != n or sorted(order) != want:
+        sys.exit("make_seeds: the probe's log does not show 2 tracenic NICs and 1 e1000e "
+                 "(registers, MSI-X table, PBA each) and 1 tracenic-ledger in "
+                 f"{n} regions; region by region it shows {' '.join(seen)}. Run the probe "
+                 "with -d guest_errors,trace:e1000e_core_write,trace:e1000e_wrn_regs_write_* "
+                 "(fuzz-device.sh does) and check the fuzzing command line.")
     devices, region = [], 0
     for pci, what in enumerate(order):
         d = {"pci": pci, "kind": what, "regions": {}}
-        for name in (NIC_REGIONS if what == "nic" else ("regs",)):
+        for name in (NIC_REGIONS if what != "ledger" else ("regs",)):
             d["regions"][name] = region
             region += 1
         devices.append(d)
@@ -165,13 +211,17 @@ class Dev:
     def __init__(self, d):
         self.pci = d["pci"]
         self.region = d["regions"]
-        self.cap = MSIX_CAP
+        self.cap = MSIX_CAP[d["kind"]]
 
 
 def nics_and_ledger(layout):
     nics = [Dev(d) for d in layout["devices"] if d["kind"] == "nic"]
     ledger = next(Dev(d) for d in layout["devices"] if d["kind"] == "ledger")
     return nics, ledger
+
+
+def e1000e_of(layout):
+    return next(Dev(d) for d in layout["devices"] if d["kind"] == "e1000e")
 
 
 # --- building blocks ------------------------------------------------------
@@ -182,7 +232,11 @@ def desc(addr, length, flags):
 
 
 def own_eop_irq():
-    return const("TN_DESC_OWN") | const("TN_DESC_EOP") | const("TN_DESC_IRQ")
+    """tracenic's OWN|EOP|IRQ; the high byte, which tracenic ignores, is
+    e1000e's legacy TX CMD: EOP|IFCS|RS (see the docstring)."""
+    e1000e_cmd = E["TXD_CMD_EOP"] | E["TXD_CMD_IFCS"] | E["TXD_CMD_RS"]
+    return (const("TN_DESC_OWN") | const("TN_DESC_EOP") | const("TN_DESC_IRQ")
+            | e1000e_cmd << 8)
 
 
 def ledger_cmd(inp, region, cmd, id_=0, va=0, bus=0, length=0, flags=0, tag=0,
@@ -581,6 +635,299 @@ def seeds(layout):
         inp.clock_step()
         read_status(inp, nic)
         out[f"10-kick-budget-nic{n}"] = inp
+    out.update(e1000e_seeds(layout))
+    return out
+
+
+# --- e1000e ---------------------------------------------------------------
+
+E_TX_RING = TX_RING + 0x8000
+E_RX_RING = RX_RING + 0x8000
+
+
+def e1000e_up(inp, e):
+    """What Linux's e1000e does first: bus mastering, a reset, the link up
+    (CTRL.SLU: the model reports STATUS.LU at once)."""
+    pci_enable(inp, e)
+    regs = e.region["regs"]
+    inp.write(regs, E["CTRL"], E["CTRL_RST"] | E["CTRL_SLU"])
+    inp.read(regs, E["STATUS"])
+    inp.write(regs, E["IMS"], 0x01ffffff)
+
+
+def e1000e_ring(inp, e, bal, base, n, tail=None):
+    """xDBAL/xDBAH/xDLEN/xDH/xDT of one ring: @n 16-byte descriptors."""
+    regs = e.region["regs"]
+    inp.write(regs, bal + BAL, base & 0xffffffff)
+    inp.write(regs, bal + BAH, base >> 32)
+    inp.write(regs, bal + LEN, n * 16)
+    inp.write(regs, bal + HEAD, 0)
+    inp.write(regs, bal + TAIL, 0 if tail is None else tail)
+
+
+def e1000e_rx_on(inp, e, extra=0):
+    inp.write(e.region["regs"], E["RCTL"], E["RCTL_EN"] | E["RCTL_UPE"] | E["RCTL_MPE"]
+              | E["RCTL_BAM"] | extra)
+
+
+def e1000e_status(inp, e):
+    regs = e.region["regs"]
+    for off in (E["STATUS"], E["ICR"], E["RCTL"], E["TCTL"]):
+        inp.read(regs, off)
+    for bal in (E["RDBAL"], E["RDBAL1"], E["TDBAL"], E["TDBAL1"]):
+        inp.read(regs, bal + HEAD)
+        inp.read(regs, bal + TAIL)
+
+
+def e1000e_remove(inp, e):
+    """Linux's e1000e_remove(): receive and transmit off, then the reset."""
+    regs = e.region["regs"]
+    inp.write(regs, E["RCTL"], 0)
+    inp.write(regs, E["TCTL"], 0)
+    inp.write(regs, E["CTRL"], E["CTRL_RST"] | E["CTRL_SLU"])
+
+
+def e1000e_context_desc(ipcss=14, ipcso=24, ipcse=33, tucss=34, tucso=50, tucse=0,
+                        paylen=0, tucmd=0, hdr_len=0, mss=0):
+    """A TX context descriptor (DEXT, DTYP 0): checksum offsets, TSO."""
+    cmd_len = paylen | (E["TXD_CMD_DEXT"] | tucmd) << 24
+    return struct.pack("<BBHBBHIBBH", ipcss, ipcso, ipcse, tucss, tucso, tucse, cmd_len,
+                       0, hdr_len, mss)
+
+
+def e1000e_data_desc(addr, length, popts=0, eop=True):
+    """A TX data descriptor (DEXT, DTYP D)."""
+    cmd = E["TXD_CMD_DEXT"] | E["TXD_CMD_IFCS"] | E["TXD_CMD_RS"] | (
+        E["TXD_CMD_EOP"] if eop else 0)
+    return struct.pack("<QIBBH", addr, length | E["TXD_DTYP_D"] << 16 | cmd << 24, 0,
+                       popts, 0)
+
+
+def ipv4_udp_frame():
+    """A 64-byte IPv4/UDP frame whose first 16 bytes are also the descriptor
+    every seed uses (own_eop_irq(), address BUF, length 64): destination
+    MAC 00:00:20:00:00:00 is BUF, source MAC 00:00:40:00:07:0b the length
+    and flags, then the ethertype in the descriptor's last 4 bytes, which
+    neither device reads for TX.  As the only DMA pattern, it is at once the
+    tracenic NIC's TX descriptor and the frame it sends, so the e1000e
+    receives a frame that header split and checksum offload apply to."""
+    head = desc(BUF, 64, own_eop_irq())[:12]
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 50, 1, 0, 64, 17, 0,
+                     bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    udp = struct.pack(">HHHH", 5000, 5001, 30, 0)
+    frame = head + b"\x08\x00" + ip + udp + bytes(range(22))
+    assert len(frame) == 64 and frame[:12] == desc(BUF, 64, own_eop_irq())[:12]
+    return frame
+
+
+def e1000e_seeds(layout):
+    """The traced e1000e: registers, TX in each descriptor format, RX in each
+    format from a tracenic NIC's frames, its frames into a tracenic NIC, the
+    RX loop's lap guard, MSI-X, reset and Linux's teardown."""
+    nics, ledger = nics_and_ledger(layout)
+    e = e1000e_of(layout)
+    a = nics[0]
+    regs = e.region["regs"]
+    TX, RX = const("TN_TX_RING"), const("TN_RX_RING")
+    out = {}
+
+    # Config space, every register of the first 32 KiB read once, link up.
+    inp = Input()
+    for off in (0x00, 0x04, 0x08, 0x10, 0x14, 0x18, 0x1c, 0x2c, 0x34, 0x3c,
+                0xa0, 0xa4, 0xd0, 0xe0):
+        inp.pci_read(e.pci, off)
+    pci_enable(inp, e, master=False)
+    e1000e_up(inp, e)
+    for off in range(0, 0x8000, 0x40):
+        inp.read(regs, off)
+    for bal in (E["RDBAL"], E["RDBAL1"], E["TDBAL"], E["TDBAL1"]):
+        for off in (BAL, BAH, LEN, HEAD, TAIL):
+            inp.read(regs, bal + off)
+    out["20-e1000e-config-and-registers"] = inp
+
+    # TX, legacy descriptors, both queues; the frames reach both tracenic
+    # NICs through the hub (no RX ring there: dropped).
+    inp = start(nics, ledger)
+    e1000e_up(inp, e)
+    inp.write(regs, E["TCTL"], E["TCTL_EN"])
+    inp.write(regs, E["TIDV"], 8)
+    inp.write(regs, E["TADV"], 32)
+    for bal, base in ((E["TDBAL"], E_TX_RING), (E["TDBAL1"], E_TX_RING + 0x1000)):
+        e1000e_ring(inp, e, bal, base, 16)
+        for t in (1, 2, 3):
+            inp.write(regs, bal + TAIL, t)
+            inp.clock_step()
+    e1000e_status(inp, e)
+    inp.write(regs, E["TCTL"], 0)
+    inp.clock_step(2)
+    e1000e_status(inp, e)
+    out["21-e1000e-tx-legacy"] = inp
+
+    # TX, context and data descriptors: checksum offload, then TSO.
+    for name, ctx, data in (
+            ("csum", e1000e_context_desc(),
+             e1000e_data_desc(BUF, 64, E["TXD_POPTS_IXSM"] | E["TXD_POPTS_TXSM"])),
+            ("tso", e1000e_context_desc(paylen=246, tucmd=E["TXD_CMD_TSE"] | 0x3,
+                                        hdr_len=54, mss=100),
+             e1000e_data_desc(BUF, 300, E["TXD_POPTS_IXSM"] | E["TXD_POPTS_TXSM"]))):
+        inp = start(nics, ledger, patterns=[ctx, data])
+        e1000e_up(inp, e)
+        inp.write(regs, E["TCTL"], E["TCTL_EN"])
+        e1000e_ring(inp, e, E["TDBAL"], E_TX_RING, 16)
+        for t in (2, 4, 6):
+            inp.write(regs, E["TDBAL"] + TAIL, t)
+            inp.clock_step()
+        e1000e_status(inp, e)
+        out[f"22-e1000e-tx-{name}"] = inp
+
+    # RX in each descriptor format, the frames sent by tracenic NIC a.
+    for name, rctl, rfctl in (("legacy", 0, 0), ("extended", 0, E["RFCTL_EXTEN"]),
+                              ("packet-split", E["RCTL_DTYP_PS"], E["RFCTL_EXTEN"])):
+        inp = start(nics, ledger)
+        e1000e_up(inp, e)
+        inp.write(regs, E["RFCTL"], rfctl)
+        inp.write(regs, E["PSRCTL"], 2 | 1 << 8 | 1 << 16)
+        inp.write(regs, E["RDTR"], 4)
+        inp.write(regs, E["RADV"], 16)
+        e1000e_ring(inp, e, E["RDBAL"], E_RX_RING, 8, tail=6)
+        e1000e_rx_on(inp, e, rctl | E["RCTL_LPE"])
+        ring_setup(inp, a, TX, TX_RING, 8)
+        for t in (1, 2, 3, 4):
+            tail(inp, a, TX, t)
+            inp.clock_step()
+        e1000e_status(inp, e)
+        # More frames than posted buffers, then more buffers.
+        for t in (5, 6, 7, 0, 1):
+            tail(inp, a, TX, t)
+        inp.write(regs, E["RDBAL"] + TAIL, 2)
+        inp.clock_step(3)
+        e1000e_status(inp, e)
+        e1000e_remove(inp, e)
+        inp.clock_step()
+        out[f"23-e1000e-rx-{name}"] = inp
+
+    # An IPv4/UDP frame: header split into buffer 0 (buffer 1's address is
+    # the frame's bytes 8..15, outside guest RAM: a failed buffer write), and
+    # with legacy descriptors the IP and UDP checksum offload.
+    for name, rctl, rfctl in (("packet-split", E["RCTL_DTYP_PS"], E["RFCTL_EXTEN"]),
+                              ("legacy", 0, 0)):
+        inp = start(nics, ledger, patterns=[ipv4_udp_frame()])
+        e1000e_up(inp, e)
+        inp.write(regs, E["RFCTL"], rfctl)
+        inp.write(regs, E["PSRCTL"], 2 | 1 << 8)
+        inp.write(regs, E["RXCSUM"], 0x300)     # IPOFLD | TUOFLD
+        e1000e_ring(inp, e, E["RDBAL"], E_RX_RING, 8, tail=6)
+        e1000e_rx_on(inp, e, rctl)
+        ring_setup(inp, a, TX, TX_RING, 8)
+        for t in (1, 2):
+            tail(inp, a, TX, t)
+            inp.clock_step()
+        e1000e_status(inp, e)
+        out[f"23-e1000e-rx-ipv4-{name}"] = inp
+
+    # The RX loop's lap guard (docs/e1000e.md): packet split, buffers 1..3
+    # of size 0, an odd tail the head (two slots a step) never meets.
+    inp = start(nics, ledger)
+    e1000e_up(inp, e)
+    inp.write(regs, E["RFCTL"], E["RFCTL_EXTEN"])
+    inp.write(regs, E["PSRCTL"], 2)
+    e1000e_ring(inp, e, E["RDBAL"], E_RX_RING, 8, tail=7)
+    e1000e_rx_on(inp, e, E["RCTL_DTYP_PS"])
+    ring_setup(inp, a, TX, TX_RING, 8)
+    tail(inp, a, TX, 1)
+    inp.clock_step()
+    e1000e_status(inp, e)
+    out["24-e1000e-rx-lap"] = inp
+
+    # e1000e's frames into tracenic NIC a's RX ring.
+    inp = start(nics, ledger)
+    e1000e_up(inp, e)
+    ring_setup(inp, a, RX, RX_RING, 8)
+    tail(inp, a, RX, 7)
+    inp.write(regs, E["TCTL"], E["TCTL_EN"])
+    e1000e_ring(inp, e, E["TDBAL"], E_TX_RING, 8)
+    for t in (1, 2, 3, 4, 5):
+        inp.write(regs, E["TDBAL"] + TAIL, t)
+        inp.clock_step()
+    read_status(inp, a)
+    e1000e_status(inp, e)
+    out["25-e1000e-to-tracenic"] = inp
+
+    # MSI-X: the table, IVAR routing each queue and "other" to its vector,
+    # auto-clear and auto-mask, a masked vector (pending bit), moderation;
+    # then MSI and INTx.
+    inp = start(nics, ledger)
+    e1000e_up(inp, e)
+    inp.pci_write(e.pci, e.cap + 2, 0x8000 | (E["MSIX_VECTORS"] - 1), WORD)
+    table = e.region["msix-table"]
+    for v in range(E["MSIX_VECTORS"]):
+        inp.write(table, v * 16 + 0, MSI_ADDR)
+        inp.write(table, v * 16 + 4, 0)
+        inp.write(table, v * 16 + 8, 0x50 + v)
+        inp.write(table, v * 16 + 12, 1 if v == 4 else 0)
+    ivar = E["IVAR_INT_ON_ALL_WB"]
+    for vec, shift in enumerate((0, 4, 8, 12, 16)):
+        ivar |= (E["IVAR_VALID"] | vec) << shift
+    inp.write(regs, E["IVAR"], ivar)
+    inp.write(regs, E["CTRL_EXT"], E["CTRL_EXT_PBA_CLR"] | E["CTRL_EXT_EIAME"])
+    inp.write(regs, E["EIAC"], E["ICR_RXQ0"] | E["ICR_TXQ0"])
+    inp.write(regs, E["IAM"], E["ICR_RXQ0"] | E["ICR_TXQ0"])
+    inp.write(regs, E["ITR"], 500)
+    e1000e_ring(inp, e, E["RDBAL"], E_RX_RING, 8, tail=7)
+    e1000e_rx_on(inp, e)
+    inp.write(regs, E["TCTL"], E["TCTL_EN"])
+    e1000e_ring(inp, e, E["TDBAL"], E_TX_RING, 8)
+    ring_setup(inp, a, TX, TX_RING, 8)
+    for t in (1, 2, 3):
+        inp.write(regs, E["TDBAL"] + TAIL, t)
+        tail(inp, a, TX, t)
+        inp.clock_step()
+    inp.write(regs, E["ICS"], E["ICR_LSC"] | E["ICR_OTHER"])
+    inp.read(e.region["msix-pba"], 0)
+    inp.write(table, 4 * 16 + 12, 0)
+    inp.clock_step(3)
+    inp.read(regs, E["ICR"])
+    inp.pci_write(e.pci, e.cap + 2, 0, WORD)
+    # MSI (capability at 0xD0): address, data, enable; then INTx.
+    inp.pci_write(e.pci, 0xd4, MSI_ADDR)
+    inp.pci_write(e.pci, 0xd8, 0x60, WORD)
+    inp.pci_write(e.pci, 0xd2, 1, WORD)
+    inp.write(regs, E["ICS"], E["ICR_TXDW"])
+    inp.pci_write(e.pci, 0xd2, 0, WORD)
+    inp.write(regs, E["ICS"], E["ICR_RXT0"])
+    inp.read(regs, E["ICR"])
+    e1000e_status(inp, e)
+    out["26-e1000e-msix"] = inp
+
+    # Teardown and hostile programming: CTRL.RST with the rings on (QEMU
+    # 7.2 keeps them on), Linux's remove, a ring moved while on, length 0,
+    # a tail past the ring, bus mastering off, a ring past guest RAM.
+    inp = start(nics, ledger)
+    e1000e_up(inp, e)
+    e1000e_ring(inp, e, E["RDBAL"], E_RX_RING, 8, tail=7)
+    e1000e_rx_on(inp, e)
+    inp.write(regs, E["TCTL"], E["TCTL_EN"])
+    e1000e_ring(inp, e, E["TDBAL"], E_TX_RING, 8)
+    inp.write(regs, E["TDBAL"] + TAIL, 3)
+    inp.write(regs, E["CTRL"], E["CTRL_RST"] | E["CTRL_SLU"])
+    inp.write(regs, E["TDBAL"] + TAIL, 5)
+    inp.write(regs, E["RDBAL"] + BAL, E_RX_RING + 0x1000)
+    inp.write(regs, E["RDBAL"] + LEN, 0)
+    inp.write(regs, E["RDBAL"] + TAIL, 3)
+    inp.write(regs, E["TDBAL"] + TAIL, 0xffff)
+    pci_enable(inp, e, master=False)
+    inp.write(regs, E["TDBAL"] + TAIL, 6)
+    ring_setup(inp, a, TX, TX_RING, 8)
+    tail(inp, a, TX, 2)
+    pci_enable(inp, e)
+    inp.write(regs, E["TDBAL"] + BAH, 0xfffffff0)
+    inp.write(regs, E["TDBAL"] + TAIL, 7)
+    inp.clock_step(2)
+    e1000e_status(inp, e)
+    e1000e_remove(inp, e)
+    inp.clock_step()
+    e1000e_status(inp, e)
+    out["27-e1000e-reset-and-hostile"] = inp
     return out
 
 
