@@ -713,7 +713,7 @@ static void count_dma(struct replay *r, const struct tn_rec *t, struct region *g
 
 	if (t->type == TN_REC_DMA_FAILED || !bytes)
 		return;
-	r->res->stats.bytes[g && g->info.api <= TN_API_MAP ? g->info.api : 0][cause] += bytes;
+	r->res->stats.bytes[g && g->info.api <= TN_API_MAX ? g->info.api : 0][cause] += bytes;
 	if (g)
 		g->dma[cause] += bytes;
 }

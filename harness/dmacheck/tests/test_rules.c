@@ -768,6 +768,27 @@ static void free_rules(void)
 	tb_end(&b);
 	expect("free-api-shared-with-freememory", &b, TN_RULE_FREE_API, END);
 
+	/* dma_alloc_coherent memory (the guest agent's ledger): freed with another size. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_DMA_COHERENT, 0x4000, 8192, 0, BUS);
+	tb_free(&b, 1, TN_FREE_API_DMA_FREE, 0x4000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-length-dma-coherent", &b, TN_RULE_FREE_LENGTH, END);
+
+	/* Twin: its own size, in softirq context (DISPATCH_LEVEL: allowed). */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_DMA_COHERENT, 0x4000, 8192, 0, BUS);
+	tb_free(&b, 1, TN_FREE_API_DMA_FREE, 0x4000, 8192, 0, DISPATCH);
+	tb_end(&b);
+	expect("free-length-twin-dma-coherent", &b, END);
+
+	/* With interrupts off (DIRQL), and through an NDIS free function. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_DMA_COHERENT, 0x4000, 8192, 0, BUS);
+	tb_free(&b, 1, FS, 0x4000, 8192, 0, TN_IRQL_DIRQL);
+	tb_end(&b);
+	expect("free-api-irql-dma-coherent", &b, TN_RULE_FREE_API, TN_RULE_FREE_IRQL, END);
+
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, CONTIG, BUS);
 	tb_free(&b, 1, FM, 0x4000, 8192, CONTIG, DISPATCH);
