@@ -138,7 +138,16 @@ run_step() { # name, args...
 		insmod /lib/modules/tracenic-agent.ko dev="$bdf" 2>/tmp/ping.out || return 1 ;;
 	up)
 		# The address and route survive a down/up: adding them again may fail.
-		ip link set "$IF" up && {
+		# Up means the link is up: e1000e reports carrier from its watchdog,
+		# seconds after the open under TCG (a ping right after found none).
+		ip link set "$IF" up || return 1
+		i=0
+		until [ "$(cat "/sys/class/net/$IF/carrier" 2>/dev/null)" = 1 ]; do
+			[ $i -lt 200 ] || { echo "no carrier on $IF 20 s after up" >/tmp/ping.out; return 1; }
+			usleep 100000
+			i=$((i + 1))
+		done
+		{
 			ip addr add 10.0.2.15/24 dev "$IF" 2>/dev/null
 			ip route add default via 10.0.2.2 2>/dev/null
 			true
