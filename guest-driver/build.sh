@@ -1,5 +1,5 @@
 #!/bin/sh
-# Build tracenic.ko against the guest kernel's Debian headers (ABI resolved
+# Build tracenic.ko (the miniport) and tracenic-agent.ko (the DMA-API agent) against the guest kernel's Debian headers (ABI resolved
 # from linux-image-amd64, never hard-coded).  Out of tree, in build/guest-driver.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,5 +22,7 @@ make -s -C "$kdir" M="$out" modules >"$out/build.log" 2>&1 || {
 }
 grep -E 'warning' "$out/build.log" >&2 || true
 mkdir -p "$top/build/images"
-cp "$out/tracenic.ko" "$top/build/images/tracenic.ko"
-echo "guest-driver: $top/build/images/tracenic.ko"
+for m in tracenic tracenic-agent; do
+	cp "$out/$m.ko" "$top/build/images/$m.ko"
+	echo "guest-driver: $top/build/images/$m.ko"
+done

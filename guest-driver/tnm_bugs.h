@@ -19,6 +19,7 @@ enum tnm_bug {
 	TNM_BUG_LEAK_ON_HALT,
 	TNM_BUG_SG_AS_CONTIGUOUS,	/* one descriptor for a multi-page, non-contiguous buffer */
 	TNM_BUG_RX_POOL_BUFFER,	/* an RX buffer in pool memory never made DMA-visible */
+	TNM_BUG_RX_MAP_TO_DEVICE,	/* RX buffers mapped DMA_TO_DEVICE */
 	TNM_BUG_COUNT
 };
 
@@ -36,6 +37,7 @@ static const char *const tnm_bug_names[TNM_BUG_COUNT] = {
 	[TNM_BUG_LEAK_ON_HALT] = "leak-on-halt",
 	[TNM_BUG_SG_AS_CONTIGUOUS] = "sg-as-contiguous",
 	[TNM_BUG_RX_POOL_BUFFER] = "rx-pool-buffer",
+	[TNM_BUG_RX_MAP_TO_DEVICE] = "rx-map-to-device",
 };
 
 /* "a,b,c" -> bit mask; -EINVAL names nothing we know. */

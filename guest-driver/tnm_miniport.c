@@ -224,13 +224,23 @@ static void tnm_post_rx(struct tnm_adapter *ad, u32 slot)
 	d->flags = cpu_to_le16(TN_DESC_OWN);
 }
 
+/*
+ * The direction RX buffers are mapped, synced and unmapped with: from the
+ * device, but to it with the seeded bug (the device then writes into a
+ * mapping made for reading: dma-direction).
+ */
+static enum dma_data_direction tnm_rx_dir(struct tnm_adapter *ad)
+{
+	return tnm_bug(ad, TNM_BUG_RX_MAP_TO_DEVICE) ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+}
+
 static int tnm_rx_buf_alloc(struct tnm_adapter *ad, struct tnm_rx_buf *b, gfp_t gfp)
 {
 	b->page = alloc_pages(gfp | __GFP_COMP | __GFP_NOWARN, ad->rx_order);
 	if (!b->page)
 		return -ENOMEM;
 	b->dma = TnMapBuffer(&ad->ndis, page_address(b->page) + TNM_RX_HEADROOM, ad->rx_buf_len,
-			     DMA_FROM_DEVICE, &b->map_id);
+			     tnm_rx_dir(ad), &b->map_id);
 	if (b->dma == DMA_MAPPING_ERROR) {
 		put_page(b->page);
 		b->page = NULL;
@@ -500,7 +510,7 @@ static void tnm_rx_refill(struct tnm_adapter *ad)
 
 		if (b->page && page_ref_count(b->page) == 1) {
 			dma_sync_single_for_device(ad->ndis.dev, b->dma, ad->rx_buf_len,
-						   DMA_FROM_DEVICE);
+						   tnm_rx_dir(ad));
 		} else {
 			tnm_rx_buf_free(ad, b);
 			if (tnm_rx_buf_alloc(ad, b, GFP_ATOMIC)) {
@@ -538,7 +548,7 @@ static struct sk_buff *tnm_rx_indicate(struct tnm_adapter *ad, u32 s, u32 len)
 
 	if (s == 0 && ad->rx_pool_buf)
 		return tnm_rx_copy(ad, ad->rx_pool_buf, len);
-	dma_sync_single_for_cpu(ad->ndis.dev, b->dma, len, DMA_FROM_DEVICE);
+	dma_sync_single_for_cpu(ad->ndis.dev, b->dma, len, tnm_rx_dir(ad));
 	skb = napi_build_skb(page_address(b->page), PAGE_SIZE << ad->rx_order);
 	if (!skb)
 		return NULL;

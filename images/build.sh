@@ -102,10 +102,12 @@ pack() { # output name
 	mv "$out/$1.tmp" "$out/$1"
 }
 
-# Kernel modules the runner needs.
-if [ -f "$out/tracenic.ko" ]; then
-	cp "$out/tracenic.ko" "$stage/lib/modules/tracenic.ko"
-fi
+# Kernel modules the runner needs: the project's (guest-driver/build.sh), Debian's.
+for m in tracenic tracenic-agent; do
+	if [ -f "$out/$m.ko" ]; then
+		cp "$out/$m.ko" "$stage/lib/modules/$m.ko"
+	fi
+done
 for m in $(cat "$here/modules.list"); do
 	add_module "$m" modules.list
 done

@@ -68,6 +68,16 @@ if_of_driver() {
 	return 1
 }
 
+# The PCI address of the first Ethernet controller (class 0x0200): the NIC.
+nic_bdf() {
+	for d in /sys/bus/pci/devices/*; do
+		case $(cat "$d/class") in
+		0x0200*) echo "${d##*/}" && return 0 ;;
+		esac
+	done
+	return 1
+}
+
 # Bench images only: load a NIC driver and its dependencies, bring it up.
 netload() { # driver [param=value ...] (parameters of the driver's own module)
 	drv=$1
@@ -121,9 +131,23 @@ run_step() { # name, args...
 				i=$((i + 1))
 			done
 		fi ;;
+	agent)
+		# The DMA-API agent (docs/agent.md) for the NIC, before its driver binds.
+		bdf=${1:-$(nic_bdf)}
+		[ -n "$bdf" ] || { echo "agent: no network PCI device" >/tmp/ping.out; return 1; }
+		insmod /lib/modules/tracenic-agent.ko dev="$bdf" 2>/tmp/ping.out || return 1 ;;
 	up)
 		# The address and route survive a down/up: adding them again may fail.
-		ip link set "$IF" up && {
+		# Up means the link is up: e1000e reports carrier from its watchdog,
+		# seconds after the open under TCG (a ping right after found none).
+		ip link set "$IF" up || return 1
+		i=0
+		until [ "$(cat "/sys/class/net/$IF/carrier" 2>/dev/null)" = 1 ]; do
+			[ $i -lt 200 ] || { echo "no carrier on $IF 20 s after up" >/tmp/ping.out; return 1; }
+			usleep 100000
+			i=$((i + 1))
+		done
+		{
 			ip addr add 10.0.2.15/24 dev "$IF" 2>/dev/null
 			ip route add default via 10.0.2.2 2>/dev/null
 			true

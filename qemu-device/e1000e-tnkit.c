@@ -15,6 +15,7 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/log.h"
+#include "qemu/units.h"
 #include "net/eth.h"
 #include "net/net.h"
 #include "hw/pci/pci.h"
@@ -72,6 +73,24 @@ static void e1000e_tnkit_drop_slot(E1000ECore *core, uint8_t id,
     }
 }
 
+/*
+ * The most the model writes into one RX buffer: a frame as long as
+ * e1000x_is_oversized() lets through (1522 bytes, 16 KiB with RCTL.LPE,
+ * any length with RCTL.SBP), and the FCS unless RCTL.SECRC strips it.
+ * Linux's e1000e maps 1522 bytes of a buffer while RCTL.BSIZE says 2048;
+ * the device never writes past the frame, so the buffer's reference ends
+ * there too, and the memory after it may be another mapping's.
+ */
+static uint32_t e1000e_tnkit_rx_reach(E1000ECore *core)
+{
+    uint32_t rctl = core->mac[RCTL];
+
+    if (rctl & E1000_RCTL_SBP) {
+        return UINT32_MAX;
+    }
+    return ((rctl & E1000_RCTL_LPE) ? 16 * KiB : 1522) + e1000x_fcs_len(core->mac);
+}
+
 /* The driver posted the descriptor at @slot: reference its buffers. */
 static void e1000e_tnkit_post_slot(E1000ECore *core, uint8_t id,
                                    uint32_t slot)
@@ -88,13 +107,15 @@ static void e1000e_tnkit_post_slot(E1000ECore *core, uint8_t id,
         return;
     }
     if (e1000e_tnkit_is_rx(id)) {
+        uint32_t reach = e1000e_tnkit_rx_reach(core);
+
         if (core->rx_desc_len == sizeof(union e1000_rx_desc_packet_split)) {
             n = E1000E_TNKIT_BUFS;
             for (i = 0; i < n; i++) {
-                len[i] = core->rxbuf_sizes[i];
+                len[i] = MIN(core->rxbuf_sizes[i], reach);
             }
         } else {
-            len[0] = core->rx_desc_buf_size;
+            len[0] = MIN(core->rx_desc_buf_size, reach);
         }
     } else {
         /* desc[1]: lower (command, length), upper */
@@ -343,10 +364,21 @@ void e1000e_tnkit_mapped(E1000ECore *core, dma_addr_t addr, dma_addr_t len,
 
 void e1000e_tnkit_callback(E1000ECore *core, bool begin)
 {
+    E1000ETnkit *t = core->tnkit;
+
     if (begin) {
-        tnkit_callback_begin(core->tnkit->kit);
+        if (t->depth < ARRAY_SIZE(t->outer_ring)) {
+            t->outer_ring[t->depth] = t->ring;
+            t->outer_slot[t->depth] = t->slot;
+        }
+        t->depth++;
+        tnkit_callback_begin(t->kit);
     } else {
-        tnkit_callback_end(core->tnkit->kit);
+        tnkit_callback_end(t->kit);
+        if (t->depth && --t->depth < ARRAY_SIZE(t->outer_ring)) {
+            t->ring = t->outer_ring[t->depth];
+            t->slot = t->outer_slot[t->depth];
+        }
     }
 }
 

@@ -48,6 +48,15 @@ struct E1000ETnkit {
     /* The descriptor being worked on (e1000e_tnkit_at): its ring and slot */
     uint8_t ring;
     uint32_t slot;
+    /*
+     * A frame received inside a transmit (slirp answers an ARP request or
+     * a ping from within the TX call) works on an RX descriptor in the
+     * middle of the TX one: the receive callback keeps the TX descriptor
+     * here and gives it back when it returns.
+     */
+    uint8_t outer_ring[2];
+    uint32_t outer_slot[2];
+    unsigned depth;
     E1000ETnkitRing rings[TN_RING_IDS];    /* by TN_RING_ID_* */
 };
 

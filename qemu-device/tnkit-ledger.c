@@ -94,7 +94,8 @@ void tnkit_ledger_command(TNKit *k, uint32_t cmd)
     trace_tnkit_ledger(cmd, k->lg_id, va, k->lg_length, k->lg_flags);
     switch (cmd) {
     case TN_LG_CMD_ALLOC:
-        if (code < TN_API_POOL || code > TN_API_SHARED) {
+        /* (TN_API_MAP is what a MAP command records, never an ALLOC) */
+        if (code < TN_API_POOL || code > TN_API_MAX || code == TN_API_MAP) {
             why = "unknown allocation API";
             break;
         }
@@ -139,8 +140,7 @@ void tnkit_ledger_command(TNKit *k, uint32_t cmd)
             why = "id 0 is reserved";
             break;
         }
-        if (code != TN_FREE_API_FREE_MEMORY &&
-            code != TN_FREE_API_FREE_SHARED) {
+        if (code < TN_FREE_API_FREE_MEMORY || code > TN_FREE_API_MAX) {
             why = "unknown free API";
             break;
         }

@@ -73,3 +73,16 @@ def test_e1000e_is_traced_through_the_kit():
     m = Machine(nic="e1000e", device={"check": True})
     argv = qemu_cmd.qemu_argv(m, RUN, "tcg")
     assert opt(argv, "-device") == [f"e1000e,netdev=n0,trace={RUN}/trace.bin,check=on"]
+
+
+def test_agent_puts_the_trace_in_an_object_with_a_ledger_device():
+    # The NIC and the agent's tracenic-ledger write one trace; the kit's trace properties
+    # (file, size cap, online check) go to the object, the rest stay on the NIC.
+    m = Machine(nic="e1000e", agent=True,
+                device={"trace-max-bytes": 1 << 30, "check": True, "mac": "52:54:00:00:00:01"})
+    argv = qemu_cmd.qemu_argv(m, RUN, "tcg", debug=qemu_cmd.Debug(1234))
+    assert [o for o in opt(argv, "-object") if o.startswith("tracenic-trace")] == [
+        f"tracenic-trace,id=t0,file={RUN}/trace.bin,"
+                                    "max-bytes=1073741824,check=on,on-violation=stop"]
+    assert opt(argv, "-device") == ["e1000e,netdev=n0,mac=52:54:00:00:00:01,trace-hub=t0",
+                                    "tracenic-ledger,trace-hub=t0"]

@@ -1,4 +1,5 @@
 """Scenario files: the shipped ones load; bad ones fail naming the file and the field."""
+import re
 import subprocess
 
 import pytest
@@ -36,11 +37,15 @@ def test_shipped_matrix_covers_the_issue(built):
     # Debian's unmodified e1000e on the traced e1000e: up, ping, host RX flood, unload, with
     # DMA on every path, references taken and dropped, no ledger (issue 17); and its twin that
     # never unloads, which must end with references held
-    e1000e = [s for s in loaded if s.machine.nic == "e1000e"]
+    e1000e = [s for s in loaded if s.machine.nic == "e1000e" and not s.machine.agent]
     full = [s for s in e1000e if {"up", "ping", "rx", "unload"} <= {w.split()[0] for w in s.steps}]
     assert full and all(not s.expect_ledger and s.expect_refs and not s.expect_rules and
                         len(s.expect_dma) == 6 for s in full)
     assert any(s.expect_rules == {"ref-held-at-end"} for s in e1000e)
+    # The same driver with the DMA-API agent (issue 18): a ledger, every rule applied, clean
+    agent = [s for s in loaded if s.machine.agent]
+    assert any(s.expect_ledger and not s.expect_rules and s.steps[0] == "agent" and
+               {"rx", "unload"} <= {w.split()[0] for w in s.steps} for s in agent)
 
 
 def test_driver_table_becomes_load_parameters(tmp_path):
@@ -157,3 +162,25 @@ def test_scenario_rules_are_dmacheck_rules(built):
     listed = {ln.split(None, 1)[0]: ln.split(None, 1)[1].strip()
               for ln in out.splitlines() if ln.strip()}
     assert listed == contract.rules()
+
+
+@pytest.mark.parametrize("machine, steps, why", [
+    ("", '["agent", "load"]', "set machine.agent = true"),
+    ("agent = true", '["load", "agent"]', "'agent' must come before the first 'load'"),
+    ("agent = true", '["agent 1", "load"]', "'agent' takes 0..0 arguments"),
+    ("agent = 1", '["agent", "load"]', "'machine.agent' must be true or false"),
+])
+def test_agent_step_needs_the_ledger_device_and_comes_first(tmp_path, machine, steps, why):
+    f = tmp_path / "s.toml"
+    f.write_text(f'name = "x"\n[machine]\nnic = "e1000e"\n{machine}\n'
+                 f'[guest]\nsteps = {steps}\n[expect]\nrules = []\n')
+    with pytest.raises(scenario.ScenarioError, match=re.escape(why)):
+        scenario.load(f, RULES)
+
+
+def test_agent_machine(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('name = "x"\n[machine]\nnic = "e1000e"\nagent = true\n'
+                 '[guest]\nsteps = ["agent", "load", "up"]\n[expect]\nrules = []\n')
+    s = scenario.load(f, RULES)
+    assert s.machine.agent and s.steps == ["agent", "load driver=e1000e", "up"]

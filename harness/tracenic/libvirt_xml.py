@@ -71,8 +71,8 @@ def domain_xml(name: str, machine: Machine, workdir: Path, accel: str,
     _sub(dev, "memballoon", model="none")
 
     args = qemu_cmd.firmware_dirs()
-    args += ["-netdev", qemu_cmd.netdev_arg(rx_port),
-             "-device", qemu_cmd.device_arg(machine, workdir, debug)]
+    args += ["-netdev", qemu_cmd.netdev_arg(rx_port)]
+    args += qemu_cmd.device_args(machine, workdir, debug)
     args += qemu_cmd.pcap_object(machine, workdir)
     args += ["-fw_cfg", f"name=opt/tracenic/steps,file={qemu_cmd.file(workdir, 'steps')}"]
     if debug:

@@ -44,16 +44,36 @@ def prop(value: object) -> str:
     return str(value)
 
 
-def device_arg(machine: Machine, workdir: Path, debug: Debug | None = None) -> str:
+# The kit's trace properties a device takes alone (trace=FILE) and the trace
+# object takes for the devices that share it (-object tracenic-trace), docs/kit.md.
+HUB_PROPS = {"trace": "file", "trace-max-bytes": "max-bytes", "check": "check",
+             "on-violation": "on-violation"}
+HUB_ID = "t0"
+
+
+def _options(what: str, props: dict) -> str:
+    for k, v in props.items():
+        if "," in str(k) + prop(v):
+            raise ValueError(f"{what} property {k}={v!r}: QEMU options cannot contain ','")
+    return ",".join(f"{k}={prop(v)}" for k, v in props.items())
+
+
+def device_args(machine: Machine, workdir: Path, debug: Debug | None = None) -> list[str]:
+    """The traced NIC; with machine.agent, the trace is an object the NIC and a
+    tracenic-ledger device (the agent's) both write into."""
     props = {"netdev": "n0", "trace": str(file(workdir, "trace"))}
     props.update(machine.device)
     if debug and debug.stop_on_violation:
         props.update({"check": True, "on-violation": "stop"})
-    for k, v in props.items():
-        if "," in str(k) + prop(v):
-            raise ValueError(f"{machine.nic} property {k}={v!r}: QEMU options cannot contain ','")
-    # tracenic, or a QEMU model traced through the kit (same trace properties, docs/kit.md).
-    return f"{machine.nic}," + ",".join(f"{k}={prop(v)}" for k, v in props.items())
+    if not machine.agent:
+        # tracenic, or a QEMU model traced through the kit (same trace properties).
+        return ["-device", f"{machine.nic}," + _options(machine.nic, props)]
+    hub = {"id": HUB_ID}
+    hub.update({HUB_PROPS[k]: props.pop(k) for k in list(props) if k in HUB_PROPS})
+    props["trace-hub"] = HUB_ID
+    return ["-object", "tracenic-trace," + _options("tracenic-trace", hub),
+            "-device", f"{machine.nic}," + _options(machine.nic, props),
+            "-device", f"tracenic-ledger,trace-hub={HUB_ID}"]
 
 
 def netdev_arg(rx_port: int | None) -> str:
@@ -114,7 +134,7 @@ def qemu_argv(machine: Machine, workdir: Path, accel: str, rx_port: int | None =
             "-no-reboot", "-kernel", str(kernel_for(machine.firmware)),
             "-initrd", str(paths.INITRAMFS),
             "-append", kernel_append(machine),
-            "-netdev", netdev_arg(rx_port), "-device", device_arg(machine, workdir, debug)]
+            "-netdev", netdev_arg(rx_port)] + device_args(machine, workdir, debug)
     cmd += pcap_object(machine, workdir)
     cmd += ["-fw_cfg", f"name=opt/tracenic/steps,file={file(workdir, 'steps')}",
             "-serial", f"file:{file(workdir, 'console')}",

@@ -8,6 +8,8 @@
     [device]                  # the traced NIC's properties (docs/device.md, docs/kit.md)
     [machine]
     nic = "tracenic"          # or "e1000e": QEMU's e1000e traced, driven by Debian's e1000e
+    agent = false             # true: a tracenic-ledger device on the NIC's trace, for the
+                              # guest's DMA-API agent (the "agent" step, docs/agent.md)
     backend = "qemu"          # or "libvirt"
     firmware = "seabios"      # or "ovmf"
     iommu = false             # intel-iommu on q35, guest booted with intel_iommu=on
@@ -36,7 +38,7 @@ from . import contract
 
 # step name -> (min args, max args); "load" takes any number of param=value words.
 STEPS = {
-    "load": (0, 99), "up": (0, 0), "ping": (0, 1), "tx": (0, 2), "rx": (1, 2),
+    "load": (0, 99), "agent": (0, 0), "up": (0, 0), "ping": (0, 1), "tx": (0, 2), "rx": (1, 2),
     "bgping": (0, 0), "bgflood": (0, 2), "mtu": (1, 1), "rings": (2, 2), "reset": (0, 0), "down": (0, 0),
     "unload": (0, 0), "sleep": (1, 1), "panic": (0, 0), "hang": (0, 0),
 }
@@ -60,6 +62,7 @@ class Machine:
     """How to build the VM; shared by the QEMU command line and the libvirt XML."""
     backend: str = "qemu"
     nic: str = "tracenic"
+    agent: bool = False          # a tracenic-ledger device for the DMA-API agent
     firmware: str = "seabios"
     iommu: bool = False
     accel: str = "auto"
@@ -187,11 +190,12 @@ def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
                             f"(it names a directory), not {name!r}")
 
     m = _field(path, data, "machine", dict, {})
-    _unknown_keys(path, m, {"nic", "backend", "firmware", "iommu", "accel", "memory", "pcap"},
-                  "machine")
+    _unknown_keys(path, m, {"nic", "agent", "backend", "firmware", "iommu", "accel", "memory",
+                            "pcap"}, "machine")
     machine = Machine(
         backend=_choice(path, m, "backend", BACKENDS, "machine"),
         nic=_choice(path, m, "nic", NICS, "machine"),
+        agent=_field(path, m, "agent", bool, False, "machine"),
         firmware=_choice(path, m, "firmware", FIRMWARES, "machine"),
         iommu=_field(path, m, "iommu", bool, False, "machine"),
         accel=_choice(path, m, "accel", ACCELS, "machine"),
@@ -213,6 +217,15 @@ def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
     if not 5 <= timeout <= 3600:
         raise ScenarioError(f"{path}: field 'guest.timeout' is in seconds, 5..3600, "
                             f"not {timeout:g}")
+
+    verbs = [s.split()[0] for s in steps]
+    if "agent" in verbs and not machine.agent:
+        raise ScenarioError(f"{path}: field 'guest.steps': 'agent' loads the DMA-API agent, "
+                            f"which reports through a tracenic-ledger device; set "
+                            f"machine.agent = true to give the VM one")
+    if "agent" in verbs and "load" in verbs and verbs.index("load") < verbs.index("agent"):
+        raise ScenarioError(f"{path}: field 'guest.steps': 'agent' must come before the first "
+                            f"'load' (the agent refuses a device whose driver is bound)")
 
     bugs, load_words = _driver_words(path, _field(path, data, "driver", dict, {}))
     if machine.nic != "tracenic":

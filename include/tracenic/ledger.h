@@ -119,10 +119,14 @@ static inline unsigned int tn_ledger_cmd_reads(unsigned int cmd)
 #define TN_API_MEMORY		2	/* NdisAllocateMemory: flags CONTIGUOUS/NONCACHED or 0 */
 #define TN_API_SHARED		3	/* NdisMAllocateSharedMemory: device-visible, flags = Cached */
 #define TN_API_MAP		4	/* per-packet DMA mapping (MAP/UNMAP), device-visible */
+#define TN_API_DMA_COHERENT	5	/* Linux dma_alloc_attrs (dma_alloc_coherent): device-visible */
+#define TN_API_MAX		TN_API_DMA_COHERENT
 
 /* Free APIs (FREE code): what the caller called. */
 #define TN_FREE_API_FREE_MEMORY		1	/* NdisFreeMemory(VA, Length, MemoryFlags) */
 #define TN_FREE_API_FREE_SHARED		2	/* NdisMFreeSharedMemory(Length, Cached, VA, Pa) */
+#define TN_FREE_API_DMA_FREE		3	/* Linux dma_free_attrs(dev, size, cpu_addr, dma_handle) */
+#define TN_FREE_API_MAX			TN_FREE_API_DMA_FREE
 
 /* MemoryFlags, with the values of ndis.h. */
 #define TN_NDIS_MEMORY_CONTIGUOUS	0x00000001u

@@ -174,6 +174,7 @@ static inline const char *tn_api_name(unsigned int api)
 		[TN_API_MEMORY] = "NdisAllocateMemory",
 		[TN_API_SHARED] = "NdisMAllocateSharedMemory",
 		[TN_API_MAP] = "DMA mapping",
+		[TN_API_DMA_COHERENT] = "dma_alloc_coherent",
 	};
 
 	return TN_NAME_OF(n, api);
@@ -185,6 +186,7 @@ static inline const char *tn_free_api_name(unsigned int api)
 	static const char *const n[] = {
 		[TN_FREE_API_FREE_MEMORY] = "NdisFreeMemory",
 		[TN_FREE_API_FREE_SHARED] = "NdisMFreeSharedMemory",
+		[TN_FREE_API_DMA_FREE] = "dma_free_coherent",
 	};
 
 	return TN_NAME_OF(n, api);

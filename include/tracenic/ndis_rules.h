@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The NdisFreeMemory / NdisMFreeSharedMemory argument rules, coded once
+ * The NdisFreeMemory / NdisMFreeSharedMemory argument rules, and their
+ * Linux DMA-API counterpart for dma_free_coherent, coded once
  * (docs/rules.md; the NDIS documentation is shared/reference/NdisFreeMemory.md):
  * a pure function of how the memory was allocated and how it was freed.
  * The guest's NDIS layer logs what it returns at the call, dmacheck reports
@@ -12,6 +13,11 @@
  *    allocated with; Length must match whenever MemoryFlags is non-zero.
  *  - NdisMAllocateSharedMemory memory: NdisMFreeSharedMemory with the same
  *    Length and Cached.
+ *  - dma_alloc_coherent memory (the guest agent's ledger): dma_free_coherent
+ *    with the same size (dma-debug's "DMA-API: device driver frees DMA
+ *    memory with different size"), never with interrupts off (the kernel's
+ *    dma_free_attrs() warns: WARN_ON(irqs_disabled()); the agent reports
+ *    that as DIRQL).
  *  - IRQL follows what the memory really is, whatever flags were passed:
  *    shared and contiguous memory at PASSIVE_LEVEL, noncached below
  *    DISPATCH_LEVEL, anything else at or below DISPATCH_LEVEL.
@@ -59,8 +65,17 @@ static inline struct tn_ndis_irql_limit tn_ndis_free_irql_limit(unsigned int all
 	} else if (alloc_api == TN_API_MEMORY && (alloc_flags & TN_NDIS_MEMORY_NONCACHED)) {
 		l.max_irql = TN_IRQL_APC;
 		l.what = "noncached memory";
+	} else if (alloc_api == TN_API_DMA_COHERENT) {
+		l.what = "dma_free_coherent";
 	}
 	return l;
+}
+
+/* The one free function memory of @alloc_api goes back through. */
+static inline unsigned int tn_ndis_free_api_for(unsigned int alloc_api)
+{
+	return alloc_api == TN_API_SHARED ? TN_FREE_API_FREE_SHARED :
+	       alloc_api == TN_API_DMA_COHERENT ? TN_FREE_API_DMA_FREE : TN_FREE_API_FREE_MEMORY;
 }
 
 /* The free-api, free-flags, free-length and free-irql rules @f breaks, as TN_RULE_BITs. */
@@ -89,6 +104,12 @@ static inline unsigned int tn_ndis_free_rules(const struct tn_ndis_free *f)
 			r |= TN_RULE_BIT(TN_RULE_FREE_API);
 		if ((f->free_flags ^ f->alloc_flags) & TN_FLAG_SHARED_CACHED)
 			r |= TN_RULE_BIT(TN_RULE_FREE_FLAGS);
+		if (f->free_length != f->alloc_length)
+			r |= TN_RULE_BIT(TN_RULE_FREE_LENGTH);
+		break;
+	case TN_API_DMA_COHERENT:
+		if (f->free_api != TN_FREE_API_DMA_FREE)
+			r |= TN_RULE_BIT(TN_RULE_FREE_API);
 		if (f->free_length != f->alloc_length)
 			r |= TN_RULE_BIT(TN_RULE_FREE_LENGTH);
 		break;

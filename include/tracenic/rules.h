@@ -42,6 +42,8 @@ enum tn_rule {
 	 */
 	TN_RULE_DMA_OUTSIDE_RAM = 18,
 	TN_RULE_REF_HELD_AT_END = 19,
+	/* The DMA API's rules (dma-debug's checks), docs/rules.md "DMA API". */
+	TN_RULE_DMA_DIRECTION = 20,
 	TN_RULE_COUNT
 };
 
@@ -92,6 +94,8 @@ static inline struct tn_rule_info tn_rule_info(unsigned int rule)
 			"the device accessed a bus address where no guest memory answered" },
 		[TN_RULE_REF_HELD_AT_END] = { "ref-held-at-end",
 			"the trace ended with the device still holding guest memory" },
+		[TN_RULE_DMA_DIRECTION] = { "dma-direction",
+			"the device wrote into a to-device mapping or read a from-device one" },
 	};
 	static const struct tn_rule_info none = { 0, 0 };
 

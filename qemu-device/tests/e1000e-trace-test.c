@@ -24,18 +24,31 @@
 
 #define E1000E_DEVFN QPCI_DEVFN(3, 0)
 
-/* e1000e at 03.0 on a socket netdev, writing a trace of its own. */
-static TN *e1000e_start(const char *extra)
+/*
+ * What an RX buffer's reference covers without RCTL.LPE: the longest frame
+ * the model accepts (1522 bytes) and its FCS, however large RCTL.BSIZE
+ * says the buffer is (Linux maps 1522 bytes of a 2 KiB buffer).
+ */
+#define RX_REACH (1522 + 4)
+
+/*
+ * e1000e at 03.0, writing a trace of its own, on a socket netdev (or on
+ * slirp, @user: it answers some frames from within the TX call).
+ */
+static TN *e1000e_start_on(bool user, const char *extra)
 {
     TN *t = g_new0(TN, 1);
+    g_autofree char *netdev = NULL;
 
     t->dir = g_dir_make_tmp("e1000e-trace-qtest-XXXXXX", NULL);
     g_assert(t->dir);
     t->trace = g_strdup_printf("%s/trace.bin", t->dir);
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, t->sock), ==, 0);
-    t->qts = qtest_initf("-M pc -nodefaults -netdev socket,fd=%d,id=n0 "
+    netdev = user ? g_strdup("user,id=n0,restrict=on") :
+             g_strdup_printf("socket,fd=%d,id=n0", t->sock[1]);
+    t->qts = qtest_initf("-M pc -nodefaults -netdev %s "
                          "-device e1000e,netdev=n0,addr=03.0,trace=%s%s%s",
-                         t->sock[1], t->trace, extra ? "," : "",
+                         netdev, t->trace, extra ? "," : "",
                          extra ? extra : "");
     pc_alloc_init(&t->alloc, t->qts, 0);
     t->bus = qpci_new_pc(t->qts, &t->alloc);
@@ -46,6 +59,11 @@ static TN *e1000e_start(const char *extra)
     wr(t, E1000_CTRL, rd(t, E1000_CTRL) | E1000_CTRL_RST | E1000_CTRL_SLU);
     g_assert_cmphex(rd(t, E1000_STATUS) & E1000_STATUS_LU, ==, E1000_STATUS_LU);
     return t;
+}
+
+static TN *e1000e_start(const char *extra)
+{
+    return e1000e_start_on(false, extra);
 }
 
 /* xDBAL, xDBAH, xDLEN, xDH, xDT of one ring, from its xDBAL. */
@@ -422,7 +440,7 @@ static void test_queue1(void)
               rxring, 8 * 16);
     for (k = 0; k < 3; k++) {
         check_ref(&tr, i + 2 + k, TN_REC_REF_TAKE, TN_REF_POSTED,
-                  TN_RING_ID_RX1, k, buf + 512 * k, 2048);
+                  TN_RING_ID_RX1, k, buf + 512 * k, RX_REACH);
     }
     check_disable(&tr, i, TN_RING_ID_RX1, rxring, 8, 3);
     trace_free(&tr);
@@ -462,8 +480,9 @@ static void test_rx_extended(void)
 
     e1000e_ring(t, E1000_RDBAL, ring, 8);
     wr(t, E1000_RFCTL, E1000_RFCTL_EXTEN);
+    /* Long frames on: the buffers' 2 KiB (RCTL.BSIZE) are the reach. */
     wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
-       E1000_RCTL_BAM);
+       E1000_RCTL_BAM | E1000_RCTL_LPE);
     for (k = 0; k < 4; k++) {
         put_desc(t, ring, k, bufs + k * 2048, 0, 0);
     }
@@ -557,7 +576,7 @@ static void test_rx_legacy(void)
     i = check_enable(&tr, TN_RING_ID_RX, ring, 8);
     for (k = 0; k < 3; k++) {
         check_ref(&tr, i + 1 + k, TN_REC_REF_TAKE, TN_REF_POSTED,
-                  TN_RING_ID_RX, k, bufs + k * 2048, 2048);
+                  TN_RING_ID_RX, k, bufs + k * 2048, RX_REACH);
     }
     check_dma(&tr, i + 4, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ,
               TN_RING_ID_RX, 0, ring, 16);
@@ -572,7 +591,7 @@ static void test_rx_legacy(void)
     check_dma(&tr, wb + 1, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK,
               TN_RING_ID_RX, 0, ring + 12, 1);
     check_ref(&tr, wb + 2, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_RX, 0,
-              bufs, 2048);
+              bufs, RX_REACH);
     check_disable(&tr, 0, TN_RING_ID_RX, ring, 8, 3 - used);
     trace_free(&tr);
     e1000e_remove(t);
@@ -833,6 +852,70 @@ static void test_msix_throttle(void)
     e1000e_remove(t);
     e1000e_quit(t, &tr);
     trace_free(&tr);
+    tracenic_stop(t);
+}
+
+/*
+ * A frame received inside a transmit: slirp answers an ARP request for its
+ * gateway from within the TX call, so the RX descriptor is fetched, filled
+ * and written back between the TX descriptor's buffer read and its
+ * write-back.  The TX write-back is still the TX ring's, under the TX
+ * ring's reference, and the TX buffer's reference drops at it (found by
+ * the e1000e-agent scenario: the write-back was put on the RX ring and the
+ * buffer stayed referenced after Linux unmapped it).
+ */
+static void test_rx_inside_tx(void)
+{
+    TN *t = e1000e_start_on(true, NULL);
+    uint64_t txr = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t rxr = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t txb = guest_alloc(&t->alloc, 64);
+    uint64_t rxb = guest_alloc(&t->alloc, 2048);
+    static const uint8_t arp[42] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+        0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01,
+        0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 10, 0, 2, 15,
+        0, 0, 0, 0, 0, 0, 10, 0, 2, 2,
+    };
+    Trace tr;
+    ssize_t take, w, d;
+
+    e1000e_ring(t, E1000_RDBAL, rxr, 8);
+    put_desc(t, rxr, 0, rxb, 0, 0);
+    wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
+       E1000_RCTL_BAM);
+    wr(t, E1000_RDT, 1);
+    e1000e_ring(t, E1000_TDBAL, txr, 8);
+    qtest_memwrite(t->qts, txb, arp, sizeof(arp));
+    put_desc(t, txr, 0, txb, sizeof(arp) | E1000_TXD_CMD_EOP |
+             E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS, 0);
+    wr(t, E1000_TCTL, E1000_TCTL_EN);
+    wr(t, E1000_TDT, 1);
+    g_assert_cmpuint(rd(t, E1000_RDH), ==, 1);     /* the reply came in */
+
+    trace_snapshot(t, &tr);
+    take = trace_find(&tr, 0, TN_REC_REF_TAKE, TN_REF_POSTED);
+    while (take >= 0 && tr.rec[take].u.ref.ring != TN_RING_ID_TX) {
+        take = trace_find(&tr, take + 1, TN_REC_REF_TAKE, TN_REF_POSTED);
+    }
+    g_assert_cmpint(take, >=, 0);
+    g_assert_cmphex(tr.rec[take].u.ref.addr, ==, txb);
+    /* The RX work sits between the TX buffer read and the TX write-back. */
+    g_assert_cmpint(trace_find(&tr, take, TN_REC_DMA_WRITE,
+                               TN_CAUSE_RX_WRITEBACK), >, take);
+    w = trace_find(&tr, take, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK);
+    g_assert_cmpint(w, >, trace_find(&tr, take, TN_REC_DMA_WRITE,
+                                     TN_CAUSE_RX_WRITEBACK));
+    g_assert_cmpuint(tr.rec[w].u.dma.ring, ==, TN_RING_ID_TX);
+    g_assert_cmpuint(tr.rec[w].idx, ==, 0);
+    d = trace_find(&tr, w, TN_REC_REF_DROP, TN_REF_POSTED);
+    g_assert_cmpint(d, ==, w + 1);
+    g_assert_cmpuint(tr.rec[d].id, ==, tr.rec[take].id);
+    trace_free(&tr);
+    e1000e_remove(t);
+    e1000e_quit(t, &tr);
+    trace_free(&tr);
+    dmacheck(t, "");
     tracenic_stop(t);
 }
 
@@ -1142,6 +1225,7 @@ int main(int argc, char **argv)
     qtest_add_func("/e1000e-trace/hostile", test_hostile);
     qtest_add_func("/e1000e-trace/rx-lap", test_rx_lap);
     qtest_add_func("/e1000e-trace/msix-throttle", test_msix_throttle);
+    qtest_add_func("/e1000e-trace/rx-inside-tx", test_rx_inside_tx);
     qtest_add_func("/e1000e-trace/untraced", test_untraced);
     qtest_add_func("/e1000e-trace/fuzz", test_fuzz);
     return g_test_run();

@@ -433,14 +433,27 @@ static void check_ledger_commands(TN *t, uint8_t dev)
     ledger(t, TN_LG_CMD_UNMAP, 9, 0, 0, 1514, 0,
            TN_LG_INFO_PACK(0, TN_IRQL_DISPATCH, 0));
     ledger(t, TN_LG_CMD_MARK, 0, 3, 0, 0, 0, TN_LG_INFO_PACK(TN_MARK_STEP, 0, 0));
-    g_assert_cmpuint(rd(t, TN_LG_CMD), ==, 8);
+    /* The guest agent's coherent memory: dma_alloc_coherent, dma_free_coherent. */
+    ledger(t, TN_LG_CMD_ALLOC, 11, 0xffff888005000000ull, 0, 4096, 0,
+           TN_LG_INFO_PACK(TN_API_DMA_COHERENT, TN_IRQL_PASSIVE, 1));
+    ledger(t, TN_LG_CMD_EXTENT, 11, 0, 0x5000000, 4096, 0,
+           TN_LG_INFO_PACK(TN_EXT_BUS, 0, 0));
+    ledger(t, TN_LG_CMD_FREE, 11, 0xffff888005000000ull, 0, 4096, 0,
+           TN_LG_INFO_PACK(TN_FREE_API_DMA_FREE, TN_IRQL_PASSIVE, 0));
+    g_assert_cmpuint(rd(t, TN_LG_CMD), ==, 11);
     g_assert_cmpuint(rd(t, TN_LG_REJECTED), ==, 0);
 
-    /* Malformed: extent with no pending ALLOC, id 0, unknown command. */
+    /*
+     * Malformed: extent with no pending ALLOC, id 0, unknown command, an
+     * ALLOC of what only MAP records, a free function past the last.
+     */
     ledger(t, TN_LG_CMD_EXTENT, 99, 0, 0x1000, 4096, 0, 0);
     ledger(t, TN_LG_CMD_ALLOC, 0, 0, 0, 4096, 0, TN_LG_INFO_PACK(TN_API_POOL, 0, 1));
     ledger(t, 77, 5, 0, 0, 1, 0, 0);
-    g_assert_cmpuint(rd(t, TN_LG_REJECTED), ==, 3);
+    ledger(t, TN_LG_CMD_ALLOC, 12, 0, 0, 4096, 0, TN_LG_INFO_PACK(TN_API_MAP, 0, 1));
+    ledger(t, TN_LG_CMD_FREE, 7, 0, 0, 4096, 0,
+           TN_LG_INFO_PACK(TN_FREE_API_MAX + 1, 0, 0));
+    g_assert_cmpuint(rd(t, TN_LG_REJECTED), ==, 5);
 
     trace_snapshot(t, &tr);
     i = trace_find(&tr, 0, TN_REC_ALLOC, TN_API_MEMORY);
@@ -471,7 +484,17 @@ static void check_ledger_commands(TN *t, uint8_t dev)
     g_assert_cmpuint(tr.rec[i].id, ==, 9);
     i = trace_find(&tr, i, TN_REC_MARK, TN_MARK_STEP);
     g_assert_cmpuint(tr.rec[i].u.mark.value, ==, 3);
-    g_assert_cmpuint(trace_count(&tr, TN_REC_LEDGER_ERROR, -1), ==, 3);
+    i = trace_find(&tr, i, TN_REC_ALLOC, TN_API_DMA_COHERENT);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i].id, ==, 11);
+    g_assert_cmpuint(tr.rec[i].u.alloc.length, ==, 4096);
+    g_assert_cmpuint(tr.rec[i].u.alloc.n_extents, ==, 1);
+    g_assert_cmphex(tr.rec[i + 1].u.extent.addr, ==, 0x5000000);
+    i = trace_find(&tr, i, TN_REC_FREE, TN_FREE_API_DMA_FREE);
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(tr.rec[i].id, ==, 11);
+    g_assert_cmpuint(tr.rec[i].u.free.length, ==, 4096);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_LEDGER_ERROR, -1), ==, 5);
     for (i = 0; i < tr.n; i++) {
         if (tr.rec[i].type >= TN_REC_ALLOC && tr.rec[i].type <= TN_REC_MARK) {
             g_assert_cmpuint(tn_rec_dev(&tr.rec[i]), ==, dev);

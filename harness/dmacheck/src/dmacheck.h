@@ -76,7 +76,7 @@ struct dc_region_stat {
 };
 
 struct dc_stats {
-	uint64_t bytes[5][TN_CAUSE_MAX + 1];	/* [api, 0 = no region][cause] */
+	uint64_t bytes[TN_API_MAX + 1][TN_CAUSE_MAX + 1];	/* [api, 0 = no region][cause] */
 	uint64_t dma_records, failed_dma, ledger_records, device_violations;
 	uint64_t dma_by_cause[TN_CAUSE_MAX + 1];	/* DMA records (any kind), by cause */
 	uint64_t refs_taken, refs_dropped, refs_held_at_end;

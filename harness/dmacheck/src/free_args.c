@@ -29,9 +29,7 @@ void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 	/* Reported in this order: the free's function, its flags, its Length, its IRQL. */
 	if ((broken & TN_RULE_BIT(TN_RULE_FREE_API)) && (v = report(ctx, TN_RULE_FREE_API)))
 		snprintf(v->detail, sizeof(v->detail), "%s memory must be freed with %s",
-			 tn_api_name(f.alloc_api), f.alloc_api == TN_API_SHARED ?
-			 tn_free_api_name(TN_FREE_API_FREE_SHARED) :
-			 tn_free_api_name(TN_FREE_API_FREE_MEMORY));
+			 tn_api_name(f.alloc_api), tn_free_api_name(tn_ndis_free_api_for(f.alloc_api)));
 	if ((broken & TN_RULE_BIT(TN_RULE_FREE_FLAGS)) && (v = report(ctx, TN_RULE_FREE_FLAGS))) {
 		if (f.alloc_api == TN_API_POOL)
 			snprintf(v->detail, sizeof(v->detail), "MemoryFlags 0x%x passed; it must be "
@@ -46,12 +44,15 @@ void dc_check_free_args(const struct dc_region_info *g, const struct tn_rec *t,
 				 "was allocated with 0x%x", f.free_flags, f.alloc_flags);
 	}
 	if ((broken & TN_RULE_BIT(TN_RULE_FREE_LENGTH)) && (v = report(ctx, TN_RULE_FREE_LENGTH)))
-		snprintf(v->detail, sizeof(v->detail), "Length %u passed; the %smemory was "
-			 "allocated with length %u", f.free_length,
-			 f.alloc_api == TN_API_SHARED ? "shared " : "", f.alloc_length);
+		snprintf(v->detail, sizeof(v->detail), "%s %u passed; the %smemory was "
+			 "allocated with %s %u", f.alloc_api == TN_API_DMA_COHERENT ? "size" : "Length",
+			 f.free_length, f.alloc_api == TN_API_SHARED ? "shared " :
+			 f.alloc_api == TN_API_DMA_COHERENT ? "coherent " : "",
+			 f.alloc_api == TN_API_DMA_COHERENT ? "size" : "length", f.alloc_length);
 	if ((broken & TN_RULE_BIT(TN_RULE_FREE_IRQL)) && (v = report(ctx, TN_RULE_FREE_IRQL))) {
 		struct tn_ndis_irql_limit l = tn_ndis_free_irql_limit(f.alloc_api, f.alloc_flags);
-		bool call = f.alloc_api == TN_API_SHARED;	/* named by its function */
+		/* named by its function */
+		bool call = f.alloc_api == TN_API_SHARED || f.alloc_api == TN_API_DMA_COHERENT;
 
 		snprintf(v->detail, sizeof(v->detail), "%s %s at %s; it must be %s %s", l.what,
 			 call ? "called" : "freed", tn_irql_name(f.irql), call ? "called" : "freed",

@@ -37,7 +37,7 @@ struct perfetto *perfetto_open(FILE *out, uint64_t dma_max)
 	p->dma_max = dma_max;
 	p->first = true;
 	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", out);
-	for (api = TN_API_POOL; api <= TN_API_MAP; api++) {
+	for (api = TN_API_POOL; api <= TN_API_MAX; api++) {
 		sep(p);
 		fprintf(out, "{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\","
 			"\"args\":{\"name\":\"%s\"}}", api, tn_api_name(api));

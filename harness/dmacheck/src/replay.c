@@ -673,8 +673,9 @@ static void name_overrun(struct replay *r, struct dc_violation *v, uint64_t a)
  * 2^64 (a DMA at the top of the address space): it is printed as a 65-bit
  * number.
  */
-static void dma_violation(struct replay *r, enum tn_rule rule, const struct tn_rec *t,
-			  const struct region *g, uint64_t a, uint64_t n)
+static struct dc_violation *dma_violation(struct replay *r, enum tn_rule rule,
+					  const struct tn_rec *t, const struct region *g,
+					  uint64_t a, uint64_t n)
 {
 	uint64_t key = g ? (uint64_t)g->info.id << 8 | t->kind : (a >> 12) << 8 | t->kind;
 	struct dc_violation *v = violation(r, rule, key);
@@ -682,7 +683,7 @@ static void dma_violation(struct replay *r, enum tn_rule rule, const struct tn_r
 	char end[24];
 
 	if (!v)
-		return;
+		return NULL;
 	set_region(v, g);
 	v->has_dma = true;
 	v->dma.cause = t->kind;
@@ -704,6 +705,33 @@ static void dma_violation(struct replay *r, enum tn_rule rule, const struct tn_r
 		 v->dma.failed ? " (the access failed: an IOMMU or the bus blocked it)" : "");
 	if (rule == TN_RULE_WILD_DMA)
 		name_overrun(r, v, a);
+	return v;
+}
+
+/*
+ * dma-direction (dma-debug: "device driver syncs/maps with wrong direction"):
+ * a mapping is made for one direction, and the device may only write into a
+ * from-device mapping and only read a to-device one; bidirectional takes
+ * both, and allocations have no direction.  An access an IOMMU blocked
+ * (a DMA_FAILED write into a read-only to-device mapping is what intel-iommu
+ * does with one) is the same mistake and is reported too.
+ */
+static void check_direction(struct replay *r, const struct tn_rec *t, const struct region *g,
+			    uint64_t a, uint64_t n)
+{
+	bool write = t->type == TN_REC_DMA_WRITE ||
+		     (t->type == TN_REC_DMA_FAILED && t->u.dma.write);
+	unsigned want = write ? TN_DIR_FROM_DEVICE : TN_DIR_TO_DEVICE;
+	struct dc_violation *v;
+
+	if (!g || !g->is_map || g->info.flags == TN_DIR_BIDIRECTIONAL || g->info.flags == want)
+		return;
+	v = dma_violation(r, TN_RULE_DMA_DIRECTION, t, g, a, n);
+	if (v)
+		snprintf(v->detail, sizeof(v->detail), "the device %s bytes 0x%llx-0x%llx of a "
+			 "mapping the driver made %s (%s)", write ? "wrote" : "read",
+			 (unsigned long long)a, (unsigned long long)(a + n - 1),
+			 tn_dir_name(g->info.flags), tn_cause_name(t->kind));
 }
 
 /* --stats: @bytes of this DMA landed in @g (NULL: in no live device-visible region). */
@@ -713,7 +741,7 @@ static void count_dma(struct replay *r, const struct tn_rec *t, struct region *g
 
 	if (t->type == TN_REC_DMA_FAILED || !bytes)
 		return;
-	r->res->stats.bytes[g && g->info.api <= TN_API_MAP ? g->info.api : 0][cause] += bytes;
+	r->res->stats.bytes[g && g->info.api <= TN_API_MAX ? g->info.api : 0][cause] += bytes;
 	if (g)
 		g->dma[cause] += bytes;
 }
@@ -748,6 +776,7 @@ static void dma_class(void *p, unsigned cls, struct inode *n, uint64_t a, uint64
 	uint64_t top = 0;
 
 	if (cls == SP_BUS) {
+		check_direction(c->r, c->t, n->owner, a, b - a);
 		count_dma(c->r, c->t, n->owner, b - a);
 		c->covered += b - a;
 		return;
@@ -806,6 +835,7 @@ static void on_dma(struct replay *r, const struct tn_rec *t)
 	/* Most DMA hits a region a recent one hit (the ring, the current buffer). */
 	g = space_find_bus(&r->space, a, b);
 	if (g) {
+		check_direction(r, t, g, a, t->u.dma.len);
 		count_dma(r, t, g, t->u.dma.len);
 	} else {
 		struct dma_ctx c = { r, t, 0, 0 };

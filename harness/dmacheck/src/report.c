@@ -201,7 +201,7 @@ static void json_stats(FILE *o, const struct dc_stats *st)
 	fprintf(o, "\"stats\":{\"dma_records\":%" PRIu64 ",\"failed_dma\":%" PRIu64
 		",\"ledger_records\":%" PRIu64 ",\"device_violations\":%" PRIu64 ",\"bytes\":[",
 		st->dma_records, st->failed_dma, st->ledger_records, st->device_violations);
-	for (api = 0; api <= TN_API_MAP; api++)
+	for (api = 0; api <= TN_API_MAX; api++)
 		for (c = 1; c <= TN_CAUSE_MAX; c++) {
 			if (!st->bytes[api][c])
 				continue;
@@ -328,7 +328,7 @@ void dc_report_stats(FILE *o, const struct dc_result *res)
 		res->stats.dma_records, res->stats.failed_dma, res->stats.ledger_records,
 		res->stats.device_violations);
 	fprintf(o, "%-36s %-14s %14s\n", "region kind", "cause", "bytes");
-	for (api = 0; api <= TN_API_MAP; api++)
+	for (api = 0; api <= TN_API_MAX; api++)
 		for (c = 1; c <= TN_CAUSE_MAX; c++)
 			if (res->stats.bytes[api][c])
 				fprintf(o, "%-36s %-14s %14" PRIu64 "\n",

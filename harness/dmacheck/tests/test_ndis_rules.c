@@ -249,11 +249,65 @@ static void examples(void)
 	}
 }
 
+/*
+ * dma_alloc_coherent memory, as the guest agent reports it: Linux's
+ * dma_free_coherent() with the size it was allocated with (dma-debug:
+ * "device driver frees DMA memory with different size"), not with
+ * interrupts off (dma_free_attrs(): WARN_ON(irqs_disabled()), which the
+ * agent reports as DIRQL; softirq context, DISPATCH_LEVEL, is allowed).
+ * Flags mean nothing to it.  Every free function x size x flags x IRQL.
+ */
+static void dma_coherent(void)
+{
+	static const unsigned frees[] = { FM, FS, TN_FREE_API_DMA_FREE };
+	unsigned fa, lm, p, i;
+	int before = failed;
+
+	for (fa = 0; fa < 3; fa++)
+		for (lm = 0; lm < 2; lm++)
+			for (p = 0; p < N_PASSED; p++)
+				for (i = 0; i < N_IRQLS; i++) {
+					struct tn_ndis_free f = {
+						.alloc_api = TN_API_DMA_COHERENT,
+						.alloc_length = 8192,
+						.free_api = frees[fa],
+						.free_flags = passed_flags[p],
+						.free_length = lm ? 8192 : 4096,
+						.irql = irqls[i],
+					};
+					unsigned want = 0;
+					char row[256];
+
+					if (frees[fa] != TN_FREE_API_DMA_FREE)
+						want |= TN_RULE_BIT(TN_RULE_FREE_API);
+					if (!lm)
+						want |= TN_RULE_BIT(TN_RULE_FREE_LENGTH);
+					if (irqls[i] == TN_IRQL_DIRQL)
+						want |= TN_RULE_BIT(TN_RULE_FREE_IRQL);
+					snprintf(row, sizeof(row), "dma_alloc_coherent memory freed by %s, "
+						 "flags 0x%x, size %s, at %s", tn_free_api_name(f.free_api),
+						 f.free_flags, lm ? "matching" : "4096 of 8192",
+						 tn_irql_name(f.irql));
+					check(row, &f, want);
+				}
+	printf("%s dma_alloc_coherent: 3 free functions x 2 sizes x %u flags x %u IRQLs\n",
+	       failed == before ? "ok  " : "FAIL", (unsigned)N_PASSED, (unsigned)N_IRQLS);
+	if (tn_ndis_free_api_for(TN_API_DMA_COHERENT) == TN_FREE_API_DMA_FREE &&
+	    tn_ndis_free_api_for(TN_API_SHARED) == FS && tn_ndis_free_api_for(TN_API_POOL) == FM &&
+	    tn_ndis_free_api_for(TN_API_MEMORY) == FM) {
+		passed++;
+	} else {
+		failed++;
+		printf("FAIL tn_ndis_free_api_for names another free function\n");
+	}
+}
+
 int main(void)
 {
 	every_row();
 	irql_limits();
 	examples();
+	dma_coherent();
 	printf("dmacheck ndis rules: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

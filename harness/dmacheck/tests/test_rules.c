@@ -768,6 +768,27 @@ static void free_rules(void)
 	tb_end(&b);
 	expect("free-api-shared-with-freememory", &b, TN_RULE_FREE_API, END);
 
+	/* dma_alloc_coherent memory (the guest agent's ledger): freed with another size. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_DMA_COHERENT, 0x4000, 8192, 0, BUS);
+	tb_free(&b, 1, TN_FREE_API_DMA_FREE, 0x4000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("free-length-dma-coherent", &b, TN_RULE_FREE_LENGTH, END);
+
+	/* Twin: its own size, in softirq context (DISPATCH_LEVEL: allowed). */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_DMA_COHERENT, 0x4000, 8192, 0, BUS);
+	tb_free(&b, 1, TN_FREE_API_DMA_FREE, 0x4000, 8192, 0, DISPATCH);
+	tb_end(&b);
+	expect("free-length-twin-dma-coherent", &b, END);
+
+	/* With interrupts off (DIRQL), and through an NDIS free function. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_DMA_COHERENT, 0x4000, 8192, 0, BUS);
+	tb_free(&b, 1, FS, 0x4000, 8192, 0, TN_IRQL_DIRQL);
+	tb_end(&b);
+	expect("free-api-irql-dma-coherent", &b, TN_RULE_FREE_API, TN_RULE_FREE_IRQL, END);
+
 	tb_init(&b);
 	tb_alloc1(&b, 1, TN_API_MEMORY, 0x4000, 8192, CONTIG, BUS);
 	tb_free(&b, 1, FM, 0x4000, 8192, CONTIG, DISPATCH);
@@ -1313,6 +1334,88 @@ static void invalid_inputs(void)
 	free(b.buf);
 }
 
+/* The last record built: a DMA's fields the helpers leave at their defaults. */
+static struct tn_rec *last_rec(struct tb *b)
+{
+	return (struct tn_rec *)(b->buf + b->len) - 1;
+}
+
+/*
+ * dma-direction: the device may write only into a from-device mapping and
+ * read only a to-device one (dma-debug's direction check); bidirectional
+ * mappings take both, allocations have no direction.
+ */
+static void direction_rules(void)
+{
+	struct tb b;
+
+	/* An RX buffer mapped to-device: the device writes the frame into it. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1522, TN_DIR_TO_DEVICE);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x8000, 64);
+	tb_unmap(&b, 5, 1522);
+	tb_end(&b);
+	expect("dma-direction-rx-into-to-device", &b, TN_RULE_DMA_DIRECTION, END);
+
+	/* Twin: mapped from-device, as an RX buffer must be. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1522, TN_DIR_FROM_DEVICE);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x8000, 64);
+	tb_unmap(&b, 5, 1522);
+	tb_end(&b);
+	expect("dma-direction-twin-rx-from-device", &b, END);
+
+	/* A TX buffer mapped from-device: the device reads it to send it. */
+	tb_init(&b);
+	tb_map_dir(&b, 6, 0x9000, 1514, TN_DIR_FROM_DEVICE);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x9000, 1514);
+	tb_unmap(&b, 6, 1514);
+	tb_end(&b);
+	expect("dma-direction-tx-from-from-device", &b, TN_RULE_DMA_DIRECTION, END);
+
+	/* Twin: bidirectional takes both; a coherent allocation has no direction. */
+	tb_init(&b);
+	tb_map_dir(&b, 6, 0x9000, 1514, TN_DIR_BIDIRECTIONAL);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, 0x9000, 1514);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x9000, 64);
+	tb_alloc1(&b, 7, TN_API_DMA_COHERENT, 0x10000, 4096, 0, BUS);
+	tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_DESC_READ, 0x10000, 16);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_TX_WRITEBACK, 0x1000c, 4);
+	tb_unmap(&b, 6, 1514);
+	tb_free(&b, 7, TN_FREE_API_DMA_FREE, 0x10000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("dma-direction-twin-bidirectional-and-coherent", &b, END);
+
+	/* An IOMMU blocked the write into the read-only (to-device) mapping. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1522, TN_DIR_TO_DEVICE);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_RX_BUF_WRITE, 0x8000, 64);
+	last_rec(&b)->u.dma.write = 1;
+	last_rec(&b)->u.dma.reason = TN_DMA_FAIL_MEMTX;
+	tb_unmap(&b, 5, 1522);
+	tb_end(&b);
+	expect("dma-direction-iommu-blocked-write", &b, TN_RULE_DMA_DIRECTION, END);
+
+	/* Twin: a blocked read of the same mapping is no direction mistake. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1522, TN_DIR_TO_DEVICE);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_TX_BUF_READ, 0x8000, 64);
+	last_rec(&b)->u.dma.reason = TN_DMA_FAIL_MEMTX;
+	tb_unmap(&b, 5, 1522);
+	tb_end(&b);
+	expect("dma-direction-twin-iommu-blocked-read", &b, END);
+
+	/* A write across a from-device mapping and a to-device one after it: one report. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 0x800, TN_DIR_FROM_DEVICE);
+	tb_map_dir(&b, 6, 0x8800, 0x800, TN_DIR_TO_DEVICE);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x8700, 0x200);
+	tb_unmap(&b, 5, 0x800);
+	tb_unmap(&b, 6, 0x800);
+	tb_end(&b);
+	expect("dma-direction-across-two-mappings", &b, TN_RULE_DMA_DIRECTION, END);
+}
+
 int main(int argc, char **argv)
 {
 	char invalid[512];
@@ -1330,6 +1433,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	dma_rules();
+	direction_rules();
 	device_rules();
 	quiesce_rules();
 	free_rules();

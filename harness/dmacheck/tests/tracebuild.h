@@ -112,6 +112,13 @@ static inline void tb_map(struct tb *b, uint32_t id, uint64_t addr, uint32_t len
 	tb_extent(b, id, 0, addr, len, TN_EXT_BUS);
 }
 
+/* A mapping made for direction @dir (TN_DIR_*). */
+static inline void tb_map_dir(struct tb *b, uint32_t id, uint64_t addr, uint32_t len, uint8_t dir)
+{
+	tb_map(b, id, addr, len);
+	((struct tn_rec *)(b->buf + b->len) - 2)->kind = dir;
+}
+
 static inline void tb_unmap(struct tb *b, uint32_t id, uint32_t len)
 {
 	tb_rec(b, TN_REC_UNMAP, 0, id)->u.unmap.length = len;
