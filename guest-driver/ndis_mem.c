@@ -556,8 +556,12 @@ void tnm_unmap_buffer(struct tnm_ndis *nd, u32 map_id, u32 site)
 		.cmd = TN_LG_CMD_UNMAP, .id = map_id, .site = site, .irql = tnm_current_irql(),
 	};
 
-	if (mp)
+	if (mp) {
 		e.length = mp->length;
+		e.code = TN_UNMAP_DIR(mp->dir == DMA_TO_DEVICE ? TN_DIR_TO_DEVICE :
+				      mp->dir == DMA_FROM_DEVICE ? TN_DIR_FROM_DEVICE :
+				      TN_DIR_BIDIRECTIONAL);
+	}
 	tnm_send(nd, &e);
 	nd->stats.unmaps++;
 	if (!mp) {

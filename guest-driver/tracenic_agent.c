@@ -180,9 +180,11 @@ static void tna_send(struct tnm_ledger_event *e)
 	tnm_ledger_send(&tna.ledger, e);
 }
 
-static void tna_report_unmap(unsigned long key, u8 kind, size_t size)
+static void tna_report_unmap(unsigned long key, u8 kind, size_t size, u8 dir)
 {
-	struct tnm_ledger_event e = { .cmd = TN_LG_CMD_UNMAP, .length = size };
+	struct tnm_ledger_event e = {
+		.cmd = TN_LG_CMD_UNMAP, .length = size, .code = TN_UNMAP_DIR(dir),
+	};
 
 	e.id = tna_live_take(key, kind);
 	if (!e.id) {
@@ -241,7 +243,7 @@ static int tna_map_page_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int tna_unmap_page_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	if (tna_for_target((struct device *)regs->di))
-		tna_report_unmap(regs->si, TNA_PAGE, regs->dx);
+		tna_report_unmap(regs->si, TNA_PAGE, regs->dx, regs->cx);
 	return 0;
 }
 
@@ -333,7 +335,7 @@ static int tna_unmap_sg_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	for_each_sg(sg, s, (unsigned int)regs->dx, i)
 		length += s->length;
-	tna_report_unmap((unsigned long)sg, TNA_SG, min_t(u64, length, U32_MAX));
+	tna_report_unmap((unsigned long)sg, TNA_SG, min_t(u64, length, U32_MAX), regs->cx);
 	return 0;
 }
 

@@ -156,8 +156,13 @@ void tnkit_ledger_command(TNKit *k, uint32_t cmd)
             why = "id 0 is reserved";
             break;
         }
+        if (code && (!(code & TN_UNMAP_DIR_GIVEN) ||
+                     (code & ~TN_UNMAP_DIR_GIVEN) > TN_DIR_FROM_DEVICE)) {
+            why = "unknown DMA direction";
+            break;
+        }
         rec.type = TN_REC_UNMAP;
-        rec.kind = 0;
+        rec.kind = code;
         rec.u.unmap.length = cpu_to_le32(k->lg_length);
         rec.u.unmap.site = cpu_to_le32(k->lg_site);
         rec.u.unmap.irql = irql;

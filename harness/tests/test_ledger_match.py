@@ -31,7 +31,7 @@ def _from_echo(e: dict) -> tuple:
         return ("free", e["id"], e["va"], e["len"], e["flags"], e["site"], e["code"], e["irql"])
     if cmd == MAP:
         return ("map", e["id"], e["va"], e["len"], e["site"], e["code"], e["irql"], e["ext"])
-    return ("unmap", e["id"], e["len"], e["site"], e["irql"])
+    return ("unmap", e["id"], e["len"], e["site"], e["code"], e["irql"])
 
 
 def _from_trace(r: dict) -> tuple | None:
@@ -48,7 +48,7 @@ def _from_trace(r: dict) -> tuple | None:
         return ("map", r["id"], r["va"], r["length"], r["site"], r["kind"], r["irql"],
                 r["n_extents"])
     if t == "unmap":
-        return ("unmap", r["id"], r["length"], r["site"], r["irql"])
+        return ("unmap", r["id"], r["length"], r["site"], r["kind"], r["irql"])
     return None
 
 

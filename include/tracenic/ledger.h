@@ -62,7 +62,8 @@ TN_STATIC_ASSERT(TN_LG_ID % 8 == 0 && TN_LG_LENGTH == TN_LG_ID + 4 &&
  *         NdisMFreeSharedMemory FLAGS is TN_FLAG_SHARED_CACHED if Cached.
  * MAP     ID VA LENGTH SITE INFO(code=TN_DIR_*, irql, ext=extent count >= 1)
  *         followed by its EXTENT commands, like ALLOC.
- * UNMAP   ID LENGTH SITE INFO(irql)
+ * UNMAP   ID LENGTH SITE INFO(code = TN_UNMAP_DIR_GIVEN | TN_DIR_* as the
+ *         caller passed it, or 0 when the API takes none; irql)
  * MARK    VA(=value) INFO(code=TN_MARK_*)   driver phase boundaries
  * MAP_ONE ID VA BUS LENGTH SITE INFO(code=TN_DIR_*, irql; ext ignored)
  *         a MAP whose one TN_EXT_BUS extent is [BUS, BUS + LENGTH): the
@@ -142,6 +143,9 @@ static inline unsigned int tn_ledger_cmd_reads(unsigned int cmd)
 #define TN_DIR_BIDIRECTIONAL	0
 #define TN_DIR_TO_DEVICE	1
 #define TN_DIR_FROM_DEVICE	2
+/* UNMAP code: the direction the unmap passed, when its API takes one. */
+#define TN_UNMAP_DIR_GIVEN	0x80u
+#define TN_UNMAP_DIR(dir)	(TN_UNMAP_DIR_GIVEN | (dir))
 
 /*
  * Call-site ids: a driver numbers its source files and reports

@@ -44,6 +44,7 @@ enum tn_rule {
 	TN_RULE_REF_HELD_AT_END = 19,
 	/* The DMA API's rules (dma-debug's checks), docs/rules.md "DMA API". */
 	TN_RULE_DMA_DIRECTION = 20,
+	TN_RULE_UNMAP_MISMATCH = 21,
 	TN_RULE_COUNT
 };
 
@@ -96,6 +97,8 @@ static inline struct tn_rule_info tn_rule_info(unsigned int rule)
 			"the trace ended with the device still holding guest memory" },
 		[TN_RULE_DMA_DIRECTION] = { "dma-direction",
 			"the device wrote into a to-device mapping or read a from-device one" },
+		[TN_RULE_UNMAP_MISMATCH] = { "unmap-mismatch",
+			"an unmap passed another size or direction than its map" },
 	};
 	static const struct tn_rule_info none = { 0, 0 };
 

@@ -207,7 +207,7 @@ struct tn_rec {
 			uint8_t pad[12];
 			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} map;
-		struct {	/* UNMAP: id = mapping id */
+		struct {	/* UNMAP: id = mapping id, kind = TN_UNMAP_DIR(dir) or 0 */
 			uint32_t length;
 			uint32_t site;
 			uint8_t irql;

@@ -373,7 +373,15 @@ def seeds(layout):
         ledger_cmd(inp, r, const("TN_LG_CMD_EXTENT"), id_=6, bus=0x208000, length=0x1000,
                    code=const("TN_EXT_BUS"), ext=1)
         ledger_cmd(inp, r, const("TN_LG_CMD_MARK"), va=0x1234, code=1)
-        ledger_cmd(inp, r, const("TN_LG_CMD_UNMAP"), id_=5, length=0x600, site=0x20015)
+        # The DMA-API agent's: coherent memory, an unmap passing its direction.
+        ledger_cmd(inp, r, const("TN_LG_CMD_ALLOC"), id_=8, va=0xffff888000400000,
+                   length=0x1000, code=const("TN_API_DMA_COHERENT"), ext=1)
+        ledger_cmd(inp, r, const("TN_LG_CMD_EXTENT"), id_=8, bus=0x400000, length=0x1000,
+                   code=const("TN_EXT_BUS"), ext=0)
+        ledger_cmd(inp, r, const("TN_LG_CMD_FREE"), id_=8, va=0xffff888000400000,
+                   length=0x1000, code=const("TN_FREE_API_DMA_FREE"))
+        ledger_cmd(inp, r, const("TN_LG_CMD_UNMAP"), id_=5, length=0x600, site=0x20015,
+                   code=const("TN_UNMAP_DIR_GIVEN") | const("TN_DIR_TO_DEVICE"))
         ledger_cmd(inp, r, const("TN_LG_CMD_UNMAP"), id_=6, length=0x2000, site=0x20016,
                    irql=const("TN_IRQL_DISPATCH"))
         ledger_cmd(inp, r, const("TN_LG_CMD_FREE"), id_=3, va=0xffffc90000001000,

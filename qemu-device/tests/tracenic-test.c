@@ -431,7 +431,7 @@ static void check_ledger_commands(TN *t, uint8_t dev)
     ledger(t, TN_LG_CMD_EXTENT, 9, 0, 0x4000000, 1514, 0,
            TN_LG_INFO_PACK(TN_EXT_BUS, 0, 0));
     ledger(t, TN_LG_CMD_UNMAP, 9, 0, 0, 1514, 0,
-           TN_LG_INFO_PACK(0, TN_IRQL_DISPATCH, 0));
+           TN_LG_INFO_PACK(TN_UNMAP_DIR(TN_DIR_TO_DEVICE), TN_IRQL_DISPATCH, 0));
     ledger(t, TN_LG_CMD_MARK, 0, 3, 0, 0, 0, TN_LG_INFO_PACK(TN_MARK_STEP, 0, 0));
     /* The guest agent's coherent memory: dma_alloc_coherent, dma_free_coherent. */
     ledger(t, TN_LG_CMD_ALLOC, 11, 0xffff888005000000ull, 0, 4096, 0,
@@ -453,7 +453,12 @@ static void check_ledger_commands(TN *t, uint8_t dev)
     ledger(t, TN_LG_CMD_ALLOC, 12, 0, 0, 4096, 0, TN_LG_INFO_PACK(TN_API_MAP, 0, 1));
     ledger(t, TN_LG_CMD_FREE, 7, 0, 0, 4096, 0,
            TN_LG_INFO_PACK(TN_FREE_API_MAX + 1, 0, 0));
-    g_assert_cmpuint(rd(t, TN_LG_REJECTED), ==, 5);
+    /* an UNMAP direction without its "given" bit, and one past the last */
+    ledger(t, TN_LG_CMD_UNMAP, 9, 0, 0, 1514, 0,
+           TN_LG_INFO_PACK(TN_DIR_TO_DEVICE, 0, 0));
+    ledger(t, TN_LG_CMD_UNMAP, 9, 0, 0, 1514, 0,
+           TN_LG_INFO_PACK(TN_UNMAP_DIR(TN_DIR_FROM_DEVICE + 1), 0, 0));
+    g_assert_cmpuint(rd(t, TN_LG_REJECTED), ==, 7);
 
     trace_snapshot(t, &tr);
     i = trace_find(&tr, 0, TN_REC_ALLOC, TN_API_MEMORY);
@@ -482,6 +487,8 @@ static void check_ledger_commands(TN *t, uint8_t dev)
     g_assert_cmpuint(tr.rec[i].u.map.length, ==, 1514);
     i = trace_find(&tr, i, TN_REC_UNMAP, -1);
     g_assert_cmpuint(tr.rec[i].id, ==, 9);
+    g_assert_cmpuint(tr.rec[i].kind, ==, TN_UNMAP_DIR(TN_DIR_TO_DEVICE));
+    g_assert_cmpuint(tr.rec[i].u.unmap.length, ==, 1514);
     i = trace_find(&tr, i, TN_REC_MARK, TN_MARK_STEP);
     g_assert_cmpuint(tr.rec[i].u.mark.value, ==, 3);
     i = trace_find(&tr, i, TN_REC_ALLOC, TN_API_DMA_COHERENT);
@@ -494,7 +501,7 @@ static void check_ledger_commands(TN *t, uint8_t dev)
     g_assert_cmpint(i, >, 0);
     g_assert_cmpuint(tr.rec[i].id, ==, 11);
     g_assert_cmpuint(tr.rec[i].u.free.length, ==, 4096);
-    g_assert_cmpuint(trace_count(&tr, TN_REC_LEDGER_ERROR, -1), ==, 5);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_LEDGER_ERROR, -1), ==, 7);
     for (i = 0; i < tr.n; i++) {
         if (tr.rec[i].type >= TN_REC_ALLOC && tr.rec[i].type <= TN_REC_MARK) {
             g_assert_cmpuint(tn_rec_dev(&tr.rec[i]), ==, dev);

@@ -603,6 +603,35 @@ static void on_free(struct replay *r, const struct tn_rec *t)
 	retire(r, g, t->u.free.site);
 }
 
+/*
+ * unmap-mismatch (dma-debug: "device driver frees DMA memory with different
+ * size" / "with different direction"): an unmap passes the size and the
+ * direction of its map; LENGTH is as passed, the direction when the UNMAP
+ * carries one (TN_UNMAP_DIR_GIVEN).
+ */
+static void check_unmap_args(struct replay *r, const struct region *g, const struct tn_rec *t)
+{
+	bool size = t->u.unmap.length != g->info.length;
+	bool dir = (t->kind & TN_UNMAP_DIR_GIVEN) &&
+		   (t->kind & ~TN_UNMAP_DIR_GIVEN) != g->info.flags;
+	struct dc_violation *v;
+	int n = 0;
+
+	if (!size && !dir)
+		return;
+	v = violation(r, TN_RULE_UNMAP_MISMATCH, 0);
+	if (!v)
+		return;
+	set_region(v, g);
+	if (size)
+		n = snprintf(v->detail, sizeof(v->detail), "size %u passed; mapped with %u",
+			     t->u.unmap.length, g->info.length);
+	if (dir)
+		snprintf(v->detail + n, sizeof(v->detail) - (size_t)n, "%sdirection %s passed; "
+			 "mapped %s", n ? "; " : "", tn_dir_name(t->kind & ~TN_UNMAP_DIR_GIVEN),
+			 tn_dir_name(g->info.flags));
+}
+
 static void on_unmap(struct replay *r, const struct tn_rec *t)
 {
 	struct region *g = idmap_get(&r->regions, t->id);
@@ -614,6 +643,7 @@ static void on_unmap(struct replay *r, const struct tn_rec *t)
 			snprintf(v->detail, sizeof(v->detail), "no live mapping has id %u", t->id);
 		return;
 	}
+	check_unmap_args(r, g, t);
 	check_device_at_free(r, g, t->u.unmap.site);
 	retire(r, g, t->u.unmap.site);
 }

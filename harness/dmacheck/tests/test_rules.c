@@ -1416,6 +1416,41 @@ static void direction_rules(void)
 	expect("dma-direction-across-two-mappings", &b, TN_RULE_DMA_DIRECTION, END);
 }
 
+/*
+ * unmap-mismatch: an unmap passes its map's size and direction (dma-debug:
+ * "frees DMA memory with different size / direction").
+ */
+static void unmap_rules(void)
+{
+	struct tb b;
+
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1522, TN_DIR_FROM_DEVICE);
+	tb_unmap_dir(&b, 5, 2048, TN_DIR_FROM_DEVICE);
+	tb_end(&b);
+	expect("unmap-mismatch-size", &b, TN_RULE_UNMAP_MISMATCH, END);
+
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1522, TN_DIR_FROM_DEVICE);
+	tb_unmap_dir(&b, 5, 1522, TN_DIR_TO_DEVICE);
+	tb_end(&b);
+	expect("unmap-mismatch-direction", &b, TN_RULE_UNMAP_MISMATCH, END);
+
+	/* Twin: its own size and direction. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1522, TN_DIR_FROM_DEVICE);
+	tb_unmap_dir(&b, 5, 1522, TN_DIR_FROM_DEVICE);
+	tb_end(&b);
+	expect("unmap-mismatch-twin-same", &b, END);
+
+	/* Twin: an unmap that passes no direction (an API without one) is judged on size. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1522, TN_DIR_TO_DEVICE);
+	tb_unmap(&b, 5, 1522);
+	tb_end(&b);
+	expect("unmap-mismatch-twin-no-direction", &b, END);
+}
+
 int main(int argc, char **argv)
 {
 	char invalid[512];
@@ -1434,6 +1469,7 @@ int main(int argc, char **argv)
 	}
 	dma_rules();
 	direction_rules();
+	unmap_rules();
 	device_rules();
 	quiesce_rules();
 	free_rules();

@@ -124,6 +124,12 @@ static inline void tb_unmap(struct tb *b, uint32_t id, uint32_t len)
 	tb_rec(b, TN_REC_UNMAP, 0, id)->u.unmap.length = len;
 }
 
+/* An unmap that passed a direction (TN_DIR_*), as the DMA API's does. */
+static inline void tb_unmap_dir(struct tb *b, uint32_t id, uint32_t len, uint8_t dir)
+{
+	tb_rec(b, TN_REC_UNMAP, TN_UNMAP_DIR(dir), id)->u.unmap.length = len;
+}
+
 static inline void tb_dma(struct tb *b, uint8_t type, uint8_t cause, uint64_t addr, uint32_t len)
 {
 	struct tn_rec *r = tb_rec(b, type, cause, 0);
