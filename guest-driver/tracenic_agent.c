@@ -437,6 +437,37 @@ static struct kprobe tna_free_kp = {
 
 static struct kprobe *tna_kprobes[] = { &tna_unmap_page_kp, &tna_unmap_sg_kp, &tna_free_kp };
 
+/* --- The driver's life: bind and unbind ----------------------------------------------- */
+
+/*
+ * The driver's probe and remove, as the miniport's MARKs name Initialize
+ * and Halt: what is still allocated or mapped when the device has been
+ * unbound is a leak (dma-debug: "device driver has pending DMA allocations
+ * while released from device"), and dmacheck judges it at HALT_END.
+ */
+static int tna_bus_event(struct notifier_block *nb, unsigned long action, void *data)
+{
+	static const struct { unsigned long action; u8 mark; } marks[] = {
+		{ BUS_NOTIFY_BIND_DRIVER, TN_MARK_INIT_BEGIN },
+		{ BUS_NOTIFY_BOUND_DRIVER, TN_MARK_INIT_END },
+		{ BUS_NOTIFY_UNBIND_DRIVER, TN_MARK_HALT_BEGIN },
+		{ BUS_NOTIFY_UNBOUND_DRIVER, TN_MARK_HALT_END },
+	};
+	unsigned int i;
+
+	if (!tna_for_target(data))
+		return NOTIFY_DONE;
+	for (i = 0; i < ARRAY_SIZE(marks); i++) {
+		struct tnm_ledger_event e = { .cmd = TN_LG_CMD_MARK, .code = marks[i].mark };
+
+		if (marks[i].action == action)
+			tna_send(&e);
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block tna_bus_nb = { .notifier_call = tna_bus_event };
+
 /* --- The ledger device ----------------------------------------------------------- */
 
 static int tna_ledger_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -535,10 +566,15 @@ static int __init tna_init(void)
 		       err);
 		goto unregister_kretprobes;
 	}
+	err = bus_register_notifier(&pci_bus_type, &tna_bus_nb);
+	if (err)
+		goto unregister_kprobes;
 	pr_info(TNA_NAME ": reporting the DMA-API calls for %s through %s\n", dev,
 		pci_name(tna.ledger_dev));
 	return 0;
 
+unregister_kprobes:
+	unregister_kprobes(tna_kprobes, ARRAY_SIZE(tna_kprobes));
 unregister_kretprobes:
 	unregister_kretprobes(tna_kretprobes, ARRAY_SIZE(tna_kretprobes));
 unregister_driver:
@@ -554,6 +590,7 @@ static void __exit tna_exit(void)
 {
 	unsigned int i, missed = 0;
 
+	bus_unregister_notifier(&pci_bus_type, &tna_bus_nb);
 	unregister_kprobes(tna_kprobes, ARRAY_SIZE(tna_kprobes));
 	unregister_kretprobes(tna_kretprobes, ARRAY_SIZE(tna_kretprobes));
 	for (i = 0; i < ARRAY_SIZE(tna_kretprobes); i++)

@@ -660,7 +660,9 @@ static void on_halt_end(struct replay *r)
 
 		set_region(v, g);
 		if (v)
-			snprintf(v->detail, sizeof(v->detail), "still live when Halt ended");
+			snprintf(v->detail, sizeof(v->detail), "still live when Halt ended (the "
+				 "miniport's MiniportHaltEx, or a Linux driver's remove: the device "
+				 "unbound)");
 	}
 }
 
