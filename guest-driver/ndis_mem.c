@@ -461,6 +461,13 @@ void tnm_m_free_shared_memory(struct tnm_ndis *nd, u32 length, bool cached, void
 	tnm_release(nd, m);
 }
 
+/* A DMA-API direction as the ledger names it (TN_DIR_*). */
+static u8 tnm_ledger_dir(enum dma_data_direction dir)
+{
+	return dir == DMA_TO_DEVICE ? TN_DIR_TO_DEVICE :
+	       dir == DMA_FROM_DEVICE ? TN_DIR_FROM_DEVICE : TN_DIR_BIDIRECTIONAL;
+}
+
 static void tnm_unmap_pieces(struct tnm_ndis *nd, const struct tnm_sg_element *sg,
 			    unsigned int n, enum dma_data_direction dir)
 {
@@ -518,8 +525,7 @@ unsigned int tnm_map_buffer_sg(struct tnm_ndis *nd, void *va, u32 length,
 	e = (struct tnm_ledger_event){
 		.cmd = TN_LG_CMD_MAP, .id = id, .va = (unsigned long)va, .length = length,
 		.site = site, .irql = tnm_current_irql(), .ext = n,
-		.code = dir == DMA_TO_DEVICE ? TN_DIR_TO_DEVICE :
-			dir == DMA_FROM_DEVICE ? TN_DIR_FROM_DEVICE : TN_DIR_BIDIRECTIONAL,
+		.code = tnm_ledger_dir(dir),
 	};
 	if (nd->lg->compact && n == 1 && sg[0].length == length) {
 		/* One piece: MAP_ONE records the same MAP and EXTENT, in one command. */
@@ -558,9 +564,7 @@ void tnm_unmap_buffer(struct tnm_ndis *nd, u32 map_id, u32 site)
 
 	if (mp) {
 		e.length = mp->length;
-		e.code = TN_UNMAP_DIR(mp->dir == DMA_TO_DEVICE ? TN_DIR_TO_DEVICE :
-				      mp->dir == DMA_FROM_DEVICE ? TN_DIR_FROM_DEVICE :
-				      TN_DIR_BIDIRECTIONAL);
+		e.code = TN_UNMAP_DIR(tnm_ledger_dir(mp->dir));
 	}
 	tnm_send(nd, &e);
 	nd->stats.unmaps++;

@@ -247,6 +247,18 @@ static int tna_unmap_page_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+/* The bytes of the first @nents segments of @sg, as a 32-bit ledger length. */
+static u32 tna_sg_length(struct scatterlist *sg, unsigned int nents)
+{
+	struct scatterlist *s;
+	unsigned int i;
+	u64 length = 0;
+
+	for_each_sg(sg, s, nents, i)
+		length += s->length;
+	return min_t(u64, length, U32_MAX);
+}
+
 /* Reports the segments @sg holds after a map of @nents of them. */
 static void tna_report_sg(struct scatterlist *sg, int mapped, unsigned int nents, u8 dir)
 {
@@ -254,17 +266,14 @@ static void tna_report_sg(struct scatterlist *sg, int mapped, unsigned int nents
 	struct scatterlist *s;
 	u32 id = tna_new_id();
 	unsigned int i;
-	u64 length = 0;
 
-	for_each_sg(sg, s, nents, i)
-		length += s->length;
 	if (!tna_live_add((unsigned long)sg, TNA_SG, id)) {
 		atomic_inc(&tna.table_full);
 		return;
 	}
 	e.id = id;
 	e.va = (unsigned long)sg_virt(sg);
-	e.length = min_t(u64, length, U32_MAX);
+	e.length = tna_sg_length(sg, nents);
 	tna_send(&e);
 	for_each_sg(sg, s, mapped, i) {
 		struct tnm_ledger_event x = {
@@ -327,15 +336,10 @@ static int tna_map_sgtable_ret(struct kretprobe_instance *ri, struct pt_regs *re
 static int tna_unmap_sg_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct scatterlist *sg = (struct scatterlist *)regs->si;
-	struct scatterlist *s;
-	unsigned int i;
-	u64 length = 0;
 
 	if (!tna_for_target((struct device *)regs->di))
 		return 0;
-	for_each_sg(sg, s, (unsigned int)regs->dx, i)
-		length += s->length;
-	tna_report_unmap((unsigned long)sg, TNA_SG, min_t(u64, length, U32_MAX), regs->cx);
+	tna_report_unmap((unsigned long)sg, TNA_SG, tna_sg_length(sg, regs->dx), regs->cx);
 	return 0;
 }
 

@@ -173,6 +173,21 @@ static void dmacheck(TN *t, const char *rules)
     g_hash_table_destroy(seen);
 }
 
+/*
+ * How a test ends: the driver's teardown (e1000e_remove), QEMU quit with the
+ * trace complete, dmacheck reporting exactly @rules.
+ */
+static void e1000e_finish(TN *t, const char *rules)
+{
+    Trace tr;
+
+    e1000e_remove(t);
+    e1000e_quit(t, &tr);
+    trace_free(&tr);
+    dmacheck(t, rules);
+    tracenic_stop(t);
+}
+
 /* The record at @i has these fields (DMA). */
 static void check_dma(const Trace *tr, ssize_t i, int type, int cause,
                       int ring, uint32_t slot, uint64_t addr, uint32_t len)
@@ -296,11 +311,7 @@ static void test_tx_legacy(void)
     trace_snapshot(t, &tr);
     check_disable(&tr, 0, TN_RING_ID_TX, ring, 8, 0);
     trace_free(&tr);
-    e1000e_remove(t);
-    e1000e_quit(t, &tr);
-    trace_free(&tr);
-    dmacheck(t, "");
-    tracenic_stop(t);
+    e1000e_finish(t, "");
 }
 
 /*
@@ -376,11 +387,7 @@ static void test_tx_context_data(void)
     g_assert_cmpuint(tr.rec[wb + 2].id, ==, tr.rec[t2].id);
     g_assert_cmpuint(wb + 3, ==, tr.n);
     trace_free(&tr);
-    e1000e_remove(t);
-    e1000e_quit(t, &tr);
-    trace_free(&tr);
-    dmacheck(t, "");
-    tracenic_stop(t);
+    e1000e_finish(t, "");
 }
 
 /*
@@ -444,11 +451,7 @@ static void test_queue1(void)
     }
     check_disable(&tr, i, TN_RING_ID_RX1, rxring, 8, 3);
     trace_free(&tr);
-    e1000e_remove(t);
-    e1000e_quit(t, &tr);
-    trace_free(&tr);
-    dmacheck(t, "");
-    tracenic_stop(t);
+    e1000e_finish(t, "");
 }
 
 /* Send @len bytes of a frame into the socket netdev; wait for RDH to move. */
@@ -538,11 +541,7 @@ static void test_rx_extended(void)
     g_assert_cmpuint(trace_count(&tr, TN_REC_REF_DROP, TN_REF_POSTED), ==, 4);
     g_assert_cmpint(trace_find(&tr, i, TN_REC_STATE, TN_ST_RESET_DONE), >, i);
     trace_free(&tr);
-    e1000e_remove(t);
-    e1000e_quit(t, &tr);
-    trace_free(&tr);
-    dmacheck(t, "");
-    tracenic_stop(t);
+    e1000e_finish(t, "");
 }
 
 /* RX, legacy descriptors; RCTL.EN off drops what is still posted. */
@@ -594,11 +593,7 @@ static void test_rx_legacy(void)
               bufs, RX_REACH);
     check_disable(&tr, 0, TN_RING_ID_RX, ring, 8, 3 - used);
     trace_free(&tr);
-    e1000e_remove(t);
-    e1000e_quit(t, &tr);
-    trace_free(&tr);
-    dmacheck(t, "");
-    tracenic_stop(t);
+    e1000e_finish(t, "");
 }
 
 /*
@@ -669,11 +664,7 @@ static void test_rx_packet_split(void)
     check_ref(&tr, w + 3, TN_REC_REF_DROP, TN_REF_POSTED, TN_RING_ID_RX, 0,
               bufs + 1024, 1024);
     trace_free(&tr);
-    e1000e_remove(t);
-    e1000e_quit(t, &tr);
-    trace_free(&tr);
-    dmacheck(t, "");
-    tracenic_stop(t);
+    e1000e_finish(t, "");
 }
 
 /*
@@ -809,11 +800,7 @@ static void test_rx_lap(void)
     g_assert_cmpuint(trace_count(&tr, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK),
                      >=, 4);
     trace_free(&tr);
-    e1000e_remove(t);
-    e1000e_quit(t, &tr);
-    trace_free(&tr);
-    dmacheck(t, "");
-    tracenic_stop(t);
+    e1000e_finish(t, "");
 }
 
 /*
@@ -912,11 +899,7 @@ static void test_rx_inside_tx(void)
     g_assert_cmpint(d, ==, w + 1);
     g_assert_cmpuint(tr.rec[d].id, ==, tr.rec[take].id);
     trace_free(&tr);
-    e1000e_remove(t);
-    e1000e_quit(t, &tr);
-    trace_free(&tr);
-    dmacheck(t, "");
-    tracenic_stop(t);
+    e1000e_finish(t, "");
 }
 
 /* Without trace=, e1000e is Debian's: no kit, and the property is there. */
@@ -1162,35 +1145,7 @@ static void test_fuzz(void)
 
     trace_load(&tr, t->trace);
     g_assert_cmpuint(tr.n, >, 1000);
-    for (i = 0; i < tr.n; i++) {
-        const struct tn_rec *r = &tr.rec[i];
-        gpointer id = GUINT_TO_POINTER(r->id);
-
-        g_assert_cmpuint(r->type, >=, TN_REC_DMA_READ);
-        g_assert_cmpuint(r->type, <=, TN_REC_TYPE_MAX);
-        if (i) {
-            g_assert_cmpuint(r->time_ns, >=, tr.rec[i - 1].time_ns);
-        }
-        switch (r->type) {
-        case TN_REC_REF_TAKE:
-            g_assert_cmpuint(r->id, !=, 0);
-            g_assert(!g_hash_table_contains(held, id));
-            g_hash_table_add(held, id);
-            break;
-        case TN_REC_REF_DROP:
-            g_assert(g_hash_table_remove(held, id));
-            break;
-        case TN_REC_DMA_READ:
-        case TN_REC_DMA_WRITE:
-        case TN_REC_DMA_FAILED:
-            g_assert(r->id == 0 || g_hash_table_contains(held, id));
-            g_assert_cmpuint(r->kind, >=, TN_CAUSE_TX_DESC_READ);
-            g_assert_cmpuint(r->kind, <=, TN_CAUSE_MAX);
-            break;
-        }
-    }
-    g_assert_cmpuint(tr.rec[tr.n - 1].type, ==, TN_REC_END);
-    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.records, ==, tr.n - 1);
+    trace_check_consistent(&tr, held);
     g_assert_cmpuint(tr.rec[tr.n - 1].u.end.dropped, ==, 0);
     g_test_message("fuzz: %zu trace records (DMA %zu read, %zu written, %zu "
                    "failed), %u references held at exit",

@@ -108,6 +108,47 @@ static inline size_t trace_count(const Trace *tr, int type, int kind)
 }
 
 /* Read one frame the device sent to the socket netdev. */
+/*
+ * What any trace a fuzz wrote must be: valid record types, time never going
+ * back, every reference dropped at most once and only after it was taken,
+ * every DMA under a reference that is held (or none), END last with the
+ * record count.  @held ends with the references still held.
+ */
+static inline void trace_check_consistent(const Trace *tr, GHashTable *held)
+{
+    size_t i;
+
+    for (i = 0; i < tr->n; i++) {
+        const struct tn_rec *r = &tr->rec[i];
+        gpointer id = GUINT_TO_POINTER(r->id);
+
+        g_assert_cmpuint(r->type, >=, TN_REC_DMA_READ);
+        g_assert_cmpuint(r->type, <=, TN_REC_TYPE_MAX);
+        if (i) {
+            g_assert_cmpuint(r->time_ns, >=, tr->rec[i - 1].time_ns);
+        }
+        switch (r->type) {
+        case TN_REC_REF_TAKE:
+            g_assert_cmpuint(r->id, !=, 0);
+            g_assert(!g_hash_table_contains(held, id));
+            g_hash_table_add(held, id);
+            break;
+        case TN_REC_REF_DROP:
+            g_assert(g_hash_table_remove(held, id));
+            break;
+        case TN_REC_DMA_READ:
+        case TN_REC_DMA_WRITE:
+        case TN_REC_DMA_FAILED:
+            g_assert(r->id == 0 || g_hash_table_contains(held, id));
+            g_assert_cmpuint(r->kind, >=, TN_CAUSE_TX_DESC_READ);
+            g_assert_cmpuint(r->kind, <=, TN_CAUSE_MAX);
+            break;
+        }
+    }
+    g_assert_cmpuint(tr->rec[tr->n - 1].type, ==, TN_REC_END);
+    g_assert_cmpuint(tr->rec[tr->n - 1].u.end.records, ==, tr->n - 1);
+}
+
 static inline size_t sock_recv_frame(TN *t, uint8_t *buf, size_t max)
 {
     uint32_t len;

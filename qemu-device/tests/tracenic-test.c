@@ -1876,35 +1876,7 @@ static void test_fuzz(void)
     trace_load(&tr, t->trace);
     g_assert(!memcmp(tr.hdr->magic, TN_TRACE_MAGIC, TN_TRACE_MAGIC_LEN));
     g_assert_cmpuint(tr.n, >, 1000);
-    for (i = 0; i < tr.n; i++) {
-        const struct tn_rec *r = &tr.rec[i];
-        gpointer id = GUINT_TO_POINTER(r->id);
-
-        g_assert_cmpuint(r->type, >=, TN_REC_DMA_READ);
-        g_assert_cmpuint(r->type, <=, TN_REC_TYPE_MAX);
-        if (i) {
-            g_assert_cmpuint(r->time_ns, >=, tr.rec[i - 1].time_ns);
-        }
-        switch (r->type) {
-        case TN_REC_REF_TAKE:
-            g_assert_cmpuint(r->id, !=, 0);
-            g_assert(!g_hash_table_contains(held, id));
-            g_hash_table_add(held, id);
-            break;
-        case TN_REC_REF_DROP:
-            g_assert(g_hash_table_remove(held, id));
-            break;
-        case TN_REC_DMA_READ:
-        case TN_REC_DMA_WRITE:
-        case TN_REC_DMA_FAILED:
-            g_assert(r->id == 0 || g_hash_table_contains(held, id));
-            g_assert_cmpuint(r->kind, >=, TN_CAUSE_TX_DESC_READ);
-            g_assert_cmpuint(r->kind, <=, TN_CAUSE_MAX);
-            break;
-        }
-    }
-    g_assert_cmpuint(tr.rec[tr.n - 1].type, ==, TN_REC_END);
-    g_assert_cmpuint(tr.rec[tr.n - 1].u.end.records, ==, tr.n - 1);
+    trace_check_consistent(&tr, held);
     g_test_message("fuzz: %zu trace records (DMA %zu read, %zu written, %zu "
                    "failed; %zu violations), %u references held at exit",
                    tr.n, trace_count(&tr, TN_REC_DMA_READ, -1),
