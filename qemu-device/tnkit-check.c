@@ -650,6 +650,7 @@ void tnkit_check_suspend(TNKitCheck *c, const char *why)
 const uint8_t tnkit_check_rules[TNKIT_CHECK_N_RULES] = {
     TN_RULE_DMA_AFTER_FREE, TN_RULE_FREE_NOT_QUIESCED, TN_RULE_WILD_DMA,
     TN_RULE_DMA_NON_DMA_MEMORY, TN_RULE_DMA_OUTSIDE_RAM,
+    TN_RULE_MAP_ERROR_UNCHECKED,
 };
 
 static void tnkit_check_state(TNKitCheck *c, const struct tn_rec *rec)
@@ -686,38 +687,48 @@ static void tnkit_check_state(TNKitCheck *c, const struct tn_rec *rec)
     }
 }
 
+/* A DMA record: what the device did with memory. */
+static void tnkit_check_dma_rec(TNKitCheck *c, const struct tn_rec *rec)
+{
+    uint64_t addr = le64toh(rec->u.dma.addr);
+    uint32_t len = le32toh(rec->u.dma.len);
+    bool failed = rec->type == TN_REC_DMA_FAILED;
+
+    if (failed && rec->u.dma.reason == TN_DMA_FAIL_BUS_MASTER) {
+        return;     /* never issued */
+    }
+    if (addr == TN_DMA_MAPPING_ERROR && len) {
+        /* A failed map's error value, with or without a ledger. */
+        tnkit_violation(c, TN_RULE_MAP_ERROR_UNCHECKED, 0, addr, len,
+                        rec->kind, rec->u.dma.ring, 0);
+        return;
+    }
+    if (failed && !c->ledger_seen && !c->suspended && len) {
+        /* The one DMA rule that needs no ledger: it reached no RAM. */
+        tnkit_violation(c, TN_RULE_DMA_OUTSIDE_RAM, 0, addr, len,
+                        rec->kind, rec->u.dma.ring, 0);
+        return;
+    }
+    /*
+     * An IOMMU blocking DMA into freed memory is still the driver's bug, and
+     * so is a descriptor pointing past the top of the address space.  Until
+     * something reports through the ledger nothing says what the driver
+     * allocated: judging DMA then would call all of it wild.  dmacheck says
+     * so in its report (docs/rules.md, "No ledger").
+     */
+    if (c->ledger_seen) {
+        tnkit_check_dma(c, rec->kind, rec->u.dma.ring, addr, len);
+    }
+}
+
 void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec)
 {
     c->cur_dev = tn_rec_dev(rec);
     switch (rec->type) {
     case TN_REC_DMA_FAILED:
-        if (rec->u.dma.reason == TN_DMA_FAIL_BUS_MASTER) {
-            break;      /* never issued */
-        }
-        if (!c->ledger_seen && !c->suspended && rec->u.dma.len) {
-            /* The one DMA rule that needs no ledger: it reached no RAM. */
-            tnkit_violation(c, TN_RULE_DMA_OUTSIDE_RAM, 0,
-                            le64toh(rec->u.dma.addr), le32toh(rec->u.dma.len),
-                            rec->kind, rec->u.dma.ring, 0);
-            break;
-        }
-        /*
-         * An IOMMU blocking DMA into freed memory is still the driver's bug,
-         * and so is a descriptor pointing past the top of the address space.
-         */
-        /* fall through */
     case TN_REC_DMA_READ:
     case TN_REC_DMA_WRITE:
-        /*
-         * Until something reports through the ledger nothing says what the
-         * driver allocated: judging DMA then would call all of it wild.
-         * dmacheck says so in its report (docs/rules.md, "No ledger").
-         */
-        if (c->ledger_seen) {
-            tnkit_check_dma(c, rec->kind, rec->u.dma.ring,
-                            le64toh(rec->u.dma.addr),
-                            le32toh(rec->u.dma.len));
-        }
+        tnkit_check_dma_rec(c, rec);
         break;
     case TN_REC_ALLOC:
     case TN_REC_MAP:

@@ -32,6 +32,17 @@
 #define TN_LG_VA		0x400	/* kernel virtual address (as the caller sees it) */
 #define TN_LG_BUS		0x408	/* EXTENT: bus (DMA) address, or CPU physical, see TN_EXT_* */
 #define TN_LG_ID		0x410	/* allocation or mapping id, nonzero, unique while live */
+/*
+ * Ids are one namespace per trace, and two reporters may share a trace (the
+ * miniport's NDIS layer through the NIC's ledger, the DMA-API agent through a
+ * tracenic-ledger device beside it).  Their ids stay apart: the NDIS layer's
+ * allocations count from 1 and its mappings have TN_LG_ID_MAP_BIT set; the
+ * agent's ids have TN_LG_ID_AGENT_BIT set.  Each counts below
+ * TN_LG_ID_AGENT_BIT within its space.
+ */
+#define TN_LG_ID_MAP_BIT	0x80000000u
+#define TN_LG_ID_AGENT_BIT	0x40000000u
+#define TN_LG_ID_COUNT_MASK	(TN_LG_ID_AGENT_BIT - 1)
 #define TN_LG_LENGTH		0x414	/* ALLOC/MAP: size; EXTENT: extent size; FREE/UNMAP: as passed */
 #define TN_LG_FLAGS		0x418	/* ALLOC: flags allocated with; FREE: MemoryFlags as passed */
 #define TN_LG_TAG		0x41c	/* ALLOC: pool tag */
@@ -127,7 +138,14 @@ static inline unsigned int tn_ledger_cmd_reads(unsigned int cmd)
 #define TN_FREE_API_FREE_MEMORY		1	/* NdisFreeMemory(VA, Length, MemoryFlags) */
 #define TN_FREE_API_FREE_SHARED		2	/* NdisMFreeSharedMemory(Length, Cached, VA, Pa) */
 #define TN_FREE_API_DMA_FREE		3	/* Linux dma_free_attrs(dev, size, cpu_addr, dma_handle) */
-#define TN_FREE_API_MAX			TN_FREE_API_DMA_FREE
+/*
+ * The page allocator got back pages that a live mapping or allocation still
+ * covers (Linux: a put_page()/__free_pages() that freed them, seen by the
+ * agent): ID names what still covers them, VA and LENGTH the pages freed.
+ * dmacheck's free-while-mapped; the mapping's own UNMAP is still to come.
+ */
+#define TN_FREE_API_PAGE_FREE		4
+#define TN_FREE_API_MAX			TN_FREE_API_PAGE_FREE
 
 /* MemoryFlags, with the values of ndis.h. */
 #define TN_NDIS_MEMORY_CONTIGUOUS	0x00000001u
@@ -148,13 +166,22 @@ static inline unsigned int tn_ledger_cmd_reads(unsigned int cmd)
 #define TN_UNMAP_DIR(dir)	(TN_UNMAP_DIR_GIVEN | (dir))
 
 /*
- * Call-site ids: a driver numbers its source files and reports
+ * Call-site ids: a driver numbers its source files (1..0x7fff) and reports
  * TN_SITE_ID(file, line), which dmacheck prints as "file:line"; ids below
  * 0x10000 are printed as plain numbers (0 = unknown).
+ *
+ * A site with bit 31 set is a code address instead: the low 32 bits of the
+ * caller's return address in a 64-bit kernel, whose text and modules lie in
+ * the top 2 GiB, so the address is TN_SITE_CODE_ADDR(site).  The DMA-API
+ * agent reports these, and names each one once in the guest's kernel log
+ * ("tracenic-agent: SITE 0x<site> <symbol>+<off>/<len> [module]").
  */
 #define TN_SITE_ID(file, line)	(((uint32_t)(file) << 16) | ((uint32_t)(line) & 0xffffu))
 #define TN_SITE_FILE(site)	((site) >> 16)
 #define TN_SITE_LINE(site)	((site) & 0xffffu)
+#define TN_SITE_CODE_BIT	0x80000000u
+#define TN_SITE_IS_CODE(site)	(((site) & TN_SITE_CODE_BIT) != 0)
+#define TN_SITE_CODE_ADDR(site)	(0xffffffff00000000ull | (uint64_t)(uint32_t)(site))
 
 /* IRQL values (the INFO irql byte), as in wdm.h. */
 #define TN_IRQL_PASSIVE		0

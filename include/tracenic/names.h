@@ -187,6 +187,7 @@ static inline const char *tn_free_api_name(unsigned int api)
 		[TN_FREE_API_FREE_MEMORY] = "NdisFreeMemory",
 		[TN_FREE_API_FREE_SHARED] = "NdisMFreeSharedMemory",
 		[TN_FREE_API_DMA_FREE] = "dma_free_coherent",
+		[TN_FREE_API_PAGE_FREE] = "page freed",
 	};
 
 	return TN_NAME_OF(n, api);

@@ -45,8 +45,17 @@ enum tn_rule {
 	/* The DMA API's rules (dma-debug's checks), docs/rules.md "DMA API". */
 	TN_RULE_DMA_DIRECTION = 20,
 	TN_RULE_UNMAP_MISMATCH = 21,
+	TN_RULE_FREE_WHILE_MAPPED = 22,
+	TN_RULE_MAP_ERROR_UNCHECKED = 23,
 	TN_RULE_COUNT
 };
+
+/*
+ * Linux's DMA_MAPPING_ERROR, ~(dma_addr_t)0: what every failed dma_map_*()
+ * returns (dma-direct, swiotlb and the IOMMU drivers alike).  A device
+ * access at this address is map-error-unchecked.
+ */
+#define TN_DMA_MAPPING_ERROR	UINT64_MAX
 
 struct tn_rule_info {
 	const char *name;	/* stable: scenario files, --json, VIOLATION reports */
@@ -99,6 +108,10 @@ static inline struct tn_rule_info tn_rule_info(unsigned int rule)
 			"the device wrote into a to-device mapping or read a from-device one" },
 		[TN_RULE_UNMAP_MISMATCH] = { "unmap-mismatch",
 			"an unmap passed another size or direction than its map" },
+		[TN_RULE_FREE_WHILE_MAPPED] = { "free-while-mapped",
+			"pages went back to the page allocator while a DMA mapping still covered them" },
+		[TN_RULE_MAP_ERROR_UNCHECKED] = { "map-error-unchecked",
+			"the device used DMA_MAPPING_ERROR: a failed map's error value was posted to it" },
 	};
 	static const struct tn_rule_info none = { 0, 0 };
 

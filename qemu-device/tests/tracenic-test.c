@@ -712,17 +712,21 @@ static void test_check_coverage(void)
  * skipped dma_mapping_error() posts them (DMA_MAPPING_ERROR is all ones):
  * a range running past 2^64 is refused and recorded (the bus would wrap it
  * into low guest memory), one ending exactly at 2^64 goes to the bus and
- * fails there, and the online check calls every one of them wild DMA.
+ * fails there.  The online check calls DMA_MAPPING_ERROR itself
+ * map-error-unchecked, and the others wild DMA.
  */
 static void test_top_of_address_space(void)
 {
     static const struct {
         uint64_t addr;
-        uint8_t reason;
+        uint8_t reason, rule;
     } tx[] = {
-        { UINT64_MAX, TN_DMA_FAIL_WRAP },               /* the top byte on */
-        { UINT64_MAX - 63, TN_DMA_FAIL_MEMTX },         /* ends at 2^64 */
-        { UINT64_MAX - 31, TN_DMA_FAIL_WRAP },          /* crosses 2^64 */
+        /* the top byte on: DMA_MAPPING_ERROR */
+        { UINT64_MAX, TN_DMA_FAIL_WRAP, TN_RULE_MAP_ERROR_UNCHECKED },
+        /* ends at 2^64 */
+        { UINT64_MAX - 63, TN_DMA_FAIL_MEMTX, TN_RULE_WILD_DMA },
+        /* crosses 2^64 */
+        { UINT64_MAX - 31, TN_DMA_FAIL_WRAP, TN_RULE_WILD_DMA },
     };
     TN *t = tracenic_start("check=on");
     uint64_t txring = guest_alloc(&t->alloc, 8 * 16);
@@ -765,7 +769,7 @@ static void test_top_of_address_space(void)
         g_assert_cmphex(tr.rec[i].u.dma.addr, ==, tx[k].addr);
         g_assert_cmpuint(tr.rec[i].u.dma.len, ==, 64);
         g_assert_cmpuint(tr.rec[i].u.dma.reason, ==, tx[k].reason);
-        v = trace_find(&tr, i, TN_REC_VIOLATION, TN_RULE_WILD_DMA);
+        v = trace_find(&tr, i, TN_REC_VIOLATION, tx[k].rule);
         g_assert_cmpint(v, >, i);
         g_assert_cmphex(tr.rec[v].u.violation.addr, ==, tx[k].addr);
         i = v + 1;

@@ -64,6 +64,7 @@ struct replay {
 	struct slab region_slab, ref_slab;
 	struct idmap regions;	/* id -> live region */
 	struct idmap freed_ids;	/* id -> remembered freed region with that id */
+	struct idmap orphans;	/* id -> struct orphan: free-while-mapped, its UNMAP to come */
 	struct idmap refs;	/* ref id -> ref */
 	struct itree ref_tree;	/* the same refs by address */
 	struct device dev[TN_REC_DEV_MAX + 1];
@@ -554,11 +555,64 @@ static void retire(struct replay *r, struct region *g, uint32_t site)
 	piece_drop(r, g);
 }
 
+/*
+ * A mapping whose pages the page allocator got back (free-while-mapped): it
+ * is retired then, so the device's later DMA into it is dma-after-free, and
+ * what its map passed is kept for the UNMAP the driver still makes.
+ */
+struct orphan {
+	uint32_t length, flags;
+};
+
+/*
+ * free-while-mapped: a FREE of API TN_FREE_API_PAGE_FREE says the page
+ * allocator got back pages (VA, LENGTH) that id's mapping still covers
+ * (dma-debug cannot see it; IOMMU_DEBUG_PAGEALLOC warns of it).  The memory
+ * is gone at that moment whatever the driver's later UNMAP says.
+ */
+static void on_page_free(struct replay *r, const struct tn_rec *t)
+{
+	struct region *g = idmap_get(&r->regions, t->id);
+	struct dc_violation *v;
+	struct orphan *o;
+
+	if (!g) {
+		v = free_violation(r, TN_RULE_FREE_UNKNOWN, NULL, t);
+		if (v)
+			snprintf(v->detail, sizeof(v->detail), "pages at VA 0x%llx were freed "
+				 "while id %u covered them, but no live mapping or allocation "
+				 "has that id", (unsigned long long)t->u.free.va, t->id);
+		return;
+	}
+	v = free_violation(r, TN_RULE_FREE_WHILE_MAPPED, g, t);
+	if (v)
+		snprintf(v->detail, sizeof(v->detail), "the page allocator got back %u bytes at "
+			 "VA 0x%llx while %s id %u (VA 0x%llx, length %u) still covered them",
+			 t->u.free.length, (unsigned long long)t->u.free.va,
+			 g->is_map ? "DMA mapping" : "allocation", t->id,
+			 (unsigned long long)g->info.va, g->info.length);
+	check_device_at_free(r, g, t->u.free.site);
+	if (g->is_map) {
+		o = malloc(sizeof(*o));
+		if (!o || idmap_put(&r->orphans, t->id, o)) {
+			free(o);
+			r->oom = true;
+		} else {
+			*o = (struct orphan){ g->info.length, g->info.flags };
+		}
+	}
+	retire(r, g, t->u.free.site);
+}
+
 static void on_free(struct replay *r, const struct tn_rec *t)
 {
 	struct region *g = idmap_get(&r->regions, t->id);
 	struct dc_violation *v;
 
+	if (t->kind == TN_FREE_API_PAGE_FREE) {
+		on_page_free(r, t);
+		return;
+	}
 	if (!g || g->is_map) {
 		struct region *f = idmap_get(&r->freed_ids, t->id);
 
@@ -609,11 +663,12 @@ static void on_free(struct replay *r, const struct tn_rec *t)
  * direction of its map; LENGTH is as passed, the direction when the UNMAP
  * carries one (TN_UNMAP_DIR_GIVEN).
  */
-static void check_unmap_args(struct replay *r, const struct region *g, const struct tn_rec *t)
+static void check_unmap_args(struct replay *r, const struct region *g, uint32_t length,
+			     uint32_t dir_mapped, const struct tn_rec *t)
 {
-	bool size = t->u.unmap.length != g->info.length;
+	bool size = t->u.unmap.length != length;
 	bool dir = (t->kind & TN_UNMAP_DIR_GIVEN) &&
-		   (t->kind & ~TN_UNMAP_DIR_GIVEN) != g->info.flags;
+		   (t->kind & ~TN_UNMAP_DIR_GIVEN) != dir_mapped;
 	struct dc_violation *v;
 	int n = 0;
 
@@ -625,11 +680,11 @@ static void check_unmap_args(struct replay *r, const struct region *g, const str
 	set_region(v, g);
 	if (size)
 		n = snprintf(v->detail, sizeof(v->detail), "size %u passed; mapped with %u",
-			     t->u.unmap.length, g->info.length);
+			     t->u.unmap.length, length);
 	if (dir)
 		snprintf(v->detail + n, sizeof(v->detail) - (size_t)n, "%sdirection %s passed; "
 			 "mapped %s", n ? "; " : "", tn_dir_name(t->kind & ~TN_UNMAP_DIR_GIVEN),
-			 tn_dir_name(g->info.flags));
+			 tn_dir_name(dir_mapped));
 }
 
 static void on_unmap(struct replay *r, const struct tn_rec *t)
@@ -638,12 +693,30 @@ static void on_unmap(struct replay *r, const struct tn_rec *t)
 	struct dc_violation *v;
 
 	if (!g || !g->is_map) {
+		struct orphan *o = g ? NULL : idmap_del(&r->orphans, t->id);
+		struct region *f = g ? NULL : idmap_get(&r->freed_ids, t->id);
+
+		if (o) {
+			/* Its pages were freed before (free-while-mapped): this closes it. */
+			check_unmap_args(r, f && f->is_map ? f : NULL, o->length, o->flags, t);
+			free(o);
+			return;
+		}
 		v = violation(r, TN_RULE_UNMAP_UNKNOWN, 0);
-		if (v)
-			snprintf(v->detail, sizeof(v->detail), "no live mapping has id %u", t->id);
+		if (!v)
+			return;
+		if (f && f->is_map) {
+			set_region(v, f);
+			snprintf(v->detail, sizeof(v->detail), "id %u was already unmapped at %llu ns: "
+				 "a second unmap of one mapping", t->id,
+				 (unsigned long long)f->info.free_ns);
+		} else {
+			snprintf(v->detail, sizeof(v->detail), "no live mapping has id %u%s", t->id,
+				 g ? " (it is an allocation, released with FREE)" : "");
+		}
 		return;
 	}
-	check_unmap_args(r, g, t);
+	check_unmap_args(r, g, g->info.length, g->info.flags, t);
 	check_device_at_free(r, g, t->u.unmap.site);
 	retire(r, g, t->u.unmap.site);
 }
@@ -836,6 +909,14 @@ static void on_dma(struct replay *r, const struct tn_rec *t)
 	}
 	if (!t->u.dma.len)
 		return;
+	/*
+	 * map-error-unchecked (dma-debug: "device driver failed to check map
+	 * error"): the one address no mapping ever has.  It needs no ledger.
+	 */
+	if (a == TN_DMA_MAPPING_ERROR) {
+		dma_violation(r, TN_RULE_MAP_ERROR_UNCHECKED, t, NULL, a, t->u.dma.len);
+		return;
+	}
 	/*
 	 * Until something reports through the ledger nothing says what the
 	 * driver allocated: classifying this DMA would call it wild.  Counted,
@@ -1188,6 +1269,10 @@ static void replay_free(struct replay *r)
 	slab_destroy(&r->ref_slab);
 	idmap_free(&r->regions);
 	idmap_free(&r->freed_ids);
+	pos = 0;
+	while ((p = idmap_next(&r->orphans, &pos, &id)))
+		free(p);
+	idmap_free(&r->orphans);
 	idmap_free(&r->refs);
 	free(r->seen);
 }

@@ -4,10 +4,12 @@
 #include "dmacheck.h"
 #include "tracenic/ledger.h"
 
-/* "2:163" for TN_SITE_ID(2, 163); a plain number for ids without a file part. */
+/* "2:163" for TN_SITE_ID(2, 163); the full address for a code site (TN_SITE_IS_CODE); else a plain number. */
 static const char *site_str(char buf[static 24], uint32_t site)
 {
-	if (TN_SITE_FILE(site))
+	if (TN_SITE_IS_CODE(site))
+		snprintf(buf, 24, "0x%llx", (unsigned long long)TN_SITE_CODE_ADDR(site));
+	else if (TN_SITE_FILE(site))
 		snprintf(buf, 24, "%u:%u", (unsigned)TN_SITE_FILE(site), (unsigned)TN_SITE_LINE(site));
 	else
 		snprintf(buf, 24, "%u", (unsigned)site);

@@ -1049,11 +1049,16 @@ static void top_of_space(void)
 	struct tb b;
 	unsigned i;
 
-	/* A DMA starting at the last byte, of any kind and length. */
+	/* A DMA reaching the last byte, of any kind and length. */
 	for (i = 0; i < sizeof(top_byte) / sizeof(top_byte[0]); i++) {
 		tb_init(&b);
 		tb_alloc1(&b, 1, SH, TOP - 4095, 4095, 0, BUS);
-		tb_dma(&b, top_byte[i].type, TN_CAUSE_RX_BUF_WRITE, TOP, top_byte[i].len);
+		/*
+		 * From the byte below the top: a DMA starting at the top byte itself
+		 * is DMA_MAPPING_ERROR (map-error-unchecked, map_error_rules()).
+		 */
+		tb_dma(&b, top_byte[i].type, TN_CAUSE_RX_BUF_WRITE, TOP - 1,
+		       top_byte[i].len == UINT32_MAX ? UINT32_MAX : top_byte[i].len + 1);
 		((struct tn_rec *)(b.buf + b.len) - 1)->u.dma.reason = TN_DMA_FAIL_MEMTX;
 		tb_end(&b);
 		expect(top_byte[i].name, &b, TN_RULE_WILD_DMA, END);
@@ -1451,6 +1456,114 @@ static void unmap_rules(void)
 	expect("unmap-mismatch-twin-no-direction", &b, END);
 }
 
+/*
+ * free-while-mapped: the page allocator got back pages a live mapping
+ * covers (the agent's page-free probe, TN_FREE_API_PAGE_FREE); the device's
+ * DMA after it is dma-after-free, and the mapping's own UNMAP still closes it.
+ * unmap-unknown for a second unmap of one mapping (dma-debug: "device driver
+ * tries to free DMA memory it has not allocated").
+ */
+static void page_free_rules(void)
+{
+	struct tb b;
+
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 4096, TN_DIR_FROM_DEVICE);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x8000, 64);
+	tb_free(&b, 5, TN_FREE_API_PAGE_FREE, 0x8000, 4096, 0, PASSIVE);
+	tb_unmap_dir(&b, 5, 4096, TN_DIR_FROM_DEVICE);
+	tb_end(&b);
+	expect("free-while-mapped", &b, TN_RULE_FREE_WHILE_MAPPED, END);
+
+	/* The device writes into the page after the allocator got it back. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 4096, TN_DIR_FROM_DEVICE);
+	tb_free(&b, 5, TN_FREE_API_PAGE_FREE, 0x8000, 4096, 0, PASSIVE);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x8000, 64);
+	tb_unmap_dir(&b, 5, 4096, TN_DIR_FROM_DEVICE);
+	tb_end(&b);
+	expect("free-while-mapped-then-dma", &b, TN_RULE_FREE_WHILE_MAPPED,
+	       TN_RULE_DMA_AFTER_FREE, END);
+
+	/* The late unmap is still judged on what its map passed. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 4096, TN_DIR_FROM_DEVICE);
+	tb_free(&b, 5, TN_FREE_API_PAGE_FREE, 0x8000, 4096, 0, PASSIVE);
+	tb_unmap_dir(&b, 5, 2048, TN_DIR_FROM_DEVICE);
+	tb_end(&b);
+	expect("free-while-mapped-unmap-mismatch", &b, TN_RULE_FREE_WHILE_MAPPED,
+	       TN_RULE_UNMAP_MISMATCH, END);
+
+	/* Twin: unmapped first (the page free then reports nothing), DMA before. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 4096, TN_DIR_FROM_DEVICE);
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x8000, 64);
+	tb_unmap_dir(&b, 5, 4096, TN_DIR_FROM_DEVICE);
+	tb_end(&b);
+	expect("free-while-mapped-twin-unmap-first", &b, END);
+
+	/* A second unmap of one mapping. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1514, TN_DIR_TO_DEVICE);
+	tb_unmap_dir(&b, 5, 1514, TN_DIR_TO_DEVICE);
+	tb_unmap_dir(&b, 5, 1514, TN_DIR_TO_DEVICE);
+	tb_end(&b);
+	expect("unmap-unknown-double-unmap", &b, TN_RULE_UNMAP_UNKNOWN, END);
+
+	/* Twin: the id mapped again between the two unmaps. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1514, TN_DIR_TO_DEVICE);
+	tb_unmap_dir(&b, 5, 1514, TN_DIR_TO_DEVICE);
+	tb_map_dir(&b, 5, 0x8000, 1514, TN_DIR_TO_DEVICE);
+	tb_unmap_dir(&b, 5, 1514, TN_DIR_TO_DEVICE);
+	tb_end(&b);
+	expect("unmap-unknown-twin-mapped-again", &b, END);
+
+	/* A page-free record after the unmap names nothing live. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 4096, TN_DIR_FROM_DEVICE);
+	tb_unmap_dir(&b, 5, 4096, TN_DIR_FROM_DEVICE);
+	tb_free(&b, 5, TN_FREE_API_PAGE_FREE, 0x8000, 4096, 0, PASSIVE);
+	tb_end(&b);
+	expect("page-free-of-nothing-live", &b, TN_RULE_FREE_UNKNOWN, END);
+}
+
+/*
+ * map-error-unchecked: a failed map's DMA_MAPPING_ERROR posted to the device
+ * (dma-debug: "device driver failed to check map error").  The kit refuses
+ * the access (it runs past 2^64) and records it failed.
+ */
+static void map_error_rules(void)
+{
+	struct tb b;
+
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1522, TN_DIR_FROM_DEVICE);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_RX_BUF_WRITE, TN_DMA_MAPPING_ERROR, 1522);
+	last_rec(&b)->u.dma.write = 1;
+	last_rec(&b)->u.dma.reason = TN_DMA_FAIL_WRAP;
+	tb_unmap_dir(&b, 5, 1522, TN_DIR_FROM_DEVICE);
+	tb_end(&b);
+	expect("map-error-unchecked", &b, TN_RULE_MAP_ERROR_UNCHECKED, END);
+
+	/* Without a ledger too: the value alone says it. */
+	tb_init(&b);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_TX_BUF_READ, TN_DMA_MAPPING_ERROR, 64);
+	last_rec(&b)->u.dma.reason = TN_DMA_FAIL_WRAP;
+	tb_end(&b);
+	expect("map-error-unchecked-no-ledger", &b, TN_RULE_MAP_ERROR_UNCHECKED, END);
+
+	/* Twin: an access near the top that is not the error value is wild, not this. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 1522, TN_DIR_FROM_DEVICE);
+	tb_dma(&b, TN_REC_DMA_FAILED, TN_CAUSE_RX_BUF_WRITE, TN_DMA_MAPPING_ERROR - 0xfff, 64);
+	last_rec(&b)->u.dma.write = 1;
+	last_rec(&b)->u.dma.reason = TN_DMA_FAIL_MEMTX;
+	tb_unmap_dir(&b, 5, 1522, TN_DIR_FROM_DEVICE);
+	tb_end(&b);
+	expect("map-error-unchecked-twin-near-top", &b, TN_RULE_WILD_DMA, END);
+}
+
 int main(int argc, char **argv)
 {
 	char invalid[512];
@@ -1470,6 +1583,8 @@ int main(int argc, char **argv)
 	dma_rules();
 	direction_rules();
 	unmap_rules();
+	page_free_rules();
+	map_error_rules();
 	device_rules();
 	quiesce_rules();
 	free_rules();
