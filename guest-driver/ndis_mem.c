@@ -510,7 +510,7 @@ unsigned int tnm_map_buffer_sg(struct tnm_ndis *nd, void *va, u32 length,
 		done += piece;
 	}
 	mp = kmalloc(struct_size(mp, sg, n), GFP_ATOMIC);
-	if (!mp || xa_alloc(&nd->maps, &id, mp, xa_limit_31b, GFP_ATOMIC)) {
+	if (!mp || xa_alloc(&nd->maps, &id, mp, XA_LIMIT(1, TN_LG_ID_COUNT_MASK), GFP_ATOMIC)) {
 		kfree(mp);
 		tnm_unmap_pieces(nd, sg, n, dir);
 		return 0;
@@ -520,8 +520,8 @@ unsigned int tnm_map_buffer_sg(struct tnm_ndis *nd, void *va, u32 length,
 	mp->dir = dir;
 	mp->nsg = n;
 	memcpy(mp->sg, sg, n * sizeof(*sg));
-	/* Mapping ids live above allocation ids' range so the two never collide. */
-	id |= 0x80000000u;
+	/* Mapping ids live apart from allocation ids (and the agent's): ledger.h. */
+	id |= TN_LG_ID_MAP_BIT;
 	e = (struct tnm_ledger_event){
 		.cmd = TN_LG_CMD_MAP, .id = id, .va = (unsigned long)va, .length = length,
 		.site = site, .irql = tnm_current_irql(), .ext = n,
@@ -557,7 +557,7 @@ dma_addr_t tnm_map_buffer(struct tnm_ndis *nd, void *va, u32 length,
 
 void tnm_unmap_buffer(struct tnm_ndis *nd, u32 map_id, u32 site)
 {
-	struct tnm_map *mp = xa_erase(&nd->maps, map_id & 0x7fffffffu);
+	struct tnm_map *mp = xa_erase(&nd->maps, map_id & TN_LG_ID_COUNT_MASK);
 	struct tnm_ledger_event e = {
 		.cmd = TN_LG_CMD_UNMAP, .id = map_id, .site = site, .irql = tnm_current_irql(),
 	};
