@@ -17,7 +17,8 @@ busybox-static cpio kmod xz-utils zstd
 libvirt-daemon-system libvirt-clients
 clang libclang-rt-14-dev libfuzzer-14-dev llvm
 iproute2 socat
-linux-perf"
+linux-perf
+linux-source-6.1 patch"
 
 SRC_LIST=/etc/apt/sources.list.d/tracenic-deb-src.list
 

@@ -3,7 +3,7 @@
 #ifndef TNM_BUGS_H
 #define TNM_BUGS_H
 
-#include <linux/string.h>
+#include "tn_bug_list.h"
 
 enum tnm_bug {
 	TNM_BUG_NO_QUIESCE_POLL,	/* free rings right after clearing ENABLE */
@@ -43,22 +43,7 @@ static const char *const tnm_bug_names[TNM_BUG_COUNT] = {
 /* "a,b,c" -> bit mask; -EINVAL names nothing we know. */
 static inline int tnm_parse_bugs(const char *list, unsigned long *mask)
 {
-	char buf[256], *p = buf, *tok;
-	int i;
-
-	*mask = 0;
-	strscpy(buf, list, sizeof(buf));
-	while ((tok = strsep(&p, ",")) != NULL) {
-		if (!*tok)
-			continue;
-		for (i = 0; i < TNM_BUG_COUNT; i++)
-			if (!strcmp(tok, tnm_bug_names[i]))
-				break;
-		if (i == TNM_BUG_COUNT)
-			return -EINVAL;
-		*mask |= 1UL << i;
-	}
-	return 0;
+	return tn_parse_bug_list(list, tnm_bug_names, TNM_BUG_COUNT, mask);
 }
 
 #endif
