@@ -102,6 +102,16 @@ static void e1000e_tnkit_post_slot(E1000ECore *core, uint8_t id,
     int i, n = 1;
 
     e1000e_tnkit_drop_slot(core, id, slot);     /* posted again: re-read */
+    /*
+     * QEMU 7.2 counts head and tail in 16-byte units and steps 32-byte
+     * (packet-split) descriptors by two, while Linux writes RDT in
+     * descriptors: from an odd head the walk reaches the last slot, whose
+     * 32 bytes run past the ring (measured: a DMAR fault on the page after
+     * the ring at an MTU change).  No descriptor lies there.
+     */
+    if (slot + e1000e_tnkit_stride(core, id) > r->slots) {
+        return;
+    }
     if (!tnkit_peek(core->tnkit->kit, r->base + (uint64_t)slot * 16, desc,
                     16 * e1000e_tnkit_stride(core, id))) {
         return;
@@ -189,7 +199,7 @@ static void e1000e_tnkit_sync_ring(E1000ECore *core, uint8_t id)
     TNKit *k = core->tnkit->kit;
     uint64_t base = ((uint64_t)core->mac[g->bah] << 32) | core->mac[g->bal];
     uint32_t slots = core->mac[g->len] / 16;
-    bool on = (core->mac[g->ctl] & g->en) && slots;
+    bool on = (core->mac[g->ctl] & g->en) && slots && !r->stale;
 
     if (r->on && (!on || base != r->base || slots != r->slots ||
                   core->mac[g->head] != r->head)) {
@@ -237,6 +247,16 @@ void e1000e_tnkit_reg_write(E1000ECore *core, int index, uint32_t val,
     op(core, index, val);
     for (id = 0; id < TN_RING_IDS; id++) {
         const E1000ETnkitRegs *g = &e1000e_tnkit_regs[id];
+
+        if (index == CTRL && (val & E1000_CTRL_RST)) {
+            e1000e_tnkit_ring_off(core, id);
+            core->tnkit->rings[id].stale = E1000E_TNKIT_STALE_BASE |
+                                           E1000E_TNKIT_STALE_LEN;
+        } else if (index == g->bal) {
+            core->tnkit->rings[id].stale &= ~E1000E_TNKIT_STALE_BASE;
+        } else if (index == g->len) {
+            core->tnkit->rings[id].stale &= ~E1000E_TNKIT_STALE_LEN;
+        }
 
         if (index == g->ctl || index == g->bah || index == g->bal ||
             index == g->len || index == g->head) {

@@ -25,6 +25,9 @@ typedef struct E1000ETnkitPosted {
     uint64_t addr;
 } E1000ETnkitPosted;
 
+#define E1000E_TNKIT_STALE_BASE 1
+#define E1000E_TNKIT_STALE_LEN  2
+
 /* A ring as the trace knows it: on from enable until disable or reset. */
 typedef struct E1000ETnkitRing {
     bool on;
@@ -41,6 +44,18 @@ typedef struct E1000ETnkitRing {
      */
     bool pkt_open;
     uint32_t pkt_first;
+    /*
+     * A software reset (CTRL.RST) left the ring's registers as they were:
+     * QEMU 7.2's model keeps them, where the 82574 clears them.  Until the
+     * driver has written the base and the length again (the bits still
+     * missing, E1000E_TNKIT_STALE_*) the ring is not on for the trace, so no
+     * descriptor of a ring freed or shrunk before the reset is read as
+     * posted: Linux's e1000e sets RCTL.EN in e1000_setup_rctl() before
+     * e1000_configure_rx() programs the new ring, and such a read through an
+     * IOMMU faulted in the guest (measured: a DMAR fault at every ethtool -G
+     * and MTU change), which the 82574 never does.
+     */
+    uint8_t stale;
 } E1000ETnkitRing;
 
 struct E1000ETnkit {

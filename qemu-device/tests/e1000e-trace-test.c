@@ -102,9 +102,9 @@ static void e1000e_quit(TN *t, Trace *tr)
  * What Linux's e1000e_remove() does to the device (e1000e_down(), then the
  * reset): receive and transmit off, then CTRL.RST.  The device then holds
  * nothing, so a test that ends this way leaves no reference held at the
- * end.  The enable bits must go first: QEMU 7.2's CTRL.RST resets the MAC
- * address only (e1000e_set_ctrl), the rings stay on, and so do their
- * references in the trace.
+ * end.  QEMU 7.2's CTRL.RST resets the MAC address only (e1000e_set_ctrl)
+ * and leaves the rings on in the model; the trace takes them off at the
+ * reset, as the 82574 does (test_soft_reset).
  */
 static void e1000e_remove(TN *t)
 {
@@ -668,6 +668,121 @@ static void test_rx_packet_split(void)
 }
 
 /*
+ * CTRL.RST: the 82574 clears the ring registers, QEMU 7.2's model keeps
+ * them.  Linux's e1000e sets RCTL.EN (e1000_setup_rctl) before it programs
+ * the new ring (e1000_configure_rx), so with the stale registers the trace
+ * would take the old ring's descriptors as posted, and read them: through an
+ * IOMMU, a DMAR fault in the guest at every ethtool -G and MTU change.  The
+ * trace takes the rings off at the reset and on again only once base and
+ * length have been written.
+ */
+static void test_soft_reset(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t ring2 = guest_alloc(&t->alloc, 8 * 16);
+    uint64_t bufs = guest_alloc(&t->alloc, 3 * 2048);
+    uint32_t rctl = E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
+                    E1000_RCTL_BAM;
+    uint8_t frame[100];
+    Trace tr;
+    ssize_t i;
+    uint32_t k;
+
+    e1000e_ring(t, E1000_RDBAL, ring, 8);
+    wr(t, E1000_RCTL, rctl);
+    for (k = 0; k < 3; k++) {
+        put_desc(t, ring, k, bufs + k * 2048, 0, 0);
+    }
+    wr(t, E1000_RDT, 3);
+    wr(t, E1000_CTRL, rd(t, E1000_CTRL) | E1000_CTRL_RST);
+    /* RX on again over the stale registers: nothing is posted. */
+    wr(t, E1000_RCTL, 0);
+    wr(t, E1000_RCTL, rctl);
+    wr(t, E1000_RDT, 5);
+    /* The base alone is not enough; with the length the new ring is on. */
+    wr(t, E1000_RCTL, 0);
+    wr(t, E1000_RDBAL, ring2);
+    wr(t, E1000_RCTL, rctl);
+    trace_snapshot(t, &tr);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_STATE, TN_ST_RING_ENABLE), ==, 1);
+    trace_free(&tr);
+    wr(t, E1000_RCTL, 0);
+    wr(t, E1000_RDLEN, 8 * 16);       /* RDLEN counts 128-byte units */
+    wr(t, E1000_RDH, 0);
+    wr(t, E1000_RDT, 0);
+    wr(t, E1000_RCTL, rctl);
+
+    trace_snapshot(t, &tr);
+    i = check_enable(&tr, TN_RING_ID_RX, ring, 8);
+    check_disable(&tr, i, TN_RING_ID_RX, ring, 8, 3);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_TAKE, TN_REF_POSTED), ==, 3);
+    g_assert_cmpuint(trace_count(&tr, TN_REC_STATE, TN_ST_RING_ENABLE), ==, 2);
+    i = trace_find(&tr, i, TN_REC_STATE, TN_ST_RING_ENABLE);
+    g_assert_cmphex(tr.rec[i].u.state.value, ==, ring2);
+    g_assert_cmpuint(tr.rec[i].u.state.value2, ==, 8);
+    trace_free(&tr);
+    /* The new ring works. */
+    put_desc(t, ring2, 0, bufs, 0, 0);
+    wr(t, E1000_RDT, 1);
+    fill_frame(frame, sizeof(frame), 19);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    g_assert_cmpuint(rx_frame(t, frame, sizeof(frame)), ==, 1);
+    e1000e_remove(t);
+    e1000e_finish(t, "");
+}
+
+/*
+ * Packet-split descriptors are two 16-byte slots, and QEMU 7.2 steps its
+ * head and tail by two (e1000e_ring_advance) while Linux writes RDT in
+ * descriptors: from an odd head the walk reaches the last slot, whose 32
+ * bytes would run past the ring.  The trace posts nothing there (it read
+ * the page after the ring before: a DMAR fault in an IOMMU guest).
+ */
+static void test_ring_end(void)
+{
+    TN *t = e1000e_start(NULL);
+    uint64_t ring = guest_alloc(&t->alloc, 16 * 16);
+    uint64_t bufs = guest_alloc(&t->alloc, 8 * 4096);
+    uint8_t frame[300];
+    uint64_t d[2];
+    Trace tr;
+    uint32_t k;
+
+    e1000e_ring(t, E1000_RDBAL, ring, 8);
+    wr(t, E1000_RDH, 1);
+    wr(t, E1000_RDT, 1);
+    for (k = 0; k < 9; k++) {            /* slot 8 is past the ring */
+        d[0] = cpu_to_le64(bufs + k * 4096);
+        d[1] = cpu_to_le64(bufs + k * 4096 + 2048);
+        qtest_memwrite(t->qts, ring + k * 16, d, sizeof(d));
+    }
+    wr(t, E1000_PSRCTL, 2 << E1000_PSRCTL_BSIZE0_SHIFT |
+       1 << E1000_PSRCTL_BSIZE1_SHIFT);
+    wr(t, E1000_RFCTL, E1000_RFCTL_EXTEN);
+    wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
+       E1000_RCTL_BAM | E1000_RCTL_DTYP_PS);
+    wr(t, E1000_RDT, 0);                /* from 1 by two: 1, 3, 5, 7, ... */
+    fill_frame(frame, sizeof(frame), 17);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    rx_frame(t, frame, sizeof(frame));
+
+    trace_snapshot(t, &tr);
+    for (k = 0; k < tr.n; k++) {
+        if (tr.rec[k].type == TN_REC_REF_TAKE &&
+            tr.rec[k].kind == TN_REF_POSTED) {
+            g_assert_cmpuint(tr.rec[k].idx, <, 7);
+        }
+    }
+    g_assert_cmpuint(trace_count(&tr, TN_REC_REF_TAKE, TN_REF_POSTED), >, 0);
+    trace_free(&tr);
+    e1000e_remove(t);
+    e1000e_finish(t, "");
+}
+
+/*
  * Hostile programming with tracing on: rings in unmapped memory, zero and
  * huge lengths, tails outside the ring, an endless TX chain without EOP,
  * frames into an RX ring that starts in the last page of the address space
@@ -1178,6 +1293,8 @@ int main(int argc, char **argv)
     qtest_add_func("/e1000e-trace/rx-legacy", test_rx_legacy);
     qtest_add_func("/e1000e-trace/rx-packet-split", test_rx_packet_split);
     qtest_add_func("/e1000e-trace/hostile", test_hostile);
+    qtest_add_func("/e1000e-trace/soft-reset", test_soft_reset);
+    qtest_add_func("/e1000e-trace/ring-end", test_ring_end);
     qtest_add_func("/e1000e-trace/rx-lap", test_rx_lap);
     qtest_add_func("/e1000e-trace/msix-throttle", test_msix_throttle);
     qtest_add_func("/e1000e-trace/rx-inside-tx", test_rx_inside_tx);
