@@ -103,14 +103,21 @@ pack() { # output name
 }
 
 # Kernel modules the runner needs: the project's (guest-driver/build.sh), Debian's.
-for m in tracenic tracenic-agent; do
+for m in tracenic tracenic-agent tn-dmabench; do
 	if [ -f "$out/$m.ko" ]; then
 		cp "$out/$m.ko" "$stage/lib/modules/$m.ko"
 	fi
 done
+# Linux's e1000e with the seeded bug modes (guest-driver/build.sh), beside Debian's own.
+if [ -f "$out/seeded/e1000e.ko" ]; then
+	mkdir -p "$stage/lib/modules/seeded"
+	cp "$out/seeded/e1000e.ko" "$stage/lib/modules/seeded/e1000e.ko"
+fi
 for m in $(cat "$here/modules.list"); do
 	add_module "$m" modules.list
 done
+# ethtool's ring resize and reset for drivers without tracenic's debugfs files.
+gcc -static -O2 -Wall -Wextra -Werror -o "$stage/bin/tn-ethtool" "$here/tn-ethtool.c"
 pack initramfs.cpio.gz
 echo "images: ready: $out/vmlinuz (kernel $abi), $out/initramfs.cpio.gz"
 

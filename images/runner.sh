@@ -25,6 +25,10 @@ scan_dmesg() {
 		*"tracenic-ndis: RULE"*) say "ndis ${line#*tracenic-ndis: }" ;;
 		*"tracenic-ndis: LEDGER"*) say "ledger ${line#*LEDGER }" ;;
 		*"tracenic-ndis: SUMMARY"*) say "ndis-summary ${line#*SUMMARY }" ;;
+		*"tracenic-agent: SITE "*) say "site ${line#*SITE }" ;;
+		*"tracenic-agent: unloaded:"*) say "agent-summary ${line#*unloaded: }" ;;
+		*"tracenic-agent: "*"calls missed"*) say "agent-missed ${line#*tracenic-agent: }" ;;
+		*"DMAR: [DMA "* | *"DMAR: DRHD: handling fault"*) say "dmar ${line#*] }" ;;
 		*"BUG:"* | *"Oops"* | *"WARNING:"* | *"general protection"* | *"Kernel panic"*)
 			say "oops ${line#*] }" ;;
 		esac
@@ -47,6 +51,22 @@ page_uncached() {
 	flags=$(dd if=/proc/kpageflags bs=8 skip=$(($1 >> 12)) count=1 2>/dev/null |
 		od -An -t x8 | tr -d ' ')
 	echo $(((0x${flags:-0} >> 39) & 1))
+}
+
+# Wait until $IF has carrier (20 s at most): e1000e reports it from its watchdog,
+# seconds after an open or a reinit (MTU, ring resize, reset) under TCG.
+wait_carrier() {
+	i=0
+	until [ "$(cat "/sys/class/net/$IF/carrier" 2>/dev/null)" = 1 ]; do
+		[ $i -lt 200 ] || { echo "no carrier on $IF 20 s after $1" >/tmp/ping.out; return 1; }
+		usleep 100000
+		i=$((i + 1))
+	done
+}
+
+# The same after a reconfiguration, if the interface is up (a down one has no carrier).
+wait_carrier_if_up() {
+	[ $(($(cat "/sys/class/net/$IF/flags" 2>/dev/null || echo 0) & 1)) -eq 0 ] || wait_carrier "$1"
 }
 
 # The tracenic NIC, by the PCI ids of include/tracenic/regs.h.
@@ -119,10 +139,15 @@ run_step() { # name, args...
 		case ${1:-} in
 		driver=*) DRV=${1#driver=}; shift ;;
 		esac
+		# source=seeded: the build of that driver with tracenic's seeded bug modes
+		dir=/lib/modules
+		case ${1:-} in
+		source=seeded) dir=/lib/modules/seeded; shift ;;
+		esac
 		if [ "$DRV" = tracenic ]; then
 			insmod /lib/modules/tracenic.ko "$@" && find_if
 		else
-			insmod "/lib/modules/$DRV.ko" "$@" 2>/tmp/ping.out || return 1
+			insmod "$dir/$DRV.ko" "$@" 2>/tmp/ping.out || return 1
 			# probing is synchronous, but give the netdev a moment to register
 			i=0
 			until IF=$(if_of_driver "$DRV"); do
@@ -141,12 +166,7 @@ run_step() { # name, args...
 		# Up means the link is up: e1000e reports carrier from its watchdog,
 		# seconds after the open under TCG (a ping right after found none).
 		ip link set "$IF" up || return 1
-		i=0
-		until [ "$(cat "/sys/class/net/$IF/carrier" 2>/dev/null)" = 1 ]; do
-			[ $i -lt 200 ] || { echo "no carrier on $IF 20 s after up" >/tmp/ping.out; return 1; }
-			usleep 100000
-			i=$((i + 1))
-		done
+		wait_carrier up || return 1
 		{
 			ip addr add 10.0.2.15/24 dev "$IF" 2>/dev/null
 			ip route add default via 10.0.2.2 2>/dev/null
@@ -172,11 +192,33 @@ run_step() { # name, args...
 			i=$((i + 1))
 		done ;;
 	mtu)
-		ip link set "$IF" mtu "$1" ;;
+		ip link set "$IF" mtu "$1" && wait_carrier_if_up mtu ;;
 	rings)
-		echo "$1 $2" >"/sys/kernel/debug/$IF/rings" ;;
+		# tracenic.ko's debugfs file, or ethtool -G for any other driver
+		if [ "$DRV" = tracenic ]; then
+			echo "$1 $2" >"/sys/kernel/debug/$IF/rings"
+		else
+			tn-ethtool "$IF" rings "$1" "$2" 2>/tmp/ping.out && wait_carrier_if_up rings
+		fi ;;
 	reset)
-		echo 1 >"/sys/kernel/debug/$IF/reset" ;;
+		# tracenic.ko's reset path, or ethtool -r (e1000e reinitializes the device)
+		if [ "$DRV" = tracenic ]; then
+			echo 1 >"/sys/kernel/debug/$IF/reset"
+		else
+			tn-ethtool "$IF" reset 2>/tmp/ping.out && wait_carrier_if_up reset
+		fi ;;
+	rebind)
+		# the driver's remove and probe through sysfs, as a hot-unplug and replug
+		dev=$(readlink -f "/sys/class/net/$IF/device") || return 1
+		drv=$(readlink -f "$dev/driver") || return 1
+		echo "${dev##*/}" >"$drv/unbind" 2>/tmp/ping.out || return 1
+		echo "${dev##*/}" >"$drv/bind" 2>/tmp/ping.out || return 1
+		i=0
+		until { [ "$DRV" = tracenic ] && find_if; } || IF=$(if_of_driver "$DRV"); do
+			[ $i -lt 20 ] || { echo "no interface after rebinding ${dev##*/}" >/tmp/ping.out; return 1; }
+			usleep 50000
+			i=$((i + 1))
+		done ;;
 	down)
 		ip link set "$IF" down ;;
 	unload)
@@ -187,6 +229,12 @@ run_step() { # name, args...
 		blast "$@" ;;
 	sleep)
 		usleep $((${1:-0} * 1000)) ;;
+	dmabench)
+		# N streaming map+unmap pairs on the NIC, timed in the guest (bench/agent.py)
+		bdf=$(nic_bdf) || { echo "dmabench: no network PCI device" >/tmp/ping.out; return 1; }
+		insmod /lib/modules/tn-dmabench.ko dev="$bdf" count="${1:-1000}" 2>/tmp/ping.out || return 1
+		say "dmabench $(dmesg | sed -n 's/.*tn-dmabench: //p' | tail -n 1)"
+		rmmod tn_dmabench ;;
 	ndis)
 		# drive the NDIS memory layer (load with selftest=1)
 		before=$(free_kb)
@@ -250,5 +298,10 @@ if [ -r "$steps" ]; then
 		fi
 		scan_dmesg
 	done </tmp/steps
+fi
+# The DMA-API agent's counters (docs/agent.md), printed when it unloads.
+if grep -q '^tracenic_agent ' /proc/modules; then
+	rmmod tracenic_agent
+	scan_dmesg
 fi
 say "done"

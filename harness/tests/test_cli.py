@@ -57,3 +57,17 @@ def test_bad_scenario_directory_names_file_and_field(built, tmp_path):
     r = run("--scenarios", str(tmp_path), "list")
     assert r.returncode != 0
     assert f"{tmp_path / 'a.toml'}: field 'machine.firmware'" in r.stderr
+
+
+def test_repeat_names_and_tally():
+    from tracenic import cli
+    from tracenic.scenario import Scenario, Machine
+    s = Scenario(name="a", description="", machine=Machine(), steps=[], timeout=60,
+                 expect_rules=frozenset(), path=None)
+    runs = cli.repeated([s], 3)
+    assert [r.name for r in runs] == ["a.r01", "a.r02", "a.r03"] and cli.repeated([s], 1) == [s]
+    lines = cli.tally([{"name": "a.r01", "ok": True, "why": ""},
+                       {"name": "a.r02", "ok": False, "why": "expected clean, dmacheck reported leak"},
+                       {"name": "a.r03", "ok": True, "why": ""}])
+    assert lines[0].split()[:4] == ["a", "2/3", "as", "expected"]
+    assert "a.r02: expected clean, dmacheck reported leak" in lines[0]

@@ -40,6 +40,8 @@ def test_iommu_ovmf_memory_and_no_pcap():
         f"if=pflash,format=raw,file={RUN}/OVMF_VARS.fd"]
     assert opt(argv, "-append")[0].endswith(" intel_iommu=on")
     assert opt(argv, "-accel") == ["kvm"] and opt(argv, "-m") == ["1024"]
+    strict = qemu_cmd.qemu_argv(Machine(iommu=True, iommu_strict=True), RUN, "tcg")
+    assert opt(strict, "-append")[0].endswith(" intel_iommu=on iommu.strict=1")
     assert "-object" not in argv
 
 

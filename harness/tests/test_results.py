@@ -48,3 +48,25 @@ def test_ledger_lines_and_a_line_cut_mid_write():
     assert r.ndis_summary == {"allocs": "3", "frees": "3", "live": "0"}
     assert r.ndis_results[0]["ok"] and r.ndis_results[0]["free_delta_kb"] == "2044"
     assert r.garbage == ["ledger cmd=2 id=1 bus="]
+
+
+AGENT = """\
+TNR site 0xc023c8c2 e1000_clean_rx_ring+0x1d2/0x390 [e1000e]
+TNR dmar DMAR: [DMA Read NO_PASID] Request device [00:01.0] fault addr 0xffffe000 [fault reason 0x06] PTE Read access is not set
+TNR oops WARNING: CPU: 0 PID: 17 at drivers/iommu/dma-iommu.c:1041 iommu_dma_unmap_page+0x79/0x90
+TNR agent-missed dma_map_page_attrs: 2 calls missed
+TNR agent-summary 1 mappings and allocations still live, 0 unmaps or frees of nothing mapped, 0 pages freed while mapped, 0 maps not fully indexed (table full), 2 calls missed by the probes
+TNR dmabench 2000 map+unmap pairs in 123456 ns
+TNR done
+"""
+
+
+def test_agent_lines_and_what_the_kernel_said():
+    r = results.parse(AGENT)
+    assert r.sites == {"0xffffffffc023c8c2": "e1000_clean_rx_ring+0x1d2/0x390 [e1000e]"}
+    assert r.dmar and r.kernel_reports == {"dmar-fault", "warning"}
+    assert r.agent_missed == 2 and r.agent_missed_by == ["dma_map_page_attrs: 2 calls missed"]
+    assert "dmabench 2000 map+unmap pairs in 123456 ns" in r.lines
+    assert results.parse("TNR oops BUG: x\nTNR oops Oops: y\n").kernel_reports == {"bug", "oops"}
+    assert results.parse("TNR done\n").kernel_reports == frozenset()
+    assert results.parse("TNR done\n").agent_missed == 0

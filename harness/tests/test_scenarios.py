@@ -46,6 +46,31 @@ def test_shipped_matrix_covers_the_issue(built):
     agent = [s for s in loaded if s.machine.agent]
     assert any(s.expect_ledger and not s.expect_rules and s.steps[0] == "agent" and
                {"rx", "unload"} <= {w.split()[0] for w in s.steps} for s in agent)
+    # ... through every free path, without an IOMMU and with intel-iommu lazy and strict
+    free_paths = {"down", "up", "mtu", "rings", "reset", "rebind", "unload", "rx", "tx"}
+    clean = [s for s in agent if s.source == "debian" and not s.expect_rules and
+             free_paths <= {w.split()[0] for w in s.steps}]
+    assert {(s.machine.iommu, s.machine.iommu_strict) for s in clean} == \
+        {(False, False), (True, False), (True, True)}
+    assert all(not s.expect_kernel for s in clean)
+    # the seeded build with no bug on: the near-miss twin of every e1000e-bug-*
+    assert any(s.source == "seeded" and not s.bugs and not s.expect_rules and
+               free_paths <= {w.split()[0] for w in s.steps} for s in agent)
+
+
+def test_seeded_bug_names_are_the_drivers():
+    """Every scenario's driver.bugs names a mode of the driver it loads."""
+    def names(header):
+        return set(re.findall(r'\] = "([a-z0-9-]+)"', (paths.TOP / "guest-driver" / header)
+                              .read_text()))
+    tracenic, seeded = names("tnm_bugs.h"), names("e1000e-seeded/tn_e1000e_bugs.h")
+    assert tracenic and seeded
+    for s in scenario.load_dir(paths.SCENARIOS):
+        assert set(s.bugs) <= (seeded if s.source == "seeded" else tracenic), s.name
+    # and docs/bugs.md has a row for each
+    rows = {line.split("`")[1] for line in (paths.TOP / "docs" / "bugs.md").read_text()
+            .splitlines() if line.startswith("| `")}
+    assert tracenic | seeded <= rows
 
 
 def test_driver_table_becomes_load_parameters(tmp_path):
@@ -69,6 +94,21 @@ def test_e1000e_loads_debians_driver(tmp_path):
     assert (s.expect_ledger, s.expect_dma, s.expect_refs) == (False, ("rx-buf-write",), True)
 
 
+def test_seeded_source_iommu_modes_and_kernel(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('name = "x"\n[machine]\nnic = "e1000e"\nagent = true\niommu = "strict"\n'
+                 '[driver]\nsource = "seeded"\nbugs = ["double-unmap"]\n'
+                 '[guest]\nsteps = ["agent", "load", "rebind", "dmabench 10", "unload"]\n'
+                 '[expect]\nrules = ["leak"]\nkernel = ["warning"]\n')
+    s = scenario.load(f, RULES)
+    assert s.steps[1] == "load driver=e1000e source=seeded bugs=double-unmap"
+    assert (s.machine.iommu, s.machine.iommu_strict) == (True, True)
+    assert s.expect_kernel == {"warning"} and s.source == "seeded"
+    f.write_text(f.read_text().replace('"strict"', 'true'))
+    s = scenario.load(f, RULES)
+    assert (s.machine.iommu, s.machine.iommu_strict) == (True, False)
+
+
 def test_defaults(tmp_path):
     f = tmp_path / "s.toml"
     f.write_text(GOOD)
@@ -84,9 +124,14 @@ def test_defaults(tmp_path):
     ('name = "x"\n[machine]\nnic = "igb"\n[expect]\nrules = []\n',
      "field 'machine.nic' must be one of 'tracenic', 'e1000e', not 'igb'"),
     ('name = "x"\n[machine]\nnic = "e1000e"\n[driver]\nbugs = ["no-disable"]\n'
-     '[expect]\nrules = []\n', "runs Debian's e1000e driver, which has none"),
-    ('name = "x"\n[machine]\nnic = "e1000e"\n[guest]\nsteps = ["load", "reset"]\n'
-     '[expect]\nrules = []\n', "'reset' drives tracenic.ko's debugfs files"),
+     '[expect]\nrules = []\n', "runs Debian's e1000e driver, which has none; set driver.source"),
+    ('name = "x"\n[driver]\nsource = "seeded"\n[expect]\nrules = []\n',
+     "machine.nic = 'tracenic' always runs tracenic.ko"),
+    ('name = "x"\n[machine]\nnic = "e1000e"\n[driver]\nsource = "git"\n[expect]\nrules = []\n',
+     "field 'driver.source' must be one of 'debian', 'seeded', not 'git'"),
+    ('name = "x"\n[driver]\nbug = ["x"]\n[expect]\nrules = []\n', "unknown field 'driver.bug'"),
+    ('name = "x"\n[expect]\nrules = []\nkernel = ["panic"]\n',
+     "field 'expect.kernel' names ['panic']"),
     ('name = "x"\n[expect]\nrules = []\ndma = ["tx-buffer"]\n',
      "field 'expect.dma' names unknown DMA causes ['tx-buffer']"),
     ('name = "x"\n[expect]\nrules = []\nrefs = 1\n', "field 'expect.refs' must be true or false"),
@@ -113,7 +158,7 @@ def test_defaults(tmp_path):
     ('name = "x"\n[machine]\nbackend = "xen"\n[expect]\nrules = []\n', "'machine.backend'"),
     ('name = "x"\n[machine]\naccel = "hvf"\n[expect]\nrules = []\n', "'machine.accel'"),
     ('name = "x"\n[machine]\niommu = "yes"\n[expect]\nrules = []\n',
-     "field 'machine.iommu' must be true or false"),
+     "field 'machine.iommu' must be true or false, or one of 'lazy', 'strict', not 'yes'"),
     ('name = "x"\n[machine]\nmemory = true\n[expect]\nrules = []\n',
      "field 'machine.memory' must be an integer"),
     ('name = "x"\n[machine]\nmemory = 16\n[expect]\nrules = []\n', "'machine.memory' is in MiB"),

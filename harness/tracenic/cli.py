@@ -1,5 +1,6 @@
 """tracenic-cli: list the scenarios, run the matrix (the nightly), repro one, check a trace."""
 import argparse
+import dataclasses
 import datetime
 import os
 import signal
@@ -54,13 +55,38 @@ def _need_build():
 def cmd_list(args) -> int:
     for s in shard(_scenarios(args.scenarios), args.shard):
         m = s.machine
-        print(f"{s.name:28} {m.backend:7} {m.firmware:7} {'iommu' if m.iommu else '-':5} "
+        print(f"{s.name:28} {m.backend:7} {m.firmware:7} {('strict' if m.iommu_strict else 'lazy') if m.iommu else '-':6} "
               f"expects {', '.join(sorted(s.expect_rules)) or 'clean':34} {s.description}")
     return 0
 
 
+def repeated(scenarios: list, n: int) -> list:
+    """Each scenario @n times, as <name>.rNN (each run its own report directory)."""
+    if n <= 1:
+        return scenarios
+    return [dataclasses.replace(s, name=f"{s.name}.r{k:02d}") for s in scenarios
+            for k in range(1, n + 1)]
+
+
+def tally(results: list[dict]) -> list[str]:
+    """One line per scenario of a --repeat run: how many runs gave the expected verdict,
+    and the reasons of the others."""
+    by: dict[str, list[dict]] = {}
+    for r in results:
+        by.setdefault(r["name"].rsplit(".r", 1)[0], []).append(r)
+    lines = []
+    for name, rs in by.items():
+        bad = [r for r in rs if not r["ok"]]
+        lines.append(f"  {name:34} {len(rs) - len(bad)}/{len(rs)} as expected"
+                     + "".join(f"\n      {r['name']}: {r['why']}" for r in bad))
+    return lines
+
+
 def cmd_run(args) -> int:
-    scenarios = shard(_select(_scenarios(args.scenarios), args.names), args.shard)
+    if args.repeat < 1:
+        raise SystemExit("tracenic: --repeat takes a count of 1 or more")
+    scenarios = repeated(shard(_select(_scenarios(args.scenarios), args.names), args.shard),
+                         args.repeat)
     _need_build()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     report_dir = args.report_dir or paths.REPORTS / stamp
@@ -84,6 +110,8 @@ def cmd_run(args) -> int:
     results = nightly.run_all(scenarios, report_dir, args.jobs, progress, args.libvirt_uri,
                               args.backend, {"shard": args.shard, "started": stamp})
     failed = sum(not r["ok"] for r in results)
+    if args.repeat > 1:
+        print("tracenic: per scenario, over its repeats:\n" + "\n".join(tally(results)))
     print(f"tracenic: {len(results) - failed} passed, {failed} failed in "
           f"{time.monotonic() - start:.0f} s; report: {report_dir}/index.html")
     return 1 if failed else 0
@@ -117,6 +145,18 @@ def cmd_domain_xml(args) -> int:
     return 0
 
 
+def cmd_iommu_table(args) -> int:
+    """The seeded e1000e bugs side by side with intel-iommu, as docs/bugs.md shows it."""
+    from . import iommu_table
+    try:
+        rows = (iommu_table.from_report(args.report) if args.report else
+                iommu_table.from_scenarios(_scenarios(args.scenarios)))
+    except iommu_table.TableError as e:
+        raise SystemExit(f"tracenic: {e}")
+    print(iommu_table.markdown(rows), end="")
+    return 0
+
+
 def cmd_check(args) -> int:
     if not paths.DMACHECK.exists():
         raise SystemExit(f"tracenic: {paths.DMACHECK} is missing: run `make dmacheck`")
@@ -132,12 +172,21 @@ def parser() -> argparse.ArgumentParser:
                     help="scenario directory (default: harness/scenarios)")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
+    it = sub.add_parser("iommu-table", help="the seeded e1000e bugs: what the guest's IOMMU "
+                        "reports next to what tracenic reports (docs/bugs.md)")
+    it.add_argument("--report", type=Path, help="from this run's report directory (its "
+                    "summary.json) instead of the scenario files' expectations")
+    it.set_defaults(func=cmd_iommu_table)
+
     ls = sub.add_parser("list", help="list the scenarios")
     ls.add_argument("--shard", default="1/1", help="i/n: only this machine's share")
     ls.set_defaults(func=cmd_list)
 
     run = sub.add_parser("run", help="run the scenario matrix and write a report")
     run.add_argument("names", nargs="*", help="only these scenarios")
+    run.add_argument("--repeat", type=int, default=1, metavar="N",
+                     help="run each scenario N times (a flake hunt, a false-positive count); "
+                          "the summary says how many runs of each gave the expected verdict")
     run.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                      help="scenarios at a time (default: the core count)")
     run.add_argument("--shard", default="1/1",

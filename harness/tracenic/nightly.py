@@ -12,7 +12,8 @@ from .scenario import Scenario
 
 def machine_summary(s: Scenario, backend: str) -> str:
     m = s.machine
-    return (f"{backend}, {m.firmware}, {'intel-iommu' if m.iommu else 'no iommu'}, "
+    iommu = ("intel-iommu strict" if m.iommu_strict else "intel-iommu") if m.iommu else "no iommu"
+    return (f"{backend}, {m.firmware}, {iommu}, "
             f"{m.memory} MiB")
 
 
@@ -22,9 +23,9 @@ def run_one(s: Scenario, report_dir: Path, accel: str | None = None,
     art = report_dir / s.name
     machine = dataclasses.replace(s.machine, backend=backend or s.machine.backend)
     run = vm.run_vm(machine, s.steps, art, s.timeout, accel=accel, libvirt_uri=libvirt_uri)
-    v = verdict.check(run.trace, art)
+    v = verdict.check(run.trace, art, sites=run.guest.sites)
     why = verdict.judge(s.expect_rules, run, v, s.timeout, s.expect_ledger, s.expect_dma,
-                        s.expect_refs)
+                        s.expect_refs, s.expect_kernel)
     return {"name": s.name, "description": s.description, "ok": not why, "why": why,
             "expected": sorted(s.expect_rules), "got": sorted(v.rules),
             "said": verdict.said(v.rules, (v.report or {}).get("verdict", "")),
@@ -33,6 +34,7 @@ def run_one(s: Scenario, report_dir: Path, accel: str | None = None,
             "device": s.device, "steps": s.steps, "notes": run.notes,
             "failed_steps": [f"{st.number} {st.name}: {st.detail}"
                              for st in run.guest.failed_steps],
+            "kernel": sorted(run.guest.kernel_reports),
             "guest_results": run.results}
 
 

@@ -93,7 +93,10 @@ def pcap_object(machine: Machine, workdir: Path) -> list[str]:
 def kernel_append(machine: Machine) -> str:
     # A 4 MiB log: the runner reads every ledger echo line from it (ledger_echo=1).
     args = "console=ttyS0 panic=-1 quiet log_buf_len=4M"
-    return args + (" intel_iommu=on" if machine.iommu else "")
+    if machine.iommu:
+        # Debian's kernel defaults to lazy invalidation (CONFIG_IOMMU_DEFAULT_DMA_LAZY)
+        args += " intel_iommu=on" + (" iommu.strict=1" if machine.iommu_strict else "")
+    return args
 
 
 def firmware_dirs() -> list[str]:

@@ -61,7 +61,7 @@ def run(s: Scenario, workdir: Path, answers=None, out=sys.stdout) -> int:
           f"stopping at the first online violation", file=out, flush=True)
     r = vm.run_vm(machine, s.steps, workdir, s.timeout, debug=qemu_cmd.Debug(gdb_port),
                   on_stop=on_stop)
-    v = verdict.check(r.trace, workdir, stopped_on_violation=r.stopped)
+    v = verdict.check(r.trace, workdir, stopped_on_violation=r.stopped, sites=r.guest.sites)
     rules = sorted(v.rules)
     if not r.stopped:
         print("The VM never stopped: no online check fired (dmacheck's offline rules, e.g. "

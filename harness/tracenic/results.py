@@ -6,11 +6,20 @@
     TNR ndis-result <selftest answer> memfree_kb=<n> uc=<start,...>
     TNR ndis-summary allocs=<n> frees=<n> maps=<n> unmaps=<n> live=<n> ...
     TNR ledger cmd=<n> id=<n> ... (one per ledger event, with ledger_echo=1)
+    TNR site <0x site> <symbol>+<off>/<len> [module]   (a code site the DMA-API agent reported)
+    TNR agent-summary <the agent's counters at its unload>
+    TNR agent-missed <function>: <n> calls missed   (one per probe that missed any)
+    TNR dmar <an intel-iommu fault line of the guest's kernel log>
     TNR oops <first line>
     TNR done
 """
 import dataclasses
+import re
 from pathlib import Path
+
+# What the guest kernel reports by itself, by kind (a scenario's expect.kernel): an IOMMU
+# fault (DMAR), a WARN(), a BUG(), an oops or general protection fault.
+KERNEL_REPORTS = ("dmar-fault", "warning", "bug", "oops")
 
 
 @dataclasses.dataclass
@@ -30,6 +39,11 @@ class GuestResults:
     ndis_results: list[dict] = dataclasses.field(default_factory=list)
     ndis_summary: dict = dataclasses.field(default_factory=dict)
     ledger: list[dict] = dataclasses.field(default_factory=list)
+    # code sites (include/tracenic/ledger.h TN_SITE_CODE_ADDR) as dmacheck prints them -> symbol
+    sites: dict[str, str] = dataclasses.field(default_factory=dict)
+    agent_summary: str = ""
+    agent_missed_by: list[str] = dataclasses.field(default_factory=list)
+    dmar: list[str] = dataclasses.field(default_factory=list)
     oops: list[str] = dataclasses.field(default_factory=list)
     done: bool = False
     garbage: list[str] = dataclasses.field(default_factory=list)  # "TNR" lines we cannot read
@@ -37,6 +51,20 @@ class GuestResults:
     @property
     def failed_steps(self) -> list[Step]:
         return [s for s in self.steps if not s.ok]
+
+    @property
+    def agent_missed(self) -> int:
+        """DMA-API calls the agent's probes missed (its unload summary), 0 if none or no agent."""
+        m = re.search(r"(\d+) calls missed by the probes", self.agent_summary)
+        return int(m.group(1)) if m else 0
+
+    @property
+    def kernel_reports(self) -> frozenset[str]:
+        """The KERNEL_REPORTS kinds the guest kernel's log held."""
+        kinds = {"dmar-fault"} if self.dmar else set()
+        for line in self.oops:
+            kinds.add("warning" if "WARNING:" in line else "bug" if "BUG:" in line else "oops")
+        return frozenset(kinds)
 
 
 def _fields(text: str) -> dict:
@@ -69,6 +97,18 @@ def parse(text: str) -> GuestResults:
                 r.ledger.append({k: int(v, 0) for k, v in _fields(rest).items()})
             except ValueError:      # a line still being written while the guest runs
                 r.garbage.append(line)
+        elif word == "site" and len(rest.split(None, 1)) == 2:
+            site, symbol = rest.split(None, 1)
+            try:
+                r.sites[f"{0xffffffff00000000 | int(site, 16):#x}"] = symbol
+            except ValueError:
+                r.garbage.append(line)
+        elif word == "agent-summary":
+            r.agent_summary = rest
+        elif word == "agent-missed":
+            r.agent_missed_by.append(rest)
+        elif word == "dmar":
+            r.dmar.append(rest)
         elif word == "oops":
             r.oops.append(rest)
         elif word.isdigit():

@@ -2,9 +2,11 @@
 
     name = "bug-no-quiesce-poll"
     description = "one line for the report"
-    [driver]                  # tracenic.ko module parameters, added to every bare "load" step
+    [driver]                  # the driver's module parameters, added to every bare "load" step
     bugs = ["no-quiesce-poll"]  # seeded bug modes (docs/bugs.md); [] or absent: the correct driver
     params = { tx_ring = 64 }
+    source = "debian"         # nic "e1000e": Debian's module, or "seeded": Linux's e1000e built
+                              # out of tree with the seeded bug modes (guest-driver/e1000e-seeded)
     [device]                  # the traced NIC's properties (docs/device.md, docs/kit.md)
     [machine]
     nic = "tracenic"          # or "e1000e": QEMU's e1000e traced, driven by Debian's e1000e
@@ -12,7 +14,8 @@
                               # guest's DMA-API agent (the "agent" step, docs/agent.md)
     backend = "qemu"          # or "libvirt"
     firmware = "seabios"      # or "ovmf"
-    iommu = false             # intel-iommu on q35, guest booted with intel_iommu=on
+    iommu = false             # intel-iommu on q35, guest booted with intel_iommu=on: true or
+                              # "lazy" (the kernel's default), "strict" (iommu.strict=1)
     accel = "auto"            # "kvm", "tcg", or "auto": KVM only if a probe boot proves it works
     memory = 512              # MiB
     pcap = true               # record the guest's traffic (filter-dump) to traffic.pcap
@@ -25,6 +28,8 @@
                               # dmacheck must say the allocation rules were not applied
     dma = ["rx-buf-write"]    # DMA causes (tn_cause_name) the trace must hold records of
     refs = false              # true: the device must have taken and dropped references
+    kernel = []               # what the guest kernel reports by itself (results.KERNEL_REPORTS):
+                              # "dmar-fault", "warning", "bug", "oops"; the exact set
 
 `rx COUNT SIZE` is the one step the host performs: the harness floods COUNT UDP
 datagrams of SIZE bytes at the guest (loopback -> slirp hostfwd) while the
@@ -34,20 +39,22 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
-from . import contract
+from . import contract, results
 
 # step name -> (min args, max args); "load" takes any number of param=value words.
 STEPS = {
     "load": (0, 99), "agent": (0, 0), "up": (0, 0), "ping": (0, 1), "tx": (0, 2), "rx": (1, 2),
     "bgping": (0, 0), "bgflood": (0, 2), "mtu": (1, 1), "rings": (2, 2), "reset": (0, 0), "down": (0, 0),
-    "unload": (0, 0), "sleep": (1, 1), "panic": (0, 0), "hang": (0, 0),
+    "rebind": (0, 0), "unload": (0, 0), "sleep": (1, 1), "dmabench": (0, 1), "panic": (0, 0),
+    "hang": (0, 0),
 }
 BACKENDS = ("qemu", "libvirt")
 # The traced NIC, and the driver a bare "load" step loads: tracenic.ko (with the seeded bugs),
 # or Debian's own module for a QEMU model traced through the kit (docs/e1000e.md).
 NICS = ("tracenic", "e1000e")
-# Steps that drive tracenic.ko's debugfs files, so only its NIC has them.
-TRACENIC_ONLY_STEPS = ("rings", "reset")
+# Where the driver a "load" step loads comes from, for a QEMU model's NIC (driver.source).
+SOURCES = ("debian", "seeded")
+IOMMU_MODES = ("lazy", "strict")
 FIRMWARES = ("seabios", "ovmf")
 ACCELS = ("auto", "kvm", "tcg")
 TOP_KEYS = {"name", "description", "driver", "device", "machine", "guest", "expect"}
@@ -65,6 +72,7 @@ class Machine:
     agent: bool = False          # a tracenic-ledger device for the DMA-API agent
     firmware: str = "seabios"
     iommu: bool = False
+    iommu_strict: bool = False   # iommu.strict=1: every unmap invalidates the IOTLB at once
     accel: str = "auto"
     memory: int = 512
     pcap: bool = True
@@ -84,6 +92,8 @@ class Scenario:
     expect_ledger: bool = True
     expect_dma: tuple[str, ...] = ()
     expect_refs: bool = False
+    expect_kernel: frozenset[str] = frozenset()
+    source: str = "debian"
 
     @property
     def device(self) -> dict:
@@ -151,6 +161,7 @@ def check_step(path, index, step):
 
 
 def _driver_words(path, driver) -> tuple[tuple[str, ...], list[str]]:
+    _unknown_keys(path, driver, {"bugs", "params", "source"}, "driver")
     bugs = _field(path, driver, "bugs", list, [], "driver")
     if not all(isinstance(b, str) and b and "," not in b for b in bugs):
         raise ScenarioError(f"{path}: field 'driver.bugs' must be a list of bug mode names")
@@ -170,6 +181,17 @@ def _device(path, device):
             raise ScenarioError(f"{path}: field 'device.{k}' must be an integer, a string "
                                 f"or true/false, not {type(v).__name__}")
     return dict(device)
+
+
+def _iommu(path, m) -> str:
+    """machine.iommu: '' (none), 'lazy' or 'strict'."""
+    v = m.get("iommu", False)
+    if v is True or v in IOMMU_MODES:
+        return "lazy" if v is True else v
+    if v is False:
+        return ""
+    raise ScenarioError(f"{path}: field 'machine.iommu' must be true or false, or one of "
+                        f"{', '.join(repr(x) for x in IOMMU_MODES)}, not {v!r}")
 
 
 def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
@@ -197,7 +219,8 @@ def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
         nic=_choice(path, m, "nic", NICS, "machine"),
         agent=_field(path, m, "agent", bool, False, "machine"),
         firmware=_choice(path, m, "firmware", FIRMWARES, "machine"),
-        iommu=_field(path, m, "iommu", bool, False, "machine"),
+        iommu=_iommu(path, m) != "",
+        iommu_strict=_iommu(path, m) == "strict",
         accel=_choice(path, m, "accel", ACCELS, "machine"),
         memory=_field(path, m, "memory", int, 512, "machine"),
         pcap=_field(path, m, "pcap", bool, True, "machine"),
@@ -227,22 +250,29 @@ def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
         raise ScenarioError(f"{path}: field 'guest.steps': 'agent' must come before the first "
                             f"'load' (the agent refuses a device whose driver is bound)")
 
-    bugs, load_words = _driver_words(path, _field(path, data, "driver", dict, {}))
+    driver = _field(path, data, "driver", dict, {})
+    bugs, load_words = _driver_words(path, driver)
+    source = _choice(path, driver, "source", SOURCES, "driver")
+    if machine.nic == "tracenic" and source != "debian":
+        raise ScenarioError(f"{path}: field 'driver.source' chooses the build of a QEMU model's "
+                            f"driver; machine.nic = 'tracenic' always runs tracenic.ko")
     if machine.nic != "tracenic":
-        if bugs:
-            raise ScenarioError(f"{path}: field 'driver.bugs' names tracenic.ko's seeded bugs "
-                                f"(docs/bugs.md), but machine.nic = {machine.nic!r} runs "
-                                f"Debian's {machine.nic} driver, which has none")
-        bad = [x for x in steps if x.split()[0] in TRACENIC_ONLY_STEPS]
-        if bad:
-            raise ScenarioError(f"{path}: field 'guest.steps': {bad[0]!r} drives tracenic.ko's "
-                                f"debugfs files; machine.nic = {machine.nic!r} has no such step")
-        # The runner loads Debian's module for that NIC (docs/guest-protocol.md).
-        load_words = [f"driver={machine.nic}"] + load_words
+        if bugs and source != "seeded":
+            raise ScenarioError(f"{path}: field 'driver.bugs' names seeded bugs (docs/bugs.md), "
+                                f"but machine.nic = {machine.nic!r} runs Debian's {machine.nic} "
+                                f"driver, which has none; set driver.source = \"seeded\"")
+        # The runner loads that NIC's module: Debian's, or the seeded build (docs/guest-protocol.md).
+        load_words = [f"driver={machine.nic}"] + \
+            (["source=seeded"] if source == "seeded" else []) + load_words
     steps = [" ".join([s] + load_words) if s.split() == ["load"] else s for s in steps]
 
     expect = _field(path, data, "expect", dict)
-    _unknown_keys(path, expect, {"rules", "ledger", "dma", "refs"}, "expect")
+    _unknown_keys(path, expect, {"rules", "ledger", "dma", "refs", "kernel"}, "expect")
+    kernel = _field(path, expect, "kernel", list, [], "expect")
+    unknown = [k for k in kernel if k not in results.KERNEL_REPORTS]
+    if unknown:
+        raise ScenarioError(f"{path}: field 'expect.kernel' names {unknown}; what the guest "
+                            f"kernel reports is one of {', '.join(results.KERNEL_REPORTS)}")
     causes = set(contract.table("tn_cause_name").values()) - {"none"}
     dma = _field(path, expect, "dma", list, [], "expect")
     unknown = [c for c in dma if c not in causes]
@@ -261,7 +291,8 @@ def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
                     expect_rules=frozenset(rules), path=path, bugs=bugs,
                     expect_ledger=_field(path, expect, "ledger", bool, True, "expect"),
                     expect_dma=tuple(dma),
-                    expect_refs=_field(path, expect, "refs", bool, False, "expect"))
+                    expect_refs=_field(path, expect, "refs", bool, False, "expect"),
+                    expect_kernel=frozenset(kernel), source=source)
 
 
 def load_dir(directory: Path, known_rules: set[str] | None = None) -> list[Scenario]:

@@ -18,10 +18,22 @@ class Verdict:
     text: str = ""              # the human report
 
 
-def check(trace: Path, artifacts: Path, stopped_on_violation: bool = False) -> Verdict:
+def name_sites(text: str, sites: dict[str, str]) -> str:
+    """The code sites (caller addresses the DMA-API agent reported) that @text names,
+    with the symbols the guest's kernel gave them, as lines to append; '' if none."""
+    named = [f"  {a}  {sym}" for a, sym in sorted(sites.items()) if a in text]
+    if not named:
+        return ""
+    return "\nCall sites, as the guest's kernel named them (tracenic-agent SITE lines):\n" + \
+        "\n".join(named) + "\n"
+
+
+def check(trace: Path, artifacts: Path, stopped_on_violation: bool = False,
+          sites: dict[str, str] | None = None) -> Verdict:
     """dmacheck the trace once; it writes dmacheck.json and timeline.json, its text
-    report goes to dmacheck.txt.  stopped_on_violation: the VM was paused by
-    on-violation=stop and then ended (repro), which dmacheck judges itself."""
+    report goes to dmacheck.txt, followed by the symbols of the code @sites it names.
+    stopped_on_violation: the VM was paused by on-violation=stop and then ended
+    (repro), which dmacheck judges itself."""
     artifacts.mkdir(parents=True, exist_ok=True)
     if not trace.exists():
         msg = f"no trace file at {trace}: QEMU never created it (see qemu-stderr.log)"
@@ -34,6 +46,7 @@ def check(trace: Path, artifacts: Path, stopped_on_violation: bool = False) -> V
             str(trace)]
     run = subprocess.run(cmd, capture_output=True, text=True)
     text = run.stdout + run.stderr
+    text += name_sites(text, sites or {})
     (artifacts / "dmacheck.txt").write_text(text)
     if run.returncode not in (0, 1):
         return Verdict(2, frozenset(), None, (run.stderr.strip() or
@@ -77,12 +90,15 @@ def activity(v: Verdict, ledger: bool = True, dma: tuple[str, ...] = (),
 
 
 def judge(expect: frozenset[str], run, v: Verdict, timeout: float, ledger: bool = True,
-          dma: tuple[str, ...] = (), refs: bool = False) -> str:
+          dma: tuple[str, ...] = (), refs: bool = False,
+          kernel: frozenset[str] = frozenset()) -> str:
     """'' when the run is what the scenario expects; else one sentence saying what went wrong.
 
-    A guest that died, hung or whose kernel complained is a failure whatever
-    dmacheck says: the trace then does not cover the scenario.  @ledger, @dma and
-    @refs are the scenario's expect.ledger, expect.dma, expect.refs (activity()).
+    A guest that died, hung or whose kernel complained other than @kernel says
+    (expect.kernel: a seeded bug under an IOMMU may fault or WARN, and the
+    IOMMU comparison shows it) is a failure whatever dmacheck says.  @ledger,
+    @dma and @refs are the scenario's expect.ledger, expect.dma, expect.refs
+    (activity()).
     """
     panic = next((ln.strip() for ln in run.console.splitlines() if "Kernel panic" in ln), "")
     if run.errors:
@@ -95,8 +111,16 @@ def judge(expect: frozenset[str], run, v: Verdict, timeout: float, ledger: bool 
     if not run.completed:
         return (f"QEMU died before the scenario finished (exit status {run.exit_code}; "
                 "see console.log and qemu-stderr.log)")
-    if run.guest.oops:
-        return f"the guest kernel reported: {run.guest.oops[0]}"
+    if run.guest.agent_missed:
+        return (f"the DMA-API agent missed {run.guest.agent_missed} calls (its kprobes were "
+                f"busy), so the ledger is incomplete and the verdict cannot be trusted "
+                f"({'; '.join(run.guest.agent_missed_by) or 'see results.txt, agent-summary'})")
+    said_kernel = run.guest.kernel_reports
+    if said_kernel != kernel:
+        first = next((ln for ln in run.guest.oops + run.guest.dmar), "")
+        return (f"the guest kernel reported {', '.join(sorted(said_kernel)) or 'nothing'}, "
+                f"the scenario expects {', '.join(sorted(kernel)) or 'nothing'}"
+                + (f" (first: {first})" if first else ""))
     if v.status == 2:
         return f"dmacheck could not read the trace: {v.error}"
     if not expect and run.guest.failed_steps:
