@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "harness"))
 sys.path.insert(0, str(HERE))
 
+import agent  # noqa: E402
 import latency  # noqa: E402
 import nic  # noqa: E402
 import report  # noqa: E402
@@ -33,7 +34,7 @@ from tracenic.contract import C  # noqa: E402
 from tracenic.vm import pick_accel  # noqa: E402
 
 OUT = paths.BUILD / "bench"
-PARTS = ["nic", "paired", "trace", "checker", "latency", "matrix"]
+PARTS = ["nic", "paired", "trace", "checker", "latency", "matrix", "agent"]
 
 
 def log(msg: str) -> None:
@@ -188,6 +189,9 @@ def main() -> int:
     if "matrix" in parts:
         log("bench: the default matrix")
         results["matrix"] = latency.matrix(OUT / "matrix", log)
+    if "agent" in parts:
+        log(f"bench: the DMA-API agent, per call and {args.rounds} rounds of e1000e scenarios")
+        results["agent"] = agent.run(OUT / "agent", args.rounds, accel, log)
     results["bench_seconds"] = time.monotonic() - start
     results["machine"]["load_end"] = loadavg()
 
