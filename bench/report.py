@@ -424,8 +424,9 @@ def agent_section(ag: dict) -> str:
                   ["with the agent", ", ".join(f"{v:.0f}" for v in c["ns_per_pair_with"]),
                    f"{median(c['ns_per_pair_with']):.0f}"]], "lrr"),
            f"The agent adds **{c['us_per_call_added']:.1f} µs per DMA-API call** (half the "
-           f"difference of the medians: a pair is a map and an unmap). Under TCG most of it is "
-           f"the ledger's MMIO writes (each record is a few register writes, each a VM exit).\n"]
+           f"difference of the medians: a pair is a map and an unmap): the hook, the agent's "
+           f"tables and one ledger record (a few register writes to the ledger device) per "
+           f"call; this benchmark does not split them.\n"]
     sc = ag["scenarios"]
     rows = []
     base = median(sc["seconds"].get("e1000e-debian-driver", [])) if \

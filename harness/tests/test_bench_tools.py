@@ -344,3 +344,16 @@ def test_paired_ab_reads_test_names_and_refuses_others():
     p = subprocess.run([sys.executable, str(BENCH / "paired_ab.py"), "--qemu", "/nonexistent/q"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "no QEMU binary at /nonexistent/q" in p.stderr
+
+
+def test_agent_section_renders_the_figures():
+    ag = {"per_call": {"pairs": 2000, "ns_per_pair_without": [160, 162, 170],
+                       "ns_per_pair_with": [3400, 3484, 3500], "us_per_call_added": 1.66},
+          "scenarios": {"rounds": 2, "seconds": {"e1000e-debian-driver": [20.0, 21.0],
+                                                 "e1000e-agent": [21.0, 22.0],
+                                                 "e1000e-agent-free-paths": [40.0]}}}
+    text = report.agent_section(ag)
+    assert "**1.7 µs per DMA-API call**" in text
+    assert "| `e1000e-agent` " in text and "1.05" in text
+    row = next(ln for ln in text.splitlines() if ln.startswith("| without the agent"))
+    assert row.split("|")[2].strip() == "160, 162, 170" and row.split("|")[3].strip() == "162"
