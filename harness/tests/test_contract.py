@@ -19,8 +19,10 @@ def compiled(tmp_path_factory):
     for name, v in sorted(h.all_values().items()):
         if isinstance(v, str):
             lines.append(f'printf("%s=%s\\n", "{name}", {name});')
-        else:
+        elif v < 0:
             lines.append(f'printf("%s=%lld\\n", "{name}", (long long)({name}));')
+        else:   # unsigned: all 64 bits (TN_DMA_MAPPING_ERROR)
+            lines.append(f'printf("%s=%llu\\n", "{name}", (unsigned long long)({name}));')
     for func, entries in sorted(h.all_tables().items()):
         for k, v in sorted(entries.items()):
             if func == "tn_rule_info":

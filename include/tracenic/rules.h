@@ -55,7 +55,7 @@ enum tn_rule {
  * returns (dma-direct, swiotlb and the IOMMU drivers alike).  A device
  * access at this address is map-error-unchecked.
  */
-#define TN_DMA_MAPPING_ERROR	UINT64_MAX
+#define TN_DMA_MAPPING_ERROR	0xffffffffffffffffull
 
 struct tn_rule_info {
 	const char *name;	/* stable: scenario files, --json, VIOLATION reports */
