@@ -20,6 +20,7 @@ enum tnm_bug {
 	TNM_BUG_SG_AS_CONTIGUOUS,	/* one descriptor for a multi-page, non-contiguous buffer */
 	TNM_BUG_RX_POOL_BUFFER,	/* an RX buffer in pool memory never made DMA-visible */
 	TNM_BUG_RX_MAP_TO_DEVICE,	/* RX buffers mapped DMA_TO_DEVICE */
+	TNM_BUG_RX_POST_TWICE,	/* RX slot 1 posted with slot 0's buffer */
 	TNM_BUG_COUNT
 };
 
@@ -38,6 +39,7 @@ static const char *const tnm_bug_names[TNM_BUG_COUNT] = {
 	[TNM_BUG_SG_AS_CONTIGUOUS] = "sg-as-contiguous",
 	[TNM_BUG_RX_POOL_BUFFER] = "rx-pool-buffer",
 	[TNM_BUG_RX_MAP_TO_DEVICE] = "rx-map-to-device",
+	[TNM_BUG_RX_POST_TWICE] = "rx-post-twice",
 };
 
 /* "a,b,c" -> bit mask; -EINVAL names nothing we know. */

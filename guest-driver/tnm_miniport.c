@@ -215,6 +215,9 @@ static void tnm_post_rx(struct tnm_adapter *ad, u32 slot)
 	if (slot == 0 && ad->rx_pool_buf)
 		/* MmGetPhysicalAddress of pool memory: never mapped for the device. */
 		d->addr = cpu_to_le64(virt_to_phys(ad->rx_pool_buf));
+	else if (slot == 1 && tnm_bug(ad, TNM_BUG_RX_POST_TWICE))
+		/* A refill that hands out a buffer the device still owns: slot 0's. */
+		d->addr = cpu_to_le64(ad->rx_bufs[0].dma);
 	else
 		d->addr = cpu_to_le64(ad->rx_bufs[slot].dma);
 	d->len = cpu_to_le16(ad->rx_buf_len);

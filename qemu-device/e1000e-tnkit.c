@@ -47,15 +47,10 @@ static const E1000ETnkitRegs e1000e_tnkit_regs[TN_RING_IDS] = {
                          E1000_RCTL_EN },
 };
 
-static bool e1000e_tnkit_is_rx(uint8_t id)
-{
-    return id == TN_RING_ID_RX || id == TN_RING_ID_RX1;
-}
-
 /* Slots one descriptor takes: packet-split RX descriptors are 32 bytes. */
 static uint32_t e1000e_tnkit_stride(E1000ECore *core, uint8_t id)
 {
-    return e1000e_tnkit_is_rx(id) ? MAX(core->rx_desc_len, 16) / 16 : 1;
+    return tn_ring_is_rx(id) ? MAX(core->rx_desc_len, 16) / 16 : 1;
 }
 
 /* --- Posted buffers ------------------------------------------------------- */
@@ -116,7 +111,7 @@ static void e1000e_tnkit_post_slot(E1000ECore *core, uint8_t id,
                     16 * e1000e_tnkit_stride(core, id))) {
         return;
     }
-    if (e1000e_tnkit_is_rx(id)) {
+    if (tn_ring_is_rx(id)) {
         uint32_t reach = e1000e_tnkit_rx_reach(core);
 
         if (core->rx_desc_len == sizeof(union e1000_rx_desc_packet_split)) {

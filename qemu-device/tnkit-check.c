@@ -67,6 +67,8 @@ typedef struct TNRef {
     TNExtent e;         /* .id is the reference's id */
     uint8_t ring;
     uint8_t dev;        /* the device holding it (tn_rec_dev()) */
+    uint8_t kind;       /* TN_REF_* */
+    uint16_t idx;       /* the descriptor */
     /*
      * Dropped by a drain or reset that the driver has not yet seen (STATE
      * QUIESCED_SEEN): freeing its memory still races the device, as
@@ -580,9 +582,45 @@ static void tnkit_ref_remove(TNKitCheck *c, TNRef *ref)
     *ref = c->refs[--c->n_refs];
 }
 
+/* One past the last byte of @r, or UINT64_MAX when it reaches 2^64. */
+static uint64_t tnkit_ref_end(const TNRef *r)
+{
+    return r->e.start + r->e.len < r->e.start ? UINT64_MAX : r->e.start + r->e.len;
+}
+
+/* A reference the device writes through: a receive ring's buffer. */
+static bool tnkit_ref_writes(const TNRef *r)
+{
+    return r->kind != TN_REF_RING && tn_ring_is_rx(r->ring);
+}
+
+/*
+ * posted-twice: @new, a buffer the device will write, overlaps one of
+ * another receive descriptor that the device still holds.
+ */
+static void tnkit_check_posted_twice(TNKitCheck *c, const TNRef *new)
+{
+    size_t i;
+
+    for (i = 0; i < c->n_refs; i++) {
+        const TNRef *old = &c->refs[i];
+        uint64_t lo = MAX(old->e.start, new->e.start);
+        uint64_t hi = MIN(tnkit_ref_end(old), tnkit_ref_end(new));
+
+        if (old == new || !tnkit_ref_writes(old) || old->drained || lo >= hi ||
+            (old->dev == new->dev && old->ring == new->ring &&
+             old->idx == new->idx)) {
+            continue;
+        }
+        tnkit_violation(c, TN_RULE_POSTED_TWICE, 0, lo, hi - lo, 0, new->ring,
+                        new->e.id);
+    }
+}
+
 static void tnkit_check_ref(TNKitCheck *c, uint8_t dev, uint32_t ref_id,
-                            uint8_t ring, uint64_t addr, uint32_t len,
-                            bool take, bool drained)
+                            uint8_t kind, uint8_t ring, uint16_t idx,
+                            uint64_t addr, uint32_t len, bool take,
+                            bool drained)
 {
     TNRef *ref;
 
@@ -600,8 +638,16 @@ static void tnkit_check_ref(TNKitCheck *c, uint8_t dev, uint32_t ref_id,
             c->refs_cap = c->refs_cap ? c->refs_cap * 2 : 64;
             c->refs = g_renew(TNRef, c->refs, c->refs_cap);
         }
+        /* Like dmacheck: an empty reference or a held id adds nothing. */
+        if (len && !tnkit_ref_find(c, ref_id) && tn_ring_is_rx(ring) &&
+            kind != TN_REF_RING) {
+            TNRef new = { { addr, len, ref_id, false }, ring, dev, kind, idx,
+                          false };
+
+            tnkit_check_posted_twice(c, &new);
+        }
         c->refs[c->n_refs++] = (TNRef){
-            { addr, len, ref_id, false }, ring, dev, false
+            { addr, len, ref_id, false }, ring, dev, kind, idx, false
         };
         return;
     }
@@ -650,7 +696,7 @@ void tnkit_check_suspend(TNKitCheck *c, const char *why)
 const uint8_t tnkit_check_rules[TNKIT_CHECK_N_RULES] = {
     TN_RULE_DMA_AFTER_FREE, TN_RULE_FREE_NOT_QUIESCED, TN_RULE_WILD_DMA,
     TN_RULE_DMA_NON_DMA_MEMORY, TN_RULE_DMA_OUTSIDE_RAM,
-    TN_RULE_MAP_ERROR_UNCHECKED,
+    TN_RULE_MAP_ERROR_UNCHECKED, TN_RULE_POSTED_TWICE,
 };
 
 static void tnkit_check_state(TNKitCheck *c, const struct tn_rec *rec)
@@ -752,10 +798,10 @@ void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec)
         if (!rec->id) {
             break;      /* no reference has id 0: dmacheck ignores it too */
         }
-        tnkit_check_ref(c, tn_rec_dev(rec), le32toh(rec->id),
-                        rec->u.ref.ring, le64toh(rec->u.ref.addr),
-                        le32toh(rec->u.ref.len), rec->type == TN_REC_REF_TAKE,
-                        rec->u.ref.drained);
+        tnkit_check_ref(c, tn_rec_dev(rec), le32toh(rec->id), rec->kind,
+                        rec->u.ref.ring, le16toh(rec->idx),
+                        le64toh(rec->u.ref.addr), le32toh(rec->u.ref.len),
+                        rec->type == TN_REC_REF_TAKE, rec->u.ref.drained);
         break;
     case TN_REC_STATE:
         tnkit_check_state(c, rec);

@@ -36,7 +36,7 @@ void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec);
 void tnkit_check_suspend(TNKitCheck *c, const char *why);
 
 /* The rules the check judges; dmacheck judges them (and more) too. */
-#define TNKIT_CHECK_N_RULES 6
+#define TNKIT_CHECK_N_RULES 7
 extern const uint8_t tnkit_check_rules[TNKIT_CHECK_N_RULES];
 
 #endif

@@ -47,6 +47,7 @@ enum tn_rule {
 	TN_RULE_UNMAP_MISMATCH = 21,
 	TN_RULE_FREE_WHILE_MAPPED = 22,
 	TN_RULE_MAP_ERROR_UNCHECKED = 23,
+	TN_RULE_POSTED_TWICE = 24,
 	TN_RULE_COUNT
 };
 
@@ -112,6 +113,8 @@ static inline struct tn_rule_info tn_rule_info(unsigned int rule)
 			"pages went back to the page allocator while a DMA mapping still covered them" },
 		[TN_RULE_MAP_ERROR_UNCHECKED] = { "map-error-unchecked",
 			"the device used DMA_MAPPING_ERROR: a failed map's error value was posted to it" },
+		[TN_RULE_POSTED_TWICE] = { "posted-twice",
+			"the device held overlapping receive buffers of two descriptors at once" },
 	};
 	static const struct tn_rule_info none = { 0, 0 };
 

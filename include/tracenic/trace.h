@@ -133,6 +133,15 @@ enum tn_state_kind {
 #define TN_RING_ID_RX1		3
 #define TN_RING_ID_NONE		0xff
 #define TN_RING_IDS		4	/* ring ids are 0 .. TN_RING_IDS - 1 */
+TN_STATIC_ASSERT(TN_RING_ID_RX % 2 == 1 && TN_RING_ID_RX1 % 2 == 1 &&
+		 TN_RING_ID_TX % 2 == 0 && TN_RING_ID_TX1 % 2 == 0,
+		 "receive rings are the odd ids (tn_ring_is_rx)");
+
+/* A receive ring: the device writes the buffers its descriptors give. */
+static inline int tn_ring_is_rx(unsigned int ring)
+{
+	return ring < TN_RING_IDS && ring % 2 == 1;
+}
 
 /* Properties that can change at run time (value2 of TN_ST_PROP). */
 enum tn_prop {

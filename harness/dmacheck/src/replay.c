@@ -1001,6 +1001,48 @@ static void ref_forget(struct replay *r, struct ref *f)
 	slab_free(&r->ref_slab, f);
 }
 
+/* A reference the device writes through: a receive ring's buffer, not the ring itself. */
+static bool writes_through(const struct dc_ref_info *f)
+{
+	return f->kind != TN_REF_RING && tn_ring_is_rx(f->ring);
+}
+
+struct twice_scan {
+	struct replay *r;
+	const struct ref *f;	/* the reference just taken */
+};
+
+/*
+ * posted-twice: the device holds buffers of two receive descriptors that
+ * overlap, so two frames can land in the same bytes (a refill that reused a
+ * buffer the device still owns).  Found when the second reference is taken;
+ * one report per pair of descriptors.
+ */
+static int twice_visit(struct inode *n, void *p)
+{
+	struct twice_scan *c = p;
+	const struct dc_ref_info *a = &((const struct ref *)n->owner)->info, *b = &c->f->info;
+	uint64_t lo = a->addr > b->addr ? a->addr : b->addr;
+	uint64_t hi = n->end < c->f->node.end ? n->end : c->f->node.end;
+	struct dc_violation *v;
+
+	if (n == &c->f->node || !writes_through(a) || a->unobserved ||
+	    (a->dev == b->dev && a->ring == b->ring && a->idx == b->idx))
+		return 0;
+	v = violation(c->r, TN_RULE_POSTED_TWICE,
+		      1ull << 57 | (uint64_t)b->dev << 36 | (uint64_t)(a->ring & 3) << 34 |
+		      (uint64_t)a->idx << 18 | (uint64_t)(b->ring & 3) << 16 | b->idx);
+	if (v)
+		snprintf(v->detail, sizeof(v->detail), "%s ring descriptor %u's %s "
+			 "0x%llx+%u (reference %u) and %s ring descriptor %u's 0x%llx+%u (reference "
+			 "%u, taken at %llu ns) share %llu bytes from 0x%llx", tn_ring_name(b->ring),
+			 b->idx, tn_ref_kind_name(b->kind), (unsigned long long)b->addr, b->len,
+			 b->id, tn_ring_name(a->ring), a->idx, (unsigned long long)a->addr, a->len,
+			 a->id, (unsigned long long)a->taken_ns, (unsigned long long)(hi - lo),
+			 (unsigned long long)lo);
+	return 0;
+}
+
 static void on_ref(struct replay *r, const struct tn_rec *t)
 {
 	struct ref *f;
@@ -1043,6 +1085,11 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 	f->node.owner = f;
 	f->node.kind = 0;
 	itree_insert(&r->ref_tree, &f->node);
+	if (writes_through(&f->info)) {
+		struct twice_scan c = { r, f };
+
+		itree_overlaps(&r->ref_tree, 0, f->node.start, f->node.end, twice_visit, &c);
+	}
 }
 
 /* Held references in report order: by device, ring, the ring's own first, descriptor. */

@@ -1564,6 +1564,82 @@ static void map_error_rules(void)
 	expect("map-error-unchecked-twin-near-top", &b, TN_RULE_WILD_DMA, END);
 }
 
+/* A reference of @kind on @ring's descriptor @idx. */
+static void ref_at(struct tb *b, int take, uint32_t id, uint8_t kind, uint8_t ring,
+		   uint16_t idx, uint64_t addr, uint32_t len)
+{
+	tb_ref(b, take, id, kind, addr, len);
+	last_rec(b)->u.ref.ring = ring;
+	last_rec(b)->idx = idx;
+}
+
+/*
+ * posted-twice: two receive descriptors' buffers overlap while the device
+ * holds both (a refill that gave a buffer the device still owns to another
+ * descriptor).  No ledger needed.
+ */
+static void posted_twice_rules(void)
+{
+	struct tb b;
+
+	tb_init(&b);
+	ref_at(&b, 1, 11, TN_REF_POSTED, TN_RING_ID_RX, 0, 0x8000, 2048);
+	ref_at(&b, 1, 12, TN_REF_POSTED, TN_RING_ID_RX, 1, 0x8400, 2048);
+	ref_at(&b, 0, 11, TN_REF_POSTED, TN_RING_ID_RX, 0, 0x8000, 2048);
+	ref_at(&b, 0, 12, TN_REF_POSTED, TN_RING_ID_RX, 1, 0x8400, 2048);
+	tb_end(&b);
+	expect("posted-twice", &b, TN_RULE_POSTED_TWICE, END);
+
+	/* A fetched descriptor's buffer against a posted one of another descriptor. */
+	tb_init(&b);
+	ref_at(&b, 1, 11, TN_REF_PREFETCH, TN_RING_ID_RX1, 3, 0x8000, 2048);
+	ref_at(&b, 1, 12, TN_REF_POSTED, TN_RING_ID_RX1, 4, 0x8000, 2048);
+	ref_at(&b, 0, 11, TN_REF_PREFETCH, TN_RING_ID_RX1, 3, 0x8000, 2048);
+	ref_at(&b, 0, 12, TN_REF_POSTED, TN_RING_ID_RX1, 4, 0x8000, 2048);
+	tb_end(&b);
+	expect("posted-twice-prefetched", &b, TN_RULE_POSTED_TWICE, END);
+
+	/* Twin: two TX descriptors read the same bytes. */
+	tb_init(&b);
+	ref_at(&b, 1, 11, TN_REF_POSTED, TN_RING_ID_TX, 0, 0x8000, 1514);
+	ref_at(&b, 1, 12, TN_REF_POSTED, TN_RING_ID_TX, 1, 0x8000, 1514);
+	ref_at(&b, 0, 11, TN_REF_POSTED, TN_RING_ID_TX, 0, 0x8000, 1514);
+	ref_at(&b, 0, 12, TN_REF_POSTED, TN_RING_ID_TX, 1, 0x8000, 1514);
+	tb_end(&b);
+	expect("posted-twice-twin-tx-reads", &b, END);
+
+	/* Twin: one descriptor's buffer posted, fetched and in flight at once. */
+	tb_init(&b);
+	ref_at(&b, 1, 11, TN_REF_POSTED, TN_RING_ID_RX, 5, 0x8000, 2048);
+	ref_at(&b, 1, 12, TN_REF_PREFETCH, TN_RING_ID_RX, 5, 0x8000, 2048);
+	ref_at(&b, 1, 13, TN_REF_INFLIGHT, TN_RING_ID_RX, 5, 0x8000, 2048);
+	ref_at(&b, 0, 11, TN_REF_POSTED, TN_RING_ID_RX, 5, 0x8000, 2048);
+	ref_at(&b, 0, 12, TN_REF_PREFETCH, TN_RING_ID_RX, 5, 0x8000, 2048);
+	ref_at(&b, 0, 13, TN_REF_INFLIGHT, TN_RING_ID_RX, 5, 0x8000, 2048);
+	tb_end(&b);
+	expect("posted-twice-twin-one-descriptor", &b, END);
+
+	/* Twin: the buffer given to the next descriptor after the device gave it back. */
+	tb_init(&b);
+	ref_at(&b, 1, 11, TN_REF_POSTED, TN_RING_ID_RX, 0, 0x8000, 2048);
+	ref_at(&b, 0, 11, TN_REF_POSTED, TN_RING_ID_RX, 0, 0x8000, 2048);
+	ref_at(&b, 1, 12, TN_REF_POSTED, TN_RING_ID_RX, 1, 0x8000, 2048);
+	ref_at(&b, 0, 12, TN_REF_POSTED, TN_RING_ID_RX, 1, 0x8000, 2048);
+	tb_end(&b);
+	expect("posted-twice-twin-reused-after", &b, END);
+
+	/* Twin: adjacent buffers, and the RX ring's own reference over them. */
+	tb_init(&b);
+	ref_at(&b, 1, 10, TN_REF_RING, TN_RING_ID_RX, 0, 0x8000, 0x1000);
+	ref_at(&b, 1, 11, TN_REF_POSTED, TN_RING_ID_RX, 0, 0x8000, 2048);
+	ref_at(&b, 1, 12, TN_REF_POSTED, TN_RING_ID_RX, 1, 0x8800, 2048);
+	ref_at(&b, 0, 11, TN_REF_POSTED, TN_RING_ID_RX, 0, 0x8000, 2048);
+	ref_at(&b, 0, 12, TN_REF_POSTED, TN_RING_ID_RX, 1, 0x8800, 2048);
+	ref_at(&b, 0, 10, TN_REF_RING, TN_RING_ID_RX, 0, 0x8000, 0x1000);
+	tb_end(&b);
+	expect("posted-twice-twin-adjacent", &b, END);
+}
+
 int main(int argc, char **argv)
 {
 	char invalid[512];
@@ -1585,6 +1661,7 @@ int main(int argc, char **argv)
 	unmap_rules();
 	page_free_rules();
 	map_error_rules();
+	posted_twice_rules();
 	device_rules();
 	quiesce_rules();
 	free_rules();
