@@ -88,3 +88,14 @@ def test_agent_puts_the_trace_in_an_object_with_a_ledger_device():
                                     "max-bytes=1073741824,check=on,on-violation=stop"]
     assert opt(argv, "-device") == ["e1000e,netdev=n0,mac=52:54:00:00:00:01,trace-hub=t0",
                                     "tracenic-ledger,trace-hub=t0"]
+
+
+def test_a_socket_path_too_long_for_sun_path_moves_to_the_temporary_directory(tmp_path):
+    deep = tmp_path / ("x" * 60) / "e1000e-bug-rings-before-disable-iommu-strict"
+    qmp = qemu_cmd.file(deep, "qmp")
+    assert len(str(qmp)) <= qemu_cmd.SUN_PATH_MAX and qmp.name.endswith("qmp.sock")
+    assert qemu_cmd.file(deep, "qmp") == qmp != qemu_cmd.file(deep, "qmp_user")
+    assert qemu_cmd.file(deep, "results") == deep / "results.txt"     # files stay put
+    assert qemu_cmd.file(RUN, "qmp") == RUN / "qmp.sock"              # short paths too
+    argv = qemu_cmd.qemu_argv(Machine(), deep, "tcg")
+    assert f"unix:{qmp},server=on,wait=off" in opt(argv, "-qmp")

@@ -5,6 +5,9 @@ backend (libvirt_xml.py) reuses the pieces that are not about process
 management: the device, the netdev, the kernel command line.
 """
 import dataclasses
+import hashlib
+import os
+import tempfile
 from pathlib import Path
 
 from . import paths
@@ -27,8 +30,20 @@ GUEST_IP = "10.0.2.15"
 RX_SINK_PORT = 9                  # "discard": nothing listens, the frames still go through RX DMA
 
 
+# A unix socket's path must fit sockaddr_un.sun_path (108 bytes with the NUL): QEMU refuses a
+# longer one and dies (measured: pytest's report directories with the longest scenario names).
+SOCKETS = ("qmp", "qmp_user")
+SUN_PATH_MAX = 107
+
+
 def file(workdir: Path, what: str) -> Path:
-    return workdir / FILES[what]
+    """The run file @what of @workdir; a socket whose path would be too long lives in the
+    temporary directory instead, under a hash of that path (the same for every caller)."""
+    path = workdir / FILES[what]
+    if what in SOCKETS and len(os.fsencode(str(path.absolute()))) > SUN_PATH_MAX:
+        digest = hashlib.sha1(os.fsencode(str(path.absolute()))).hexdigest()[:16]
+        path = Path(tempfile.gettempdir()) / f"tracenic-{digest}-{FILES[what]}"
+    return path
 
 
 @dataclasses.dataclass
