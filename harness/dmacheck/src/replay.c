@@ -576,6 +576,8 @@ static void on_page_free(struct replay *r, const struct tn_rec *t)
 	struct dc_violation *v;
 	struct orphan *o;
 
+	if (!g && idmap_get(&r->orphans, t->id))
+		return;		/* another page of a mapping already reported */
 	if (!g) {
 		v = free_violation(r, TN_RULE_FREE_UNKNOWN, NULL, t);
 		if (v)

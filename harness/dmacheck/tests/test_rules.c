@@ -1519,6 +1519,15 @@ static void page_free_rules(void)
 	tb_end(&b);
 	expect("unmap-unknown-twin-mapped-again", &b, END);
 
+	/* Two pages of one mapping freed one after the other: one report. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 8192, TN_DIR_FROM_DEVICE);
+	tb_free(&b, 5, TN_FREE_API_PAGE_FREE, 0x8000, 4096, 0, PASSIVE);
+	tb_free(&b, 5, TN_FREE_API_PAGE_FREE, 0x9000, 4096, 0, PASSIVE);
+	tb_unmap_dir(&b, 5, 8192, TN_DIR_FROM_DEVICE);
+	tb_end(&b);
+	expect("free-while-mapped-two-pages", &b, TN_RULE_FREE_WHILE_MAPPED, END);
+
 	/* A page-free record after the unmap names nothing live. */
 	tb_init(&b);
 	tb_map_dir(&b, 5, 0x8000, 4096, TN_DIR_FROM_DEVICE);
