@@ -673,8 +673,7 @@ static void tna_page_free_irqs_off(struct page *page, unsigned int order)
 			site = tna_free_site();
 		e.site = tna_site(site);
 		/* Its frames go too: the mapping is reported freed once. */
-		for (i = 0; i < n; i++)
-			tna_pfns_del(pfn + i, 1, ids[k]);
+		tna_pfns_del(pfn, n, ids[k]);
 		atomic_inc(&tna.page_frees);
 		tna_send(&e);
 	}

@@ -76,6 +76,14 @@ static void e1000e_ring(TN *t, uint32_t bal, uint64_t base, uint32_t descs)
     wr(t, bal + 0x18, 0);
 }
 
+/* A frame of @len bytes (pattern @seed) with the local experimental EtherType 0x88b5. */
+static void local_frame(uint8_t *frame, size_t len, uint8_t seed)
+{
+    fill_frame(frame, len, seed);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+}
+
 static void put_desc(TN *t, uint64_t ring, uint32_t slot, uint64_t addr,
                      uint32_t lower, uint32_t upper)
 {
@@ -331,9 +339,7 @@ static void test_tx_context_data(void)
     Trace tr;
     ssize_t i, t1, t2, r1, r2, wb;
 
-    fill_frame(frame, sizeof(frame), 5);
-    frame[12] = 0x88;
-    frame[13] = 0xb5;
+    local_frame(frame, sizeof(frame), 5);
     qtest_memwrite(t->qts, b1, frame, 100);
     qtest_memwrite(t->qts, b2, frame + 100, 200);
     e1000e_ring(t, E1000_TDBAL, ring, 8);
@@ -407,9 +413,7 @@ static void test_queue1(void)
     ssize_t i;
     uint32_t k;
 
-    fill_frame(frame, sizeof(frame), 7);
-    frame[12] = 0x88;
-    frame[13] = 0xb5;
+    local_frame(frame, sizeof(frame), 7);
     qtest_memwrite(t->qts, buf, frame, sizeof(frame));
     e1000e_ring(t, E1000_TDBAL1, ring, 8);
     wr(t, E1000_TCTL, E1000_TCTL_EN);
@@ -492,9 +496,7 @@ static void test_rx_extended(void)
         put_desc(t, ring, k, bufs + k * 2048, 0, 0);
     }
     wr(t, E1000_RDT, 4);
-    fill_frame(frame, sizeof(frame), 9);
-    frame[12] = 0x88;
-    frame[13] = 0xb5;
+    local_frame(frame, sizeof(frame), 9);
     /* QEMU's model puts the 4-byte FCS into the next descriptor. */
     used = rx_frame(t, frame, sizeof(frame));
     g_assert_cmpuint(used, >=, 1);
@@ -564,9 +566,7 @@ static void test_rx_legacy(void)
         put_desc(t, ring, k, bufs + k * 2048, 0, 0);
     }
     wr(t, E1000_RDT, 3);
-    fill_frame(frame, sizeof(frame), 11);
-    frame[12] = 0x88;
-    frame[13] = 0xb5;
+    local_frame(frame, sizeof(frame), 11);
     used = rx_frame(t, frame, sizeof(frame));
     g_assert_cmpuint(used, >=, 1);
     qtest_memread(t->qts, bufs, got, sizeof(got));
@@ -629,9 +629,7 @@ static void test_rx_packet_split(void)
         qtest_memwrite(t->qts, ring + k * 32, d, sizeof(d));
     }
     wr(t, E1000_RDT, 4);                /* two 32-byte descriptors */
-    fill_frame(frame, sizeof(frame), 13);
-    frame[12] = 0x88;
-    frame[13] = 0xb5;
+    local_frame(frame, sizeof(frame), 13);
     g_assert_cmpuint(rx_frame(t, frame, sizeof(frame)), >=, 2);
     qtest_memread(t->qts, bufs, got, 256);
     qtest_memread(t->qts, bufs + 1024, got + 256, sizeof(frame) - 256);
@@ -727,9 +725,7 @@ static void test_soft_reset(void)
     /* The new ring works. */
     put_desc(t, ring2, 0, bufs, 0, 0);
     wr(t, E1000_RDT, 1);
-    fill_frame(frame, sizeof(frame), 19);
-    frame[12] = 0x88;
-    frame[13] = 0xb5;
+    local_frame(frame, sizeof(frame), 19);
     g_assert_cmpuint(rx_frame(t, frame, sizeof(frame)), ==, 1);
     e1000e_remove(t);
     e1000e_finish(t, "");
@@ -766,9 +762,7 @@ static void test_ring_end(void)
     wr(t, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_UPE | E1000_RCTL_MPE |
        E1000_RCTL_BAM | E1000_RCTL_DTYP_PS);
     wr(t, E1000_RDT, 0);                /* from 1 by two: 1, 3, 5, 7, ... */
-    fill_frame(frame, sizeof(frame), 17);
-    frame[12] = 0x88;
-    frame[13] = 0xb5;
+    local_frame(frame, sizeof(frame), 17);
     rx_frame(t, frame, sizeof(frame));
 
     trace_snapshot(t, &tr);
