@@ -194,9 +194,32 @@ static int tnm_wait_quiesced(struct tnm_adapter *ad)
 	return ret;
 }
 
+/*
+ * The seeded quiesce-check-once: RX is stopped first, so that no frame
+ * arrives while TX drains; once the TX ring is idle, STATUS is read once and
+ * a device not QUIESCED yet only earns a warning.  When the device is on
+ * time it is QUIESCED by then (RX, stopped first, went idle first); a
+ * receive still in flight keeps RX busy after TX, and the memory is freed.
+ */
+static int tnm_stop_dma_check_once(struct tnm_adapter *ad)
+{
+	u32 st;
+
+	tnm_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_CTRL), 0);
+	tnm_w(ad, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
+	readl_poll_timeout(ad->regs + TN_RING_REG(TN_TX_RING, TN_RING_STATUS), st,
+			   !(st & TN_RING_STATUS_ACTIVE), 10, TNM_QUIESCE_TIMEOUT_US);
+	st = tnm_r(ad, TN_REG_STATUS);
+	if (!(st & TN_STATUS_QUIESCED))
+		netdev_warn(ad->netdev, "the device is not QUIESCED yet (STATUS 0x%x)\n", st);
+	return 0;
+}
+
 /* Stop all DMA and wait until the device holds no reference to our memory. */
 static int tnm_stop_dma(struct tnm_adapter *ad)
 {
+	if (tnm_bug(ad, TNM_BUG_QUIESCE_CHECK_ONCE))
+		return tnm_stop_dma_check_once(ad);
 	if (!tnm_bug(ad, TNM_BUG_NO_DISABLE)) {
 		tnm_w(ad, TN_RING_REG(TN_TX_RING, TN_RING_CTRL), 0);
 		tnm_w(ad, TN_RING_REG(TN_RX_RING, TN_RING_CTRL), 0);
@@ -365,6 +388,13 @@ static int tnm_tx_reclaim(struct tnm_adapter *ad, bool all)
 
 		if (!all && !(le16_to_cpu(READ_ONCE(ad->tx_desc[s].flags)) & TN_DESC_DONE))
 			break;
+		/*
+		 * The seeded tx-reclaim-past-done: the oldest frame done is taken
+		 * to mean the device caught up with all of them.  It has when the
+		 * device sends at the doorbell; a later frame may still be in flight.
+		 */
+		if (tnm_bug(ad, TNM_BUG_TX_RECLAIM_PAST_DONE))
+			all = true;
 		if (slot->map_id && !tnm_bug(ad, TNM_BUG_TX_EARLY_UNMAP))
 			TnUnmapBuffer(&ad->ndis, slot->map_id);
 		slot->map_id = 0;

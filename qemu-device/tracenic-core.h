@@ -26,7 +26,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(TracenicState, TRACENIC)
  * is a bad frame; late write-backs held, then flushed; descriptors per kick,
  * then a BH goes on.
  */
-#define TRACENIC_PREFETCH_MAX     32
+#define TRACENIC_PREFETCH_MAX     TN_PREFETCH_MAX
 #define TRACENIC_FRAME_MAX_DESCS  64
 #define TRACENIC_CACHE_SLOTS      (TRACENIC_PREFETCH_MAX + \
                                    TRACENIC_FRAME_MAX_DESCS)

@@ -36,7 +36,7 @@ def test_plain_domain():
     assert args[:6] == ["-L", paths.FIRMWARE_DIRS[0], "-L", paths.FIRMWARE_DIRS[1],
                         "-L", paths.FIRMWARE_DIRS[2]]
     pairs = dict(zip(args[6::2], args[7::2]))
-    assert pairs["-device"] == f"tracenic,netdev=n0,trace={RUN}/trace.bin"
+    assert pairs["-device"] == f"tracenic,id=nic0,netdev=n0,trace={RUN}/trace.bin"
     assert pairs["-netdev"] == "user,id=n0"
     assert pairs["-fw_cfg"] == f"name=opt/tracenic/steps,file={RUN}/steps.txt"
     assert pairs["-object"].startswith("filter-dump,")
@@ -58,4 +58,4 @@ def test_ovmf_iommu_kvm_rx_forward_label():
     assert dom.find("seclabel").findtext("label") == "+107:+107"
     args = libvirt_xml.commandline_args(text)
     assert "user,id=n0,hostfwd=udp:127.0.0.1:4321-10.0.2.15:9" in args
-    assert f"tracenic,netdev=n0,trace={RUN}/trace.bin,prefetch=16" in args
+    assert f"tracenic,id=nic0,netdev=n0,trace={RUN}/trace.bin,prefetch=16" in args

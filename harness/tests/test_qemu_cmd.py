@@ -21,7 +21,7 @@ def test_plain_machine():
     assert opt(argv, "-accel") == ["tcg"] and opt(argv, "-m") == ["512"]
     assert "-M" not in argv and "-drive" not in argv and "-no-reboot" in argv
     assert opt(argv, "-append") == ["console=ttyS0 panic=-1 quiet log_buf_len=4M"]
-    assert opt(argv, "-device") == [f"tracenic,netdev=n0,trace={RUN}/trace.bin"]
+    assert opt(argv, "-device") == [f"tracenic,id=nic0,netdev=n0,trace={RUN}/trace.bin"]
     assert opt(argv, "-netdev") == ["user,id=n0"]
     assert opt(argv, "-serial") == [f"file:{RUN}/console.log", f"file:{RUN}/results.txt"]
     assert opt(argv, "-fw_cfg") == [f"name=opt/tracenic/steps,file={RUN}/steps.txt"]
@@ -51,7 +51,7 @@ def test_device_properties_rx_forward_and_debug():
     argv = qemu_cmd.qemu_argv(m, RUN, "tcg", rx_port=40000, debug=qemu_cmd.Debug(1234))
     dev = [d for d in opt(argv, "-device") if d.startswith("tracenic,")][0]
     # The scenario's properties, then repro's stop, which wins over the scenario's "log".
-    assert dev == ("tracenic,netdev=n0,trace=/t/x.bin,rx-dma-delay-ns=200000,"
+    assert dev == ("tracenic,id=nic0,netdev=n0,trace=/t/x.bin,rx-dma-delay-ns=200000,"
                    "late-writeback=on,on-violation=stop,check=on")
     assert opt(argv, "-netdev") == ["user,id=n0,hostfwd=udp:127.0.0.1:40000-10.0.2.15:9"]
     assert opt(argv, "-gdb") == ["tcp:127.0.0.1:1234"]
@@ -74,7 +74,7 @@ def test_e1000e_is_traced_through_the_kit():
     # machine.nic names the traced model; the trace and the scenario's properties go to it.
     m = Machine(nic="e1000e", device={"check": True})
     argv = qemu_cmd.qemu_argv(m, RUN, "tcg")
-    assert opt(argv, "-device") == [f"e1000e,netdev=n0,trace={RUN}/trace.bin,check=on"]
+    assert opt(argv, "-device") == [f"e1000e,id=nic0,netdev=n0,trace={RUN}/trace.bin,check=on"]
 
 
 def test_agent_puts_the_trace_in_an_object_with_a_ledger_device():
@@ -86,7 +86,7 @@ def test_agent_puts_the_trace_in_an_object_with_a_ledger_device():
     assert [o for o in opt(argv, "-object") if o.startswith("tracenic-trace")] == [
         f"tracenic-trace,id=t0,file={RUN}/trace.bin,"
                                     "max-bytes=1073741824,check=on,on-violation=stop"]
-    assert opt(argv, "-device") == ["e1000e,netdev=n0,mac=52:54:00:00:00:01,trace-hub=t0",
+    assert opt(argv, "-device") == ["e1000e,id=nic0,netdev=n0,mac=52:54:00:00:00:01,trace-hub=t0",
                                     "tracenic-ledger,trace-hub=t0"]
 
 

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import nightly, paths, qemu_cmd, repro, vm
+from . import nightly, paths, qemu_cmd, repro, report, sweep, vm
 from .contract import ContractError
 from .scenario import ScenarioError, load_dir
 
@@ -107,14 +107,76 @@ def cmd_run(args) -> int:
             print(f"        note: {note}", flush=True)
 
     start = time.monotonic()
+    meta = {"shard": args.shard, "started": stamp}
     results = nightly.run_all(scenarios, report_dir, args.jobs, progress, args.libvirt_uri,
-                              args.backend, {"shard": args.shard, "started": stamp})
+                              args.backend, meta)
     failed = sum(not r["ok"] for r in results)
     if args.repeat > 1:
         print("tracenic: per scenario, over its repeats:\n" + "\n".join(tally(results)))
     print(f"tracenic: {len(results) - failed} passed, {failed} failed in "
-          f"{time.monotonic() - start:.0f} s; report: {report_dir}/index.html")
+          f"{time.monotonic() - start:.0f} s; report: {report_dir}/index.html", flush=True)
+    if args.sweep_minutes > 0:
+        chosen, _ = sweep.sweepable(shard(_select(_scenarios(args.scenarios), args.names),
+                                          args.shard))
+        summary = _sweep(chosen, args.sweep_minutes, args.seed, args.jobs,
+                         report_dir / "sweep", False)
+        report.add_sweep(report_dir, summary)
+        failed += summary["unexpected"] + len(summary["harness_errors"])
     return 1 if failed else 0
+
+
+def _sweep(scenarios, minutes: float, seed, jobs: int, out: Path, until_found: bool) -> dict:
+    if not scenarios:
+        raise SystemExit("tracenic: nothing to sweep: no scenario of those named runs clean "
+                         "on the qemu backend")
+    seed = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
+    print(f"tracenic: sweeping {len(scenarios)} scenarios for {minutes:g} min, {jobs} at a "
+          f"time, seed {seed}; findings in {out}/findings", flush=True)
+    sw = sweep.Sweep(scenarios, seed, minutes, jobs, out, until_found,
+                     progress=lambda line: print(line, flush=True))
+    s = sw.run()
+    print(f"tracenic: sweep seed {seed}: {s['runs']} runs in {s['seconds']:.0f} s "
+          f"({s['runs_per_minute']:.1f}/min), {len(s['findings'])} findings, "
+          f"{s['unexpected']} unexpected")
+    for f in s["findings"]:
+        print(f"  {'seeded ' if f['expected'] else 'NEW    '} {f['id']}: "
+              f"{sweep.describe(f['fingerprint'])} ({f['scenario']}, {f['count']} runs, first "
+              f"after {f['found_after_s']:.0f} s)\n"
+              f"          again: tracenic-cli sweep --rerun {out}/findings/{f['id']}")
+    for line in s["seeded_not_found"]:
+        print(f"  not found this time (seeded, timing-only): {line}")
+    for e in s["harness_errors"]:
+        print(f"  harness error: {e}")
+    return s
+
+
+def cmd_sweep(args) -> int:
+    everything = _scenarios(args.scenarios)
+    _need_build()
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    if args.rerun:
+        finding, where = sweep.load_finding(args.rerun)
+        s = _select(everything, [finding["scenario"]])[0]
+        out = args.dir or where / f"rerun-{stamp}"
+        print(f"tracenic: re-running {finding['id']} ({sweep.describe(finding['fingerprint'])})"
+              f": run {finding['run']} of {s.name}, seed {finding['seed']}, "
+              f"{len(finding['schedule'])} events, up to {args.attempts} times", flush=True)
+        k = sweep.rerun(finding, s, out, args.attempts,
+                        progress=lambda line: print(line, flush=True))
+        print(f"tracenic: {'reproduced at attempt ' + str(k) if k else 'not reproduced in '}"
+              f"{'' if k else str(args.attempts) + ' attempts'}")
+        return 0 if k else 1
+    if args.minutes <= 0:
+        raise SystemExit("tracenic: --minutes takes a positive number")
+    if args.names:
+        chosen = _select(everything, args.names)
+    else:
+        chosen, left = sweep.sweepable(everything)
+        for why in left:
+            print(f"tracenic: not swept: {why}")
+    s = _sweep(chosen, args.minutes, args.seed, args.jobs,
+               args.dir or paths.REPORTS / f"sweep-{stamp}", args.until_found)
+    return 1 if s["unexpected"] or s["harness_errors"] else 0
 
 
 def cmd_repro(args) -> int:
@@ -196,7 +258,30 @@ def parser() -> argparse.ArgumentParser:
                      help="run every scenario on this backend instead of its own")
     run.add_argument("--libvirt-uri", default=vm.DEFAULT_LIBVIRT_URI,
                      help="for libvirt scenarios, e.g. qemu+ssh://lab-host/system")
+    run.add_argument("--sweep-minutes", type=float, default=0.0, metavar="M",
+                     help="then sweep the scenarios that ran clean for M minutes (the "
+                     "nightly: make run SWEEP_MINUTES=M); its findings join the report")
+    run.add_argument("--seed", type=int, help="the sweep's seed (default: a random one)")
     run.set_defaults(func=cmd_run)
+
+    sw = sub.add_parser("sweep", help="run scenarios again and again under seeded random "
+                        "device timing, traffic bursts and link flaps; keep what they find")
+    sw.add_argument("names", nargs="*", help="scenarios (default: every one a plain run "
+                    "finds clean, on the qemu backend)")
+    sw.add_argument("--minutes", type=float, default=10.0, help="how long (default 10)")
+    sw.add_argument("--seed", type=int, help="the schedules' seed (default: a random one, "
+                    "printed)")
+    sw.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                    help="runs at a time (default: the core count)")
+    sw.add_argument("--dir", type=Path, help="findings and summary (default: "
+                    "reports/sweep-<timestamp>); with --rerun, the re-run's directory")
+    sw.add_argument("--until-found", action="store_true",
+                    help="stop at the first finding")
+    sw.add_argument("--rerun", type=Path, metavar="FINDING",
+                    help="run a finding's schedule again (its directory under findings/)")
+    sw.add_argument("--attempts", type=int, default=3,
+                    help="with --rerun: tries until the fingerprint shows (default 3)")
+    sw.set_defaults(func=cmd_sweep)
 
     rp = sub.add_parser("repro", help="run one scenario, stop the VM at the first violation")
     rp.add_argument("name")

@@ -18,15 +18,21 @@ def machine_summary(s: Scenario, backend: str) -> str:
 
 
 def run_one(s: Scenario, report_dir: Path, accel: str | None = None,
-            libvirt_uri: str = vm.DEFAULT_LIBVIRT_URI, backend: str | None = None) -> dict:
-    """Boot, run, check; `why` says in one sentence what went wrong, if anything."""
-    art = report_dir / s.name
+            libvirt_uri: str = vm.DEFAULT_LIBVIRT_URI, backend: str | None = None, *,
+            art: Path | None = None, watch: vm.Watch | None = None,
+            rx_port: int | None = None) -> dict:
+    """Boot, run, check; `why` says in one sentence what went wrong, if anything, and
+    `why_code` what kind of thing (verdict.WHY_CODES).  art: the run directory (default
+    <report_dir>/<name>); watch, rx_port: vm.run_vm's (the sweep's schedule)."""
+    art = art or report_dir / s.name
     machine = dataclasses.replace(s.machine, backend=backend or s.machine.backend)
-    run = vm.run_vm(machine, s.steps, art, s.timeout, accel=accel, libvirt_uri=libvirt_uri)
+    run = vm.run_vm(machine, s.steps, art, s.timeout, accel=accel, libvirt_uri=libvirt_uri,
+                    watch=watch, rx_port=rx_port)
     v = verdict.check(run.trace, art, sites=run.guest.sites)
-    why = verdict.judge(s.expect_rules, run, v, s.timeout, s.expect_ledger, s.expect_dma,
-                        s.expect_refs, s.expect_kernel)
+    code, why = verdict.judge_why(s.expect_rules, run, v, s.timeout, s.expect_ledger,
+                                  s.expect_dma, s.expect_refs, s.expect_kernel)
     return {"name": s.name, "description": s.description, "ok": not why, "why": why,
+            "why_code": code, "sites": run.guest.sites,
             "expected": sorted(s.expect_rules), "got": sorted(v.rules),
             "said": verdict.said(v.rules, (v.report or {}).get("verdict", "")),
             "seconds": round(run.seconds, 1), "backend": machine.backend,

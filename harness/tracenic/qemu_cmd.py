@@ -64,6 +64,8 @@ def prop(value: object) -> str:
 HUB_PROPS = {"trace": "file", "trace-max-bytes": "max-bytes", "check": "check",
              "on-violation": "on-violation"}
 HUB_ID = "t0"
+NIC_ID = "nic0"                    # the traced NIC's QOM id (the sweep's qom-set)
+NETDEV_ID = "n0"                   # its netdev (set_link, filter-dump)
 
 
 def _options(what: str, props: dict) -> str:
@@ -76,7 +78,7 @@ def _options(what: str, props: dict) -> str:
 def device_args(machine: Machine, workdir: Path, debug: Debug | None = None) -> list[str]:
     """The traced NIC; with machine.agent, the trace is an object the NIC and a
     tracenic-ledger device (the agent's) both write into."""
-    props = {"netdev": "n0", "trace": str(file(workdir, "trace"))}
+    props = {"id": NIC_ID, "netdev": NETDEV_ID, "trace": str(file(workdir, "trace"))}
     props.update(machine.device)
     if debug and debug.stop_on_violation:
         props.update({"check": True, "on-violation": "stop"})
@@ -93,7 +95,7 @@ def device_args(machine: Machine, workdir: Path, debug: Debug | None = None) -> 
 
 def netdev_arg(rx_port: int | None) -> str:
     """slirp; the host reaches the guest only through a UDP forward on loopback."""
-    netdev = "user,id=n0"
+    netdev = f"user,id={NETDEV_ID}"
     if rx_port:
         netdev += f",hostfwd=udp:127.0.0.1:{rx_port}-{GUEST_IP}:{RX_SINK_PORT}"
     return netdev
@@ -102,7 +104,8 @@ def netdev_arg(rx_port: int | None) -> str:
 def pcap_object(machine: Machine, workdir: Path) -> list[str]:
     if not machine.pcap:
         return []
-    return ["-object", f"filter-dump,id=dump0,netdev=n0,file={file(workdir, 'pcap')}"]
+    return ["-object", f"filter-dump,id=dump0,netdev={NETDEV_ID},"
+            f"file={file(workdir, 'pcap')}"]
 
 
 def kernel_append(machine: Machine) -> str:

@@ -27,14 +27,53 @@ PERFETTO = "https://ui.perfetto.dev"
 DMACHECK_INLINE_BYTES = 6000
 
 
-def write(report_dir: Path, results: list[dict], meta: dict) -> None:
+def write(report_dir: Path, results: list[dict], meta: dict, sweep: dict | None = None) -> None:
     report_dir.mkdir(parents=True, exist_ok=True)
     summary = {"meta": meta, "results": results,
                "passed": sum(r["ok"] for r in results),
                "failed": sum(not r["ok"] for r in results)}
+    if sweep is not None:
+        summary["sweep"] = sweep
     (report_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     _junit(report_dir, results, summary)
     _html(report_dir, results, summary)
+
+
+def add_sweep(report_dir: Path, sweep: dict) -> None:
+    """The nightly's closing sweep (sweep.Sweep's summary, its findings in sweep/) joins
+    the report written for the matrix."""
+    summary = json.loads((report_dir / "summary.json").read_text())
+    write(report_dir, summary["results"], summary["meta"], sweep)
+
+
+def _sweep_html(sweep: dict | None) -> str:
+    if sweep is None:
+        return ""
+    e = html.escape
+    rows = []
+    for f in sweep["findings"]:
+        fp = f["fingerprint"]
+        rows.append(
+            f'<tr class="{"ok" if f["expected"] else "bad"}"><td>'
+            f'<a href="sweep/findings/{e(f["id"])}/finding.json">{e(f["id"])}</a></td>'
+            f'<td>{"seeded timing-only bug" if f["expected"] else "NEW"}</td>'
+            f'<td>{e(fp["rule"])}</td><td>{e(fp["region"])}</td><td>{e(fp["alloc_site"])}</td>'
+            f'<td>{e(fp["free_site"])}</td><td>{e(fp["cause"])}</td>'
+            f'<td>{e(f["scenario"])} run {f["run"]}</td><td>{f["count"]}</td>'
+            f'<td><a href="sweep/{e(f["first_run_dir"])}/dmacheck.txt">dmacheck</a> · '
+            f'<a href="sweep/{e(f["first_run_dir"])}/sweep-schedule.txt">schedule</a></td></tr>')
+    notes = "".join(f"<li>seeded, not found this time: {e(x)}</li>"
+                    for x in sweep["seeded_not_found"])
+    notes += "".join(f"<li>harness error: {e(x)}</li>" for x in sweep["harness_errors"])
+    return (f'<section id="sweep"><h2>Race sweep: {len(sweep["findings"])} findings, '
+            f'{sweep["unexpected"]} unexpected</h2>'
+            f'<p>seed {sweep["seed"]} · {sweep["runs"]} runs in {sweep["seconds"]} s '
+            f'({sweep["runs_per_minute"]}/min) over {len(sweep["scenarios"])} scenarios · '
+            f're-run one: <code>tracenic-cli sweep --rerun &lt;report&gt;/sweep/findings/ID'
+            f'</code></p>' + (f"<ul>{notes}</ul>" if notes else "") +
+            "<table><tr><th>finding</th><th></th><th>rule</th><th>region</th>"
+            "<th>allocated at</th><th>freed at</th><th>DMA cause</th><th>first seen</th>"
+            "<th>runs</th><th></th></tr>" + "".join(rows) + "</table></section>")
 
 
 def _junit(report_dir: Path, results: list[dict], summary: dict) -> None:
@@ -108,4 +147,4 @@ def _html(report_dir: Path, results: list[dict], summary: dict) -> None:
         f'<a href="{PERFETTO}">{PERFETTO}</a> (Open trace file).</p>'
         "<table><tr><th>scenario</th><th>machine</th><th>expected</th><th>dmacheck said</th>"
         "<th>verdict</th><th>s</th></tr>" + "".join(rows) + "</table>"
-        + "".join(details) + "\n")
+        + _sweep_html(summary.get("sweep")) + "".join(details) + "\n")

@@ -30,6 +30,9 @@
     refs = false              # true: the device must have taken and dropped references
     kernel = []               # what the guest kernel reports by itself (results.KERNEL_REPORTS):
                               # "dmar-fault", "warning", "bug", "oops"; the exact set
+    sweep = []                # a timing-only bug (rules = [], a plain run is clean): the rules
+                              # a race sweep finds (docs/sweep.md); its findings of other rules,
+                              # and any on a scenario without this field, are unexpected
 
 `rx COUNT SIZE` is the one step the host performs: the harness floods COUNT UDP
 datagrams of SIZE bytes at the guest (loopback -> slirp hostfwd) while the
@@ -94,6 +97,7 @@ class Scenario:
     expect_refs: bool = False
     expect_kernel: frozenset[str] = frozenset()
     source: str = "debian"
+    expect_sweep: frozenset[str] = frozenset()
 
     @property
     def device(self) -> dict:
@@ -267,7 +271,7 @@ def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
     steps = [" ".join([s] + load_words) if s.split() == ["load"] else s for s in steps]
 
     expect = _field(path, data, "expect", dict)
-    _unknown_keys(path, expect, {"rules", "ledger", "dma", "refs", "kernel"}, "expect")
+    _unknown_keys(path, expect, {"rules", "ledger", "dma", "refs", "kernel", "sweep"}, "expect")
     kernel = _field(path, expect, "kernel", list, [], "expect")
     unknown = [k for k in kernel if k not in results.KERNEL_REPORTS]
     if unknown:
@@ -286,13 +290,22 @@ def load(path: Path, known_rules: set[str] | None = None) -> Scenario:
         raise ScenarioError(f"{path}: field 'expect.rules' names unknown rules {unknown}; "
                             f"include/tracenic/rules.h (and `dmacheck --list-rules`) "
                             f"lists them")
+    sweep = _field(path, expect, "sweep", list, [], "expect")
+    unknown = [r for r in sweep if r not in known_rules]
+    if unknown:
+        raise ScenarioError(f"{path}: field 'expect.sweep' names unknown rules {unknown}; "
+                            f"include/tracenic/rules.h lists them")
+    if sweep and rules:
+        raise ScenarioError(f"{path}: field 'expect.sweep' is for a timing-only bug, which a "
+                            f"plain run does not show: expect.rules must then be []")
     return Scenario(name=name, description=_field(path, data, "description", str, ""),
                     machine=machine, steps=steps, timeout=timeout,
                     expect_rules=frozenset(rules), path=path, bugs=bugs,
                     expect_ledger=_field(path, expect, "ledger", bool, True, "expect"),
                     expect_dma=tuple(dma),
                     expect_refs=_field(path, expect, "refs", bool, False, "expect"),
-                    expect_kernel=frozenset(kernel), source=source)
+                    expect_kernel=frozenset(kernel), source=source,
+                    expect_sweep=frozenset(sweep))
 
 
 def load_dir(directory: Path, known_rules: set[str] | None = None) -> list[Scenario]:

@@ -100,33 +100,49 @@ def judge(expect: frozenset[str], run, v: Verdict, timeout: float, ledger: bool 
     @dma and @refs are the scenario's expect.ledger, expect.dma, expect.refs
     (activity()).
     """
+    return judge_why(expect, run, v, timeout, ledger, dma, refs, kernel)[1]
+
+
+# What judge_why() found wrong, as a word (the sweep tells a finding from a failed step by it).
+WHY_CODES = ("harness", "panic", "hung", "qemu-died", "agent-missed", "kernel", "unreadable",
+             "failed-step", "rules", "activity")
+
+
+def judge_why(expect: frozenset[str], run, v: Verdict, timeout: float, ledger: bool = True,
+              dma: tuple[str, ...] = (), refs: bool = False,
+              kernel: frozenset[str] = frozenset()) -> tuple[str, str]:
+    """judge()'s answer with its code (WHY_CODES): ('', '') for a run as expected."""
     panic = next((ln.strip() for ln in run.console.splitlines() if "Kernel panic" in ln), "")
     if run.errors:
-        return "the harness could not run the scenario: " + "; ".join(run.errors)
+        return "harness", "the harness could not run the scenario: " + "; ".join(run.errors)
     if panic:
-        return f"the guest panicked: {panic} (see console.log)"
+        return "panic", f"the guest panicked: {panic} (see console.log)"
     if run.timed_out:
-        return (f"the guest hung: no power-off within {timeout:g} s "
-                f"(last result: {run.results[-1] if run.results else 'none'}; see console.log)")
+        return "hung", (f"the guest hung: no power-off within {timeout:g} s "
+                        f"(last result: {run.results[-1] if run.results else 'none'}; "
+                        f"see console.log)")
     if not run.completed:
-        return (f"QEMU died before the scenario finished (exit status {run.exit_code}; "
-                "see console.log and qemu-stderr.log)")
+        return "qemu-died", (f"QEMU died before the scenario finished (exit status "
+                             f"{run.exit_code}; see console.log and qemu-stderr.log)")
     if run.guest.agent_missed:
-        return (f"the DMA-API agent missed {run.guest.agent_missed} calls (its kprobes were "
-                f"busy), so the ledger is incomplete and the verdict cannot be trusted "
-                f"({'; '.join(run.guest.agent_missed_by) or 'see results.txt, agent-summary'})")
+        return "agent-missed", (
+            f"the DMA-API agent missed {run.guest.agent_missed} calls (its kprobes were "
+            f"busy), so the ledger is incomplete and the verdict cannot be trusted "
+            f"({'; '.join(run.guest.agent_missed_by) or 'see results.txt, agent-summary'})")
     said_kernel = run.guest.kernel_reports
     if said_kernel != kernel:
         first = next((ln for ln in run.guest.oops + run.guest.dmar), "")
-        return (f"the guest kernel reported {', '.join(sorted(said_kernel)) or 'nothing'}, "
-                f"the scenario expects {', '.join(sorted(kernel)) or 'nothing'}"
-                + (f" (first: {first})" if first else ""))
+        return "kernel", (f"the guest kernel reported {', '.join(sorted(said_kernel)) or 'nothing'}, "
+                          f"the scenario expects {', '.join(sorted(kernel)) or 'nothing'}"
+                          + (f" (first: {first})" if first else ""))
     if v.status == 2:
-        return f"dmacheck could not read the trace: {v.error}"
+        return "unreadable", f"dmacheck could not read the trace: {v.error}"
     if not expect and run.guest.failed_steps:
         s = run.guest.failed_steps[0]
-        return f"the correct driver failed guest step {s.number} ({s.name}): {s.detail or 'no output'}"
+        return "failed-step", (f"the correct driver failed guest step {s.number} ({s.name}): "
+                               f"{s.detail or 'no output'}")
     if v.rules != expect:
-        return (f"expected {', '.join(sorted(expect)) or 'clean'}, dmacheck reported "
-                f"{', '.join(sorted(v.rules)) or 'clean'}")
-    return activity(v, ledger, dma, refs)
+        return "rules", (f"expected {', '.join(sorted(expect)) or 'clean'}, dmacheck reported "
+                         f"{', '.join(sorted(v.rules)) or 'clean'}")
+    why = activity(v, ledger, dma, refs)
+    return ("activity" if why else ""), why

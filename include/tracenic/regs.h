@@ -121,6 +121,8 @@
 
 #define TN_RING_MIN		8
 #define TN_RING_MAX		4096
+/* The "prefetch" property's range: descriptors the device reads ahead, 0..32. */
+#define TN_PREFETCH_MAX		32
 #define TN_MAX_FRAME		9018	/* bytes, without FCS */
 #define TN_MIN_FRAME		14
 

@@ -183,15 +183,17 @@ def make_vm(machine: Machine, workdir: Path, accel: str, rx_port: int | None = N
 def run_vm(machine: Machine, steps: list[str], workdir: Path, timeout: float, *,
            accel: str | None = None, libvirt_uri: str = DEFAULT_LIBVIRT_URI,
            dac_label: str | None = None, debug: qemu_cmd.Debug | None = None,
-           on_stop=None, watch: Watch | None = None) -> VmResult:
-    """Boot, run the steps, end the VM; see the module docstring and drive()."""
+           on_stop=None, watch: Watch | None = None, rx_port: int | None = None) -> VmResult:
+    """Boot, run the steps, end the VM; see the module docstring and drive().
+    rx_port: the host's UDP forward into the guest (the sweep's traffic bursts);
+    default: a free port when a step floods the guest, else none."""
     start = time.monotonic()
     notes = []
     if accel is None:
         accel, note = resolve_accel(machine.accel, workdir.parent)
         notes += [note] if note else []
     floods = prepare_run_dir(machine, steps, workdir)
-    port = free_udp_port() if floods else None
+    port = rx_port or (free_udp_port() if floods else None)
     traffic = Floods(floods, port, workdir)
     trace = machine.device.get("trace")
     vm = make_vm(machine, workdir, accel, port, debug, libvirt_uri, dac_label)

@@ -54,6 +54,10 @@ class Vm(abc.ABC):
     def exit_code(self) -> int | None:
         """QEMU's exit status once the VM is gone (0 where the backend cannot tell)."""
 
+    def monitor(self, command: str, /, **args) -> dict:
+        """Run a QMP command on the running VM (the sweep's qom-set and set_link)."""
+        raise VmStartError(f"the {self.backend} backend gives the harness no QMP monitor")
+
     def close(self) -> None:
         """Release connections and reap the process; the VM is gone by now."""
 

@@ -58,6 +58,12 @@ class QemuVm(Vm):
     def resume(self) -> None:
         self._monitor().command("cont")
 
+    def monitor(self, command: str, /, **args) -> dict:
+        mon = self._monitor()
+        if mon is None:
+            raise qmp.QmpError(f"QMP {command}: the monitor is not open (yet)")
+        return mon.command(command, **args)
+
     def stop(self) -> None:
         qmp.quit(self.qmp, qemu_cmd.file(self.workdir, "qmp"))
         self._close_monitor()

@@ -26,6 +26,10 @@ class QmpError(OSError):
     """The monitor could not be reached, or answered a command with an error."""
 
 
+class QmpRefused(QmpError):
+    """QEMU answered the command with an error (the monitor itself works)."""
+
+
 def library():
     """The qemu.qmp package from the QEMU source tree; a clear error if it is absent."""
     python = paths.qemu_python()
@@ -58,11 +62,11 @@ class Qmp:
         except asyncio.TimeoutError:
             raise QmpError(f"QMP {what}: no answer within {self.timeout:g} s") from None
         except self._lib.ExecuteError as e:
-            raise QmpError(f"QMP {what}: {e.error.error.desc}") from None
+            raise QmpRefused(f"QMP {what}: {e.error.error.desc}") from None
         except (self._lib.QMPError, OSError, EOFError) as e:
             raise QmpError(f"QMP {what}: {e}") from None
 
-    def command(self, name: str, **args) -> dict:
+    def command(self, name: str, /, **args) -> dict:
         return self._run(self._client.execute(name, args or None), name)
 
     def close(self) -> None:
