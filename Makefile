@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON := /usr/bin/python3
 
 .PHONY: all deps qemu qtest dmacheck dmacheck-test trafficgen images bench-image bench-tools \
-	bench pytest test run repro fuzz-device clean
+	bench pytest test run sweep repro fuzz-device clean
 
 all: qemu dmacheck trafficgen images
 
@@ -52,8 +52,16 @@ pytest: qemu images dmacheck trafficgen bench-tools bench-image
 
 test: qtest dmacheck-test pytest
 
+# The nightly: the matrix, then a race sweep of SWEEP_MINUTES over the scenarios that ran
+# clean (0: none), its findings in the same report.
+SWEEP_MINUTES ?= 2
 run: qemu images dmacheck trafficgen
-	@$(PYTHON) harness/tracenic-cli run $(RUN_ARGS)
+	@$(PYTHON) harness/tracenic-cli run --sweep-minutes $(SWEEP_MINUTES) $(RUN_ARGS)
+
+# A race sweep on its own (docs/sweep.md): SWEEP_MINUTES (default 2 above; give more),
+# SWEEP_ARGS for the rest (--seed S, scenario names, --rerun FINDING).
+sweep: qemu images dmacheck trafficgen
+	@$(PYTHON) harness/tracenic-cli sweep --minutes $(SWEEP_MINUTES) $(SWEEP_ARGS)
 
 # One scenario, stopped at its first violation with QMP and a gdbstub open.
 repro: qemu images dmacheck trafficgen

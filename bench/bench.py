@@ -6,7 +6,8 @@ target ratios from two guests run at once on the same host CPU), trace (trace
 cost: the trace-writer benchmark; the per-packet figures come from nic),
 checker (make -C harness/dmacheck bench, and dmacheck on a real trace from
 nic), latency (one scenario start to verdict, in phases), matrix (the default
-scenario matrix).  Raw figures go to build/bench/results.json.
+scenario matrix), agent (the DMA-API agent's cost), sweep (the race sweep's runs per
+minute, and paired against plain runs).  Raw figures go to build/bench/results.json.
 """
 import argparse
 import datetime
@@ -29,12 +30,13 @@ import agent  # noqa: E402
 import latency  # noqa: E402
 import nic  # noqa: E402
 import report  # noqa: E402
+import sweep as sweep_bench  # noqa: E402
 from tracenic import contract, paths  # noqa: E402
 from tracenic.contract import C  # noqa: E402
 from tracenic.vm import pick_accel  # noqa: E402
 
 OUT = paths.BUILD / "bench"
-PARTS = ["nic", "paired", "trace", "checker", "latency", "matrix", "agent"]
+PARTS = ["nic", "paired", "trace", "checker", "latency", "matrix", "agent", "sweep"]
 
 
 def log(msg: str) -> None:
@@ -135,6 +137,8 @@ def main() -> int:
                     help="simultaneous boots per pair (on host CPU 1, 0, 1, 0, ...)")
     ap.add_argument("--latency-runs", type=int, default=5)
     ap.add_argument("--scenario", default="boot-clean")
+    ap.add_argument("--sweep-minutes", type=float, default=5,
+                    help="length of each of the sweep part's two phases")
     ap.add_argument("--output", type=Path, default=paths.TOP / "BENCHMARKS.md")
     ap.add_argument("--render-only", action="store_true",
                     help="measure nothing: write the output again from build/bench/results.json")
@@ -192,6 +196,10 @@ def main() -> int:
     if "agent" in parts:
         log(f"bench: the DMA-API agent, per call and {args.rounds} rounds of e1000e scenarios")
         results["agent"] = agent.run(OUT / "agent", args.rounds, accel, log)
+    if "sweep" in parts:
+        log(f"bench: the race sweep, two phases of {args.sweep_minutes:g} min")
+        results["sweep"] = sweep_bench.run(OUT / "sweep", args.sweep_minutes,
+                                           os.cpu_count() or 1, log)
     results["bench_seconds"] = time.monotonic() - start
     results["machine"]["load_end"] = loadavg()
 

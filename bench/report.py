@@ -445,6 +445,27 @@ def agent_section(ag: dict) -> str:
     return "\n".join(out)
 
 
+def sweep_section(sw: dict) -> str:
+    """The race sweep (bench/sweep.py): runs per minute, and paired against plain runs."""
+    f, p = sw["full"], sw["paired"]
+    ratio = p["sweep_per_minute"] / p["plain_per_minute"] if p["plain_per_minute"] else 0
+    return "\n".join([
+        f"`tracenic-cli sweep -j {sw['jobs']} --seed {sw['seed']}` over the "
+        f"{len(sw['scenarios'])} scenarios a sweep runs by default, {sw['minutes']:g} min; "
+        f"then one core sweeping (`-j 1`) beside one core running the same scenarios in the "
+        f"same rotation without a schedule, {sw['minutes']:g} min at the same time:\n",
+        table(["", "runs", "seconds", "runs per minute"],
+              [[f"sweep, {sw['jobs']} at a time", str(f["runs"]), f"{f['seconds']:.0f}",
+                f"**{f['runs_per_minute']:.1f}**"],
+               ["paired: sweep, 1 at a time", str(p["sweep_runs"]), f"{p['sweep_seconds']:.0f}",
+                f"{p['sweep_per_minute']:.1f}"],
+               ["paired: plain runs, 1 at a time", str(p["plain_runs"]),
+                f"{p['plain_seconds']:.0f}", f"{p['plain_per_minute']:.1f}"]], "lrrr"),
+        f"A scheduled run goes at {ratio:.2f} × the rate of a plain one (paired). Findings of "
+        f"the {sw['jobs']}-core phase: {', '.join(sw['full_findings']) or 'none'} (the default "
+        f"set includes the two seeded timing-only bugs).\n"])
+
+
 def render(results: dict) -> str:
     mc = results["machine"]
     parts = [
@@ -481,4 +502,6 @@ def render(results: dict) -> str:
             parts += ["### Default matrix\n", matrix_section(results["matrix"])]
     if results.get("agent"):
         parts += ["## 5. The DMA-API agent\n", agent_section(results["agent"])]
+    if results.get("sweep"):
+        parts += ["## 6. The race sweep\n", sweep_section(results["sweep"])]
     return "\n".join(parts)

@@ -6,10 +6,13 @@
 #   SHARD=2/4 ci/nightly.sh             # this machine's quarter of the night
 #   PUBLISH=/srv/www/tracenic ci/nightly.sh   # also copy the report there (latest -> it)
 #   LIBVIRT_URI=qemu+ssh://lab-host/system ci/nightly.sh   # libvirt scenarios on a lab host
+#   SWEEP_MINUTES=30 ci/nightly.sh      # the closing race sweep's length (default 2, 0: none;
+#                                       # docs/sweep.md), its findings in the report's sweep/
 #   FUZZ_SECONDS=1800 ci/nightly.sh     # then `make fuzz-device` for that long, its coverage,
 #                                       # log and reproducers in the report's fuzz-device/
 #
-# Exit status: make run's (non-zero when any verdict differs from its expectation), else
+# Exit status: make run's (non-zero when any verdict differs from its expectation, or the
+# sweep has a finding no scenario expects), else
 # make fuzz-device's when it ran (non-zero on a crash, hang or sanitizer report).
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -335,7 +335,7 @@ void e1000e_tnkit_tx_done(E1000ECore *core, const struct e1000_tx_desc *dp)
 }
 
 /* The reference an access is made under: the ring's, or the buffer's. */
-static uint32_t e1000e_tnkit_ref(E1000ECore *core, uint8_t cause,
+static uint64_t e1000e_tnkit_ref(E1000ECore *core, uint8_t cause,
                                  dma_addr_t addr)
 {
     E1000ETnkit *t = core->tnkit;

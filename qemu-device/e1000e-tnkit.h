@@ -20,7 +20,7 @@
 #define E1000E_TNKIT_BUFS 4
 
 typedef struct E1000ETnkitPosted {
-    uint32_t ref;
+    uint64_t ref;
     uint32_t len;
     uint64_t addr;
 } E1000ETnkitPosted;
@@ -34,7 +34,7 @@ typedef struct E1000ETnkitRing {
     uint64_t base;
     uint32_t slots;         /* 16-byte descriptor slots */
     uint32_t head, tail;    /* [head, tail) is posted: the device's */
-    uint32_t ring_ref;
+    uint64_t ring_ref;
     E1000ETnkitPosted *posted;  /* slots * E1000E_TNKIT_BUFS */
     /*
      * TX: the first slot of a packet not yet sent (pkt_open).  net_tx_pkt

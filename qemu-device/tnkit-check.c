@@ -48,7 +48,7 @@
 typedef struct TNExtent {
     uint64_t start;
     uint64_t len;
-    uint32_t id;
+    uint64_t id;        /* a region's (32 bits) or a reference's (64 bits) */
     bool freed;         /* freed (named by @id), not live */
 } TNExtent;
 
@@ -192,7 +192,7 @@ static bool tnkit_overlaps(const TNExtent *e, uint64_t a, uint64_t b)
 
 static void tnkit_violation(TNKitCheck *c, enum tn_rule rule, uint32_t id,
                             uint64_t addr, uint64_t len, uint8_t cause,
-                            uint8_t ring, uint32_t ref_id)
+                            uint8_t ring, uint64_t ref_id)
 {
     struct tn_rec rec = {
         .type = TN_REC_VIOLATION,
@@ -202,7 +202,8 @@ static void tnkit_violation(TNKitCheck *c, enum tn_rule rule, uint32_t id,
         .u.violation.len = htole32(len),
         .u.violation.cause = cause,
         .u.violation.ring = ring,
-        .u.violation.ref_id = htole32(ref_id),
+        .u.violation.ref_id = htole32((uint32_t)ref_id),
+        .u.violation.ref_id_hi = htole32(ref_id >> 32),
         .u.violation.dev = c->cur_dev,  /* the device of the record judged */
     };
 
@@ -565,7 +566,7 @@ static void tnkit_check_dma(TNKitCheck *c, uint8_t cause, uint8_t ring,
     g_array_free(rest, true);
 }
 
-static TNRef *tnkit_ref_find(TNKitCheck *c, uint32_t ref_id)
+static TNRef *tnkit_ref_find(TNKitCheck *c, uint64_t ref_id)
 {
     size_t i;
 
@@ -617,7 +618,7 @@ static void tnkit_check_posted_twice(TNKitCheck *c, const TNRef *new)
     }
 }
 
-static void tnkit_check_ref(TNKitCheck *c, uint8_t dev, uint32_t ref_id,
+static void tnkit_check_ref(TNKitCheck *c, uint8_t dev, uint64_t ref_id,
                             uint8_t kind, uint8_t ring, uint16_t idx,
                             uint64_t addr, uint32_t len, bool take,
                             bool drained)
@@ -769,6 +770,8 @@ static void tnkit_check_dma_rec(TNKitCheck *c, const struct tn_rec *rec)
 
 void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec)
 {
+    uint64_t ref_id;
+
     c->cur_dev = tn_rec_dev(rec);
     switch (rec->type) {
     case TN_REC_DMA_FAILED:
@@ -795,10 +798,11 @@ void tnkit_check_record(TNKitCheck *c, const struct tn_rec *rec)
         break;
     case TN_REC_REF_TAKE:
     case TN_REC_REF_DROP:
-        if (!rec->id) {
+        ref_id = tn_ref_id(le32toh(rec->id), le32toh(rec->u.ref.id_hi));
+        if (!ref_id) {
             break;      /* no reference has id 0: dmacheck ignores it too */
         }
-        tnkit_check_ref(c, tn_rec_dev(rec), le32toh(rec->id), rec->kind,
+        tnkit_check_ref(c, tn_rec_dev(rec), ref_id, rec->kind,
                         rec->u.ref.ring, le16toh(rec->idx),
                         le64toh(rec->u.ref.addr), le32toh(rec->u.ref.len),
                         rec->type == TN_REC_REF_TAKE, rec->u.ref.drained);

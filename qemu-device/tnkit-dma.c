@@ -15,7 +15,7 @@
 #include "trace.h"
 
 bool tnkit_dma(TNKit *k, bool write, uint8_t cause, uint8_t ring,
-               uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
+               uint32_t slot, uint64_t ref_id, uint64_t addr, void *buf,
                uint32_t len)
 {
     MemReentrancyGuard *guard = &DEVICE(k->pdev)->mem_reentrancy_guard;
@@ -24,7 +24,8 @@ bool tnkit_dma(TNKit *k, bool write, uint8_t cause, uint8_t ring,
         .type = write ? TN_REC_DMA_WRITE : TN_REC_DMA_READ,
         .kind = cause,
         .idx = cpu_to_le16(slot),
-        .id = cpu_to_le32(ref_id),
+        .id = cpu_to_le32((uint32_t)ref_id),
+        .u.dma.ref_hi = cpu_to_le32(ref_id >> 32),
         .u.dma.addr = cpu_to_le64(addr),
         .u.dma.len = cpu_to_le32(len),
         .u.dma.ring = ring,
@@ -84,7 +85,7 @@ bool tnkit_dma(TNKit *k, bool write, uint8_t cause, uint8_t ring,
 }
 
 void tnkit_dma_note(TNKit *k, bool write, uint8_t cause, uint8_t ring,
-                    uint32_t slot, uint32_t ref_id, uint64_t addr, uint32_t len,
+                    uint32_t slot, uint64_t ref_id, uint64_t addr, uint32_t len,
                     bool ok)
 {
     struct tn_rec rec = {
@@ -92,7 +93,8 @@ void tnkit_dma_note(TNKit *k, bool write, uint8_t cause, uint8_t ring,
                 write ? TN_REC_DMA_WRITE : TN_REC_DMA_READ,
         .kind = cause,
         .idx = cpu_to_le16(slot),
-        .id = cpu_to_le32(ref_id),
+        .id = cpu_to_le32((uint32_t)ref_id),
+        .u.dma.ref_hi = cpu_to_le32(ref_id >> 32),
         .u.dma.addr = cpu_to_le64(addr),
         .u.dma.len = cpu_to_le32(len),
         .u.dma.ring = ring,

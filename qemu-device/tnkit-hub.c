@@ -45,9 +45,9 @@ void tnkit_hub_emit(TNKitHub *h, struct tn_rec *rec)
     }
 }
 
-uint32_t tnkit_hub_ref_id(TNKitHub *h)
+uint64_t tnkit_hub_ref_id(TNKitHub *h)
 {
-    return ++h->next_ref_id ? h->next_ref_id : ++h->next_ref_id;
+    return ++h->next_ref_id;
 }
 
 void tnkit_hub_flush(TNKitHub *h)

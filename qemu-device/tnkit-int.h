@@ -41,7 +41,8 @@ struct TNKitHub {
      */
     unsigned callback_depth;
     int64_t callback_time_ns;
-    uint32_t next_ref_id;   /* unique over the trace: the check keys on it */
+    /* Unique over the trace, the checks key on it: 64 bits never wrap. */
+    uint64_t next_ref_id;
 
     TNKit *dev[TN_REC_DEV_MAX + 1];     /* attached devices by number */
     unsigned n_dev;                     /* numbers given so far */
@@ -81,7 +82,7 @@ void tnkit_hub_header_for(TNKitHub *h, struct tn_trace_header *hdr,
 bool tnkit_hub_attach(TNKitHub *h, TNKit *k, Error **errp);
 void tnkit_hub_detach(TNKitHub *h, TNKit *k);
 void tnkit_hub_emit(TNKitHub *h, struct tn_rec *rec);
-uint32_t tnkit_hub_ref_id(TNKitHub *h);
+uint64_t tnkit_hub_ref_id(TNKitHub *h);
 void tnkit_hub_flush(TNKitHub *h);
 void tnkit_hub_check_suspend(TNKitHub *h, const char *why);
 bool tnkit_parse_on_violation(const char *val, bool check, bool *stop,

@@ -71,15 +71,16 @@ void tnkit_record_state(TNKit *k, uint8_t kind, uint8_t ring, uint64_t value,
 
 /* --- References ----------------------------------------------------------- */
 
-uint32_t tnkit_ref_take(TNKit *k, uint8_t kind, uint8_t ring, uint32_t slot,
+uint64_t tnkit_ref_take(TNKit *k, uint8_t kind, uint8_t ring, uint32_t slot,
                         uint64_t addr, uint32_t len)
 {
-    uint32_t id = k->hub ? tnkit_hub_ref_id(k->hub) : 1;
+    uint64_t id = k->hub ? tnkit_hub_ref_id(k->hub) : 1;
     struct tn_rec rec = {
         .type = TN_REC_REF_TAKE,
         .kind = kind,
         .idx = cpu_to_le16(slot),
-        .id = cpu_to_le32(id),
+        .id = cpu_to_le32((uint32_t)id),
+        .u.ref.id_hi = cpu_to_le32(id >> 32),
         .u.ref.addr = cpu_to_le64(addr),
         .u.ref.len = cpu_to_le32(len),
         .u.ref.ring = ring,
@@ -89,7 +90,7 @@ uint32_t tnkit_ref_take(TNKit *k, uint8_t kind, uint8_t ring, uint32_t slot,
     return id;
 }
 
-static void tnkit_ref_drop_rec(TNKit *k, uint32_t *ref_id, uint8_t kind,
+static void tnkit_ref_drop_rec(TNKit *k, uint64_t *ref_id, uint8_t kind,
                                uint8_t ring, uint32_t slot, uint64_t addr,
                                uint32_t len, bool drained)
 {
@@ -97,7 +98,8 @@ static void tnkit_ref_drop_rec(TNKit *k, uint32_t *ref_id, uint8_t kind,
         .type = TN_REC_REF_DROP,
         .kind = kind,
         .idx = cpu_to_le16(slot),
-        .id = cpu_to_le32(*ref_id),
+        .id = cpu_to_le32((uint32_t)*ref_id),
+        .u.ref.id_hi = cpu_to_le32(*ref_id >> 32),
         .u.ref.addr = cpu_to_le64(addr),
         .u.ref.len = cpu_to_le32(len),
         .u.ref.ring = ring,
@@ -111,13 +113,13 @@ static void tnkit_ref_drop_rec(TNKit *k, uint32_t *ref_id, uint8_t kind,
     *ref_id = 0;
 }
 
-void tnkit_ref_drop(TNKit *k, uint32_t *ref_id, uint8_t kind, uint8_t ring,
+void tnkit_ref_drop(TNKit *k, uint64_t *ref_id, uint8_t kind, uint8_t ring,
                     uint32_t slot, uint64_t addr, uint32_t len)
 {
     tnkit_ref_drop_rec(k, ref_id, kind, ring, slot, addr, len, false);
 }
 
-void tnkit_ref_drop_drained(TNKit *k, uint32_t *ref_id, uint8_t kind,
+void tnkit_ref_drop_drained(TNKit *k, uint64_t *ref_id, uint8_t kind,
                             uint8_t ring, uint32_t slot, uint64_t addr,
                             uint32_t len)
 {

@@ -95,14 +95,17 @@ void tnkit_emit(TNKit *k, struct tn_rec *rec);
 void tnkit_record_state(TNKit *k, uint8_t kind, uint8_t ring, uint64_t value,
                         uint64_t value2);
 
-/* References (TN_REF_*): guest memory the device may still touch. */
-uint32_t tnkit_ref_take(TNKit *k, uint8_t kind, uint8_t ring, uint32_t slot,
+/*
+ * References (TN_REF_*): guest memory the device may still touch.  Ids are
+ * 64 bits, unique over the trace (trace.h tn_ref_id), never 0.
+ */
+uint64_t tnkit_ref_take(TNKit *k, uint8_t kind, uint8_t ring, uint32_t slot,
                         uint64_t addr, uint32_t len);
 /* Drop *@ref_id (nothing if 0) and zero it. */
-void tnkit_ref_drop(TNKit *k, uint32_t *ref_id, uint8_t kind, uint8_t ring,
+void tnkit_ref_drop(TNKit *k, uint64_t *ref_id, uint8_t kind, uint8_t ring,
                     uint32_t slot, uint64_t addr, uint32_t len);
 /* A drop the driver can only learn of from the device's quiesced state. */
-void tnkit_ref_drop_drained(TNKit *k, uint32_t *ref_id, uint8_t kind,
+void tnkit_ref_drop_drained(TNKit *k, uint64_t *ref_id, uint8_t kind,
                             uint8_t ring, uint32_t slot, uint64_t addr,
                             uint32_t len);
 
@@ -114,7 +117,7 @@ void tnkit_ref_drop_drained(TNKit *k, uint32_t *ref_id, uint8_t kind,
  * @ref_id the reference the access is made under (0: none).
  */
 bool tnkit_dma(TNKit *k, bool write, uint8_t cause, uint8_t ring,
-               uint32_t slot, uint32_t ref_id, uint64_t addr, void *buf,
+               uint32_t slot, uint64_t ref_id, uint64_t addr, void *buf,
                uint32_t len);
 
 /*
@@ -123,7 +126,7 @@ bool tnkit_dma(TNKit *k, bool write, uint8_t cause, uint8_t ring,
  * tnkit_dma's, @ok false when the map failed.  Nothing is read or written.
  */
 void tnkit_dma_note(TNKit *k, bool write, uint8_t cause, uint8_t ring,
-                    uint32_t slot, uint32_t ref_id, uint64_t addr, uint32_t len,
+                    uint32_t slot, uint64_t ref_id, uint64_t addr, uint32_t len,
                     bool ok);
 
 /*

@@ -36,8 +36,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(TracenicState, TRACENIC)
 /* A descriptor the device has fetched and not yet completed. */
 typedef struct TracenicCachedDesc {
     uint32_t slot;
-    uint32_t ref_id;        /* its REF_PREFETCH, 0 if the buffer is empty */
-    uint32_t inflight_ref;  /* its REF_INFLIGHT while a delayed transfer runs */
+    uint64_t ref_id;        /* its REF_PREFETCH, 0 if the buffer is empty */
+    uint64_t inflight_ref;  /* its REF_INFLIGHT while a delayed transfer runs */
     uint64_t addr;
     uint16_t len;
     uint16_t flags;
@@ -64,7 +64,7 @@ typedef struct TracenicRing {
     bool active;            /* may still DMA: enabled or draining */
     bool draining;
     bool error;
-    uint32_t ring_ref;
+    uint64_t ring_ref;
     int64_t drain_deadline;
     QEMUTimer *drain_timer;
 

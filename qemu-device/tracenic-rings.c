@@ -673,12 +673,12 @@ void tracenic_rings_free(TracenicState *s)
 
 static const VMStateDescription vmstate_tracenic_cached_desc = {
     .name = "tracenic/cached-desc",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,              /* 2: 64-bit reference ids */
+    .minimum_version_id = 2,
     .fields = (VMStateField[]) {
         VMSTATE_UINT32(slot, TracenicCachedDesc),
-        VMSTATE_UINT32(ref_id, TracenicCachedDesc),
-        VMSTATE_UINT32(inflight_ref, TracenicCachedDesc),
+        VMSTATE_UINT64(ref_id, TracenicCachedDesc),
+        VMSTATE_UINT64(inflight_ref, TracenicCachedDesc),
         VMSTATE_UINT64(addr, TracenicCachedDesc),
         VMSTATE_UINT16(len, TracenicCachedDesc),
         VMSTATE_UINT16(flags, TracenicCachedDesc),
@@ -718,8 +718,8 @@ static int tracenic_ring_post_load(void *opaque, int version_id)
 
 const VMStateDescription vmstate_tracenic_ring = {
     .name = "tracenic/ring",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,              /* 2: 64-bit reference ids */
+    .minimum_version_id = 2,
     .post_load = tracenic_ring_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_UINT32(base_lo, TracenicRing),
@@ -733,7 +733,7 @@ const VMStateDescription vmstate_tracenic_ring = {
         VMSTATE_BOOL(active, TracenicRing),
         VMSTATE_BOOL(draining, TracenicRing),
         VMSTATE_BOOL(error, TracenicRing),
-        VMSTATE_UINT32(ring_ref, TracenicRing),
+        VMSTATE_UINT64(ring_ref, TracenicRing),
         VMSTATE_INT64(drain_deadline, TracenicRing),
         VMSTATE_TIMER_PTR(drain_timer, TracenicRing),
         VMSTATE_STRUCT_ARRAY(cache, TracenicRing, TRACENIC_CACHE_SLOTS, 1,

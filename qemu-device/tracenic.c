@@ -216,12 +216,13 @@ static int tracenic_post_load(void *opaque, int version_id)
 
 /*
  * Version 3: the ledger's registers moved into the kit's state (vmstate_tnkit)
- * and bus mastering is read back from PCI config space.
+ * and bus mastering is read back from PCI config space.  Version 4: the
+ * rings' reference ids are 64 bits (trace.h tn_ref_id).
  */
 static const VMStateDescription tracenic_vmstate = {
     .name = "tracenic",
-    .version_id = 3,
-    .minimum_version_id = 3,
+    .version_id = 4,
+    .minimum_version_id = 4,
     .post_load = tracenic_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, TracenicState),

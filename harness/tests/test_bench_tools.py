@@ -357,3 +357,16 @@ def test_agent_section_renders_the_figures():
     assert "| `e1000e-agent` " in text and "1.05" in text
     row = next(ln for ln in text.splitlines() if ln.startswith("| without the agent"))
     assert row.split("|")[2].strip() == "160, 162, 170" and row.split("|")[3].strip() == "162"
+
+
+def test_sweep_section_renders_the_figures():
+    sw = {"minutes": 5, "jobs": 2, "seed": 1, "scenarios": ["a", "b", "c"],
+          "full": {"runs": 60, "seconds": 301.0, "runs_per_minute": 11.96},
+          "full_findings": ["dma-after-free-0123456789"],
+          "paired": {"sweep_runs": 27, "sweep_seconds": 300.5, "sweep_per_minute": 5.39,
+                     "plain_runs": 30, "plain_seconds": 300.2, "plain_per_minute": 6.0}}
+    text = report.sweep_section(sw)
+    assert "**12.0**" in text and "0.90 × the rate of a plain one" in text
+    assert "dma-after-free-0123456789" in text
+    row = next(ln for ln in text.splitlines() if ln.startswith("| paired: plain runs"))
+    assert [c.strip() for c in row.split("|")[2:5]] == ["30", "300", "6.0"]

@@ -130,7 +130,8 @@ def _sweep(scenarios, minutes: float, seed, jobs: int, out: Path, until_found: b
         raise SystemExit("tracenic: nothing to sweep: no scenario of those named runs clean "
                          "on the qemu backend")
     seed = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
-    print(f"tracenic: sweeping {len(scenarios)} scenarios for {minutes:g} min, {jobs} at a "
+    print(f"tracenic: sweeping {len(scenarios)} scenario{'s' * (len(scenarios) != 1)} for "
+          f"{minutes:g} min, {jobs} at a "
           f"time, seed {seed}; findings in {out}/findings", flush=True)
     sw = sweep.Sweep(scenarios, seed, minutes, jobs, out, until_found,
                      progress=lambda line: print(line, flush=True))

@@ -178,7 +178,9 @@ struct tn_rec {
 			uint8_t ring;		/* TN_RING_ID_* */
 			uint8_t write;		/* DMA_FAILED: 1 for a write */
 			uint8_t reason;		/* DMA_FAILED: enum tn_dma_fail */
-			uint8_t pad[12];
+			uint8_t pad0;
+			uint32_t ref_hi;	/* id = the reference's id: its high half (tn_ref_id) */
+			uint8_t pad[7];
 			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} dma;
 		struct {	/* ALLOC: kind = TN_API_*, id = allocation id */
@@ -234,7 +236,9 @@ struct tn_rec {
 			uint8_t ring;
 			uint8_t drained;	/* REF_DROP: dropped by a drain or reset, which
 						 * the driver learns of only from QUIESCED */
-			uint8_t pad[17];
+			uint16_t pad0;
+			uint32_t id_hi;		/* the reference id's high half (tn_ref_id) */
+			uint8_t pad[11];
 			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} ref;
 		struct {	/* STATE: kind = TN_ST_*, idx = ring or TN_RING_ID_NONE */
@@ -256,8 +260,9 @@ struct tn_rec {
 			uint8_t cause;		/* DMA cause, 0 for free-not-quiesced */
 			uint8_t ring;
 			uint16_t pad0;
-			uint32_t ref_id;	/* free-not-quiesced: the reference still held */
-			uint8_t pad[11];
+			uint32_t ref_id;	/* free-not-quiesced: the reference still held, */
+			uint32_t ref_id_hi;	/* ... its high half (tn_ref_id) */
+			uint8_t pad[7];
 			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} violation;
 		struct {	/* LEDGER_ERROR: kind = TN_LG_CMD_* */
@@ -327,6 +332,25 @@ TN_REC_ASSERT_DEV(truncated);
 TN_REC_ASSERT_DEV(write_error);
 TN_REC_ASSERT_DEV(end);
 TN_REC_ASSERT_DEV(device);
+
+/*
+ * Reference ids are 64 bits and never reused within a trace (a sweep's trace
+ * takes billions of references; a 32-bit counter would wrap onto one still
+ * held, and the checkers would forget the older reference).  A record holds
+ * the low half in its id and the high half in ref.id_hi (REF_TAKE,
+ * REF_DROP), dma.ref_hi (a DMA made under the reference) or
+ * violation.ref_id_hi; traces from before the high halves have 0 there.
+ * Both halves as read from the record (little-endian converted).
+ */
+static inline uint64_t tn_ref_id(uint32_t lo, uint32_t hi)
+{
+	return ((uint64_t)hi << 32) | lo;
+}
+
+TN_STATIC_ASSERT(offsetof(struct tn_rec, u.ref.id_hi) % 4 == 0, "ref.id_hi is aligned");
+TN_STATIC_ASSERT(offsetof(struct tn_rec, u.dma.ref_hi) % 4 == 0, "dma.ref_hi is aligned");
+TN_STATIC_ASSERT(offsetof(struct tn_rec, u.violation.ref_id_hi) % 4 == 0,
+		 "violation.ref_id_hi is aligned");
 
 static inline uint8_t tn_rec_dev(const struct tn_rec *r)
 {

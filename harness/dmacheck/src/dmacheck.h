@@ -32,7 +32,7 @@ struct dc_region_info {
 };
 
 struct dc_ref_info {
-	uint32_t id;
+	uint64_t id;		/* trace.h tn_ref_id */
 	uint8_t kind, ring, dev;
 	uint16_t idx;
 	uint64_t addr, taken_ns;

@@ -13,10 +13,10 @@ void dc_dump_record(FILE *o, uint64_t i, const struct tn_rec *r)
 	case TN_REC_DMA_READ:
 	case TN_REC_DMA_WRITE:
 	case TN_REC_DMA_FAILED:
-		fprintf(o, ",\"cause\":\"%s\",\"addr\":%" PRIu64 ",\"len\":%u,\"ring\":%u,"
-			"\"write\":%u,\"reason\":%u,\"result\":%u", tn_cause_name(r->kind),
-			r->u.dma.addr, r->u.dma.len, r->u.dma.ring, r->u.dma.write, r->u.dma.reason,
-			r->u.dma.result);
+		fprintf(o, ",\"cause\":\"%s\",\"ref_id\":%" PRIu64 ",\"addr\":%" PRIu64 ",\"len\":%u,"
+			"\"ring\":%u,\"write\":%u,\"reason\":%u,\"result\":%u", tn_cause_name(r->kind),
+			tn_ref_id(r->id, r->u.dma.ref_hi), r->u.dma.addr, r->u.dma.len, r->u.dma.ring,
+			r->u.dma.write, r->u.dma.reason, r->u.dma.result);
 		break;
 	case TN_REC_ALLOC:
 		fprintf(o, ",\"api\":\"%s\",\"va\":%" PRIu64 ",\"length\":%u,\"flags\":%u,\"tag\":%u,"
@@ -44,8 +44,9 @@ void dc_dump_record(FILE *o, uint64_t i, const struct tn_rec *r)
 		break;
 	case TN_REC_REF_TAKE:
 	case TN_REC_REF_DROP:
-		fprintf(o, ",\"addr\":%" PRIu64 ",\"len\":%u,\"ring\":%u,\"drained\":%u",
-			r->u.ref.addr, r->u.ref.len, r->u.ref.ring, r->u.ref.drained);
+		fprintf(o, ",\"ref_id\":%" PRIu64 ",\"addr\":%" PRIu64 ",\"len\":%u,\"ring\":%u,"
+			"\"drained\":%u", tn_ref_id(r->id, r->u.ref.id_hi), r->u.ref.addr, r->u.ref.len,
+			r->u.ref.ring, r->u.ref.drained);
 		break;
 	case TN_REC_STATE:
 		fprintf(o, ",\"value\":%" PRIu64 ",\"value2\":%" PRIu64 ",\"status\":%u",
@@ -55,9 +56,9 @@ void dc_dump_record(FILE *o, uint64_t i, const struct tn_rec *r)
 		fprintf(o, ",\"cause\":%u,\"vector\":%u", r->u.irq.cause, r->u.irq.vector);
 		break;
 	case TN_REC_VIOLATION:
-		fprintf(o, ",\"addr\":%" PRIu64 ",\"len\":%u,\"cause\":%u,\"ring\":%u,\"ref_id\":%u",
-			r->u.violation.addr, r->u.violation.len, r->u.violation.cause,
-			r->u.violation.ring, r->u.violation.ref_id);
+		fprintf(o, ",\"addr\":%" PRIu64 ",\"len\":%u,\"cause\":%u,\"ring\":%u,\"ref_id\":%"
+			PRIu64, r->u.violation.addr, r->u.violation.len, r->u.violation.cause,
+			r->u.violation.ring, tn_ref_id(r->u.violation.ref_id, r->u.violation.ref_id_hi));
 		break;
 	case TN_REC_LEDGER_ERROR:
 		fprintf(o, ",\"info\":%u,\"length\":%u", r->u.ledger_error.info,

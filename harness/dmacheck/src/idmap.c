@@ -6,7 +6,7 @@
 
 #include "bigmem.h"
 
-void *idmap_get(const struct idmap *m, uint32_t id)
+void *idmap_get(const struct idmap *m, uint64_t id)
 {
 	size_t i;
 
@@ -42,7 +42,7 @@ static int grow(struct idmap *m)
 	return 0;
 }
 
-int idmap_put(struct idmap *m, uint32_t id, void *val)
+int idmap_put(struct idmap *m, uint64_t id, void *val)
 {
 	size_t i;
 
@@ -62,7 +62,7 @@ int idmap_put(struct idmap *m, uint32_t id, void *val)
 	return 0;
 }
 
-void *idmap_del(struct idmap *m, uint32_t id)
+void *idmap_del(struct idmap *m, uint64_t id)
 {
 	size_t i, j, mask = m->cap - 1;
 	void *val;
@@ -88,7 +88,7 @@ void *idmap_del(struct idmap *m, uint32_t id)
 	return val;
 }
 
-void *idmap_next(const struct idmap *m, size_t *pos, uint32_t *id)
+void *idmap_next(const struct idmap *m, size_t *pos, uint64_t *id)
 {
 	while (*pos < m->cap) {
 		size_t i = (*pos)++;

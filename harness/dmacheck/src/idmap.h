@@ -1,5 +1,6 @@
 /*
- * Open-addressing map from a 32-bit id to a pointer (id 0 is never stored).
+ * Open-addressing map from a 64-bit id to a pointer (id 0 is never stored):
+ * ledger ids are 32 bits, device reference ids 64 (trace.h tn_ref_id).
  * Deletion shifts the following entries back instead of leaving tombstones,
  * so the table's size follows the live entries even when every id is used
  * once (per-packet mapping ids).  A key and its value share an entry, so a
@@ -15,7 +16,7 @@
 #include "bigmem.h"
 
 struct idmap_entry {
-	uint32_t key;		/* 0: empty */
+	uint64_t key;		/* 0: empty */
 	void *val;
 };
 
@@ -24,7 +25,7 @@ struct idmap {
 	size_t cap, used;
 };
 
-static inline size_t idmap_slot(uint32_t id, size_t cap)
+static inline size_t idmap_slot(uint64_t id, size_t cap)
 {
 	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
 }
@@ -34,7 +35,7 @@ static inline size_t idmap_slot(uint32_t id, size_t cap)
  * line and the next (probes and the delete's shift run on into it).  A hint;
  * nothing changes.
  */
-static inline void idmap_prefetch(const struct idmap *m, uint32_t id)
+static inline void idmap_prefetch(const struct idmap *m, uint64_t id)
 {
 	if (m->cap) {
 		const char *p = (const char *)&m->e[idmap_slot(id, m->cap)];
@@ -44,11 +45,11 @@ static inline void idmap_prefetch(const struct idmap *m, uint32_t id)
 	}
 }
 
-void *idmap_get(const struct idmap *m, uint32_t id);
-int idmap_put(struct idmap *m, uint32_t id, void *val);	/* 0, or -1 out of memory */
-void *idmap_del(struct idmap *m, uint32_t id);
+void *idmap_get(const struct idmap *m, uint64_t id);
+int idmap_put(struct idmap *m, uint64_t id, void *val);	/* 0, or -1 out of memory */
+void *idmap_del(struct idmap *m, uint64_t id);
 void idmap_free(struct idmap *m);
 /* Iterate: start with *pos = 0; returns NULL at the end.  No put/del meanwhile. */
-void *idmap_next(const struct idmap *m, size_t *pos, uint32_t *id);
+void *idmap_next(const struct idmap *m, size_t *pos, uint64_t *id);
 
 #endif

@@ -726,7 +726,7 @@ static void on_unmap(struct replay *r, const struct tn_rec *t)
 static void on_halt_end(struct replay *r)
 {
 	size_t pos = 0;
-	uint32_t id;
+	uint64_t id;
 	struct region *g;
 
 	while ((g = idmap_next(&r->regions, &pos, &id))) {
@@ -1036,22 +1036,24 @@ static int twice_visit(struct inode *n, void *p)
 		      (uint64_t)a->idx << 18 | (uint64_t)(b->ring & 3) << 16 | b->idx);
 	if (v)
 		snprintf(v->detail, sizeof(v->detail), "%s ring descriptor %u's %s "
-			 "0x%llx+%u (reference %u) and %s ring descriptor %u's 0x%llx+%u (reference "
-			 "%u, taken at %llu ns) share %llu bytes from 0x%llx", tn_ring_name(b->ring),
+			 "0x%llx+%u (reference %llu) and %s ring descriptor %u's 0x%llx+%u (reference "
+			 "%llu, taken at %llu ns) share %llu bytes from 0x%llx", tn_ring_name(b->ring),
 			 b->idx, tn_ref_kind_name(b->kind), (unsigned long long)b->addr, b->len,
-			 b->id, tn_ring_name(a->ring), a->idx, (unsigned long long)a->addr, a->len,
-			 a->id, (unsigned long long)a->taken_ns, (unsigned long long)(hi - lo),
+			 (unsigned long long)b->id, tn_ring_name(a->ring), a->idx,
+			 (unsigned long long)a->addr, a->len, (unsigned long long)a->id,
+			 (unsigned long long)a->taken_ns, (unsigned long long)(hi - lo),
 			 (unsigned long long)lo);
 	return 0;
 }
 
 static void on_ref(struct replay *r, const struct tn_rec *t)
 {
+	uint64_t id = tn_ref_id(t->id, t->u.ref.id_hi);
 	struct ref *f;
 
 	if (t->type == TN_REC_REF_DROP) {
 		r->res->stats.refs_dropped++;
-		f = idmap_get(&r->refs, t->id);
+		f = idmap_get(&r->refs, id);
 		if (!f)
 			return;
 		if (t->u.ref.drained) {
@@ -1063,15 +1065,15 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 		return;
 	}
 	r->res->stats.refs_taken++;
-	if (!t->u.ref.len || !t->id || idmap_get(&r->refs, t->id))
+	if (!t->u.ref.len || !id || idmap_get(&r->refs, id))
 		return;		/* empty, id 0 or a duplicate id: nothing the id map can hold */
 	f = slab_alloc(&r->ref_slab);
-	if (!f || idmap_put(&r->refs, t->id, f)) {
+	if (!f || idmap_put(&r->refs, id, f)) {
 		slab_free(&r->ref_slab, f);
 		r->oom = true;
 		return;
 	}
-	f->info.id = t->id;
+	f->info.id = id;
 	f->info.kind = t->kind;
 	f->info.ring = t->u.ref.ring;
 	f->info.dev = tn_rec_dev(t);
@@ -1124,7 +1126,7 @@ static void refs_held_at_end(struct replay *r)
 	struct dc_result *res = r->res;
 	const struct dc_ref_info **held;
 	size_t pos = 0, n = 0, i;
-	uint32_t id;
+	uint64_t id;
 	struct ref *f;
 
 	while ((f = idmap_next(&r->refs, &pos, &id)))
@@ -1178,7 +1180,7 @@ static void refs_held_at_end(struct replay *r)
 static void on_quiesced_seen(struct replay *r, unsigned dev, unsigned ring)
 {
 	size_t pos = 0;
-	uint32_t id;
+	uint64_t id;
 	struct ref *f;
 
 	while ((f = idmap_next(&r->refs, &pos, &id))) {
@@ -1305,7 +1307,7 @@ int dc_check_header(const uint8_t *data, size_t len, char *err, size_t errlen)
 static void replay_free(struct replay *r)
 {
 	size_t pos = 0;
-	uint32_t id;
+	uint64_t id;
 	void *p;
 
 	while ((p = idmap_next(&r->regions, &pos, &id)))
@@ -1337,7 +1339,7 @@ static int by_total_desc(const void *a, const void *b)
 static void finish_live_regions(struct replay *r)
 {
 	size_t pos = 0;
-	uint32_t id;
+	uint64_t id;
 	struct region *g;
 
 	while ((g = idmap_next(&r->regions, &pos, &id))) {

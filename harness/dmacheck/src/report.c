@@ -127,7 +127,7 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 			for (k = 0; k < v->device.n_refs && k < DC_MAX_REFS_SHOWN; k++) {
 				const struct dc_ref_info *f = &v->device.refs[k];
 
-				fprintf(o, "           holding ref %u: %s, %s ring descriptor %u, "
+				fprintf(o, "           holding ref %" PRIu64 ": %s, %s ring descriptor %u, "
 					"0x%" PRIx64 "+%u, taken at %" PRIu64 " ns", f->id,
 					tn_ref_kind_name(f->kind), tn_ring_name(f->ring), f->idx, f->addr, f->len,
 					f->taken_ns);
@@ -302,7 +302,7 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 			for (k = 0; k < v->device.n_refs && k < DC_MAX_REFS_SHOWN; k++) {
 				const struct dc_ref_info *f = &v->device.refs[k];
 
-				fprintf(o, "%s{\"id\":%u,\"kind\":\"%s\",\"ring\":\"%s\",\"desc\":%u,"
+				fprintf(o, "%s{\"id\":%" PRIu64 ",\"kind\":\"%s\",\"ring\":\"%s\",\"desc\":%u,"
 					"\"addr\":%" PRIu64 ",\"len\":%u,\"taken_ns\":%" PRIu64
 					",\"unobserved_drain_ns\":%" PRIu64, k ? "," : "", f->id,
 					tn_ref_kind_name(f->kind), tn_ring_name(f->ring), f->idx, f->addr,

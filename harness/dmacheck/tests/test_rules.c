@@ -1574,7 +1574,7 @@ static void map_error_rules(void)
 }
 
 /* A reference of @kind on @ring's descriptor @idx. */
-static void ref_at(struct tb *b, int take, uint32_t id, uint8_t kind, uint8_t ring,
+static void ref_at(struct tb *b, int take, uint64_t id, uint8_t kind, uint8_t ring,
 		   uint16_t idx, uint64_t addr, uint32_t len)
 {
 	tb_ref(b, take, id, kind, addr, len);
@@ -1649,6 +1649,38 @@ static void posted_twice_rules(void)
 	expect("posted-twice-twin-adjacent", &b, END);
 }
 
+/*
+ * Reference ids are 64 bits: a reference taken 2^32 references after one
+ * still held has the same low half and must not be taken for it (a 32-bit
+ * counter wrapped there, and the drop of the new one forgot the old one).
+ */
+static void ref_id_rules(void)
+{
+	const uint64_t later = (1ull << 32) | 11;	/* ref 11's low half */
+	struct tb b;
+
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 2048, TN_DIR_FROM_DEVICE);
+	ref_at(&b, 1, 11, TN_REF_POSTED, TN_RING_ID_RX, 0, 0x8000, 2048);
+	ref_at(&b, 1, later, TN_REF_POSTED, TN_RING_ID_RX, 1, 0x20000, 2048);
+	ref_at(&b, 0, later, TN_REF_POSTED, TN_RING_ID_RX, 1, 0x20000, 2048);
+	tb_unmap_dir(&b, 5, 2048, TN_DIR_FROM_DEVICE);
+	ref_at(&b, 0, 11, TN_REF_POSTED, TN_RING_ID_RX, 0, 0x8000, 2048);
+	tb_end(&b);
+	expect("ref-id-past-2-32-still-held", &b, TN_RULE_FREE_NOT_QUIESCED, END);
+
+	/* Twin: the device gave reference 11 back before the unmap. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x8000, 2048, TN_DIR_FROM_DEVICE);
+	ref_at(&b, 1, 11, TN_REF_POSTED, TN_RING_ID_RX, 0, 0x8000, 2048);
+	ref_at(&b, 1, later, TN_REF_POSTED, TN_RING_ID_RX, 1, 0x20000, 2048);
+	ref_at(&b, 0, 11, TN_REF_POSTED, TN_RING_ID_RX, 0, 0x8000, 2048);
+	tb_unmap_dir(&b, 5, 2048, TN_DIR_FROM_DEVICE);
+	ref_at(&b, 0, later, TN_REF_POSTED, TN_RING_ID_RX, 1, 0x20000, 2048);
+	tb_end(&b);
+	expect("ref-id-past-2-32-twin-dropped", &b, END);
+}
+
 int main(int argc, char **argv)
 {
 	char invalid[512];
@@ -1671,6 +1703,7 @@ int main(int argc, char **argv)
 	page_free_rules();
 	map_error_rules();
 	posted_twice_rules();
+	ref_id_rules();
 	device_rules();
 	quiesce_rules();
 	free_rules();

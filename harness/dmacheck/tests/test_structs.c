@@ -438,54 +438,69 @@ static void space_random(unsigned target, unsigned ops, unsigned small, unsigned
 
 /* --- id map ------------------------------------------------------------------------ */
 
+/*
+ * Model index @i (1..4999) as an id: the upper half of the indexes get ids
+ * above 2^32 whose low 32 bits equal a lower index's id, as reference ids do
+ * after 2^32 references (trace.h tn_ref_id): the map must tell them apart.
+ */
+static uint64_t idmap_key(size_t i)
+{
+	return i < 2500 ? i : (1ull << 32) | (i - 2499);
+}
+
+static size_t idmap_index(uint64_t key)
+{
+	return key >> 32 ? (size_t)(key & 0xffffffffu) + 2499 : (size_t)key;
+}
+
 static void idmap_random(void)
 {
 	static void *model[5000];
 	struct idmap m = { 0 };
 	int before = failed, it;
 	size_t pos = 0, n = 0, c = 0, i;
-	uint32_t id;
+	uint64_t key;
 	void *v;
 
 	srand(2);
 	for (it = 1; it < 1000000; it++) {
-		id = 1 + rand() % 4999;
+		i = 1 + rand() % 4999;
 		switch (rand() % 3) {
 		case 0:
-			idmap_put(&m, id, (void *)(size_t)it);
-			model[id] = (void *)(size_t)it;
+			idmap_put(&m, idmap_key(i), (void *)(size_t)it);
+			model[i] = (void *)(size_t)it;
 			break;
 		case 1:
-			if (idmap_del(&m, id) != model[id])
+			if (idmap_del(&m, idmap_key(i)) != model[i])
 				failed++;
-			model[id] = NULL;
+			model[i] = NULL;
 			break;
 		default:
-			if (idmap_get(&m, id) != model[id])
+			if (idmap_get(&m, idmap_key(i)) != model[i])
 				failed++;
 		}
 	}
-	/* Delete every odd id while walking, as on_quiesced_seen does. */
-	while ((v = idmap_next(&m, &pos, &id))) {
-		if (id & 1) {
-			idmap_del(&m, id);
-			model[id] = NULL;
+	/* Delete every odd index while walking, as on_quiesced_seen does. */
+	while ((v = idmap_next(&m, &pos, &key))) {
+		if (idmap_index(key) & 1) {
+			idmap_del(&m, key);
+			model[idmap_index(key)] = NULL;
 			pos--;
 		}
 	}
 	for (i = 1; i < 5000; i++) {
 		n += model[i] != NULL;
-		if (idmap_get(&m, (uint32_t)i) != model[i])
+		if (idmap_get(&m, idmap_key(i)) != model[i])
 			failed++;
 	}
 	pos = 0;
-	while (idmap_next(&m, &pos, &id))
+	while (idmap_next(&m, &pos, &key))
 		c++;
 	if (c != n || n != m.used)
 		failed++;
 	idmap_free(&m);
-	suite_done("idmap against an array (1000000 random puts/dels/gets, deletion while walking)",
-		   before);
+	suite_done("idmap against an array (1000000 random puts/dels/gets, deletion while walking, "
+		   "ids above 2^32 sharing their low half with others)", before);
 }
 
 int main(void)

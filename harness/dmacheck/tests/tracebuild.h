@@ -139,11 +139,13 @@ static inline void tb_dma(struct tb *b, uint8_t type, uint8_t cause, uint64_t ad
 	r->u.dma.ring = cause <= TN_CAUSE_TX_WRITEBACK ? TN_RING_ID_TX : TN_RING_ID_RX;
 }
 
-static inline void tb_ref(struct tb *b, int take, uint32_t id, uint8_t kind, uint64_t addr,
+/* @id: 64 bits, the low half in the record's id, the high half in ref.id_hi. */
+static inline void tb_ref(struct tb *b, int take, uint64_t id, uint8_t kind, uint64_t addr,
 			  uint32_t len)
 {
-	struct tn_rec *r = tb_rec(b, take ? TN_REC_REF_TAKE : TN_REC_REF_DROP, kind, id);
+	struct tn_rec *r = tb_rec(b, take ? TN_REC_REF_TAKE : TN_REC_REF_DROP, kind, (uint32_t)id);
 
+	r->u.ref.id_hi = (uint32_t)(id >> 32);
 	r->u.ref.addr = addr;
 	r->u.ref.len = len;
 	r->u.ref.ring = TN_RING_ID_RX;
