@@ -17,7 +17,11 @@
  * (its events/s figure alone moved between 26 and 42 M here from one
  * invocation to the next).
  *
- * Usage: bench OUTDIR DMACHECK [events [live [runs]]]   (live 0: all three)
+ * With "fresh", every packet's buffer is at a new address (an IOVA allocator
+ * that never recycles, one-shot buffers): nothing covers freed memory again,
+ * so this shows what dmacheck keeps of it (replay.c age_freed).
+ *
+ * Usage: bench OUTDIR DMACHECK [events [live [runs [fresh]]]]   (live 0: all three)
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
@@ -32,6 +36,8 @@
 
 #define FLUSH_BYTES (64u << 20)
 
+static bool fresh;	/* a new buffer address for every packet */
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -45,7 +51,7 @@ static int flush(struct tb *b, FILE *f)
 {
 	if (fwrite(b->buf, 1, b->len, f) != b->len)
 		return -1;
-	b->len = 0;
+	tb_flushed(b);
 	return 0;
 }
 
@@ -64,16 +70,16 @@ static int build(FILE *f, uint64_t events, uint32_t live, uint64_t *nrec)
 			  TN_NDIS_MEMORY_CONTIGUOUS, TN_EXT_BUS);
 	tb_ref(&b, 1, 1, TN_REF_RING, ring, 256 * 16);
 	while (b.nrec < events && !ret) {
-		uint64_t buf = bufs + (uint64_t)slot * 2048;
+		uint64_t buf = bufs + (fresh ? (uint64_t)(id - 1000000) : slot) * 2048;
 
 		b.now += 1000;
-		tb_map(&b, id, buf, 2048);
+		tb_map_dir(&b, id, buf, 2048, TN_DIR_FROM_DEVICE);
 		tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ, ring + slot * 16, 16);
 		tb_ref(&b, 1, 2 + slot, TN_REF_PREFETCH, buf, 2048);
 		tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, buf, 1514);
 		tb_ref(&b, 0, 2 + slot, TN_REF_PREFETCH, buf, 2048);
 		tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_WRITEBACK, ring + slot * 16 + 8, 8);
-		tb_unmap(&b, id, 2048);
+		tb_unmap_dir(&b, id, 2048, TN_DIR_FROM_DEVICE);
 		/* The long-lived allocations see DMA too (a random one per packet). */
 		if (live)
 			tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ,
@@ -179,12 +185,13 @@ int main(int argc, char **argv)
 	char path[4096];
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench OUTDIR DMACHECK [events [live [runs]]]\n");
+		fprintf(stderr, "usage: bench OUTDIR DMACHECK [events [live [runs [fresh]]]]\n");
 		return 2;
 	}
 	events = argc > 3 ? strtoull(argv[3], NULL, 0) : 20000000;
 	runs = argc > 5 ? (unsigned)strtoul(argv[5], NULL, 0) : 3;
 	runs = runs < 1 ? 1 : runs > MAX_RUNS ? MAX_RUNS : runs;
+	fresh = argc > 6 && !strcmp(argv[6], "fresh");
 	snprintf(path, sizeof(path), "%s/bench.bin", argv[1]);
 	need = TN_TRACE_HEADER_SIZE + (events + 100010) * TN_TRACE_REC_SIZE;
 	if (statvfs(argv[1], &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < need + (1u << 30)) {
@@ -196,7 +203,8 @@ int main(int argc, char **argv)
 	}
 	printf("dmacheck bench: %llu events per trace, per packet MAP+EXTENT, desc read, "
 	       "REF_TAKE, buffer DMA, REF_DROP, write-back, UNMAP, DMA into a long-lived "
-	       "allocation; median of %u runs\n", (unsigned long long)events, runs);
+	       "allocation; buffers %s; median of %u runs\n", (unsigned long long)events,
+	       fresh ? "at a fresh address every packet" : "recycled over 256 ring slots", runs);
 	for (k = 0; k < 3; k++) {
 		double cpu[MAX_RUNS], base[MAX_RUNS], ratio[MAX_RUNS], t0, wall;
 		long rss = 0, r;

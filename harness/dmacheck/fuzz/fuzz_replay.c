@@ -19,6 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opt.perfetto = null;
 	/* Both verdicts of a trace without END: the option on for half the inputs. */
 	opt.stopped_on_violation = size & 1;
+	/* Freed regions summarised from the second one on for half the inputs (age_freed). */
+	opt.max_freed_regions = size & 2 ? 1 : 0;
 	if (dc_replay(data, size, &opt, &res, err, sizeof(err)) == 0) {
 		res.path = "fuzz";
 		dc_report_text(null, &res);

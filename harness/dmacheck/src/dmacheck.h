@@ -15,6 +15,13 @@
 #define DC_MAX_EXTENTS_SHOWN 4
 #define DC_MAX_REFS_SHOWN 8
 #define DC_MAX_VIOLATIONS 100000	/* distinct violations itemised; the rest are counted */
+/*
+ * Freed regions whose details (sites, times, extents: about 400 bytes each)
+ * are kept before the oldest are summarised per page (--max-freed-regions):
+ * about 50 MiB.  Memory freed and recycled does not count; only freed
+ * memory no later allocation covered does.
+ */
+#define DC_MAX_FREED_REGIONS (1u << 17)
 
 /* A region as the report shows it (allocation or mapping). */
 struct dc_region_info {
@@ -29,6 +36,11 @@ struct dc_region_info {
 	bool at_free_quiesced, at_free_tx_active, at_free_rx_active;
 	uint8_t at_free_rings;		/* bit k: ring id k of some device was active */
 	uint32_t at_free_refs;		/* device references overlapping it at the free */
+	/*
+	 * Not one region: freed memory whose regions' details were summarised
+	 * (dc_result.summarised_regions); the other fields say nothing.
+	 */
+	bool summarised;
 };
 
 struct dc_ref_info {
@@ -81,6 +93,8 @@ struct dc_stats {
 	uint64_t dma_by_cause[TN_CAUSE_MAX + 1];	/* DMA records (any kind), by cause */
 	uint64_t refs_taken, refs_dropped, refs_held_at_end;
 	uint64_t regions_with_dma;
+	/* At the end: pieces of freed memory, freed regions kept with their details. */
+	uint64_t freed_pieces, freed_regions_kept;
 	struct dc_region_stat top[DC_TOP_REGIONS];	/* the regions with the most DMA */
 	unsigned n_top;
 };
@@ -116,6 +130,8 @@ struct dc_result {
 	uint64_t not_itemised;		/* occurrences beyond DC_MAX_VIOLATIONS distinct ones */
 	struct dc_stats stats;
 	uint64_t last_time_ns;
+	/* Freed regions summarised per page beyond max_freed_regions (replay.c age_freed). */
+	uint64_t summarised_regions, summarised_until_ns, max_freed_regions;
 };
 
 struct dc_options {
@@ -129,6 +145,7 @@ struct dc_options {
 	 * VIOLATION record (the pause happened).
 	 */
 	bool stopped_on_violation;
+	uint64_t max_freed_regions;	/* --max-freed-regions; 0: DC_MAX_FREED_REGIONS */
 };
 
 /* Validate the header; on error write a sentence to err and return -1. */

@@ -1,6 +1,6 @@
 /*
  * dmacheck [--json] [--json-out FILE] [--stats] [--perfetto FILE] [--dump]
- *          [--stopped-on-violation] TRACE
+ *          [--stopped-on-violation] [--max-freed-regions N] TRACE
  * dmacheck --list-rules
  * Exit: 0 clean, 1 violations, 2 unreadable or invalid input.
  */
@@ -18,7 +18,7 @@
 static int usage(FILE *o, int status)
 {
 	fputs("usage: dmacheck [--json] [--json-out FILE] [--stats] [--perfetto FILE] [--dump]\n"
-	      "                [--stopped-on-violation] TRACE\n"
+	      "                [--stopped-on-violation] [--max-freed-regions N] TRACE\n"
 	      "       dmacheck --list-rules\n"
 	      "Replays a tracenic trace and checks that every freed region was DMA-quiesced\n"
 	      "first.  --json-out FILE writes the --json report to FILE in the same replay;\n"
@@ -26,6 +26,9 @@ static int usage(FILE *o, int status)
 	      "so a missing END record is expected once the device recorded a violation.\n"
 	      "Exit status: 0 clean, 1 violations found, 2 unreadable or invalid input.\n",
 	      o);
+	fprintf(o, "--max-freed-regions N: freed regions kept with their details (default %u,\n"
+		"about 400 bytes each); beyond, the oldest are summarised per page.\n",
+		DC_MAX_FREED_REGIONS);
 	return status;
 }
 
@@ -129,6 +132,16 @@ int main(int argc, char **argv)
 			json_out = argv[++i];
 		} else if (!strcmp(argv[i], "--stopped-on-violation")) {
 			opt.stopped_on_violation = true;
+		} else if (!strcmp(argv[i], "--max-freed-regions") && i + 1 < argc) {
+			char *end;
+
+			errno = 0;
+			opt.max_freed_regions = strtoull(argv[++i], &end, 10);
+			if (errno || *end || !opt.max_freed_regions || argv[i][0] == '-') {
+				fprintf(stderr, "dmacheck: --max-freed-regions takes a count of 1 or "
+					"more, not '%s'\n", argv[i]);
+				return usage(stderr, 2);
+			}
 		} else if (!strcmp(argv[i], "--list-rules")) {
 			for (i = TN_RULE_NONE + 1; i < TN_RULE_COUNT; i++)
 				printf("%-20s %s\n", tn_rule_info(i).name, tn_rule_info(i).summary);

@@ -35,6 +35,15 @@ struct region {
 	uint32_t pieces;		/* freed-set pieces naming this region */
 	struct inode **ext;		/* got_ext live extents (space.h) while live */
 	struct inode *one;		/* ext points here for a one-extent region */
+	/*
+	 * Freed with its details kept: its entry in the order of frees
+	 * (replay.fifo), and where its pieces may lie when it has more
+	 * extents than info.ext shows (summarise_region needs them all).
+	 */
+	bool kept;
+	size_t fifo_slot;
+	uint64_t (*spans)[2];
+	uint16_t n_spans;
 };
 
 struct ref {
@@ -78,6 +87,15 @@ struct replay {
 	uint64_t top_floor;		/* --stats: the least total in a full top list */
 	struct seen_key *seen;		/* merges repeats of one violation */
 	size_t seen_cap, seen_used;
+	/*
+	 * Freed regions whose details are kept, oldest first: beyond
+	 * max_freed the oldest are summarised (age_freed), their memory then
+	 * named by @summary, one node per run of pages.
+	 */
+	struct region **fifo;		/* NULL: released since (its memory reused) */
+	size_t fifo_head, fifo_n, fifo_cap;
+	uint64_t detailed, max_freed;	/* kept regions; the most kept */
+	struct region summary;
 	bool oom;
 };
 
@@ -237,8 +255,13 @@ static void set_device(struct replay *r, struct dc_violation *v)
 
 static void region_release(struct replay *r, struct region *g)
 {
+	if (g->kept) {
+		r->fifo[g->fifo_slot] = NULL;
+		r->detailed--;
+	}
 	if (g->ext != &g->one)
 		free(g->ext);
+	free(g->spans);
 	slab_free(&r->region_slab, g);
 }
 
@@ -254,7 +277,7 @@ static void piece_drop(void *ctx, void *owner)
 	struct replay *r = ctx;
 	struct region *g = owner;
 
-	if (--g->pieces)
+	if (--g->pieces || g == &r->summary)
 		return;
 	if (idmap_get(&r->freed_ids, g->info.id) == g)
 		idmap_del(&r->freed_ids, g->info.id);
@@ -528,6 +551,82 @@ static struct dc_violation *free_args_report(void *ctx, enum tn_rule rule)
 
 static void region_stats(struct replay *r, const struct region *g);
 
+/* Put freed region @g last in the order of frees (age_freed). */
+static void remember_freed(struct replay *r, struct region *g)
+{
+	if (r->fifo_head + r->fifo_n == r->fifo_cap) {
+		/* Close the gap the oldest left, and the entries of regions gone since. */
+		size_t i, n = 0;
+
+		for (i = r->fifo_head; i < r->fifo_head + r->fifo_n; i++) {
+			if (r->fifo[i]) {
+				r->fifo[n] = r->fifo[i];
+				r->fifo[n]->fifo_slot = n;
+				n++;
+			}
+		}
+		r->fifo_head = 0;
+		r->fifo_n = n;
+		if (n * 2 >= r->fifo_cap) {
+			size_t cap = r->fifo_cap ? r->fifo_cap * 2 : 1024;
+			struct region **v = realloc(r->fifo, cap * sizeof(*v));
+
+			if (!v) {
+				r->oom = true;
+				return;
+			}
+			r->fifo = v;
+			r->fifo_cap = cap;
+		}
+	}
+	g->kept = true;
+	g->fifo_slot = r->fifo_head + r->fifo_n++;
+	r->fifo[g->fifo_slot] = g;
+	r->detailed++;
+}
+
+/*
+ * Freed memory at addresses never used again (an IOVA allocator that does
+ * not recycle, one-shot buffers) would keep every region's details forever:
+ * beyond max_freed freed regions the oldest is summarised.  Its pieces come
+ * to name the summary region, page by page (space_summarise), its id is
+ * forgotten (a second free of it is then free-unknown, not double-free), and
+ * a later DMA there is still dma-after-free, reported against the summary.
+ */
+static void summarise_region(struct replay *r, struct region *g)
+{
+	uint16_t i, n = g->spans ? g->n_spans : g->info.n_extents;
+
+	g->pieces++;
+	for (i = 0; i < n && (g->spans || i < DC_MAX_EXTENTS_SHOWN); i++) {
+		uint64_t a = g->spans ? g->spans[i][0] : g->info.ext[i].addr;
+		uint64_t b = g->spans ? g->spans[i][1] : a + g->info.ext[i].len;
+
+		if (space_summarise(&r->space, a, b < a ? UINT64_MAX : b, g, &r->summary))
+			r->oom = true;
+	}
+	if (idmap_get(&r->freed_ids, g->info.id) == g)
+		idmap_del(&r->freed_ids, g->info.id);
+	r->res->summarised_regions++;
+	if (g->info.free_ns > r->res->summarised_until_ns)
+		r->res->summarised_until_ns = g->info.free_ns;
+	g->kept = false;
+	r->detailed--;
+	piece_drop(r, g);
+}
+
+static void age_freed(struct replay *r)
+{
+	while (r->detailed > r->max_freed && r->fifo_n) {
+		struct region *g = r->fifo[r->fifo_head];
+
+		r->fifo_head++;
+		r->fifo_n--;
+		if (g)
+			summarise_region(r, g);
+	}
+}
+
 /* Move a region's extents from the live memory to the freed set. */
 static void retire(struct replay *r, struct region *g, uint32_t site)
 {
@@ -544,6 +643,16 @@ static void retire(struct replay *r, struct region *g, uint32_t site)
 		r->oom = true;
 	/* Hold the region while its own extents may cut each other's pieces. */
 	g->pieces++;
+	if (g->got_ext > DC_MAX_EXTENTS_SHOWN) {
+		g->spans = malloc(g->got_ext * sizeof(*g->spans));
+		if (!g->spans)
+			r->oom = true;
+		for (i = 0; g->spans && i < g->got_ext; i++) {
+			g->spans[i][0] = g->ext[i]->start;
+			g->spans[i][1] = g->ext[i]->end;
+		}
+		g->n_spans = g->spans ? g->got_ext : 0;
+	}
 	for (i = 0; i < g->got_ext; i++)
 		if (space_free(&r->space, g->ext[i]))
 			r->oom = true;
@@ -552,7 +661,9 @@ static void retire(struct replay *r, struct region *g, uint32_t site)
 	g->ext = &g->one;	/* the nodes are freed pieces now, naming g */
 	g->got_ext = 0;
 	g->ext_cap = 0;
+	remember_freed(r, g);
 	piece_drop(r, g);
+	age_freed(r);
 }
 
 /*
@@ -784,7 +895,8 @@ static struct dc_violation *dma_violation(struct replay *r, enum tn_rule rule,
 					  const struct tn_rec *t, const struct region *g,
 					  uint64_t a, uint64_t n)
 {
-	uint64_t key = g ? (uint64_t)g->info.id << 8 | t->kind : (a >> 12) << 8 | t->kind;
+	uint64_t key = g && g->info.summarised ? 1ull << 58 | t->kind :
+		       g ? (uint64_t)g->info.id << 8 | t->kind : (a >> 12) << 8 | t->kind;
 	struct dc_violation *v = violation(r, rule, key);
 	uint64_t last = a + (n - 1);	/* mod 2^64: below @a when it lies past 2^64 */
 	char end[24];
@@ -1326,6 +1438,7 @@ static void replay_free(struct replay *r)
 	idmap_free(&r->orphans);
 	idmap_free(&r->refs);
 	free(r->seen);
+	free(r->fifo);
 }
 
 static int by_total_desc(const void *a, const void *b)
@@ -1367,6 +1480,11 @@ struct dc_replay *dc_open(const struct dc_options *opt, const struct tn_trace_he
 	r->dev[0].quiesced = true;
 	r->dev[0].tracenic = h->pci_vendor == TN_PCI_VENDOR_ID && h->pci_device == TN_PCI_DEVICE_ID;
 	space_init(&r->space, &piece_ops, r);
+	r->max_freed = opt && opt->max_freed_regions ? opt->max_freed_regions
+						     : DC_MAX_FREED_REGIONS;
+	res->max_freed_regions = r->max_freed;
+	r->summary.info.summarised = true;
+	r->summary.info.freed = true;
 	r->region_slab.size = sizeof(struct region);
 	r->ref_slab.size = sizeof(struct ref);
 	if (opt && opt->perfetto)
@@ -1623,6 +1741,8 @@ int dc_finish(struct dc_replay *dr, size_t partial_tail, bool failed)
 	}
 	if (r->pf)
 		perfetto_close(r->pf);
+	res->stats.freed_pieces = r->space.n_freed;
+	res->stats.freed_regions_kept = r->detailed;
 	oom = r->oom;
 	replay_free(r);
 	free(r);

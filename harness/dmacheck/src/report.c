@@ -33,6 +33,12 @@ static void text_region(FILE *o, const struct dc_region_info *g, bool show_state
 	char site[24];
 	unsigned i;
 
+	if (g->summarised) {
+		fputs("  region   summarised: freed memory of a region whose details were dropped to "
+		      "bound dmacheck's memory (see the summary at the end)\n", o);
+		return;
+	}
+
 	fprintf(o, "  region   id %u, %s, flags 0x%x, length %u, tag 0x%08x, VA 0x%" PRIx64 "\n",
 		g->id, tn_api_name(g->api), g->flags, g->length, g->tag, g->va);
 	for (i = 0; i < g->n_extents && i < DC_MAX_EXTENTS_SHOWN; i++)
@@ -144,6 +150,13 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 		fprintf(o, "%s: %" PRIu64 " further occurrences beyond the first %d distinct violations "
 			"are counted below but not itemised\n", res->path, res->not_itemised,
 			DC_MAX_VIOLATIONS);
+	if (res->summarised_regions)
+		fprintf(o, "%s: memory: more than %" PRIu64 " freed regions were kept with their "
+			"details at once, so the %" PRIu64 " oldest (freed up to %" PRIu64 " ns) were "
+			"summarised per page: DMA into their memory is still dma-after-free, reported "
+			"without the region (--max-freed-regions N keeps more), and a second free of "
+			"one is free-unknown\n", res->path, res->max_freed_regions,
+			res->summarised_regions, res->summarised_until_ns);
 	for (r = TN_RULE_NONE + 1; r < TN_RULE_COUNT; r++)
 		total += res->rule_count[r];
 	fprintf(o, "%s: %s: %" PRIu64 " records, %zu distinct violation%s (%" PRIu64
@@ -159,6 +172,11 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 static void json_region(FILE *o, const struct dc_region_info *g)
 {
 	unsigned i;
+
+	if (g->summarised) {
+		fputs("\"region\":{\"summarised\":true,\"freed\":true}", o);
+		return;
+	}
 
 	fprintf(o, "\"region\":{\"id\":%u,\"api\":\"%s\",\"flags\":%u,\"length\":%u,\"tag\":%u,"
 		"\"va\":%" PRIu64 ",\"alloc_ns\":%" PRIu64 ",\"alloc_site\":%u,\"free_ns\":%" PRIu64
@@ -221,6 +239,8 @@ static void json_stats(FILE *o, const struct dc_stats *st)
 	fprintf(o, "},\"refs_taken\":%" PRIu64 ",\"refs_dropped\":%" PRIu64
 		",\"refs_held_at_end\":%" PRIu64, st->refs_taken, st->refs_dropped,
 		st->refs_held_at_end);
+	fprintf(o, ",\"freed_pieces\":%" PRIu64 ",\"freed_regions_kept\":%" PRIu64,
+		st->freed_pieces, st->freed_regions_kept);
 	fprintf(o, ",\"regions_with_dma\":%" PRIu64 ",\"top_regions\":[", st->regions_with_dma);
 	for (i = 0; i < st->n_top; i++) {
 		const struct dc_region_stat *t = &st->top[i];
@@ -255,6 +275,10 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 		res->write_error ? "true" : "false", res->nv ? "violations" :
 		res->unjudged_dma && !res->ledger_seen ? "unjudged" : "clean",
 		res->not_itemised);
+	if (res->summarised_regions)	/* only then, like unjudged_dma */
+		fprintf(o, ",\"summarised\":{\"regions\":%" PRIu64 ",\"freed_until_ns\":%" PRIu64
+			",\"max_freed_regions\":%" PRIu64 "}", res->summarised_regions,
+			res->summarised_until_ns, res->max_freed_regions);
 	if (res->unjudged_dma)	/* only then, so the JSON of a judged trace is unchanged */
 		fprintf(o, ",\"unjudged_dma\":%" PRIu64 ",\"ledger\":%s", res->unjudged_dma,
 			res->ledger_seen ? "true" : "false");

@@ -1,6 +1,7 @@
 /* Live extents and freed pieces in one interval tree; see space.h. */
 #include "space.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 void space_init(struct space *s, const struct space_ops *ops, void *ctx)
@@ -213,6 +214,107 @@ int space_free(struct space *s, struct inode *n)
 	recent_put(s, n);
 	s->ops->hold(s->ctx, n->owner);
 	return ret;
+}
+
+/* The node of any kind ending last (or starting first) within [a, b), for space_summarise. */
+struct edge {
+	uint64_t a, b;
+	bool last;		/* the largest end, else the smallest start */
+	struct inode *n;
+};
+
+static int edge_visit(struct inode *n, void *p)
+{
+	struct edge *e = p;
+
+	if (!e->n || (e->last ? n->end > e->n->end : n->start < e->n->start))
+		e->n = n;
+	return 0;
+}
+
+static struct inode *edge_node(const struct space *s, uint64_t a, uint64_t b, bool last)
+{
+	struct edge e = { a, b, last, NULL };
+	unsigned kind;
+
+	if (a >= b)
+		return NULL;
+	for (kind = 0; kind < ITREE_KINDS; kind++)
+		itree_overlaps(&s->tree, kind, a, b, edge_visit, &e);
+	return e.n;
+}
+
+/* Piece @n (named by @to) ends: it was merged into a neighbour. */
+static void merged_away(struct space *s, struct inode *n, void *to)
+{
+	itree_remove(&s->tree, n);
+	s->n_freed--;
+	s->ops->drop(s->ctx, to);
+	slab_free(&s->nodes, n);
+}
+
+/* Widen summary piece @n to its page where nothing else lies, and merge it with @to's. */
+static void summary_widen(struct space *s, struct inode *n, void *to)
+{
+	uint64_t lo = n->start & ~(uint64_t)(SPACE_SUMMARY_PAGE - 1);
+	uint64_t hi = n->end | (SPACE_SUMMARY_PAGE - 1);
+	struct inode *e;
+
+	hi = hi == UINT64_MAX ? UINT64_MAX : hi + 1;
+	/* Look one byte beyond the page too: a piece of @to may end right at its edge. */
+	e = edge_node(s, lo == n->start && lo ? lo - 1 : lo, n->start, true);
+	if (e && e->kind == SP_FREED && e->owner == to && e->end == n->start) {
+		e->end = n->end;		/* n joins the piece before it */
+		itree_changed(&s->tree, e);
+		merged_away(s, n, to);
+		n = e;
+	} else if ((e ? e->end : lo) < n->start) {
+		itree_remove(&s->tree, n);
+		n->start = e ? e->end : lo;
+		itree_insert(&s->tree, n);
+		if (e && e->kind == SP_FREED && e->owner == to && e->end == n->start) {
+			e->end = n->end;
+			itree_changed(&s->tree, e);
+			merged_away(s, n, to);
+			n = e;
+		}
+	}
+	e = edge_node(s, n->end, hi == n->end && hi < UINT64_MAX ? hi + 1 : hi, false);
+	if ((e ? e->start : hi) > n->end) {
+		n->end = e ? e->start : hi;
+		itree_changed(&s->tree, n);
+	}
+	if (e && e->kind == SP_FREED && e->owner == to && e->start == n->end) {
+		n->end = e->end;		/* the piece after joins n */
+		itree_changed(&s->tree, n);
+		recent_forget(s, e);
+		merged_away(s, e, to);
+	}
+}
+
+int space_summarise(struct space *s, uint64_t a, uint64_t b, void *owner, void *to)
+{
+	long k = a < b && s->n_freed ? collect_freed(s, a, b) : 0;
+	struct inode **mine;
+	size_t i, n = 0;
+
+	if (k <= 0)
+		return (int)k;
+	mine = malloc((size_t)k * sizeof(*mine));	/* the widening searches reuse scratch */
+	if (!mine)
+		return -1;
+	for (i = 0; i < (size_t)k; i++)
+		if (s->scratch[i]->owner == owner)
+			mine[n++] = s->scratch[i];
+	for (i = 0; i < n; i++) {
+		recent_forget(s, mine[i]);
+		mine[i]->owner = to;
+		s->ops->hold(s->ctx, to);
+		s->ops->drop(s->ctx, owner);
+		summary_widen(s, mine[i], to);
+	}
+	free(mine);
+	return 0;
 }
 
 void space_drop(struct space *s, struct inode *n)

@@ -61,6 +61,15 @@ struct inode *space_add(struct space *s, uint64_t a, uint64_t b, unsigned kind, 
 /* Live extent @n was freed: its bytes become a freed piece naming its owner (the newest
  * free wins where pieces meet).  @n belongs to the freed set from now on.  0, or -1 out of memory. */
 int space_free(struct space *s, struct inode *n);
+/*
+ * Bound the freed set when freed memory is never reused: the freed pieces in
+ * [a, b) that name @owner come to name @to instead, each widened to its page
+ * (SPACE_SUMMARY_PAGE) over bytes where nothing else lies, and merged with
+ * the pieces of @to it meets.  Memory summarised this way costs one node per
+ * run of pages, however many regions were freed there.  0, or -1 out of memory.
+ */
+#define SPACE_SUMMARY_PAGE 4096u
+int space_summarise(struct space *s, uint64_t a, uint64_t b, void *owner, void *to);
 /* Live extent @n disappears without a free (its owner is lost). */
 void space_drop(struct space *s, struct inode *n);
 /* Forget the freed bytes in [a, b).  0, or -1 out of memory. */

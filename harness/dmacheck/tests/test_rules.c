@@ -1681,6 +1681,95 @@ static void ref_id_rules(void)
 	expect("ref-id-past-2-32-twin-dropped", &b, END);
 }
 
+/* Replay @b with at most @max freed regions kept in detail. */
+static int replay_max_freed(struct tb *b, uint64_t max, struct dc_result *res, const char *name)
+{
+	struct dc_options opt = { .max_freed_regions = max };
+	char err[512];
+
+	if (dc_replay(b->buf, b->len, &opt, res, err, sizeof(err))) {
+		printf("FAIL %s: rejected: %s\n", name, err);
+		failed++;
+		return -1;
+	}
+	return 0;
+}
+
+static void check(const char *name, bool ok, struct dc_result *res)
+{
+	if (ok) {
+		printf("ok   %s\n", name);
+		passed++;
+	} else {
+		printf("FAIL %s (freed pieces %llu, regions kept %llu, summarised %llu)\n", name,
+		       (unsigned long long)res->stats.freed_pieces,
+		       (unsigned long long)res->stats.freed_regions_kept,
+		       (unsigned long long)res->summarised_regions);
+		res->path = name;
+		dc_report_text(stdout, res);
+		failed++;
+	}
+}
+
+/*
+ * One-shot buffers at fresh addresses: beyond --max-freed-regions the oldest
+ * freed regions are summarised per page, and DMA into their memory is still
+ * dma-after-free.  Twins: the memory reused by a new mapping is clean, and a
+ * page nothing ever used is wild, not freed.
+ */
+static void summarise_rules(void)
+{
+	struct dc_result res;
+	struct tb b;
+	uint32_t i;
+
+	for (int twin = 0; twin < 3; twin++) {
+		tb_init(&b);
+		for (i = 1; i <= 5; i++) {
+			tb_map_dir(&b, i, 0x100000 + i * 0x800ull, 1522, TN_DIR_TO_DEVICE);
+			tb_unmap_dir(&b, i, 1522, TN_DIR_TO_DEVICE);
+		}
+		if (twin == 1)
+			tb_map_dir(&b, 9, 0x100800, 1522, TN_DIR_TO_DEVICE);
+		tb_dma(&b, TN_REC_DMA_READ, TN_CAUSE_TX_BUF_READ, twin == 2 ? 0x900000 : 0x100800, 64);
+		if (twin == 1)
+			tb_unmap_dir(&b, 9, 1522, TN_DIR_TO_DEVICE);
+		tb_end(&b);
+		if (replay_max_freed(&b, 2, &res, "summarised") == 0) {
+			if (twin == 0)
+				check("summarised-dma-after-free", res.nv == 1 &&
+				      res.v[0].rule == TN_RULE_DMA_AFTER_FREE &&
+				      res.v[0].region.summarised && res.summarised_regions == 3 &&
+				      res.stats.freed_regions_kept == 2, &res);
+			else if (twin == 1)
+				check("summarised-twin-reused", res.nv == 0 &&
+				      res.summarised_regions == 4, &res);
+			else
+				check("summarised-twin-never-used-page", res.nv == 1 &&
+				      res.v[0].rule == TN_RULE_WILD_DMA, &res);
+			dc_result_free(&res);
+		}
+		free(b.buf);
+	}
+
+	/* 100000 one-shot buffers, 16 kept: the freed set stays a few pieces. */
+	tb_init(&b);
+	for (i = 1; i <= 100000; i++) {
+		tb_map_dir(&b, i, 0x10000000 + i * 0x800ull, 1522, TN_DIR_FROM_DEVICE);
+		tb_unmap_dir(&b, i, 1522, TN_DIR_FROM_DEVICE);
+	}
+	tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x10000800, 64);
+	tb_end(&b);
+	if (replay_max_freed(&b, 16, &res, "summarised-bounded") == 0) {
+		check("summarised-bounded (100000 one-shot buffers, 16 kept: at most 18 pieces)",
+		      res.nv == 1 && res.v[0].rule == TN_RULE_DMA_AFTER_FREE &&
+		      res.stats.freed_regions_kept == 16 && res.stats.freed_pieces <= 18 &&
+		      res.summarised_regions == 100000 - 16, &res);
+		dc_result_free(&res);
+	}
+	free(b.buf);
+}
+
 int main(int argc, char **argv)
 {
 	char invalid[512];
@@ -1704,6 +1793,7 @@ int main(int argc, char **argv)
 	map_error_rules();
 	posted_twice_rules();
 	ref_id_rules();
+	summarise_rules();
 	device_rules();
 	quiesce_rules();
 	free_rules();

@@ -15,6 +15,10 @@ struct tb {
 	size_t len, cap;
 	uint64_t now, nrec;
 	uint8_t dev;		/* the device the next records come from (tb_device) */
+	/* Written out and dropped from buf (tb_flushed): END's totals so far. */
+	bool flushed;
+	uint64_t flushed_dma_bytes;
+	uint32_t flushed_violations;
 };
 
 static inline struct tn_rec *tb_rec(struct tb *b, uint8_t type, uint8_t kind, uint32_t id)
@@ -190,24 +194,40 @@ static inline void tb_device(struct tb *b, uint8_t dev, const char *type, uint16
 	       strlen(type) : sizeof(r->u.device.type));
 }
 
-/* END with the counts the device would write: records, DMA bytes, violations. */
-static inline void tb_end(struct tb *b)
+/* Add the DMA bytes and violations of the records in buf to the flushed totals. */
+static inline void tb_count(struct tb *b)
 {
-	const struct tn_rec *t = (const void *)(b->buf + TN_TRACE_HEADER_SIZE);
-	uint64_t n = b->nrec, bytes = 0, i;
-	uint32_t violations = 0;
-	struct tn_rec *end;
+	size_t off = b->flushed ? 0 : TN_TRACE_HEADER_SIZE;
+	const struct tn_rec *t = (const void *)(b->buf + off);
+	size_t i, n = (b->len - off) / sizeof(*t);
 
 	for (i = 0; i < n; i++) {
 		if (t[i].type == TN_REC_DMA_READ || t[i].type == TN_REC_DMA_WRITE)
-			bytes += t[i].u.dma.len;
-		violations += t[i].type == TN_REC_VIOLATION;
+			b->flushed_dma_bytes += t[i].u.dma.len;
+		b->flushed_violations += t[i].type == TN_REC_VIOLATION;
 	}
+}
+
+/* The caller wrote buf out (a trace too big to hold): start it again, records keep counting. */
+static inline void tb_flushed(struct tb *b)
+{
+	tb_count(b);
+	b->flushed = true;
+	b->len = 0;
+}
+
+/* END with the counts the device would write: records, DMA bytes, violations. */
+static inline void tb_end(struct tb *b)
+{
+	uint64_t n = b->nrec;
+	struct tn_rec *end;
+
+	tb_count(b);
 	b->dev = 0;		/* END belongs to the trace, not to a device */
 	end = tb_rec(b, TN_REC_END, TN_END_CLOSE, 0);
 	end->u.end.records = n;
-	end->u.end.dma_bytes = bytes;
-	end->u.end.violations = violations;
+	end->u.end.dma_bytes = b->flushed_dma_bytes;
+	end->u.end.violations = b->flushed_violations;
 }
 
 #endif
