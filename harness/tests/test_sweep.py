@@ -86,6 +86,12 @@ def test_fingerprints_name_rule_region_sites_and_cause():
     assert sweep.run_findings(s, {"why_code": "failed-step"}, None) == []
     hung = sweep.run_findings(s, {"why_code": "hung"}, None)
     assert [f["rule"] for f in hung] == ["hung"] and not hung[0]["expected"]
+    assert "the run itself failed" in sweep.describe(hung[0])
+    wild = sweep.fingerprints({"violations": [{"rule": "wild-dma", "region": None,
+                                               "dma": {"cause": "rx-buf-write"}}]}, {})
+    assert sweep.describe(wild[0]) == "wild-dma, by rx-buf-write"
+    assert sweep.describe(fps[0]) == ("dma-after-free on DMA mapping allocated at 2:745, "
+                                      "freed at 2:399, by tx-buf-read")
 
 
 def test_sweep_finds_the_timing_only_bug_and_reruns_it(built, tmp_path):

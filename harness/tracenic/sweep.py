@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import contract, nightly, paths, qemu_cmd, results, vm
+from . import contract, nightly, paths, qemu_cmd, results, verdict, vm
 from .scenario import Scenario
 from .vm import qmp
 
@@ -258,7 +258,7 @@ def run_findings(s: Scenario, r: dict, report: dict | None) -> list[dict]:
                     "cause": ""})
     unique = {fingerprint_id(fp): fp for fp in fps}     # one per fingerprint and run
     for fp in unique.values():
-        fp["expected"] = fp["rule"] in s.expect_sweep
+        fp["expected"] = fp["rule"] in s.expect_sweep | s.expect_rules
     return list(unique.values())
 
 
@@ -354,13 +354,16 @@ class Sweep:
             else:
                 (d / "run").symlink_to(os.path.relpath(keep, d))
         shutil.rmtree(art, ignore_errors=True)
-        with open(self.out / "runs.jsonl", "a") as log:
-            log.write(json.dumps({"run": n, "scenario": s.name, "seconds": r["seconds"],
-                                  "why_code": r["why_code"], "why": r["why"],
-                                  "findings": [fingerprint_id(fp) for fp in fps]}) + "\n")
-        self.progress(self.status_line(new))
+        with self._lock:
+            with open(self.out / "runs.jsonl", "a") as log:
+                log.write(json.dumps({"run": n, "scenario": s.name, "seconds": r["seconds"],
+                                      "why_code": r["why_code"], "why": r["why"],
+                                      "findings": [fingerprint_id(fp) for fp in fps]}) + "\n")
+            line = self.status_line(new)
+        self.progress(line)
 
     def status_line(self, new=()) -> str:
+        """The progress line (and each new finding); the caller holds the lock."""
         elapsed = time.monotonic() - self.started
         left = max(0.0, self.started + self.minutes * 60 - time.monotonic())
         unexpected = sum(not f["expected"] for f in self.findings.values())
@@ -388,6 +391,7 @@ class Sweep:
         except BaseException:
             with self._lock:
                 self._stop = True
+                self.write()        # what the sweep found so far, then Ctrl-C goes on
             raise
         return self.write()
 
@@ -410,8 +414,10 @@ class Sweep:
 
 
 def describe(fp: dict) -> str:
+    if fp["rule"] in verdict.WHY_CODES:
+        return f"{fp['rule']} (the run itself failed: see the run's console and QEMU logs)"
     if not fp.get("region"):
-        return f"{fp['rule']} (the run itself failed)"
+        return f"{fp['rule']}" + (f", by {fp['cause']}" if fp.get("cause") else "")
     return (f"{fp['rule']} on {fp['region']} allocated at {fp['alloc_site'] or '?'}, freed at "
             f"{fp['free_site'] or '?'}" + (f", by {fp['cause']}" if fp.get("cause") else ""))
 
