@@ -5,6 +5,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import time
 
 from tracenic import contract, paths, scenario, sweep
 
@@ -127,3 +128,16 @@ def test_sweep_finds_the_timing_only_bug_and_reruns_it(built, tmp_path):
     result, report = sweep.run_scheduled(twin, events, tmp_path / "twin")
     assert sweep.run_findings(twin, result, report) == [], result["why"]
     assert (tmp_path / "twin" / "sweep-events.log").read_text().count("qom-set") >= 1
+
+
+def test_a_row_of_harness_errors_stops_the_sweep(tmp_path, monkeypatch):
+    """Runs that fail at once (QEMU missing, or rebuilt under the sweep) must not spin."""
+    def broken(*_args):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(sweep, "run_scheduled", broken)
+    sw = sweep.Sweep([_scenario("boot-clean")], 1, 5, 2, tmp_path, progress=lambda _l: None)
+    start = time.monotonic()
+    s = sw.run()
+    assert time.monotonic() - start < 30            # not the 5 minutes asked for
+    assert s["runs"] == 0 and len(s["harness_errors"]) >= sweep.HARNESS_ERRORS_IN_A_ROW + 1
+    assert any("the sweep stopped" in e for e in s["harness_errors"])

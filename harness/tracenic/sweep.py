@@ -37,6 +37,7 @@ BURST_PPS = (1000, 4000, 10000)   # host -> guest frames per second (slirp drops
 EVENTS = (3, 10)            # events per run, inclusive
 AFTER_MS_MAX = 600          # an event fires up to this long after its step began
 LINK_DOWN_MS = (5, 300)
+HARNESS_ERRORS_IN_A_ROW = 10       # then the sweep stops: nothing would run
 
 
 def _delay(rng: random.Random) -> int:
@@ -291,6 +292,7 @@ class Sweep:
     started: float = 0.0
     findings: dict = dataclasses.field(default_factory=dict)   # id -> finding
     harness_errors: list = dataclasses.field(default_factory=list)
+    errors_in_a_row: int = 0
     per_scenario: dict = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     _next: int = 0
@@ -305,6 +307,18 @@ class Sweep:
             self._next += 1
             return n, self.scenarios[n % len(self.scenarios)]
 
+    def _harness_error(self, text: str) -> None:
+        """Note a run the harness could not carry out (the caller holds the lock).  Runs
+        that fail at once would spin through the schedule: a row of them ends the sweep."""
+        self.harness_errors.append(text)
+        self.errors_in_a_row += 1
+        if self.errors_in_a_row == HARNESS_ERRORS_IN_A_ROW:
+            self._stop = True
+            self.harness_errors.append(
+                f"the sweep stopped: {HARNESS_ERRORS_IN_A_ROW} runs in a row failed in the "
+                f"harness (QEMU or a tool missing, or rebuilt under the sweep?); fix the "
+                f"first error above and start it again")
+
     def _worker(self) -> None:
         while (job := self._take()) is not None:
             n, s = job
@@ -312,7 +326,7 @@ class Sweep:
                 self._one(n, s)
             except Exception as e:  # noqa: BLE001 - one broken run must not end the sweep
                 with self._lock:
-                    self.harness_errors.append(f"run {n} ({s.name}): {e!r}")
+                    self._harness_error(f"run {n} ({s.name}): {e!r}")
 
     def _one(self, n: int, s: Scenario) -> None:
         events = schedule(self.seed, n, s)
@@ -326,7 +340,9 @@ class Sweep:
             st["runs"] += 1
             st["findings"] += bool(fps)
             if r["why_code"] == "harness":
-                self.harness_errors.append(f"run {n} ({s.name}): {r['why']}")
+                self._harness_error(f"run {n} ({s.name}): {r['why']}")
+            else:
+                self.errors_in_a_row = 0
             for fp in fps:
                 fid = fingerprint_id(fp)
                 f = self.findings.get(fid)
