@@ -146,8 +146,10 @@ def _sweep(scenarios, minutes: float, seed, jobs: int, out: Path, until_found: b
               f"          again: tracenic-cli sweep --rerun {out}/findings/{f['id']}")
     for line in s["seeded_not_found"]:
         print(f"  not found this time (seeded, timing-only): {line}")
-    for e in s["harness_errors"]:
+    for e in s["harness_errors"][:10]:
         print(f"  harness error: {e}")
+    if len(s["harness_errors"]) > 10:
+        print(f"  ... {len(s['harness_errors']) - 10} more harness errors in {out}/sweep.json")
     return s
 
 
@@ -260,8 +262,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--libvirt-uri", default=vm.DEFAULT_LIBVIRT_URI,
                      help="for libvirt scenarios, e.g. qemu+ssh://lab-host/system")
     run.add_argument("--sweep-minutes", type=float, default=0.0, metavar="M",
-                     help="then sweep the scenarios that ran clean for M minutes (the "
-                     "nightly: make run SWEEP_MINUTES=M); its findings join the report")
+                     help="then sweep the scenarios whose plain run is clean for M minutes "
+                     "(the nightly: make run SWEEP_MINUTES=M); its findings join the report")
     run.add_argument("--seed", type=int, help="the sweep's seed (default: a random one)")
     run.set_defaults(func=cmd_run)
 
