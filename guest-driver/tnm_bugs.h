@@ -21,6 +21,7 @@ enum tnm_bug {
 	TNM_BUG_RX_POOL_BUFFER,	/* an RX buffer in pool memory never made DMA-visible */
 	TNM_BUG_RX_MAP_TO_DEVICE,	/* RX buffers mapped DMA_TO_DEVICE */
 	TNM_BUG_RX_POST_TWICE,	/* RX slot 1 posted with slot 0's buffer */
+	TNM_BUG_RX_REALLOC_POSTED,	/* MTU change replaces posted RX buffers while RX runs */
 	/* Timing-only: clean unless the device is late (a sweep finds them). */
 	TNM_BUG_TX_RECLAIM_PAST_DONE,	/* one DONE taken for every frame posted before it */
 	TNM_BUG_QUIESCE_CHECK_ONCE,	/* teardown reads QUIESCED once, when TX is idle */
@@ -43,6 +44,7 @@ static const char *const tnm_bug_names[TNM_BUG_COUNT] = {
 	[TNM_BUG_RX_POOL_BUFFER] = "rx-pool-buffer",
 	[TNM_BUG_RX_MAP_TO_DEVICE] = "rx-map-to-device",
 	[TNM_BUG_RX_POST_TWICE] = "rx-post-twice",
+	[TNM_BUG_RX_REALLOC_POSTED] = "rx-realloc-posted",
 	[TNM_BUG_TX_RECLAIM_PAST_DONE] = "tx-reclaim-past-done",
 	[TNM_BUG_QUIESCE_CHECK_ONCE] = "quiesce-check-once",
 };

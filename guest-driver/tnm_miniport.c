@@ -19,6 +19,7 @@
  * a seeded bug mode (docs/bugs.md) says otherwise.
  */
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/etherdevice.h>
 #include <linux/if_vlan.h>
 #include <linux/iopoll.h>
@@ -33,6 +34,7 @@
 #define TNM_FILE_ID 2
 #define TNM_TAG 0x6e436e54	/* 'TnCn' */
 #define TNM_QUIESCE_TIMEOUT_US 100000
+#define TNM_REALLOC_SETTLE_MS 50	/* rx-realloc-posted: RX keeps running this long */
 #define TNM_DEFAULT_RING 256
 /*
  * At most one interrupt per vector every 50 us.  RX gains most (under TCG
@@ -841,6 +843,32 @@ static int tnm_close(struct net_device *netdev)
 }
 
 /* MTU change reallocates the RX buffers for the new frame size. */
+/*
+ * The seeded rx-realloc-posted: an MTU change that replaces the RX buffers
+ * while RX runs.  Each posted buffer is unmapped and freed and a new one
+ * allocated and mapped at once; the page allocator hands back the page just
+ * freed, so the new mapping mostly has the old bus address, and a frame the
+ * device receives into a descriptor it fetched before lands in memory that
+ * looks live again.  The rings then go down as usual.
+ */
+static void tnm_rx_realloc_posted(struct tnm_adapter *ad)
+{
+	u32 i;
+
+	napi_disable(&ad->napi);
+	for (i = 0; i < ad->rx_size; i++) {
+		struct tnm_rx_buf *b = &ad->rx_bufs[i];
+
+		if (!b->page)
+			continue;
+		tnm_rx_buf_free(ad, b);
+		if (tnm_rx_buf_alloc(ad, b, GFP_KERNEL))
+			break;
+	}
+	msleep(TNM_REALLOC_SETTLE_MS);	/* frames keep arriving meanwhile */
+	napi_enable(&ad->napi);
+}
+
 static int tnm_change_mtu(struct net_device *netdev, int mtu)
 {
 	struct tnm_adapter *ad = netdev_priv(netdev);
@@ -850,6 +878,8 @@ static int tnm_change_mtu(struct net_device *netdev, int mtu)
 		/* Frees RX buffers the device still has posted and prefetched. */
 		tnm_free_rx_buffers(ad);
 	}
+	if (running && tnm_bug(ad, TNM_BUG_RX_REALLOC_POSTED))
+		tnm_rx_realloc_posted(ad);
 	if (running)
 		tnm_close(netdev);
 	netdev->mtu = mtu;

@@ -75,6 +75,13 @@ typedef struct TNRef {
      * dmacheck's replay says too.
      */
     bool drained;
+    /*
+     * The live device-visible region the reference was taken on (0: none),
+     * and whether that region has been freed since: DMA through it is then
+     * dma-after-free even where its bytes are live again (tnkit_check_stale).
+     */
+    uint32_t origin_id;
+    bool stale;
 } TNRef;
 
 /* Ring descriptor memory, from RING_ENABLE until RING_IDLE or RESET_DONE. */
@@ -110,6 +117,7 @@ struct TNKitCheck {
     uint32_t pool_used;
     TNRef *refs;
     size_t n_refs, refs_cap;
+    size_t n_stale;         /* references marked stale: only then a DMA looks */
     /*
      * Each device's rings' descriptor memory while the ring is active (STATE
      * RING_ENABLE until RING_IDLE or RESET_DONE; 16-byte descriptors), a
@@ -371,10 +379,14 @@ static void tnkit_check_release(TNKitCheck *c, uint32_t id)
         bool held = false;
 
         for (j = 0; !c->suspended && j < c->n_refs; j++) {
-            const TNRef *ref = &c->refs[j];
+            TNRef *ref = &c->refs[j];
 
             if (tnkit_overlaps(&ref->e, e->start,
                                tnkit_end(e->start, e->len))) {
+                if (ref->origin_id == id && !ref->stale) {
+                    ref->stale = true;
+                    c->n_stale++;
+                }
                 tnkit_violation(c, TN_RULE_FREE_NOT_QUIESCED, id, ref->e.start,
                                 ref->e.len, 0, ref->ring, ref->e.id);
                 held = true;
@@ -503,7 +515,8 @@ static uint32_t tnkit_first_id(const TNExtentSet *set,
  * DMA inside live device-visible memory, is one pass over the extents that
  * may overlap it and allocates nothing.
  */
-static void tnkit_check_dma(TNKitCheck *c, uint8_t cause, uint8_t ring,
+/* True when every byte lies in live device-visible memory. */
+static bool tnkit_check_dma(TNKitCheck *c, uint8_t cause, uint8_t ring,
                             uint64_t addr, uint32_t len)
 {
     const TNExtentSet *set = &c->set;
@@ -515,7 +528,7 @@ static void tnkit_check_dma(TNKitCheck *c, uint8_t cause, uint8_t ring,
     size_t i;
 
     if (c->suspended || !len) {
-        return;
+        return false;
     }
     for (i = tnkit_set_scan_start(set, addr);
          i < set->n && set->v[i].start < b; i++) {
@@ -527,7 +540,7 @@ static void tnkit_check_dma(TNKitCheck *c, uint8_t cause, uint8_t ring,
         }
     }
     if (done >= b && !past_top) {
-        return;
+        return true;
     }
     gaps = g_array_new(false, false, sizeof(TNRange));
     rest = g_array_new(false, false, sizeof(TNRange));
@@ -564,6 +577,7 @@ static void tnkit_check_dma(TNKitCheck *c, uint8_t cause, uint8_t ring,
     }
     g_array_free(gaps, true);
     g_array_free(rest, true);
+    return false;
 }
 
 static TNRef *tnkit_ref_find(TNKitCheck *c, uint64_t ref_id)
@@ -580,6 +594,7 @@ static TNRef *tnkit_ref_find(TNKitCheck *c, uint64_t ref_id)
 
 static void tnkit_ref_remove(TNKitCheck *c, TNRef *ref)
 {
+    c->n_stale -= ref->stale;
     *ref = c->refs[--c->n_refs];
 }
 
@@ -643,12 +658,15 @@ static void tnkit_check_ref(TNKitCheck *c, uint8_t dev, uint64_t ref_id,
         if (len && !tnkit_ref_find(c, ref_id) && tn_ring_is_rx(ring) &&
             kind != TN_REF_RING) {
             TNRef new = { { addr, len, ref_id, false }, ring, dev, kind, idx,
-                          false };
+                          false, 0, false };
 
             tnkit_check_posted_twice(c, &new);
         }
         c->refs[c->n_refs++] = (TNRef){
-            { addr, len, ref_id, false }, ring, dev, kind, idx, false
+            { addr, len, ref_id, false }, ring, dev, kind, idx, false,
+            c->ledger_seen ? tnkit_first_id(&c->set, tnkit_pick_bus, addr,
+                                            tnkit_end(addr, 1)) : 0,
+            false
         };
         return;
     }
@@ -734,6 +752,22 @@ static void tnkit_check_state(TNKitCheck *c, const struct tn_rec *rec)
     }
 }
 
+/*
+ * A DMA into live memory through a reference taken on a region freed since
+ * (the memory allocated again): dma-after-free, as dmacheck's replay says.
+ */
+static void tnkit_check_stale(TNKitCheck *c, const struct tn_rec *rec,
+                              uint64_t addr, uint32_t len)
+{
+    uint64_t ref_id = tn_ref_id(le32toh(rec->id), le32toh(rec->u.dma.ref_hi));
+    const TNRef *ref = ref_id ? tnkit_ref_find(c, ref_id) : NULL;
+
+    if (ref && ref->stale) {
+        tnkit_violation(c, TN_RULE_DMA_AFTER_FREE, ref->origin_id, addr, len,
+                        rec->kind, rec->u.dma.ring, ref_id);
+    }
+}
+
 /* A DMA record: what the device did with memory. */
 static void tnkit_check_dma_rec(TNKitCheck *c, const struct tn_rec *rec)
 {
@@ -763,8 +797,9 @@ static void tnkit_check_dma_rec(TNKitCheck *c, const struct tn_rec *rec)
      * allocated: judging DMA then would call all of it wild.  dmacheck says
      * so in its report (docs/rules.md, "No ledger").
      */
-    if (c->ledger_seen) {
-        tnkit_check_dma(c, rec->kind, rec->u.dma.ring, addr, len);
+    if (c->ledger_seen && tnkit_check_dma(c, rec->kind, rec->u.dma.ring, addr,
+                                          len) && c->n_stale) {
+        tnkit_check_stale(c, rec, addr, len);
     }
 }
 

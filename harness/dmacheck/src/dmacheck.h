@@ -59,6 +59,12 @@ struct dc_violation {
 	uint64_t count;			/* occurrences merged into this one */
 	bool has_region;
 	struct dc_region_info region;
+	/*
+	 * dma-after-free through a stale reference: the live region the bytes
+	 * belong to now (region is the freed one the reference was taken on).
+	 */
+	bool has_hit;
+	struct dc_region_info hit;
 	bool has_dma;
 	struct {
 		uint8_t cause, ring, write, failed, dev;

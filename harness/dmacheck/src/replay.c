@@ -42,6 +42,7 @@ struct region {
 	 */
 	bool kept;
 	size_t fifo_slot;
+	uint64_t serial;		/* tells regions apart that reuse an id */
 	uint64_t (*spans)[2];
 	uint16_t n_spans;
 };
@@ -49,6 +50,15 @@ struct region {
 struct ref {
 	struct inode node;	/* in the refs tree */
 	struct dc_ref_info info;
+	/*
+	 * The live device-visible region the reference was taken on (its first
+	 * byte), as it was then and, once freed, as it was freed: DMA through
+	 * the reference after that free is dma-after-free even where the bytes
+	 * belong to newer memory by then (on_dma, stale_ref).
+	 */
+	bool has_origin;
+	uint64_t origin_serial;
+	struct dc_region_info origin;
 };
 
 struct seen_key {
@@ -95,6 +105,7 @@ struct replay {
 	struct region **fifo;		/* NULL: released since (its memory reused) */
 	size_t fifo_head, fifo_n, fifo_cap;
 	uint64_t detailed, max_freed;	/* kept regions; the most kept */
+	uint64_t serials;		/* regions made so far (region.serial) */
 	struct region summary;
 	bool oom;
 };
@@ -321,6 +332,7 @@ static void on_alloc_or_map(struct replay *r, const struct tn_rec *t, bool is_ma
 		r->oom = true;
 		return;
 	}
+	g->serial = ++r->serials;
 	/* Extents are stored as they arrive: memory follows the records, not the claim. */
 	g->ext = &g->one;
 	g->ext_cap = 1;
@@ -448,6 +460,17 @@ static int ref_visit(struct inode *n, void *p)
 	return 0;
 }
 
+/* A reference taken on @g (p) learns that @g was freed, for a later stale_ref report. */
+static int origin_visit(struct inode *n, void *p)
+{
+	const struct region *g = p;
+	struct ref *f = n->owner;
+
+	if (f->has_origin && f->origin_serial == g->serial)
+		f->origin = g->info;
+	return 0;
+}
+
 static bool ring_in(const struct device *d, unsigned k, const struct region *g)
 {
 	uint16_t i;
@@ -489,6 +512,8 @@ static void check_device_at_free(struct replay *r, struct region *g, uint32_t si
 	g->info.at_free_refs = c.n;
 	if (c.v)
 		c.v->region = g->info;
+	for (i = 0; c.n && i < g->got_ext; i++)
+		itree_overlaps(&r->ref_tree, 0, g->ext[i]->start, g->ext[i]->end, origin_visit, g);
 	for (d = 0; d < r->ndev; d++) {
 		for (k = 0; k < TN_RING_IDS; k++) {
 			const struct device *dv = &r->dev[d];
@@ -886,6 +911,10 @@ static void name_overrun(struct replay *r, struct dc_violation *v, uint64_t a)
 		 g->info.n_extents == 1 ? "" : "s");
 }
 
+static struct dc_violation *dma_violation_key(struct replay *r, enum tn_rule rule,
+					      const struct tn_rec *t, const struct region *g,
+					      uint64_t a, uint64_t n, uint64_t key);
+
 /*
  * The @n bytes from @a (n >= 1) broke @rule.  Their last byte may lie past
  * 2^64 (a DMA at the top of the address space): it is printed as a 65-bit
@@ -895,8 +924,17 @@ static struct dc_violation *dma_violation(struct replay *r, enum tn_rule rule,
 					  const struct tn_rec *t, const struct region *g,
 					  uint64_t a, uint64_t n)
 {
-	uint64_t key = g && g->info.summarised ? 1ull << 58 | t->kind :
+	uint64_t key = g && g->info.summarised ? 1ull << 56 | t->kind :
 		       g ? (uint64_t)g->info.id << 8 | t->kind : (a >> 12) << 8 | t->kind;
+
+	return dma_violation_key(r, rule, t, g, a, n, key);
+}
+
+/* dma_violation() merging its repeats under @key (below bit 58: violation() adds the rule). */
+static struct dc_violation *dma_violation_key(struct replay *r, enum tn_rule rule,
+					      const struct tn_rec *t, const struct region *g,
+					      uint64_t a, uint64_t n, uint64_t key)
+{
 	struct dc_violation *v = violation(r, rule, key);
 	uint64_t last = a + (n - 1);	/* mod 2^64: below @a when it lies past 2^64 */
 	char end[24];
@@ -1007,6 +1045,51 @@ static void dma_class(void *p, unsigned cls, struct inode *n, uint64_t a, uint64
 	dma_violation(c->r, rule[cls], c->t, n ? n->owner : NULL, a, b - a + top);
 }
 
+static int first_node_owner(struct inode *n, void *p)
+{
+	*(struct region **)p = n->owner;
+	return 1;
+}
+
+/*
+ * A DMA whose bytes all lie in live device-visible memory (@hit holds the
+ * first), made through a reference the device took on a region that has
+ * been freed since: the device still acts on the freed allocation (a ring
+ * base, a fetched descriptor's buffer), and only reuse of the memory makes
+ * the access look legitimate.  dma-after-free, naming the freed region and
+ * the live one hit.  A reference taken anew on the new memory (a ring
+ * programmed again after the reallocation) is not stale.
+ */
+static void stale_ref(struct replay *r, const struct tn_rec *t, const struct region *hit,
+		      uint64_t a)
+{
+	uint64_t id = tn_ref_id(t->id, t->u.dma.ref_hi);
+	const struct ref *f = id ? idmap_get(&r->refs, id) : NULL;
+	const struct region *now;
+	struct dc_violation *v;
+
+	if (!f || !f->has_origin || !hit)
+		return;
+	now = idmap_get(&r->regions, f->origin.id);
+	if (now && now->serial == f->origin_serial)
+		return;
+	v = dma_violation_key(r, TN_RULE_DMA_AFTER_FREE, t, NULL, a, t->u.dma.len,
+			      1ull << 55 | (uint64_t)f->origin.id << 8 | t->kind);
+	if (!v)
+		return;
+	v->has_region = true;
+	v->region = f->origin;
+	v->has_hit = true;
+	v->hit = hit->info;
+	snprintf(v->detail, sizeof(v->detail), "through %s reference %llu (%s ring descriptor "
+		 "%u, taken at %llu ns on this region, which was freed since): the bytes "
+		 "0x%llx-0x%llx now belong to %s id %u, allocated at %llu ns",
+		 tn_ref_kind_name(f->info.kind), (unsigned long long)f->info.id,
+		 tn_ring_name(f->info.ring), f->info.idx, (unsigned long long)f->info.taken_ns,
+		 (unsigned long long)a, (unsigned long long)(a + t->u.dma.len - 1),
+		 tn_api_name(hit->info.api), hit->info.id, (unsigned long long)hit->info.alloc_ns);
+}
+
 static void on_dma(struct replay *r, const struct tn_rec *t)
 {
 	uint64_t a = t->u.dma.addr, b = a + t->u.dma.len;
@@ -1069,7 +1152,11 @@ static void on_dma(struct replay *r, const struct tn_rec *t)
 
 		space_classify(&r->space, a, b, dma_class, &c);
 		count_dma(r, t, NULL, t->u.dma.len - c.covered);
+		if (c.covered != t->u.dma.len)
+			return;		/* freed or wild bytes: reported by the bytes */
+		space_overlaps(&r->space, SP_BUS, a, a + 1, first_node_owner, &g);
 	}
+	stale_ref(r, t, g, a);
 }
 
 /* --stats: keep the DC_TOP_REGIONS regions with the most DMA, as they end. */
@@ -1200,6 +1287,18 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 								  : t->u.ref.addr + t->u.ref.len;
 	f->node.owner = f;
 	f->node.kind = 0;
+	f->has_origin = false;
+	if (r->res->ledger_seen) {
+		struct region *g = NULL;
+
+		space_overlaps(&r->space, SP_BUS, f->node.start, f->node.start + 1,
+			       first_node_owner, &g);
+		if (g) {
+			f->has_origin = true;
+			f->origin_serial = g->serial;
+			f->origin = g->info;
+		}
+	}
 	itree_insert(&r->ref_tree, &f->node);
 	if (writes_through(&f->info)) {
 		struct twice_scan c = { r, f };

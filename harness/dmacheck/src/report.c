@@ -107,6 +107,14 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 			fprintf(o, "  what     %s\n", v->detail);
 		if (v->has_region)
 			text_region(o, &v->region, !v->has_device);
+		if (v->has_hit) {
+			char site[24];
+
+			fprintf(o, "  now      the bytes belong to live region id %u, %s, length %u, "
+				"allocated at %" PRIu64 " ns by site %s\n", v->hit.id,
+				tn_api_name(v->hit.api), v->hit.length, v->hit.alloc_ns,
+				site_str(site, v->hit.alloc_site));
+		}
 		if (v->has_dma)
 			fprintf(o, "  DMA      %s%s %s of 0x%" PRIx64 "+%u, %s ring descriptor %u%s%s\n",
 				v->dma.failed ? "failed " : "", v->dma.write ? "write" : "read",
@@ -169,18 +177,19 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 	fputc('\n', o);
 }
 
-static void json_region(FILE *o, const struct dc_region_info *g)
+/* @g as the JSON member @key ("region", or "hit_region": the live one a stale reference hit). */
+static void json_region(FILE *o, const char *key, const struct dc_region_info *g)
 {
 	unsigned i;
 
 	if (g->summarised) {
-		fputs("\"region\":{\"summarised\":true,\"freed\":true}", o);
+		fprintf(o, "\"%s\":{\"summarised\":true,\"freed\":true}", key);
 		return;
 	}
 
-	fprintf(o, "\"region\":{\"id\":%u,\"api\":\"%s\",\"flags\":%u,\"length\":%u,\"tag\":%u,"
+	fprintf(o, "\"%s\":{\"id\":%u,\"api\":\"%s\",\"flags\":%u,\"length\":%u,\"tag\":%u,"
 		"\"va\":%" PRIu64 ",\"alloc_ns\":%" PRIu64 ",\"alloc_site\":%u,\"free_ns\":%" PRIu64
-		",\"free_site\":%u,\"n_extents\":%u,\"extents\":[", g->id, tn_api_name(g->api),
+		",\"free_site\":%u,\"n_extents\":%u,\"extents\":[", key, g->id, tn_api_name(g->api),
 		g->flags, g->length, g->tag, g->va, g->alloc_ns, g->alloc_site, g->free_ns,
 		g->free_site, g->n_extents);
 	for (i = 0; i < g->n_extents && i < DC_MAX_EXTENTS_SHOWN; i++)
@@ -300,7 +309,11 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 			v->time_ns, v->record, v->count, v->detail);
 		if (v->has_region) {
 			fputc(',', o);
-			json_region(o, &v->region);
+			json_region(o, "region", &v->region);
+		}
+		if (v->has_hit) {
+			fputc(',', o);
+			json_region(o, "hit_region", &v->hit);
 		}
 		if (v->has_dma) {
 			fprintf(o, ",\"dma\":{\"cause\":\"%s\",\"write\":%s,\"failed\":%s,\"ring\":\"%s\","

@@ -1681,6 +1681,87 @@ static void ref_id_rules(void)
 	expect("ref-id-past-2-32-twin-dropped", &b, END);
 }
 
+/* A DMA made through reference @ref (its id in the record, as the device writes it). */
+static void dma_via(struct tb *b, uint8_t type, uint8_t cause, uint64_t addr, uint32_t len,
+		    uint64_t ref)
+{
+	tb_dma(b, type, cause, addr, len);
+	last_rec(b)->id = (uint32_t)ref;
+	last_rec(b)->u.dma.ref_hi = (uint32_t)(ref >> 32);
+}
+
+/*
+ * Stale references: DMA through a reference the device took on memory that
+ * has been freed since is dma-after-free even when the memory has been
+ * allocated again (the bytes look live).  Twins: a reference taken anew on
+ * the new memory (the ring programmed again), and a DMA with no reference.
+ */
+static void stale_ref_rules(void)
+{
+	struct tb b;
+
+	/* The ring freed under the device, allocated again, read through the old ring reference. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_SHARED, 0x8000, 4096, 0, TN_EXT_BUS);
+	ref_at(&b, 1, 10, TN_REF_RING, TN_RING_ID_RX, 0, 0x8000, 4096);
+	tb_free(&b, 1, TN_FREE_API_FREE_SHARED, 0x8000, 4096, 0, TN_IRQL_PASSIVE);
+	tb_alloc1(&b, 2, TN_API_SHARED, 0x8000, 4096, 0, TN_EXT_BUS);
+	dma_via(&b, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ, 0x8040, 16, 10);
+	ref_at(&b, 0, 10, TN_REF_RING, TN_RING_ID_RX, 0, 0x8000, 4096);
+	tb_free(&b, 2, TN_FREE_API_FREE_SHARED, 0x8000, 4096, 0, TN_IRQL_PASSIVE);
+	tb_end(&b);
+	expect("stale-ref-ring-reallocated", &b, TN_RULE_FREE_NOT_QUIESCED, TN_RULE_DMA_AFTER_FREE,
+	       END);
+
+	/* A fetched buffer unmapped, its bytes mapped again, then written through the old fetch. */
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x20000, 2048, TN_DIR_FROM_DEVICE);
+	ref_at(&b, 1, 11, TN_REF_PREFETCH, TN_RING_ID_RX, 3, 0x20000, 2048);
+	tb_unmap_dir(&b, 5, 2048, TN_DIR_FROM_DEVICE);
+	tb_map_dir(&b, 6, 0x20000, 2048, TN_DIR_FROM_DEVICE);
+	dma_via(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x20000, 1514, 11);
+	ref_at(&b, 0, 11, TN_REF_PREFETCH, TN_RING_ID_RX, 3, 0x20000, 2048);
+	tb_unmap_dir(&b, 6, 2048, TN_DIR_FROM_DEVICE);
+	tb_end(&b);
+	expect("stale-ref-buffer-remapped", &b, TN_RULE_FREE_NOT_QUIESCED, TN_RULE_DMA_AFTER_FREE,
+	       END);
+	tb_init(&b);
+	tb_map_dir(&b, 5, 0x20000, 2048, TN_DIR_FROM_DEVICE);
+	ref_at(&b, 1, 11, TN_REF_PREFETCH, TN_RING_ID_RX, 3, 0x20000, 2048);
+	tb_unmap_dir(&b, 5, 2048, TN_DIR_FROM_DEVICE);
+	tb_map_dir(&b, 6, 0x20000, 2048, TN_DIR_FROM_DEVICE);
+	dma_via(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x20000, 1514, 11);
+	tb_end(&b);
+	expect_report("stale-ref-names-both-regions", &b,
+		      "taken at 0 ns on this region, which was freed since): the bytes "
+		      "0x20000-0x205e9 now belong to DMA mapping id 6");
+	free(b.buf);
+
+	/* Twin: the driver quiesced, freed, allocated again and programmed the ring anew. */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_SHARED, 0x8000, 4096, 0, TN_EXT_BUS);
+	ref_at(&b, 1, 10, TN_REF_RING, TN_RING_ID_RX, 0, 0x8000, 4096);
+	ref_at(&b, 0, 10, TN_REF_RING, TN_RING_ID_RX, 0, 0x8000, 4096);
+	tb_free(&b, 1, TN_FREE_API_FREE_SHARED, 0x8000, 4096, 0, TN_IRQL_PASSIVE);
+	tb_alloc1(&b, 2, TN_API_SHARED, 0x8000, 4096, 0, TN_EXT_BUS);
+	ref_at(&b, 1, 12, TN_REF_RING, TN_RING_ID_RX, 0, 0x8000, 4096);
+	dma_via(&b, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ, 0x8040, 16, 12);
+	ref_at(&b, 0, 12, TN_REF_RING, TN_RING_ID_RX, 0, 0x8000, 4096);
+	tb_free(&b, 2, TN_FREE_API_FREE_SHARED, 0x8000, 4096, 0, TN_IRQL_PASSIVE);
+	tb_end(&b);
+	expect("stale-ref-twin-ring-reprogrammed", &b, END);
+
+	/* Twin: the same reallocated bytes read with no reference (a driver-directed access). */
+	tb_init(&b);
+	tb_alloc1(&b, 1, TN_API_SHARED, 0x8000, 4096, 0, TN_EXT_BUS);
+	tb_free(&b, 1, TN_FREE_API_FREE_SHARED, 0x8000, 4096, 0, TN_IRQL_PASSIVE);
+	tb_alloc1(&b, 2, TN_API_SHARED, 0x8000, 4096, 0, TN_EXT_BUS);
+	dma_via(&b, TN_REC_DMA_READ, TN_CAUSE_RX_DESC_READ, 0x8040, 16, 0);
+	tb_free(&b, 2, TN_FREE_API_FREE_SHARED, 0x8000, 4096, 0, TN_IRQL_PASSIVE);
+	tb_end(&b);
+	expect("stale-ref-twin-no-reference", &b, END);
+}
+
 /* Replay @b with at most @max freed regions kept in detail. */
 static int replay_max_freed(struct tb *b, uint64_t max, struct dc_result *res, const char *name)
 {
@@ -1793,6 +1874,7 @@ int main(int argc, char **argv)
 	map_error_rules();
 	posted_twice_rules();
 	ref_id_rules();
+	stale_ref_rules();
 	summarise_rules();
 	device_rules();
 	quiesce_rules();
