@@ -56,7 +56,7 @@ struct ref {
 	 * the reference after that free is dma-after-free even where the bytes
 	 * belong to newer memory by then (on_dma, stale_ref).
 	 */
-	bool has_origin;
+	bool has_origin, origin_freed;
 	uint64_t origin_serial;
 	struct dc_region_info origin;
 };
@@ -106,6 +106,7 @@ struct replay {
 	size_t fifo_head, fifo_n, fifo_cap;
 	uint64_t detailed, max_freed;	/* kept regions; the most kept */
 	uint64_t serials;		/* regions made so far (region.serial) */
+	uint64_t stale_refs;		/* held references whose origin was freed */
 	struct region summary;
 	bool oom;
 };
@@ -460,14 +461,22 @@ static int ref_visit(struct inode *n, void *p)
 	return 0;
 }
 
-/* A reference taken on @g (p) learns that @g was freed, for a later stale_ref report. */
+struct origin_scan {
+	struct replay *r;
+	const struct region *g;
+};
+
+/* A reference taken on the region just freed learns it, for a later stale_ref report. */
 static int origin_visit(struct inode *n, void *p)
 {
-	const struct region *g = p;
+	struct origin_scan *c = p;
 	struct ref *f = n->owner;
 
-	if (f->has_origin && f->origin_serial == g->serial)
-		f->origin = g->info;
+	if (f->has_origin && f->origin_serial == c->g->serial && !f->origin_freed) {
+		f->origin = c->g->info;
+		f->origin_freed = true;
+		c->r->stale_refs++;
+	}
 	return 0;
 }
 
@@ -513,7 +522,8 @@ static void check_device_at_free(struct replay *r, struct region *g, uint32_t si
 	if (c.v)
 		c.v->region = g->info;
 	for (i = 0; c.n && i < g->got_ext; i++)
-		itree_overlaps(&r->ref_tree, 0, g->ext[i]->start, g->ext[i]->end, origin_visit, g);
+		itree_overlaps(&r->ref_tree, 0, g->ext[i]->start, g->ext[i]->end, origin_visit,
+			       &(struct origin_scan){ r, g });
 	for (d = 0; d < r->ndev; d++) {
 		for (k = 0; k < TN_RING_IDS; k++) {
 			const struct device *dv = &r->dev[d];
@@ -1064,14 +1074,13 @@ static void stale_ref(struct replay *r, const struct tn_rec *t, const struct reg
 		      uint64_t a)
 {
 	uint64_t id = tn_ref_id(t->id, t->u.dma.ref_hi);
-	const struct ref *f = id ? idmap_get(&r->refs, id) : NULL;
-	const struct region *now;
+	const struct ref *f;
 	struct dc_violation *v;
 
-	if (!f || !f->has_origin || !hit)
-		return;
-	now = idmap_get(&r->regions, f->origin.id);
-	if (now && now->serial == f->origin_serial)
+	if (!r->stale_refs || !id || !hit)
+		return;		/* the common case: no held reference outlived its region */
+	f = idmap_get(&r->refs, id);
+	if (!f || !f->origin_freed)
 		return;
 	v = dma_violation_key(r, TN_RULE_DMA_AFTER_FREE, t, NULL, a, t->u.dma.len,
 			      1ull << 55 | (uint64_t)f->origin.id << 8 | t->kind);
@@ -1197,6 +1206,7 @@ static void region_stats(struct replay *r, const struct region *g)
 
 static void ref_forget(struct replay *r, struct ref *f)
 {
+	r->stale_refs -= f->origin_freed;
 	idmap_del(&r->refs, f->info.id);
 	itree_remove(&r->ref_tree, &f->node);
 	slab_free(&r->ref_slab, f);
@@ -1287,7 +1297,7 @@ static void on_ref(struct replay *r, const struct tn_rec *t)
 								  : t->u.ref.addr + t->u.ref.len;
 	f->node.owner = f;
 	f->node.kind = 0;
-	f->has_origin = false;
+	f->has_origin = f->origin_freed = false;
 	if (r->res->ledger_seen) {
 		struct region *g = NULL;
 
