@@ -33,6 +33,10 @@ def test_matrix_every_verdict_as_expected(built, libvirtd, tmp_path):
         for f in PER_SCENARIO:
             assert (tmp_path / r["name"] / f).exists(), f"{r['name']}/{f} missing"
         assert (tmp_path / r["name"] / "trace.bin").stat().st_size > C.TN_TRACE_HEADER_SIZE
+    # the stale reference: the frame lands in a page mapped again, and the report says so
+    stale = (tmp_path / "bug-rx-realloc-posted" / "dmacheck.txt").read_text()
+    assert "on this region, which was freed since): the bytes" in stale
+    assert "  now      the bytes belong to live region id" in stale
     # one progress line per scenario, then the total
     lines = [ln for ln in run.stdout.splitlines() if ln.startswith("  [")]
     assert len(lines) == len(expected) and all(" PASS " in ln for ln in lines)
