@@ -20,7 +20,7 @@ def test_libvirt_scenario_runs_on_qemu_system(built, libvirtd, tmp_path):
     assert dom.findtext("devices/emulator") == str(paths.QEMU)
     assert dom.find("os/loader").text == str(paths.OVMF_CODE)
     # libvirt started it: its log of the QEMU command line was copied back
-    assert "tracenic,netdev=n0" in (art / "qemu-stderr.log").read_text()
+    assert "tracenic,id=nic0,netdev=n0" in (art / "qemu-stderr.log").read_text()
     assert (art / "traffic.pcap").stat().st_size > 0
     assert "sent 400 datagrams" in (art / "trafficgen.log").read_text()
     assert tracenic_domains() == before
