@@ -63,10 +63,11 @@ run: qemu images dmacheck trafficgen
 sweep: qemu images dmacheck trafficgen
 	@$(PYTHON) harness/tracenic-cli sweep --minutes $(SWEEP_MINUTES) $(SWEEP_ARGS)
 
-# One scenario, stopped at its first violation with QMP and a gdbstub open.
+# One scenario, stopped at its first violation with QMP and a gdbstub open; RECORD=1:
+# recorded, then replayed to the instruction of that violation (docs/repro.md).
 repro: qemu images dmacheck trafficgen
 	@test -n "$(SCENARIO)" || { echo "make repro: name a scenario: make repro SCENARIO=bug-no-disable (see harness/tracenic-cli list)"; exit 2; }
-	@$(PYTHON) harness/tracenic-cli repro $(SCENARIO)
+	@$(PYTHON) harness/tracenic-cli repro $(SCENARIO) $(if $(filter 1,$(RECORD)),--record)
 
 # Coverage-guided fuzzing of the tracenic NIC, the ledger device, QEMU's e1000e
 # traced and a shared trace with QEMU's generic-fuzz (docs/fuzzing.md):

@@ -30,13 +30,14 @@ import agent  # noqa: E402
 import latency  # noqa: E402
 import nic  # noqa: E402
 import report  # noqa: E402
+import record as record_bench  # noqa: E402
 import sweep as sweep_bench  # noqa: E402
 from tracenic import contract, paths  # noqa: E402
 from tracenic.contract import C  # noqa: E402
 from tracenic.vm import pick_accel  # noqa: E402
 
 OUT = paths.BUILD / "bench"
-PARTS = ["nic", "paired", "trace", "checker", "latency", "matrix", "agent", "sweep"]
+PARTS = ["nic", "paired", "trace", "checker", "latency", "matrix", "agent", "sweep", "record"]
 
 
 def log(msg: str) -> None:
@@ -139,6 +140,8 @@ def main() -> int:
     ap.add_argument("--scenario", default="boot-clean")
     ap.add_argument("--sweep-minutes", type=float, default=5,
                     help="length of each of the sweep part's two phases")
+    ap.add_argument("--record-rounds", type=int, default=3,
+                    help="paired plain/recorded runs per scenario (part record)")
     ap.add_argument("--output", type=Path, default=paths.TOP / "BENCHMARKS.md")
     ap.add_argument("--render-only", action="store_true",
                     help="measure nothing: write the output again from build/bench/results.json")
@@ -200,6 +203,9 @@ def main() -> int:
         log(f"bench: the race sweep, two phases of {args.sweep_minutes:g} min")
         results["sweep"] = sweep_bench.run(OUT / "sweep", args.sweep_minutes,
                                            os.cpu_count() or 1, log)
+    if "record" in parts:
+        log(f"bench: recording's cost, {args.record_rounds} paired rounds per scenario")
+        results["record"] = record_bench.run(OUT / "record", args.record_rounds, log)
     results["bench_seconds"] = time.monotonic() - start
     results["machine"]["load_end"] = loadavg()
 

@@ -466,6 +466,27 @@ def sweep_section(sw: dict) -> str:
         f"set includes the two seeded timing-only bugs).\n"])
 
 
+def record_section(rec: dict) -> str:
+    """Recording's cost (bench/record.py): plain and recorded runs paired, then replays."""
+    rows = [[r["scenario"], f"{r['plain_s']:.1f}", f"{r['record_s']:.1f}",
+             f"**{fmt_ratio(r['record_s'], r['plain_s'])}**",
+             f"{r['replay_s']:.1f}" if r["replay_s"] is not None else "—",
+             f"{r['identical']}/{r['rounds']}",
+             f"{r['bundle_mb']:.0f}" if r["bundle_mb"] is not None else "—"]
+            for r in rec["rows"]]
+    return "\n".join([
+        f"Each scenario {rec['rounds']} times as a pair, at the same time, one run per core: "
+        "plain (as the nightly runs it) and under record/replay (`tracenic-cli run --record`), "
+        "swapping cores every round; then each bundle replayed alone (`tracenic-cli replay`). "
+        "Medians; the ratio is recorded over plain wall time:\n",
+        table(["scenario", "plain s", "recorded s", "recorded / plain", "replay s",
+               "replays with the recorded trace", "bundle MB"], rows, "lrrrrrr"),
+        "A recorded run counts instructions (`-icount shift=auto`) on one TCG thread and "
+        "writes every input to the log; a replay executes exactly the recorded instructions, "
+        "stopping at each logged event, and runs slower than the recording (its profile is "
+        "TCG executing and translating guest code: the stops shorten blocks).\n"])
+
+
 def render(results: dict) -> str:
     mc = results["machine"]
     parts = [
@@ -504,4 +525,6 @@ def render(results: dict) -> str:
         parts += ["## 5. The DMA-API agent\n", agent_section(results["agent"])]
     if results.get("sweep"):
         parts += ["## 6. The race sweep\n", sweep_section(results["sweep"])]
+    if results.get("record"):
+        parts += ["## 7. Record/replay\n", record_section(results["record"])]
     return "\n".join(parts)

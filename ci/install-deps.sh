@@ -17,6 +17,7 @@ busybox-static cpio kmod xz-utils zstd
 libvirt-daemon-system libvirt-clients
 clang libclang-rt-14-dev libfuzzer-14-dev llvm
 iproute2 socat
+qemu-utils gdb
 linux-perf
 linux-source-6.1 patch"
 

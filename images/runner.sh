@@ -283,6 +283,19 @@ done
 # Seconds since the kernel started: the harness splits boot time with it.
 say "uptime $(cut -d' ' -f1 /proc/uptime)"
 
+# Where each loaded module's code is (gdb's add-symbol-file, docs/repro.md); once each.
+MODULES_SAID=
+say_modules() {
+	for m in /sys/module/*/sections/.text; do
+		[ -r "$m" ] || continue
+		name=${m#/sys/module/}
+		name=${name%%/*}
+		case " $MODULES_SAID " in *" $name "*) continue ;; esac
+		MODULES_SAID="$MODULES_SAID $name"
+		say "module $name $(cat "$m")"
+	done
+}
+
 n=0
 if [ -r "$steps" ]; then
 	cp "$steps" /tmp/steps
@@ -296,6 +309,7 @@ if [ -r "$steps" ]; then
 		else
 			say "$n $1 fail $(tail -n 1 /tmp/ping.out 2>/dev/null)"
 		fi
+		say_modules
 		scan_dmesg
 	done </tmp/steps
 fi

@@ -16,6 +16,9 @@
 #include "qapi/visitor.h"
 #include "qom/object_interfaces.h"
 #include "sysemu/sysemu.h"
+#include "sysemu/cpu-timers.h"
+#include "sysemu/replay.h"
+#include "sysemu/runstate.h"
 #include "qemu-version.h"
 #include "tnkit-int.h"
 #include "tracenic/rules.h"
@@ -23,13 +26,47 @@
 
 /* --- Records -------------------------------------------------------------- */
 
+/*
+ * Under -icount, an ICOUNT record before each record whose guest instruction
+ * count differs from the last one written: record/replay's position of the
+ * event (QMP query-replay, replay-break).  Not while the VM is stopped: what
+ * QEMU writes at its exit does not belong to a guest instruction.
+ */
+static void tnkit_hub_icount(TNKitHub *h, int64_t now)
+{
+    struct tn_rec rec = { .type = TN_REC_ICOUNT };
+    uint64_t count;
+
+    if (!icount_enabled() || !runstate_is_running()) {
+        return;
+    }
+    count = replay_get_current_icount();
+    if (h->icount_written && count == h->last_icount) {
+        return;
+    }
+    h->icount_written = true;
+    h->last_icount = count;
+    rec.time_ns = cpu_to_le64(now);
+    rec.u.icount.count = cpu_to_le64(count);
+    tnkit_trace_put(h->trace, &rec);
+}
+
 /* Every record goes to the trace (if any), then to the online check. */
 void tnkit_hub_emit(TNKitHub *h, struct tn_rec *rec)
 {
     int64_t now;
 
     if (h->trace) {
-        if (!h->callback_depth) {
+        if (h->record_replay && !runstate_is_running()) {
+            /*
+             * Under record/replay the virtual clock of a stopped VM depends
+             * on when the host's main loop stopped the vCPU (measured: the
+             * link-down at QEMU's exit came 344 ns later in the recording
+             * than in its replays).  Records written while it is stopped
+             * take the time of the last one: a replay writes the same trace.
+             */
+            now = h->last_ns;
+        } else if (!h->callback_depth) {
             now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
         } else {
             if (h->callback_time_ns < 0) {
@@ -37,6 +74,8 @@ void tnkit_hub_emit(TNKitHub *h, struct tn_rec *rec)
             }
             now = h->callback_time_ns;
         }
+        tnkit_hub_icount(h, now);
+        h->last_ns = now;
         rec->time_ns = cpu_to_le64(now);
         tnkit_trace_put(h->trace, rec);
     }
@@ -188,8 +227,12 @@ static void tnkit_hub_header(TNKitHub *h, struct tn_trace_header *hdr,
     hdr->record_size = cpu_to_le16(TN_TRACE_REC_SIZE);
     hdr->clock = cpu_to_le16(TN_TRACE_CLOCK_VIRTUAL);
     hdr->flags = cpu_to_le32((h->check ? TN_TRACE_F_CHECK : 0) |
-                             (h->stop_on_violation ? TN_TRACE_F_STOP : 0));
+                             (h->stop_on_violation ? TN_TRACE_F_STOP : 0) |
+                             (icount_enabled() ? TN_TRACE_F_ICOUNT : 0));
     hdr->start_ns = cpu_to_le64(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+    h->last_ns = le64_to_cpu(hdr->start_ns);
+    /* Kept: QEMU's exit (replay_finish) sets replay_mode back to NONE. */
+    h->record_replay = replay_mode != REPLAY_MODE_NONE;
     hdr->wall_start_ns = cpu_to_le64(g_get_real_time() * SCALE_US);
     hdr->cap_bytes = cpu_to_le64(h->max_bytes);
     strpadcpy(hdr->device_id, sizeof(hdr->device_id), name, 0);

@@ -41,6 +41,12 @@ struct TNKitHub {
      */
     unsigned callback_depth;
     int64_t callback_time_ns;
+    /* The time of the last record written (tnkit_hub_emit) */
+    int64_t last_ns;
+    bool record_replay;     /* QEMU runs under -icount rr=record|replay */
+    /* -icount: the instruction count the last ICOUNT record gave */
+    bool icount_written;
+    uint64_t last_icount;
     /* Unique over the trace, the checks key on it: 64 bits never wrap. */
     uint64_t next_ref_id;
 

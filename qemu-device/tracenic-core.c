@@ -565,6 +565,12 @@ void tracenic_core_realize(TracenicState *s)
     DeviceState *dev = DEVICE(s);
 
     tracenic_rings_init(s);
+    /*
+     * Scheduled with replay_bh_schedule_event(): under record/replay a plain
+     * bottom half runs whenever the main loop gets to it, at another guest
+     * instruction in the replay than in the recording; a replay event runs
+     * at the same one.  Without record/replay it is qemu_bh_schedule().
+     */
     s->kick_bh = qemu_bh_new_guarded(tracenic_kick_bh, s,
                                      &dev->mem_reentrancy_guard);
     s->reset_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tracenic_reset_timer_cb,

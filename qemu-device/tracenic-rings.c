@@ -14,6 +14,7 @@
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "migration/vmstate.h"
+#include "sysemu/replay.h"
 #include "tracenic-core.h"
 #include "tracenic/names.h"
 #include "trace.h"
@@ -362,7 +363,7 @@ void tracenic_tx_kick(TracenicState *s)
         }
         if (!ndesc) {
             if (r->n_cached < TRACENIC_FRAME_MAX_DESCS) {
-                qemu_bh_schedule(s->kick_bh);
+                replay_bh_schedule_event(s->kick_bh);
                 return;
             }
             /* Never an EOP: fail the chain rather than stall the ring. */
@@ -376,7 +377,7 @@ void tracenic_tx_kick(TracenicState *s)
         }
         tracenic_tx_send_frame(s, ndesc, false);
         if (budget <= ndesc) {
-            qemu_bh_schedule(s->kick_bh);
+            replay_bh_schedule_event(s->kick_bh);
             return;
         }
         budget -= ndesc;

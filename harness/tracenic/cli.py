@@ -2,6 +2,7 @@
 import argparse
 import dataclasses
 import datetime
+import json
 import os
 import signal
 import subprocess
@@ -9,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import nightly, paths, qemu_cmd, repro, report, sweep, vm
+from . import (bundle, nightly, paths, qemu_cmd, replay, repro, report, sweep, tracecmp,
+               verdict, vm)
 from .contract import ContractError
 from .scenario import ScenarioError, load_dir
 
@@ -108,8 +110,20 @@ def cmd_run(args) -> int:
 
     start = time.monotonic()
     meta = {"shard": args.shard, "started": stamp}
+    if args.record:
+        libvirt = [s.name for s in scenarios if (args.backend or s.machine.backend) != "qemu"]
+        if libvirt:
+            raise SystemExit(f"tracenic: --record needs the qemu backend, and "
+                             f"{', '.join(libvirt)} run on libvirt (libvirt owns that QEMU's "
+                             "command line): add --backend qemu")
+        inner = progress
+
+        def progress(r):        # noqa: F811 - the same line, then where the bundle is
+            inner(r)
+            print(f"        recorded: {r['bundle'] or r['bundle_note']}", flush=True)
     results = nightly.run_all(scenarios, report_dir, args.jobs, progress, args.libvirt_uri,
-                              args.backend, meta)
+                              args.backend, meta, record=args.record,
+                              say=lambda line: print(line, flush=True))
     failed = sum(not r["ok"] for r in results)
     if args.repeat > 1:
         print("tracenic: per scenario, over its repeats:\n" + "\n".join(tally(results)))
@@ -186,7 +200,108 @@ def cmd_repro(args) -> int:
     s = _select(_scenarios(args.scenarios), [args.name])[0]
     _need_build()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return repro.run(s, args.dir or repro.default_dir(s.name, stamp))
+    workdir = args.dir or repro.default_dir(s.name, stamp)
+    if not args.record:
+        return repro.run(s, workdir)
+    # Record first, then replay the recording to the instruction of its first violation:
+    # a race that shows once is then there every time.
+    print(f"tracenic repro {s.name}: recording the run (record/replay, TCG) in {workdir}",
+          flush=True)
+    r = nightly.run_one(s, workdir.parent, backend="qemu", art=workdir / "recorded",
+                        record=True)
+    print(f"  recorded in {r['seconds']:.1f} s; dmacheck: {r['said']}; "
+          f"{r['bundle'] or r['bundle_note']}", flush=True)
+    if not r["bundle"] or not r["got"]:
+        print("tracenic repro: nothing to stop at: " + ("the recorded run found no violation; "
+              "record again, or sweep for it (docs/sweep.md)" if r["bundle"] else
+              r["bundle_note"]))
+        return 0 if not r["got"] else 1
+    args.bundle, args.stop_at, args.dir = Path(r["bundle"]), ["violation"], workdir / "replay"
+    args.times = 1
+    return cmd_replay(args)
+
+
+def _recorded_verdict(b: bundle.Bundle) -> str:
+    p = b.member(bundle.DMACHECK_JSON)
+    if not p.exists():
+        return "not judged"
+    rep = json.loads(p.read_text())
+    return verdict.said({v["rule"] for v in rep.get("violations", [])}, rep.get("verdict", ""))
+
+
+def _stop_prompt(gdb_port: int, what: str, icount: int, b: bundle.Bundle):
+    def on_stop(v, at: int) -> str:
+        print(f"\n=== tracenic replay: stopped at guest instruction {at} (QMP query-replay); "
+              f"the target was {what} ===", flush=True)
+        if at != icount:
+            print(f"WARNING: the target was instruction {icount}, QEMU stopped at {at}")
+        print(replay.attach_help(b, gdb_port, v.workdir), flush=True)
+        print("Type 'quit' (or end of input) to end the replay, 'cont' to let it run on:",
+              flush=True)
+        try:
+            answer = input().strip().lower()
+        except EOFError:
+            answer = "quit"
+        return "cont" if answer in ("c", "cont", "continue") else "quit"
+    return on_stop
+
+
+def cmd_replay(args) -> int:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    workdir = args.dir or paths.REPORTS / f"replay-{args.bundle.name.split('.')[0]}-{stamp}"
+    _need_build()
+    try:
+        b, s = replay.load(args.bundle, workdir)
+        print(f"tracenic replay {args.bundle}: scenario {s.name}, recorded "
+              f"{b.manifest.get('recorded', '?')} at commit {b.manifest.get('commit', '?')[:12]}"
+              f"; dmacheck then: {_recorded_verdict(b)}; work in {workdir}", flush=True)
+        if args.stop_at:
+            if len(args.stop_at) > 2:
+                raise replay.ReplayError("--stop-at takes violation [RULE], free [RULE] or "
+                                         "record N")
+            t = replay.target_icount(b, args.stop_at[0], (args.stop_at + [None])[1])
+            gdb_port = args.gdb_port or vm.free_tcp_port()
+            print(f"tracenic replay: stopping at {t.said}; gdbstub on 127.0.0.1:{gdb_port}"
+                  + (f"; a snapshot for reverse execution first, at instruction "
+                     f"{t.snapshot_at}" if t.snapshot_at is not None else ""), flush=True)
+            r = replay.replay(b, s, workdir, stop_at=t,
+                              on_stop=_stop_prompt(gdb_port, t.said, t.icount, b),
+                              gdb_port=gdb_port)
+            if r.stopped_at is None:
+                print(f"tracenic replay: the replay never stopped at instruction {t.icount}: "
+                      f"it ended first ({'; '.join(r.notes) or 'no note'})")
+                return 1
+            return 0 if r.stopped_at == t.icount else 1
+        diverged = 0
+        for k in range(1, args.times + 1):
+            r = replay.replay(b, s, workdir)
+            n = len(tracecmp.Records(b.member(bundle.TRACE)))
+            if r.identical:
+                print(f"  replay {k}/{args.times}: the same trace, {n} records, in "
+                      f"{r.seconds:.1f} s; dmacheck: {_said(r)}"
+                      f" ({r.run_dir})", flush=True)
+            else:
+                diverged += 1
+                print(f"  replay {k}/{args.times}: DIVERGED, so no verdict: {r.difference}"
+                      + "".join(f"\n        qemu: {line}" for line in r.notes), flush=True)
+        print(f"tracenic replay: {args.times - diverged} of {args.times} replays wrote the "
+              "recorded trace" + ("" if not diverged else f"; {diverged} diverged"))
+        return 1 if diverged else 0
+    except (bundle.BundleError, replay.ReplayError) as e:
+        print(f"tracenic replay: refused: {e}", file=sys.stderr)
+        return 2
+
+
+def _said(r) -> str:
+    return verdict.said(r.verdict.rules, (r.verdict.report or {}).get("verdict", ""))
+
+
+def cmd_trace_diff(args) -> int:
+    diff = tracecmp.compare(args.recorded, args.replayed)
+    n = len(tracecmp.Records(args.recorded))
+    print(f"the same trace: {n} records, every virtual time and content equal (the header's "
+          "wall clock aside)" if diff is None else diff)
+    return 0 if diff is None else 1
 
 
 def cmd_domain_xml(args) -> int:
@@ -265,7 +380,29 @@ def parser() -> argparse.ArgumentParser:
                      help="then sweep the scenarios whose plain run is clean for M minutes "
                      "(the nightly: make run SWEEP_MINUTES=M); its findings join the report")
     run.add_argument("--seed", type=int, help="the sweep's seed (default: a random one)")
+    run.add_argument("--record", action="store_true",
+                     help="run under QEMU's record/replay (TCG) and leave a bundle per "
+                     "scenario, NAME.rr.tar.gz in its directory, for `replay`")
     run.set_defaults(func=cmd_run)
+
+    rr = sub.add_parser("replay", help="replay a recorded run (a bundle from run --record) "
+                        "and check it wrote the recorded trace; or stop it at an event")
+    rr.add_argument("bundle", type=Path)
+    rr.add_argument("--times", type=int, default=1, help="replays (default 1)")
+    rr.add_argument("--stop-at", nargs="+", metavar="WHAT",
+                    help="violation | free | record N: stop the replay at the guest "
+                    "instruction of dmacheck's first violation, of the free it is about, or "
+                    "of trace record N, with the gdbstub open (docs/repro.md)")
+    rr.add_argument("--gdb-port", type=int, help="with --stop-at (default: a free port)")
+    rr.add_argument("--dir", type=Path, help="work directory (default: reports/replay-…)")
+    rr.set_defaults(func=cmd_replay)
+
+    td = sub.add_parser("trace-diff", help="are two traces the same run: every record's "
+                        "virtual time and content (exit 0 yes, 1 no, naming the first "
+                        "difference)")
+    td.add_argument("recorded", type=Path)
+    td.add_argument("replayed", type=Path)
+    td.set_defaults(func=cmd_trace_diff)
 
     sw = sub.add_parser("sweep", help="run scenarios again and again under seeded random "
                         "device timing, traffic bursts and link flaps; keep what they find")
@@ -289,6 +426,11 @@ def parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("repro", help="run one scenario, stop the VM at the first violation")
     rp.add_argument("name")
     rp.add_argument("--dir", type=Path, help="artifacts (default: reports/repro-NAME-TIME)")
+    rp.add_argument("--record", action="store_true",
+                    help="record the run, then replay the recording stopped at the "
+                    "instruction of its first violation, reverse debugging possible "
+                    "(docs/repro.md)")
+    rp.add_argument("--gdb-port", type=int, help="with --record (default: a free port)")
     rp.set_defaults(func=cmd_repro)
 
     dx = sub.add_parser("domain-xml", help="write a scenario as a libvirt domain for virsh create")

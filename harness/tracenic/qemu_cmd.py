@@ -24,6 +24,8 @@ FILES = {
     "pidfile": "qemu.pid",
     "stderr": "qemu-stderr.log",
     "ovmf_vars": "OVMF_VARS.fd",   # a private copy per run
+    "replay_log": "replay.bin",    # record/replay: QEMU's log of the run's inputs
+    "snapshots": "snapshots.qcow2",  # replay --stop-at: the snapshots reverse debugging loads
 }
 
 GUEST_IP = "10.0.2.15"
@@ -48,9 +50,61 @@ def file(workdir: Path, what: str) -> Path:
 
 @dataclasses.dataclass
 class Debug:
-    """What `repro` adds: a gdbstub, and a stop on the first online violation."""
+    """What `repro` adds: a gdbstub, and a stop on the first online violation;
+    paused: the guest starts only on QMP cont (-S; replay --stop-at sets its break first)."""
     gdb_port: int
     stop_on_violation: bool = True
+    paused: bool = False
+
+
+@dataclasses.dataclass
+class Record:
+    """QEMU's record/replay (docs/repro.md): mode "record" writes the replay log of the
+    run's inputs (network packets, serial input, host clocks, interrupt timing), "replay"
+    runs the guest again from it, instruction for instruction.  snapshots: replay only,
+    an empty qcow2 that is attached to nothing and holds the snapshots reverse debugging
+    loads (recording takes none: loading one resets the devices, which writes records a
+    replay from the start does not, and hung e1000e's boot when tried)."""
+    mode: str
+    log: Path
+    snapshots: Path | None = None
+
+
+@dataclasses.dataclass
+class Images:
+    """The guest a run boots; a replay boots the copies in its bundle."""
+    kernel: Path
+    initramfs: Path
+
+    @staticmethod
+    def built(firmware: str) -> "Images":
+        return Images(kernel_for(firmware), paths.INITRAMFS)
+
+
+# -icount shift=auto (QEMU's documented record/replay setting): the guest's clock follows
+# the host's, so an idle guest waits for host replies as in a plain run.  sleep=off (the
+# clock jumps to the next timer when the guest idles) recorded bug-tx-early-unmap in 5.7 s
+# instead of 8.2 s, but host replies then came after the jump: in a recorded re-run of
+# bug-rx-realloc-posted the guest's ping got no reply, and the re-run did not show the bug.
+RR_ICOUNT = "shift=auto"
+RR_FILTER_ID = "rr0"
+
+
+def record_args(record: Record | None) -> list[str]:
+    if record is None:
+        return []
+    if record.mode not in ("record", "replay"):
+        raise ValueError(f"record mode must be 'record' or 'replay', not {record.mode!r}")
+    args = ["-icount", f"{RR_ICOUNT},rr={record.mode},rrfile={record.log}",
+            # Packets from the host into the guest go into the log, and come from it.
+            "-object", f"filter-replay,id={RR_FILTER_ID},netdev={NETDEV_ID}",
+            # The TPR-patching vAPIC deadlocks QEMU 7.2 when a replay loads a snapshot
+            # (measured: reverse-continue hung, vapic_post_load waiting in run_on_cpu for
+            # the vCPU thread, which waited for the replay mutex the loader held).
+            "-global", "apic-common.vapic=off"]
+    if record.snapshots:
+        args += ["-drive", f"file={record.snapshots},if=none,id=rr-snapshots,format=qcow2"]
+    return args
 
 
 def prop(value: object) -> str:
@@ -147,15 +201,21 @@ def kernel_for(firmware: str) -> Path:
 
 
 def qemu_argv(machine: Machine, workdir: Path, accel: str, rx_port: int | None = None,
-              debug: Debug | None = None) -> list[str]:
+              debug: Debug | None = None, record: Record | None = None,
+              images: Images | None = None) -> list[str]:
     if accel not in ("kvm", "tcg"):
         raise ValueError(f"accel must be resolved to 'kvm' or 'tcg' first, not {accel!r}")
+    if record and accel != "tcg":
+        raise ValueError("record/replay counts instructions, which only TCG can: accel must "
+                         f"be 'tcg' for a recorded run, not {accel!r}")
+    images = images or Images.built(machine.firmware)
     cmd = [str(paths.QEMU)] + firmware_dirs() + machine_args(machine, workdir)
     cmd += ["-accel", accel, "-m", str(machine.memory), "-nodefaults", "-nographic",
-            "-no-reboot", "-kernel", str(kernel_for(machine.firmware)),
-            "-initrd", str(paths.INITRAMFS),
+            "-no-reboot", "-kernel", str(images.kernel),
+            "-initrd", str(images.initramfs),
             "-append", kernel_append(machine),
             "-netdev", netdev_arg(rx_port)] + device_args(machine, workdir, debug)
+    cmd += record_args(record)
     cmd += pcap_object(machine, workdir)
     cmd += ["-fw_cfg", f"name=opt/tracenic/steps,file={file(workdir, 'steps')}",
             "-serial", f"file:{file(workdir, 'console')}",
@@ -166,4 +226,5 @@ def qemu_argv(machine: Machine, workdir: Path, accel: str, rx_port: int | None =
         # guest_errors carries the device's online-check messages.
         cmd += ["-qmp", f"unix:{file(workdir, 'qmp_user')},server=on,wait=off",
                 "-gdb", f"tcp:127.0.0.1:{debug.gdb_port}", "-d", "guest_errors"]
+        cmd += ["-S"] if debug.paused else []
     return cmd

@@ -88,6 +88,7 @@ def _junit(report_dir: Path, results: list[dict], summary: dict) -> None:
         out = [f"expected: {', '.join(r['expected']) or 'clean'}",
                f"dmacheck: {r.get('said') or ', '.join(r['got']) or 'clean'}"]
         out += r.get("notes", [])
+        out += [r["recorded"]["note"]] if r.get("recorded") else []
         out.append(_read(report_dir / r["name"] / "dmacheck.txt", DMACHECK_INLINE_BYTES))
         ET.SubElement(case, "system-out").text = "\n".join(out)
     ET.indent(suite)
@@ -125,6 +126,12 @@ def _html(report_dir: Path, results: list[dict], summary: dict) -> None:
             f'<td>{verdict}{": " + e(r["why"]) if r["why"] else ""}</td>'
             f'<td>{r["seconds"]:.1f}</td></tr>')
         extra = "".join(f"<li>{e(n)}</li>" for n in r.get("notes", []) + r.get("failed_steps", []))
+        if r.get("recorded"):
+            rec = r["recorded"]
+            link = (f' <a href="{e(rec["bundle"])}">record/replay bundle</a>'
+                    if rec.get("bundle") else "")
+            extra += f'<li class="{"" if rec.get("same") else "bad"}">{e(rec["note"])}{link}</li>'
+
         details.append(
             f'<section id="{e(r["name"])}"><h2>{e(r["name"])} — {verdict}</h2>'
             f'<p>{e(r.get("description", ""))}</p>'

@@ -41,6 +41,8 @@ class GuestResults:
     ledger: list[dict] = dataclasses.field(default_factory=list)
     # code sites (include/tracenic/ledger.h TN_SITE_CODE_ADDR) as dmacheck prints them -> symbol
     sites: dict[str, str] = dataclasses.field(default_factory=dict)
+    # module name -> the address of its .text in the guest (gdb's add-symbol-file)
+    modules: dict[str, str] = dataclasses.field(default_factory=dict)
     agent_summary: str = ""
     agent_missed_by: list[str] = dataclasses.field(default_factory=list)
     dmar: list[str] = dataclasses.field(default_factory=list)
@@ -103,6 +105,9 @@ def parse(text: str) -> GuestResults:
                 r.sites[f"{0xffffffff00000000 | int(site, 16):#x}"] = symbol
             except ValueError:
                 r.garbage.append(line)
+        elif word == "module" and len(rest.split()) == 2:
+            name, addr = rest.split()
+            r.modules[name] = addr
         elif word == "agent-summary":
             r.agent_summary = rest
         elif word == "agent-missed":

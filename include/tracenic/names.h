@@ -46,6 +46,7 @@ static inline const char *tn_rec_type_name(unsigned int type)
 		[TN_REC_WRITE_ERROR] = "write-error",
 		[TN_REC_END] = "end",
 		[TN_REC_DEVICE] = "device",
+		[TN_REC_ICOUNT] = "icount",
 	};
 
 	return type < sizeof(n) / sizeof(n[0]) && n[type] ? n[type] : "?";

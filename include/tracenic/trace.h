@@ -41,6 +41,7 @@ TN_STATIC_ASSERT(sizeof(struct tn_trace_header) == TN_TRACE_HEADER_SIZE,
 
 #define TN_TRACE_F_CHECK	(1u << 0)	/* online checks were on */
 #define TN_TRACE_F_STOP		(1u << 1)	/* on-violation=stop */
+#define TN_TRACE_F_ICOUNT	(1u << 2)	/* QEMU counted instructions (-icount): ICOUNT records */
 
 /* Record types (tn_rec.type). */
 enum tn_rec_type {
@@ -63,7 +64,8 @@ enum tn_rec_type {
 	TN_REC_WRITE_ERROR = 17, /* the host could not write the trace (e.g. disk full) */
 	TN_REC_END = 18,	/* last record of a complete trace, with counts */
 	TN_REC_DEVICE = 19,	/* a device writes into this trace from here on */
-	TN_REC_TYPE_MAX = 19,
+	TN_REC_ICOUNT = 20,	/* the guest instruction count of the records after it */
+	TN_REC_TYPE_MAX = 20,
 };
 
 /* DMA causes (tn_rec.kind of DMA records). */
@@ -298,6 +300,17 @@ struct tn_rec {
 			char type[24];		/* QOM type name ("tracenic", "e1000e"), NUL-padded */
 			uint8_t dev;		/* the writer: TN_REC_DEVICE number */
 		} device;
+		/*
+		 * ICOUNT: under -icount (record/replay), the number of guest
+		 * instructions executed when the records after this one up to the
+		 * next ICOUNT were written: what QMP query-replay reports and
+		 * replay-break stops at.  Written only when the count changed.
+		 */
+		struct {
+			uint64_t count;
+			uint8_t pad[23];
+			uint8_t dev;		/* 0: it belongs to the trace */
+		} icount;
 		uint8_t raw[32];
 	} u;
 };
@@ -332,6 +345,7 @@ TN_REC_ASSERT_DEV(truncated);
 TN_REC_ASSERT_DEV(write_error);
 TN_REC_ASSERT_DEV(end);
 TN_REC_ASSERT_DEV(device);
+TN_REC_ASSERT_DEV(icount);
 
 /*
  * Reference ids are 64 bits and never reused within a trace (a sweep's trace

@@ -57,6 +57,8 @@ struct dc_violation {
 	enum tn_rule rule;
 	uint64_t time_ns, record;	/* first occurrence */
 	uint64_t count;			/* occurrences merged into this one */
+	bool has_icount;		/* the trace counts instructions (TN_REC_ICOUNT) */
+	uint64_t icount;		/* guest instructions executed at the first occurrence */
 	bool has_region;
 	struct dc_region_info region;
 	/*

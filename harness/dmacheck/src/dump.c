@@ -75,6 +75,9 @@ void dc_dump_record(FILE *o, uint64_t i, const struct tn_rec *r)
 			",\"violations\":%u", r->u.end.records, r->u.end.dropped, r->u.end.dma_bytes,
 			r->u.end.violations);
 		break;
+	case TN_REC_ICOUNT:
+		fprintf(o, ",\"count\":%" PRIu64, r->u.icount.count);
+		break;
 	case TN_REC_DEVICE:
 		fprintf(o, ",\"pci_vendor\":%u,\"pci_device\":%u,\"pci_revision\":%u,"
 			"\"pci_bus\":%u,\"pci_devfn\":%u,\"type\":\"", r->u.device.pci_vendor,

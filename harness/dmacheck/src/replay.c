@@ -91,6 +91,8 @@ struct replay {
 	struct region *pending;		/* ALLOC/MAP waiting for its extents */
 	bool end_only;		/* only END said records were lost (no TRUNCATED/WRITE_ERROR) */
 	uint64_t now, index;
+	bool has_icount;	/* an ICOUNT record was read: icount is the guest's */
+	uint64_t icount;	/* instruction count of the records since */
 	struct dc_result *res;
 	const struct dc_options *opt;
 	struct perfetto *pf;
@@ -215,6 +217,8 @@ static struct dc_violation *violation(struct replay *r, enum tn_rule rule, uint6
 	v->rule = rule;
 	v->time_ns = r->now;
 	v->record = r->index;
+	v->has_icount = r->has_icount;
+	v->icount = r->icount;
 	v->count = 1;
 	if (r->pf)
 		perfetto_violation(r->pf, r->now, tn_rule_name(rule));
@@ -1733,6 +1737,10 @@ static int replay_record(struct replay *r, const struct tn_rec *t, char *err, si
 			res->truncated = true;
 			r->end_only = true;
 		}
+		break;
+	case TN_REC_ICOUNT:
+		r->has_icount = true;
+		r->icount = t->u.icount.count;
 		break;
 	case TN_REC_IRQ:
 	case TN_REC_LEDGER_ERROR:

@@ -99,7 +99,10 @@ void dc_report_text(FILE *o, const struct dc_result *res)
 
 		fprintf(o, "%s: VIOLATION %s: %s\n", res->path, tn_rule_name(v->rule),
 			tn_rule_info(v->rule).summary);
-		fprintf(o, "  when     %" PRIu64 " ns (record %" PRIu64 ")", v->time_ns, v->record);
+		fprintf(o, "  when     %" PRIu64 " ns (record %" PRIu64, v->time_ns, v->record);
+		if (v->has_icount)
+			fprintf(o, ", guest instruction %" PRIu64, v->icount);
+		fputc(')', o);
 		if (v->count > 1)
 			fprintf(o, "; %" PRIu64 " occurrences", v->count);
 		fputc('\n', o);
@@ -307,6 +310,8 @@ void dc_report_json(FILE *o, const struct dc_result *res)
 		fprintf(o, "%s\n{\"rule\":\"%s\",\"time_ns\":%" PRIu64 ",\"record\":%" PRIu64
 			",\"count\":%" PRIu64 ",\"detail\":\"%s\"", i ? "," : "", tn_rule_name(v->rule),
 			v->time_ns, v->record, v->count, v->detail);
+		if (v->has_icount)
+			fprintf(o, ",\"icount\":%" PRIu64, v->icount);
 		if (v->has_region) {
 			fputc(',', o);
 			json_region(o, "region", &v->region);

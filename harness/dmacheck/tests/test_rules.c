@@ -1785,6 +1785,53 @@ static void check(const char *name, bool ok, struct dc_result *res)
 }
 
 /*
+ * Under record/replay the trace carries ICOUNT records (the guest instruction
+ * count of the records after each): a violation says at which instruction it
+ * happened, the one `tracenic-cli replay --stop-at` stops at.  ICOUNT records
+ * change no rule: the twin without the DMA is clean, and without ICOUNT
+ * records a violation has no instruction.
+ */
+static void icount_rules(void)
+{
+	struct dc_result res;
+	char err[512];
+	struct tb b;
+
+	for (int twin = 0; twin < 3; twin++) {
+		tb_init(&b);
+		if (twin != 2)
+			tb_icount(&b, 1000);
+		tb_alloc1(&b, 1, SH, 0x1000, 256, 0, BUS);
+		if (twin != 2)
+			tb_icount(&b, 2000);
+		tb_free(&b, 1, FS, 0x1000, 256, 0, PASSIVE);
+		if (twin != 2)
+			tb_icount(&b, 3000000000ull * 4);
+		if (twin != 1)
+			tb_dma(&b, TN_REC_DMA_WRITE, TN_CAUSE_RX_BUF_WRITE, 0x1010, 64);
+		tb_end(&b);
+		if (twin == 0)
+			expect_report("icount-named", &b, "(record 6, guest instruction 12000000000)");
+		if (dc_replay(b.buf, b.len, NULL, &res, err, sizeof(err))) {
+			printf("FAIL icount: rejected: %s\n", err);
+			failed++;
+		} else {
+			if (twin == 0)
+				check("icount-of-the-violation", res.nv == 1 &&
+				      res.v[0].rule == TN_RULE_DMA_AFTER_FREE && res.v[0].has_icount &&
+				      res.v[0].icount == 12000000000ull, &res);
+			else if (twin == 1)
+				check("icount-twin-changes-no-rule", res.nv == 0, &res);
+			else
+				check("icount-twin-none-without-records", res.nv == 1 &&
+				      !res.v[0].has_icount, &res);
+			dc_result_free(&res);
+		}
+		free(b.buf);
+	}
+}
+
+/*
  * One-shot buffers at fresh addresses: beyond --max-freed-regions the oldest
  * freed regions are summarised per page, and DMA into their memory is still
  * dma-after-free.  Twins: the memory reused by a new mapping is clean, and a
@@ -1868,6 +1915,7 @@ int main(int argc, char **argv)
 	ref_id_rules();
 	stale_ref_rules();
 	summarise_rules();
+	icount_rules();
 	device_rules();
 	quiesce_rules();
 	free_rules();

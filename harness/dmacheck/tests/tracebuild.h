@@ -178,6 +178,15 @@ static inline void tb_mark(struct tb *b, uint8_t code)
 	tb_rec(b, TN_REC_MARK, code, 0);
 }
 
+/* An ICOUNT record: the records after it were written at guest instruction @count. */
+static inline void tb_icount(struct tb *b, uint64_t count)
+{
+	struct tn_rec *r = tb_rec(b, TN_REC_ICOUNT, 0, 0);
+
+	r->u.icount.count = count;
+	r->u.icount.dev = 0;
+}
+
 /* A DEVICE record for device @dev; the records after it come from that device. */
 static inline void tb_device(struct tb *b, uint8_t dev, const char *type, uint16_t vendor,
 			     uint16_t device, uint8_t devfn)

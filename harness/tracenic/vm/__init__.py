@@ -159,7 +159,7 @@ def drive(vm: Vm, timeout: float, *, traffic=None, on_stop=None, watch: Watch | 
 def prepare_run_dir(machine: Machine, steps: list[str], workdir: Path):
     """Empty the run directory of old artifacts, write the steps; returns the host floods."""
     workdir.mkdir(parents=True, exist_ok=True)
-    for what in ("console", "results", "trace", "pcap", "qmp", "pidfile"):
+    for what in ("console", "results", "trace", "pcap", "qmp", "pidfile", "replay_log"):
         qemu_cmd.file(workdir, what).unlink(missing_ok=True)
     lines, floods = guest_lines(steps)
     qemu_cmd.file(workdir, "steps").write_text("".join(s + "\n" for s in lines))
@@ -170,11 +170,15 @@ def prepare_run_dir(machine: Machine, steps: list[str], workdir: Path):
 
 def make_vm(machine: Machine, workdir: Path, accel: str, rx_port: int | None = None,
             debug: qemu_cmd.Debug | None = None, libvirt_uri: str = DEFAULT_LIBVIRT_URI,
-            dac_label: str | None = None) -> Vm:
+            dac_label: str | None = None, record: qemu_cmd.Record | None = None,
+            images: qemu_cmd.Images | None = None) -> Vm:
     """The backend @machine names, set up for the run directory @workdir."""
     if machine.backend == "qemu":
-        return QemuVm(workdir, qemu_cmd.qemu_argv(machine, workdir, accel, rx_port, debug),
-                      accel)
+        return QemuVm(workdir, qemu_cmd.qemu_argv(machine, workdir, accel, rx_port, debug,
+                                                  record, images), accel)
+    if record:
+        raise ValueError("record/replay runs QEMU itself: libvirt owns the QEMU of a libvirt "
+                         "scenario; record it with the qemu backend")
     name = domain_name(workdir)
     xml = libvirt_xml.domain_xml(name, machine, workdir, accel, rx_port, dac_label, debug)
     return LibvirtVm(workdir, xml, name, libvirt_uri, accel)
@@ -183,12 +187,18 @@ def make_vm(machine: Machine, workdir: Path, accel: str, rx_port: int | None = N
 def run_vm(machine: Machine, steps: list[str], workdir: Path, timeout: float, *,
            accel: str | None = None, libvirt_uri: str = DEFAULT_LIBVIRT_URI,
            dac_label: str | None = None, debug: qemu_cmd.Debug | None = None,
-           on_stop=None, watch: Watch | None = None, rx_port: int | None = None) -> VmResult:
+           on_stop=None, watch: Watch | None = None, rx_port: int | None = None,
+           record: qemu_cmd.Record | None = None,
+           images: qemu_cmd.Images | None = None) -> VmResult:
     """Boot, run the steps, end the VM; see the module docstring and drive().
     rx_port: the host's UDP forward into the guest (the sweep's traffic bursts);
-    default: a free port when a step floods the guest, else none."""
+    default: a free port when a step floods the guest, else none.
+    record: run under QEMU's record/replay (TCG only); images: boot these instead
+    of the built kernel and initramfs (a replay's bundle)."""
     start = time.monotonic()
     notes = []
+    if record is not None:
+        accel = "tcg"
     if accel is None:
         accel, note = resolve_accel(machine.accel, workdir.parent)
         notes += [note] if note else []
@@ -196,7 +206,7 @@ def run_vm(machine: Machine, steps: list[str], workdir: Path, timeout: float, *,
     port = rx_port or (free_udp_port() if floods else None)
     traffic = Floods(floods, port, workdir)
     trace = machine.device.get("trace")
-    vm = make_vm(machine, workdir, accel, port, debug, libvirt_uri, dac_label)
+    vm = make_vm(machine, workdir, accel, port, debug, libvirt_uri, dac_label, record, images)
     r = drive(vm, timeout, traffic=traffic, on_stop=on_stop, watch=watch,
               trace=Path(trace) if trace else None)
     traffic.finish()
