@@ -87,6 +87,16 @@ struct TracenicState {
     MemoryRegion mmio;
     MemoryRegion msix;
     QEMUBH *kick_bh;
+    /*
+     * Record/replay: fault-injection property changes from the monitor,
+     * applied by prop_bh at a point of the replay log (tracenic.c).
+     */
+    QEMUBH *prop_bh;
+    struct {
+        Property *prop;
+        uint64_t value;
+    } prop_pending[8];
+    unsigned n_prop_pending;
 
     /* Registers */
     uint32_t ctrl, status, icr, ims, itr_us, iam, err;

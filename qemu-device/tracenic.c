@@ -17,6 +17,7 @@
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
+#include "sysemu/replay.h"
 #include "tracenic-core.h"
 #include "tracenic/names.h"
 
@@ -83,6 +84,58 @@ static PropertyInfo tracenic_prop_runtime_u64;
 static PropertyInfo tracenic_prop_runtime_u32;
 static PropertyInfo tracenic_prop_runtime_bool;
 
+/* A run-time property's value, whatever its width. */
+static uint64_t tracenic_prop_value(Object *obj, Property *prop)
+{
+    void *ptr = object_field_prop_ptr(obj, prop);
+
+    if (prop->info == &tracenic_prop_runtime_bool) {
+        return *(bool *)ptr;
+    }
+    if (prop->info == &tracenic_prop_runtime_u32) {
+        return *(uint32_t *)ptr;
+    }
+    return *(uint64_t *)ptr;
+}
+
+static void tracenic_prop_store(Object *obj, Property *prop, uint64_t value)
+{
+    void *ptr = object_field_prop_ptr(obj, prop);
+
+    if (prop->info == &tracenic_prop_runtime_bool) {
+        *(bool *)ptr = value;
+    } else if (prop->info == &tracenic_prop_runtime_u32) {
+        *(uint32_t *)ptr = value;
+    } else {
+        *(uint64_t *)ptr = value;
+    }
+}
+
+static void tracenic_prop_apply(TracenicState *s, const char *name)
+{
+    uint8_t id;
+
+    /* The contract's TN_PROP_* numbers are named by their QOM names. */
+    for (id = TN_PROP_RX_DMA_DELAY_NS; id <= TN_PROP_MAX; id++) {
+        if (!strcmp(name, tn_prop_name(id))) {
+            tracenic_core_prop_changed(s, id);
+        }
+    }
+}
+
+static void tracenic_prop_bh(void *opaque)
+{
+    TracenicState *s = opaque;
+    unsigned i;
+
+    for (i = 0; i < s->n_prop_pending; i++) {
+        tracenic_prop_store(OBJECT(s), s->prop_pending[i].prop,
+                            s->prop_pending[i].value);
+        tracenic_prop_apply(s, s->prop_pending[i].prop->name);
+    }
+    s->n_prop_pending = 0;
+}
+
 static void tracenic_prop_set_runtime(Object *obj, Visitor *v, const char *name,
                                       void *opaque, Error **errp)
 {
@@ -92,8 +145,8 @@ static void tracenic_prop_set_runtime(Object *obj, Visitor *v, const char *name,
     const PropertyInfo *base = prop->info == &tracenic_prop_runtime_bool ?
         &qdev_prop_bool : prop->info == &tracenic_prop_runtime_u32 ?
         &qdev_prop_uint32 : &qdev_prop_uint64;
-    uint32_t old_prefetch = s->prefetch;
-    uint8_t id;
+    uint64_t old = tracenic_prop_value(obj, prop);
+    unsigned i;
 
     base->set(obj, v, name, opaque, errp);
     if (*errp) {
@@ -102,18 +155,39 @@ static void tracenic_prop_set_runtime(Object *obj, Visitor *v, const char *name,
     if (s->prefetch > TRACENIC_PREFETCH_MAX) {
         error_setg(errp, "prefetch=%u is too large: the device reads at most "
                    "%d descriptors ahead", s->prefetch, TRACENIC_PREFETCH_MAX);
-        s->prefetch = old_prefetch;
+        tracenic_prop_store(obj, prop, old);
         return;
     }
     if (!DEVICE(obj)->realized) {
         return;
     }
-    /* The contract's TN_PROP_* numbers are named by their QOM names. */
-    for (id = TN_PROP_RX_DMA_DELAY_NS; id <= TN_PROP_MAX; id++) {
-        if (!strcmp(name, tn_prop_name(id))) {
-            tracenic_core_prop_changed(s, id);
-        }
+    if (replay_mode == REPLAY_MODE_NONE) {
+        tracenic_prop_apply(s, name);
+        return;
     }
+    /*
+     * Under record/replay the monitor is not in the replay log: the change
+     * takes effect in a bottom half scheduled through the log, at the same
+     * point of the run in the recording and in its replays (a replay gives
+     * the same command with the VM stopped where the recording stopped it:
+     * tracenic-cli replay, docs/repro.md).  Measured: applied here at once,
+     * a replay diverged, a received frame landing before the change in the
+     * recording and after it in the replay.
+     */
+    for (i = 0; i < s->n_prop_pending && s->prop_pending[i].prop != prop; i++) {
+        /* the last value of a property given twice wins */
+    }
+    if (i == ARRAY_SIZE(s->prop_pending)) {
+        error_setg(errp, "tracenic: %u property changes are already waiting "
+                   "to take effect; give the VM a moment", i);
+        tracenic_prop_store(obj, prop, old);
+        return;
+    }
+    s->prop_pending[i].prop = prop;
+    s->prop_pending[i].value = tracenic_prop_value(obj, prop);
+    s->n_prop_pending = MAX(s->n_prop_pending, i + 1);
+    tracenic_prop_store(obj, prop, old);
+    replay_bh_schedule_event(s->prop_bh);
 }
 
 #define DEFINE_PROP_TN_U64(_n, _f, _d) \
@@ -148,6 +222,7 @@ static void tracenic_exit(PCIDevice *pdev)
     tnkit_free(s->kit);
     s->kit = NULL;
     tracenic_core_unrealize(s);
+    qemu_bh_delete(s->prop_bh);
     if (msix_present(pdev)) {
         msix_unuse_all_vectors(pdev);
         msix_uninit(pdev, &s->msix, &s->msix);
@@ -199,6 +274,8 @@ static void tracenic_realize(PCIDevice *pdev, Error **errp)
     qemu_format_nic_info_str(qemu_get_queue(s->nic), s->conf.macaddr.a);
 
     tracenic_core_realize(s);
+    s->prop_bh = qemu_bh_new_guarded(tracenic_prop_bh, s,
+                                     &dev->mem_reentrancy_guard);
     if (!tnkit_open_trace(s->kit, s->conf.macaddr.a, errp)) {
         tracenic_exit(pdev);
     }

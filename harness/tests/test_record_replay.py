@@ -241,3 +241,32 @@ def test_the_nightly_records_a_run_whose_verdict_is_unexpected(tmp_path):
     assert f'<a href="{rec["bundle"]}">record/replay bundle</a>' in html
     r = cli("replay", "--dir", tmp_path / "w", report_dir / rec["bundle"])
     assert r.returncode == 0 and "1 of 1 replays wrote the recorded trace" in r.stdout, r.stdout
+
+
+def test_a_sweep_schedule_recorded_replays_exactly(tmp_path):
+    """A sweep finding re-run under record: the schedule's monitor commands (qom-set of the
+    device's timing, set_link) are made with the VM stopped at a known instruction and made
+    again there by the replay, so the replay writes the recorded trace."""
+    import dataclasses
+    from tracenic import sweep
+    from tracenic.scenario import load
+    s = load(qemu_cmd.paths.SCENARIOS / "bug-tx-reclaim-past-done.toml")
+    events = sweep.schedule(108, 3, s)
+    assert {e.do for e in events} >= {"set", "link"}
+    finding = {"id": "dma-after-free-0000000000", "scenario": s.name, "seed": 108, "run": 3,
+               "fingerprint": {"rule": "dma-after-free", "region": "DMA mapping",
+                               "alloc_site": "?", "free_site": "?", "cause": "?"},
+               "schedule": [dataclasses.asdict(e) for e in events]}
+    (tmp_path / "finding").mkdir()
+    (tmp_path / "finding" / "finding.json").write_text(json.dumps(finding))
+    r = cli("sweep", "--rerun", tmp_path / "finding", "--record", "--attempts", "1",
+            "--dir", tmp_path / "rerun")
+    b = tmp_path / "rerun" / "attempt-1" / f"{s.name}{replay.BUNDLE_SUFFIX}"
+    assert f"recorded: {b}" in r.stdout, r.stdout + r.stderr
+    with tarfile.open(b, "r:gz") as tar:
+        monitor = json.loads(tar.extractfile(bundle.MONITOR_EVENTS).read())
+    assert {m["command"] for m in monitor} == {"qom-set", "set_link"}
+    assert all(isinstance(m["icount"], int) for m in monitor)
+    r = cli("replay", "--dir", tmp_path / "w", b)
+    assert r.returncode == 0 and "1 of 1 replays wrote the recorded trace" in r.stdout, \
+        r.stdout + r.stderr

@@ -40,6 +40,7 @@ DMACHECK_TEXT = "dmacheck.txt"
 DMACHECK_JSON = "dmacheck.json"
 CONSOLE = "console.log"
 RESULTS = "results.txt"
+MONITOR_EVENTS = "monitor-events.json"   # a recorded sweep schedule's monitor commands
 # build/images/, as in the initramfs: the guest's module name -> its file
 MODULES = {"tracenic": "tracenic.ko", "tracenic_agent": "tracenic-agent.ko"}
 # Firmware QEMU may load for our machines (by name from -L: the BIOS, the PVH and
@@ -133,7 +134,8 @@ def write(path: Path, run_dir: Path, scenario_text: str, scenario_name: str,
                TRACE: qemu_cmd.file(run_dir, "trace"),
                CONSOLE: qemu_cmd.file(run_dir, "console"),
                RESULTS: qemu_cmd.file(run_dir, "results"),
-               DMACHECK_TEXT: run_dir / "dmacheck.txt", DMACHECK_JSON: run_dir / "dmacheck.json"}
+               DMACHECK_TEXT: run_dir / "dmacheck.txt", DMACHECK_JSON: run_dir / "dmacheck.json",
+               MONITOR_EVENTS: qemu_cmd.file(run_dir, "monitor_events")}
     for ko in MODULES.values():
         if (images.initramfs.parent / ko).exists():
             members[ko] = images.initramfs.parent / ko

@@ -179,7 +179,7 @@ def cmd_sweep(args) -> int:
               f": run {finding['run']} of {s.name}, seed {finding['seed']}, "
               f"{len(finding['schedule'])} events, up to {args.attempts} times", flush=True)
         k = sweep.rerun(finding, s, out, args.attempts,
-                        progress=lambda line: print(line, flush=True))
+                        progress=lambda line: print(line, flush=True), record=args.record)
         print(f"tracenic: {'reproduced at attempt ' + str(k) if k else 'not reproduced in '}"
               f"{'' if k else str(args.attempts) + ' attempts'}")
         return 0 if k else 1
@@ -421,6 +421,9 @@ def parser() -> argparse.ArgumentParser:
                     help="run a finding's schedule again (its directory under findings/)")
     sw.add_argument("--attempts", type=int, default=3,
                     help="with --rerun: tries until the fingerprint shows (default 3)")
+    sw.add_argument("--record", action="store_true",
+                    help="with --rerun: each attempt under record/replay, leaving a bundle "
+                    "that `replay` runs again exactly (docs/repro.md)")
     sw.set_defaults(func=cmd_sweep)
 
     rp = sub.add_parser("repro", help="run one scenario, stop the VM at the first violation")

@@ -26,6 +26,7 @@ FILES = {
     "ovmf_vars": "OVMF_VARS.fd",   # a private copy per run
     "replay_log": "replay.bin",    # record/replay: QEMU's log of the run's inputs
     "snapshots": "snapshots.qcow2",  # replay --stop-at: the snapshots reverse debugging loads
+    "monitor_events": "monitor-events.json",  # recorded: what the host's monitor changed, when
 }
 
 GUEST_IP = "10.0.2.15"

@@ -157,46 +157,60 @@ def replay(b: bundlemod.Bundle, s: Scenario, workdir: Path, *, stop_at: "Target 
     rx_port = b.manifest.get("rx_port")
     _check_same_run(b, s, run_dir, rx_port)
     machine = dataclasses.replace(s.machine, backend="qemu")
-    debug, watch, stops, snapshot_notes = None, None, [], []
+    # Where the replay stops on its way, in instruction order: the recorded monitor
+    # commands (a sweep schedule's), the snapshot for reverse execution, the target.
+    plan = [(e["icount"], 0, "monitor", e) for e in monitor_events(b)]
+    record = qemu_cmd.Record("replay", b.member(bundlemod.LOG))
     if stop_at is not None:
-        snapshots = run_dir / qemu_cmd.FILES["snapshots"]
+        record.snapshots = run_dir / qemu_cmd.FILES["snapshots"]
         run_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(snapshots), "1G"],
-                       check=True)
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(record.snapshots),
+                        "1G"], check=True)
+        if stop_at.snapshot_at is not None:
+            plan.append((stop_at.snapshot_at, 1, "snapshot", None))
+        plan.append((stop_at.icount, 2, "target", None))
+    plan.sort(key=lambda p: (p[0], p[1]))
+    debug = watch = None
+    if plan:
         debug = qemu_cmd.Debug(gdb_port or vm.free_tcp_port(), stop_on_violation=False,
                                paused=True)
-        first = stop_at.snapshot_at if stop_at.snapshot_at is not None else stop_at.icount
-        watch = _StopAt(first)
-        record = qemu_cmd.Record("replay", b.member(bundlemod.LOG), snapshots)
-    else:
-        record = qemu_cmd.Record("replay", b.member(bundlemod.LOG))
+        watch = _StopAt(plan[0][0])
+    reached, plan_notes = [], []
 
     def stopped(_partial) -> str:
         icount = watch.vm.monitor("query-replay").get("icount")
-        if stop_at.snapshot_at is not None and icount == stop_at.snapshot_at and not stops:
-            # The snapshot reverse execution starts from: before the memory's life began.
-            stops.append(None)
-            said = watch.vm.monitor("human-monitor-command",
-                                    **{"command-line": f"savevm {SNAPSHOT}"})
-            if said.strip():        # HMP answers an error as text
-                snapshot_notes.append(f"no snapshot for reverse execution: savevm said "
+        while plan and plan[0][0] <= icount:
+            at, _, kind, what = plan.pop(0)
+            if at != icount:
+                plan_notes.append(f"the replay stopped at instruction {icount}, past {at} "
+                                  f"where it was to stop ({kind})")
+            if kind == "monitor":
+                watch.vm.monitor(what["command"], **what["args"])
+            elif kind == "snapshot":
+                # Reverse execution replays from here: before the memory's life began.
+                said = watch.vm.monitor("human-monitor-command",
+                                        **{"command-line": f"savevm {SNAPSHOT}"})
+                if said.strip():        # HMP answers an error as text
+                    plan_notes.append("no snapshot for reverse execution: savevm said "
                                       f"{said.strip()!r}")
-            watch.vm.monitor("replay-break", icount=stop_at.icount)
-            return "cont"
-        stops.append(icount)
-        return on_stop(watch.vm, icount) if on_stop else "quit"
+            else:
+                reached.append(icount)
+                if (on_stop(watch.vm, icount) if on_stop else "quit") != "cont":
+                    return "quit"
+        if plan:
+            watch.vm.monitor("replay-break", icount=plan[0][0])
+        return "cont"
 
     timeout = max(s.timeout, b.manifest.get("record_seconds", 0)) * REPLAY_TIMEOUT_FACTOR
     t0 = time.monotonic()
     r = vm.run_vm(machine, s.steps, run_dir, timeout, record=record, images=b.images,
                   rx_port=rx_port, debug=debug, watch=watch,
-                  on_stop=stopped if stop_at is not None else None)
-    notes = list(r.notes) + r.errors + snapshot_notes
+                  on_stop=stopped if watch is not None else None)
+    notes = list(r.notes) + r.errors + plan_notes + ([watch.error] if watch and watch.error
+                                                     else [])
     if stop_at is not None:
-        notes += [watch.error] if watch.error else []
         # The session went where the person debugging took it (reverse execution loads
         # snapshots, which resets the devices): its trace is not the recorded run's.
-        reached = [i for i in stops if i is not None]
         return Replayed(run_dir, time.monotonic() - t0, None, None, notes,
                         reached[0] if reached else None)
     difference = None
@@ -211,6 +225,13 @@ def replay(b: bundlemod.Bundle, s: Scenario, workdir: Path, *, stop_at: "Target 
         return Replayed(run_dir, time.monotonic() - t0, difference, None, notes)
     v = verdict.check(r.trace, run_dir, sites=r.guest.sites)
     return Replayed(run_dir, time.monotonic() - t0, None, v, notes)
+
+
+def monitor_events(b: bundlemod.Bundle) -> list[dict]:
+    """The monitor commands a recorded sweep schedule gave (sweep.Perturb): each with the
+    guest instruction count the VM was stopped at for it."""
+    p = b.member(bundlemod.MONITOR_EVENTS)
+    return json.loads(p.read_text()) if p.exists() else []
 
 
 # ---- where to stop --------------------------------------------------------------------------

@@ -116,7 +116,9 @@ class Perturb(vm.Watch):
     What it did, with the host time, goes to sweep-events.log in the run directory."""
     poll_seconds = 0.02
 
-    def __init__(self, events: list[Event], workdir: Path, rx_port: int):
+    def __init__(self, events: list[Event], workdir: Path, rx_port: int, record: bool = False):
+        self.record = record        # under record/replay: see _monitor
+        self.monitor_events: list[dict] = []
         self.pending = list(events)
         self.workdir = workdir
         self.rx_port = rx_port
@@ -169,7 +171,10 @@ class Perturb(vm.Watch):
 
     def _monitor(self, command: str, **args) -> bool:
         try:
-            self.vm.monitor(command, **args)
+            if self.record:
+                self._monitor_recorded(command, args)
+            else:
+                self.vm.monitor(command, **args)
             self._log(f"{command} {args}")
             return True
         except (qmp.QmpRefused, vm.VmStartError) as e:
@@ -180,6 +185,21 @@ class Perturb(vm.Watch):
             # The connection, not the command: QEMU is quitting (the guest powered off).
             self._log(f"{command} {args} not sent, QEMU is going away: {e}")
             return False
+
+    def _monitor_recorded(self, command: str, args: dict) -> None:
+        """The host's monitor is not in QEMU's replay log: while recording, a change is made
+        with the VM stopped at a known guest instruction count, and kept in
+        monitor-events.json, so that a replay makes it again at that instruction
+        (replay.replay)."""
+        self.vm.monitor("stop")
+        try:
+            icount = self.vm.monitor("query-replay")["icount"]
+            self.vm.monitor(command, **args)
+            self.monitor_events.append({"icount": icount, "command": command, "args": args})
+            qemu_cmd.file(self.workdir, "monitor_events").write_text(
+                json.dumps(self.monitor_events, indent=1) + "\n")
+        finally:
+            self.vm.monitor("cont")
 
     def _fire(self, e: Event, now: float) -> None:
         if e.do == "set":
@@ -443,14 +463,16 @@ def describe(fp: dict) -> str:
             f"{fp['free_site'] or '?'}" + (f", by {fp['cause']}" if fp.get("cause") else ""))
 
 
-def run_scheduled(s: Scenario, events: list[Event], art: Path) -> tuple[dict, dict | None]:
-    """One run of @s under @events in @art: nightly.run_one's result and dmacheck's JSON."""
+def run_scheduled(s: Scenario, events: list[Event], art: Path,
+                  record: bool = False) -> tuple[dict, dict | None]:
+    """One run of @s under @events in @art: nightly.run_one's result and dmacheck's JSON;
+    record: under record/replay, leaving a bundle (result's `bundle`)."""
     port = vm.free_udp_port()
     art.mkdir(parents=True, exist_ok=True)
     (art / "sweep-schedule.txt").write_text("".join(e.text() + "\n" for e in events))
-    watch = Perturb(events, art, port)
+    watch = Perturb(events, art, port, record)
     try:
-        r = nightly.run_one(s, art.parent, art=art, watch=watch, rx_port=port)
+        r = nightly.run_one(s, art.parent, art=art, watch=watch, rx_port=port, record=record)
     finally:
         watch.finish()
     if watch.errors and r["why_code"] in NOT_FINDINGS:
@@ -475,9 +497,11 @@ def load_finding(path: Path) -> tuple[dict, Path]:
         raise SystemExit(f"tracenic: {f}: not a finding (invalid JSON: {e})") from None
 
 
-def rerun(finding: dict, s: Scenario, out: Path, attempts: int, progress=print) -> int:
+def rerun(finding: dict, s: Scenario, out: Path, attempts: int, progress=print,
+          record: bool = False) -> int:
     """Run the finding's scenario under its schedule until its fingerprint shows again,
-    at most @attempts times; the number of the attempt that showed it, or 0."""
+    at most @attempts times; the number of the attempt that showed it, or 0.  record:
+    each attempt under record/replay, its bundle named (docs/repro.md)."""
     events = [Event(**e) for e in finding["schedule"]]
     if events != schedule(finding["seed"], finding["run"], s):
         progress(f"  note: the schedule stored in the finding differs from what seed "
@@ -487,10 +511,12 @@ def rerun(finding: dict, s: Scenario, out: Path, attempts: int, progress=print) 
     for k in range(1, attempts + 1):
         art = out / f"attempt-{k}"
         shutil.rmtree(art, ignore_errors=True)
-        r, report = run_scheduled(s, events, art)
+        r, report = run_scheduled(s, events, art, record)
         got = [fingerprint_id(fp) for fp in run_findings(s, r, report)]
         progress(f"  attempt {k}: {'the same fingerprint' if want in got else 'not seen'}"
                  f" ({r['seconds']:.1f} s; dmacheck: {r['said'] or 'n/a'}) in {art}")
+        if record:
+            progress(f"    recorded: {r['bundle'] or r['bundle_note']}")
         if want in got:
             return k
     return 0

@@ -159,7 +159,8 @@ def drive(vm: Vm, timeout: float, *, traffic=None, on_stop=None, watch: Watch | 
 def prepare_run_dir(machine: Machine, steps: list[str], workdir: Path):
     """Empty the run directory of old artifacts, write the steps; returns the host floods."""
     workdir.mkdir(parents=True, exist_ok=True)
-    for what in ("console", "results", "trace", "pcap", "qmp", "pidfile", "replay_log"):
+    for what in ("console", "results", "trace", "pcap", "qmp", "pidfile", "replay_log",
+                 "monitor_events"):
         qemu_cmd.file(workdir, what).unlink(missing_ok=True)
     lines, floods = guest_lines(steps)
     qemu_cmd.file(workdir, "steps").write_text("".join(s + "\n" for s in lines))
