@@ -1,5 +1,7 @@
 """Record/replay (docs/repro.md): a seeded bug recorded into a bundle, replayed to the same
 trace, stopped at the violation's instruction; damaged, foreign and diverging bundles."""
+import dataclasses
+import hashlib
 import io
 import json
 import shutil
@@ -10,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import qemu_processes
-from tracenic import bundle, qemu_cmd, replay, tracecmp
-from tracenic.scenario import Machine
+from tracenic import bundle, qemu_cmd, replay, sweep, tracecmp
+from tracenic.scenario import Machine, load
 
 CLI = Path(__file__).resolve().parents[1] / "tracenic-cli"
 SCENARIO = "bug-tx-early-unmap"
@@ -180,7 +182,7 @@ def test_a_diverging_replay_is_reported_never_judged(recorded, tmp_path):
         members[bundle.LOG] = log2
         m = json.loads(members[bundle.MANIFEST])
         m["files"][bundle.LOG] = {"size": len(log2),
-                                  "sha256": __import__("hashlib").sha256(log2).hexdigest()}
+                                  "sha256": hashlib.sha256(log2).hexdigest()}
         members[bundle.MANIFEST] = json.dumps(m).encode()
     rewrite(recorded, mixed, swap)
     r = cli("replay", "--dir", tmp_path / "w", mixed)
@@ -247,9 +249,6 @@ def test_a_sweep_schedule_recorded_replays_exactly(tmp_path):
     """A sweep finding re-run under record: the schedule's monitor commands (qom-set of the
     device's timing, set_link) are made with the VM stopped at a known instruction and made
     again there by the replay, so the replay writes the recorded trace."""
-    import dataclasses
-    from tracenic import sweep
-    from tracenic.scenario import load
     s = load(qemu_cmd.paths.SCENARIOS / "bug-tx-reclaim-past-done.toml")
     events = sweep.schedule(108, 3, s)
     assert {e.do for e in events} >= {"set", "link"}

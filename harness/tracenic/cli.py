@@ -107,6 +107,8 @@ def cmd_run(args) -> int:
               f"{r['why'] or 'dmacheck: ' + r['said']}", flush=True)
         for note in r.get("notes", []):     # e.g. why a run took long: read it here, not later
             print(f"        note: {note}", flush=True)
+        if args.record:
+            print(f"        recorded: {r['bundle'] or r['bundle_note']}", flush=True)
 
     start = time.monotonic()
     meta = {"shard": args.shard, "started": stamp}
@@ -116,11 +118,6 @@ def cmd_run(args) -> int:
             raise SystemExit(f"tracenic: --record needs the qemu backend, and "
                              f"{', '.join(libvirt)} run on libvirt (libvirt owns that QEMU's "
                              "command line): add --backend qemu")
-        inner = progress
-
-        def progress(r):        # noqa: F811 - the same line, then where the bundle is
-            inner(r)
-            print(f"        recorded: {r['bundle'] or r['bundle_note']}", flush=True)
     results = nightly.run_all(scenarios, report_dir, args.jobs, progress, args.libvirt_uri,
                               args.backend, meta, record=args.record,
                               say=lambda line: print(line, flush=True))
@@ -238,11 +235,7 @@ def _stop_prompt(gdb_port: int, what: str, icount: int, b: bundle.Bundle):
         print(replay.attach_help(b, gdb_port, v.workdir), flush=True)
         print("Type 'quit' (or end of input) to end the replay, 'cont' to let it run on:",
               flush=True)
-        try:
-            answer = input().strip().lower()
-        except EOFError:
-            answer = "quit"
-        return "cont" if answer in ("c", "cont", "continue") else "quit"
+        return repro.ask()
     return on_stop
 
 

@@ -26,19 +26,24 @@ How to look at it (the VM stays paused until you answer below):
   Timeline so far: {workdir / 'timeline.json'} (open in https://ui.perfetto.dev)"""
 
 
+def ask(answers=None) -> str:
+    """The user's answer at a stop: "cont", or "quit" (also at the end of the input);
+    answers: an iterator of them instead of standard input (tests)."""
+    if answers is not None:
+        answer = next(answers, "quit")
+    else:
+        try:
+            answer = input()
+        except EOFError:
+            answer = "quit"
+    return "cont" if answer.strip().lower() in ("c", "cont", "continue") else "quit"
+
+
 def run(s: Scenario, workdir: Path, answers=None, out=sys.stdout) -> int:
     """Exit status: 0 no violation, 1 violations (stopped or found offline)."""
     gdb_port = vm.free_tcp_port()
     machine = dataclasses.replace(s.machine, backend="qemu")
     stops = [0]
-
-    def ask() -> str:
-        if answers is not None:
-            return next(answers, "quit")
-        try:
-            return input()
-        except EOFError:
-            return "quit"
 
     def on_stop(partial: vm.VmResult) -> str:
         stops[0] += 1
@@ -53,8 +58,7 @@ def run(s: Scenario, workdir: Path, answers=None, out=sys.stdout) -> int:
         print(attach_help(workdir, gdb_port), file=out)
         print("Type 'cont' to resume the guest, or 'quit' (or end of input) to end the run:",
               file=out, flush=True)
-        answer = ask().strip().lower()
-        return "cont" if answer in ("c", "cont", "continue") else "quit"
+        return ask(answers)
 
     print(f"tracenic repro {s.name}: {s.description}\n"
           f"  artifacts in {workdir}; gdbstub on 127.0.0.1:{gdb_port}; "
